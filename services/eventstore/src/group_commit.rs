@@ -1,0 +1,130 @@
+//! Group commit: concurrent appends share one database transaction (and one disk flush)
+//! without weakening durability or any stream's version check.
+//!
+//! Every append is sent to one writer task per store instance. The writer takes all appends
+//! waiting at that moment (up to [`MAX_BATCH`]), writes them in one transaction in which each
+//! append is still checked on its own (a conflict in one does not affect the others), and
+//! answers each caller only after the commit. A caller is therefore told "stored" only for
+//! durable events, exactly as with one transaction per append; it just waits with others.
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{InputError, StoreError};
+use crate::model::{AppendOutcome, ExpectedVersion, NewEvent, StreamId};
+
+/// Most appends written in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// One append, checked at the edge: events non-empty, ids unique within it.
+#[derive(Debug)]
+pub struct AppendCommand {
+    /// Target stream.
+    pub stream: StreamId,
+    /// Version check.
+    pub expected: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+}
+
+impl AppendCommand {
+    /// Validates an append before it queues for the writer.
+    pub fn new(
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Self, InputError> {
+        if events.is_empty() {
+            return Err(InputError::NoEvents);
+        }
+        let mut ids: Vec<_> = events.iter().map(NewEvent::event_id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(InputError::DuplicateEventInAppend(pair[0]));
+        }
+        Ok(Self {
+            stream,
+            expected,
+            events,
+        })
+    }
+}
+
+/// A backend that writes a batch of appends in one transaction.
+#[async_trait]
+pub trait BatchWriter: Send + 'static {
+    /// Writes the batch in one transaction. The outer error means nothing was committed (or the
+    /// outcome is unknown, e.g. the connection dropped at commit); callers retry with the same
+    /// event ids, which the store then recognises.
+    async fn write_batch(
+        &mut self,
+        batch: &[AppendCommand],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError>;
+}
+
+struct Request {
+    command: AppendCommand,
+    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+/// The handle callers append through; cloneable, cheap.
+#[derive(Clone)]
+pub struct GroupCommit {
+    sender: mpsc::Sender<Request>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task; it ends when every handle is dropped.
+    pub fn start(writer: impl BatchWriter, on_commit: impl Fn(u64) + Send + 'static) -> Self {
+        let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(run(writer, receiver, on_commit));
+        Self { sender }
+    }
+
+    /// Queues one append and waits for its committed outcome.
+    pub async fn append(&self, command: AppendCommand) -> Result<AppendOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Request { command, reply })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
+        answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+}
+
+async fn run(
+    mut writer: impl BatchWriter,
+    mut receiver: mpsc::Receiver<Request>,
+    on_commit: impl Fn(u64),
+) {
+    let mut requests = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut requests, MAX_BATCH).await > 0 {
+        let (commands, replies): (Vec<_>, Vec<_>) = requests
+            .drain(..)
+            .map(|request| (request.command, request.reply))
+            .unzip();
+        match writer.write_batch(&commands).await {
+            Ok(outcomes) => {
+                let last = outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.as_ref().ok())
+                    .filter_map(|outcome| outcome.positions.iter().max())
+                    .max()
+                    .copied();
+                if let Some(last) = last {
+                    on_commit(last);
+                }
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, appends = replies.len(), "batch append failed");
+                let reason = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(reason.clone())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The data the store keeps: stream ids, expected versions, events to append and recorded events.
+//!
+//! Every type here is valid by construction: a [`StreamId`] or [`EventType`] that exists has
+//! passed its `parse`, a [`NewEvent`] carries a payload within the size limit and instants
+//! already truncated to the microsecond the databases keep (so that the hash computed before and
+//! after a round trip through storage is the same).
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::InputError;
+
+/// Largest payload one event may carry. Events are facts, not documents: anything larger
+/// belongs in a document store and is referenced from the event.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// Longest stream id, event type or metadata text accepted.
+pub const MAX_NAME_BYTES: usize = 200;
+
+/// Names one stream (one aggregate instance), e.g. `worker-0190f1f4-...`.
+///
+/// Invariant: 1 to [`MAX_NAME_BYTES`] bytes of ASCII letters, digits and `-_.:`; the characters
+/// that NATS subjects, URLs and log lines all carry without escaping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(String);
+
+impl StreamId {
+    /// Checks and wraps a stream id.
+    pub fn parse(raw: impl Into<String>) -> Result<Self, InputError> {
+        let raw = raw.into();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+        if raw.is_empty() || raw.len() > MAX_NAME_BYTES || !raw.chars().all(allowed) {
+            return Err(InputError::InvalidStreamId(raw));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Fully qualified protobuf message name of an event's payload, e.g.
+/// `kesos.enrollment.v1.WorkerRegistered`.
+///
+/// Invariant: 1 to [`MAX_NAME_BYTES`] bytes of ASCII letters, digits, `_` and `.`, not starting
+/// or ending with a dot; so it maps one to one onto a NATS subject.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventType(String);
+
+impl EventType {
+    /// Checks and wraps an event type name.
+    pub fn parse(raw: impl Into<String>) -> Result<Self, InputError> {
+        let raw = raw.into();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.');
+        let valid = !raw.is_empty()
+            && raw.len() <= MAX_NAME_BYTES
+            && raw.chars().all(allowed)
+            && !raw.starts_with('.')
+            && !raw.ends_with('.')
+            && !raw.contains("..");
+        if !valid {
+            return Err(InputError::InvalidEventType(raw));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the writer believes about a stream's current version; the append is refused with a
+/// `Conflict` when the belief is wrong, so no decision is ever made on stale state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream holds (for streams whose order nobody decides on).
+    Any,
+    /// The stream must not exist yet (creating an aggregate).
+    NoStream,
+    /// The stream's last event must have exactly this version (1-based).
+    Exactly(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream now at `actual` (0 = no stream) satisfies this expectation.
+    pub fn is_met_by(self, actual: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => actual == 0,
+            Self::Exactly(expected) => actual == expected,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any version"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::Exactly(version) => write!(f, "version {version}"),
+        }
+    }
+}
+
+/// Who caused an event and within which flow; auditors read these to answer "who changed what,
+/// on what basis".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Metadata {
+    /// Shared by every event of one user request, import or saga.
+    pub correlation_id: String,
+    /// The command or event that directly caused this event.
+    pub causation_id: String,
+    /// Who issued the command: a user id, an LSPS system, or `system:<job>`.
+    pub actor: String,
+}
+
+impl Metadata {
+    fn check(&self) -> Result<(), InputError> {
+        for (field, value) in [
+            ("correlation_id", &self.correlation_id),
+            ("causation_id", &self.causation_id),
+            ("actor", &self.actor),
+        ] {
+            if value.len() > MAX_NAME_BYTES {
+                return Err(InputError::MetadataTooLong { field });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event a command decided on, not yet stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    event_id: Uuid,
+    event_type: EventType,
+    schema_version: u32,
+    payload: Vec<u8>,
+    metadata: Metadata,
+    occurred_at: OffsetDateTime,
+}
+
+impl NewEvent {
+    /// Builds an event to append, checking the payload size and metadata lengths and truncating
+    /// `occurred_at` to microseconds (the precision both databases keep).
+    ///
+    /// `event_id` should be a UUIDv7, and the same id on every retry of the same command: the
+    /// store appends an event id at most once.
+    pub fn new(
+        event_id: Uuid,
+        event_type: EventType,
+        schema_version: u32,
+        payload: Vec<u8>,
+        metadata: Metadata,
+        occurred_at: OffsetDateTime,
+    ) -> Result<Self, InputError> {
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(InputError::PayloadTooLarge {
+                size: payload.len(),
+                limit: MAX_PAYLOAD_BYTES,
+            });
+        }
+        if schema_version == 0 {
+            return Err(InputError::SchemaVersionZero);
+        }
+        metadata.check()?;
+        Ok(Self {
+            event_id,
+            event_type,
+            schema_version,
+            payload,
+            metadata,
+            occurred_at: truncate_to_micros(occurred_at),
+        })
+    }
+
+    /// The event's id.
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+    /// The payload's message name.
+    pub fn event_type(&self) -> &EventType {
+        &self.event_type
+    }
+    /// The payload's schema version (1 or more).
+    pub fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+    /// The protobuf-encoded payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+    /// Who and why.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+    /// Business time.
+    pub fn occurred_at(&self) -> OffsetDateTime {
+        self.occurred_at
+    }
+}
+
+/// An event as the store holds it: its place in its stream and in the whole log, when the
+/// store learned it, and its link in the stream's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Position in the store's whole, ordered log; increases in commit order.
+    pub position: u64,
+    /// The stream it belongs to.
+    pub stream_id: StreamId,
+    /// 1-based version within the stream.
+    pub stream_version: u64,
+    /// Unique id (UUIDv7).
+    pub event_id: Uuid,
+    /// Payload message name.
+    pub event_type: EventType,
+    /// Payload schema version.
+    pub schema_version: u32,
+    /// Protobuf-encoded payload.
+    pub payload: Vec<u8>,
+    /// Who and why.
+    pub metadata: Metadata,
+    /// Business time.
+    pub occurred_at: OffsetDateTime,
+    /// When the store recorded it.
+    pub recorded_at: OffsetDateTime,
+    /// `SHA-256(previous event's hash ‖ canonical bytes)`.
+    pub hash: [u8; 32],
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The log position of each event, in the order given (the existing ones for a retry).
+    pub positions: Vec<u64>,
+    /// The stream's version after the append (or after the original append, for a retry).
+    pub stream_version: u64,
+    /// True when every event id was already stored: nothing was appended this time.
+    pub already_stored: bool,
+}
+
+/// Which part of the log a read may see: what the store knew up to a position or up to a
+/// recorded time (for "as of" questions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AsOf {
+    /// Everything committed so far.
+    #[default]
+    Now,
+    /// Events at or before this log position.
+    Position(u64),
+    /// Events recorded at or before this instant.
+    RecordedAt(OffsetDateTime),
+}
+
+/// Cuts an instant to whole microseconds, the precision PostgreSQL and the SQLite schema keep.
+pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
+}
+
+/// Microseconds since the Unix epoch, the storage and hashing form of instants.
+pub fn unix_micros(at: OffsetDateTime) -> i64 {
+    let micros = at.unix_timestamp_nanos() / 1_000;
+    i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Inverse of [`unix_micros`].
+pub fn from_unix_micros(micros: i64) -> Result<OffsetDateTime, InputError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|_| InputError::InstantOutOfRange(micros))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_id_with_a_space_or_slash_is_refused() {
+        assert!(StreamId::parse("worker 1").is_err());
+        assert!(StreamId::parse("worker/1").is_err());
+        assert!(StreamId::parse("").is_err());
+        assert!(StreamId::parse("worker-0190f1f4:v1.a_b").is_ok());
+    }
+
+    #[test]
+    fn an_event_type_must_be_a_dotted_name() {
+        assert!(EventType::parse("kesos.enrollment.v1.WorkerRegistered").is_ok());
+        assert!(EventType::parse("kesos..x").is_err());
+        assert!(EventType::parse(".kesos").is_err());
+        assert!(EventType::parse("kesos.*").is_err());
+    }
+
+    #[test]
+    fn an_oversized_payload_is_refused_before_it_reaches_the_store() {
+        let result = NewEvent::new(
+            Uuid::now_v7(),
+            EventType::parse("a.B").unwrap(),
+            1,
+            vec![0; MAX_PAYLOAD_BYTES + 1],
+            Metadata::default(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        assert!(matches!(result, Err(InputError::PayloadTooLarge { .. })));
+    }
+
+    #[test]
+    fn expected_versions_match_as_documented() {
+        assert!(ExpectedVersion::Any.is_met_by(7));
+        assert!(ExpectedVersion::NoStream.is_met_by(0));
+        assert!(!ExpectedVersion::NoStream.is_met_by(1));
+        assert!(ExpectedVersion::Exactly(3).is_met_by(3));
+        assert!(!ExpectedVersion::Exactly(3).is_met_by(4));
+    }
+
+    #[test]
+    fn instants_keep_microseconds_through_storage_form() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let truncated = truncate_to_micros(at);
+        assert_eq!(from_unix_micros(unix_micros(truncated)).unwrap(), truncated);
+        assert_eq!(truncated.nanosecond() % 1_000, 0);
+    }
+}

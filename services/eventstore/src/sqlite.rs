@@ -1,0 +1,524 @@
+//! The SQLite event store: the embedded mode's store, one file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqliteConnection};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::group_commit::{AppendCommand, BatchWriter, GroupCommit};
+use crate::integrity::{Checkpoint, GENESIS, event_hash};
+use crate::model::{
+    AppendOutcome, AsOf, EventType, Metadata, NewEvent, RecordedEvent, StreamId, from_unix_micros,
+    truncate_to_micros, unix_micros,
+};
+use crate::store::{EventStore, StreamHead};
+
+/// An [`EventStore`] in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    readers: SqlitePool,
+    writer: GroupCommit,
+    appended: watch::Receiver<u64>,
+}
+
+/// Connection options kesos uses for its SQLite file: WAL (readers never block the writer),
+/// full synchronous commits (a stored event survives a power cut), a busy timeout for the
+/// other writers of the same file (the embedded consumers' read models).
+pub fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the file and applies the embedded migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = sqlite_options(path);
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await?;
+        Self::migrate(&readers).await?;
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let (head, last_recorded): (i64, i64) =
+            sqlx::query_as("SELECT position, recorded_at FROM kesos_log_head")
+                .fetch_one(&readers)
+                .await?;
+        let (notify, appended) = watch::channel(to_u64(head));
+        let writer = GroupCommit::start(
+            SqliteBatchWriter {
+                pool: write_pool,
+                last_recorded,
+            },
+            move |last| {
+                notify.send_if_modified(|seen| {
+                    let newer = last > *seen;
+                    if newer {
+                        *seen = last;
+                    }
+                    newer
+                });
+            },
+        );
+        Ok(Self {
+            readers,
+            writer,
+            appended,
+        })
+    }
+
+    /// Applies the embedded migrations (idempotent).
+    pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite").run(pool).await?;
+        Ok(())
+    }
+
+    /// The reader pool, for tests and benchmarks that compare with plain SQL.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.readers
+    }
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+struct SqliteBatchWriter {
+    pool: SqlitePool,
+    /// Recorded times never go backwards, even when the wall clock does, so that "as of a
+    /// recorded time" always cuts the log at one position.
+    last_recorded: i64,
+}
+
+#[async_trait]
+impl BatchWriter for SqliteBatchWriter {
+    async fn write_batch(
+        &mut self,
+        batch: &[AppendCommand],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *connection)
+            .await?;
+        let now =
+            unix_micros(truncate_to_micros(OffsetDateTime::now_utc())).max(self.last_recorded);
+        match write_in_transaction(&mut connection, batch, now).await {
+            Ok(outcomes) => {
+                sqlx::query("COMMIT").execute(&mut *connection).await?;
+                self.last_recorded = now;
+                Ok(outcomes)
+            }
+            Err(error) => {
+                if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *connection).await {
+                    tracing::warn!(%rollback, "rollback after a failed batch failed");
+                    connection.detach();
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn write_in_transaction(
+    connection: &mut PoolConnection<Sqlite>,
+    batch: &[AppendCommand],
+    recorded_micros: i64,
+) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+    let mut head = to_u64(
+        sqlx::query_scalar::<_, i64>("SELECT position FROM kesos_log_head")
+            .fetch_one(&mut **connection)
+            .await?,
+    );
+    let recorded_at = from_unix_micros(recorded_micros)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for command in batch {
+        outcomes.push(append_one(connection, command, &mut head, recorded_at).await?);
+    }
+    sqlx::query("UPDATE kesos_log_head SET position = ?, recorded_at = ?")
+        .bind(to_i64(head))
+        .bind(recorded_micros)
+        .execute(&mut **connection)
+        .await?;
+    Ok(outcomes)
+}
+
+async fn append_one(
+    connection: &mut SqliteConnection,
+    command: &AppendCommand,
+    head: &mut u64,
+    recorded_at: OffsetDateTime,
+) -> Result<Result<AppendOutcome, StoreError>, StoreError> {
+    if let Some(answer) = earlier_append(connection, command).await? {
+        return Ok(answer);
+    }
+    let stream_row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, hash FROM kesos_streams WHERE stream_id = ?")
+            .bind(command.stream.as_str())
+            .fetch_optional(&mut *connection)
+            .await?;
+    let (mut version, mut hash) = match stream_row {
+        Some((version, hash)) => (to_u64(version), hash_array(&hash, 0)?),
+        None => (0, GENESIS),
+    };
+    if !command.expected.is_met_by(version) {
+        return Ok(Err(StoreError::Conflict {
+            stream: command.stream.clone(),
+            expected: command.expected,
+            actual: version,
+        }));
+    }
+    let mut positions = Vec::with_capacity(command.events.len());
+    for event in &command.events {
+        *head += 1;
+        version += 1;
+        let recorded = recorded_event(command.stream.clone(), *head, version, event, recorded_at);
+        hash = event_hash(&hash, &recorded);
+        insert_event(connection, &recorded, &hash).await?;
+        positions.push(*head);
+    }
+    sqlx::query(
+        "INSERT INTO kesos_streams (stream_id, version, hash) VALUES (?, ?, ?) \
+         ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
+    )
+    .bind(command.stream.as_str())
+    .bind(to_i64(version))
+    .bind(hash.as_slice())
+    .execute(&mut *connection)
+    .await?;
+    Ok(Ok(AppendOutcome {
+        positions,
+        stream_version: version,
+        already_stored: false,
+    }))
+}
+
+/// Recognises a retry: every id stored in this stream already (answer with the stored
+/// positions), or some stored and some not (a mismatch).
+async fn earlier_append(
+    connection: &mut SqliteConnection,
+    command: &AppendCommand,
+) -> Result<Option<Result<AppendOutcome, StoreError>>, StoreError> {
+    let mut positions = Vec::with_capacity(command.events.len());
+    let mut first_stored = None;
+    for event in &command.events {
+        let stored: Option<(i64, String)> =
+            sqlx::query_as("SELECT position, stream_id FROM kesos_events WHERE event_id = ?")
+                .bind(event.event_id())
+                .fetch_optional(&mut *connection)
+                .await?;
+        match stored {
+            Some((position, stream)) if stream == command.stream.as_str() => {
+                first_stored.get_or_insert(event.event_id());
+                positions.push(to_u64(position));
+            }
+            Some(_) => {
+                return Ok(Some(Err(mismatch(command, event.event_id()))));
+            }
+            None => {}
+        }
+    }
+    match first_stored {
+        None => Ok(None),
+        Some(event_id) if positions.len() < command.events.len() => {
+            Ok(Some(Err(mismatch(command, event_id))))
+        }
+        Some(_) => {
+            let version: i64 =
+                sqlx::query_scalar("SELECT version FROM kesos_streams WHERE stream_id = ?")
+                    .bind(command.stream.as_str())
+                    .fetch_one(&mut *connection)
+                    .await?;
+            Ok(Some(Ok(AppendOutcome {
+                positions,
+                stream_version: to_u64(version),
+                already_stored: true,
+            })))
+        }
+    }
+}
+
+fn mismatch(command: &AppendCommand, event_id: Uuid) -> StoreError {
+    StoreError::IdempotencyMismatch {
+        stream: command.stream.clone(),
+        event_id,
+    }
+}
+
+fn recorded_event(
+    stream_id: StreamId,
+    position: u64,
+    stream_version: u64,
+    event: &NewEvent,
+    recorded_at: OffsetDateTime,
+) -> RecordedEvent {
+    RecordedEvent {
+        position,
+        stream_id,
+        stream_version,
+        event_id: event.event_id(),
+        event_type: event.event_type().clone(),
+        schema_version: event.schema_version(),
+        payload: event.payload().to_vec(),
+        metadata: event.metadata().clone(),
+        occurred_at: event.occurred_at(),
+        recorded_at,
+        hash: GENESIS,
+    }
+}
+
+async fn insert_event(
+    connection: &mut SqliteConnection,
+    event: &RecordedEvent,
+    hash: &[u8; 32],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type, \
+         schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, \
+         hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(to_i64(event.position))
+    .bind(event.stream_id.as_str())
+    .bind(to_i64(event.stream_version))
+    .bind(event.event_id)
+    .bind(event.event_type.as_str())
+    .bind(i64::from(event.schema_version))
+    .bind(event.payload.as_slice())
+    .bind(event.metadata.correlation_id.as_str())
+    .bind(event.metadata.causation_id.as_str())
+    .bind(event.metadata.actor.as_str())
+    .bind(unix_micros(event.occurred_at))
+    .bind(unix_micros(event.recorded_at))
+    .bind(hash.as_slice())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+fn corrupt(position: i64, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        position: to_u64(position),
+        reason: reason.to_string(),
+    }
+}
+
+fn hash_array(bytes: &[u8], position: i64) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| corrupt(position, "hash is not 32 bytes"))
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.try_get("position")?;
+    let micros = |column: &str| -> Result<OffsetDateTime, StoreError> {
+        from_unix_micros(row.try_get(column)?).map_err(|error| corrupt(position, error))
+    };
+    Ok(RecordedEvent {
+        position: to_u64(position),
+        stream_id: StreamId::parse(row.try_get::<String, _>("stream_id")?)
+            .map_err(|error| corrupt(position, error))?,
+        stream_version: to_u64(row.try_get("stream_version")?),
+        event_id: row.try_get("event_id")?,
+        event_type: EventType::parse(row.try_get::<String, _>("event_type")?)
+            .map_err(|error| corrupt(position, error))?,
+        schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
+            .map_err(|error| corrupt(position, error))?,
+        payload: row.try_get("payload")?,
+        metadata: Metadata {
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            actor: row.try_get("actor")?,
+        },
+        occurred_at: micros("occurred_at")?,
+        recorded_at: micros("recorded_at")?,
+        hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, position)?,
+    })
+}
+
+fn checkpoint_from_row(row: &SqliteRow) -> Result<Checkpoint, StoreError> {
+    let sequence: i64 = row.try_get("sequence")?;
+    let bad = |what: &str| {
+        corrupt(
+            0,
+            format!("checkpoint {sequence}: {what} has the wrong length"),
+        )
+    };
+    Ok(Checkpoint {
+        sequence: to_u64(sequence),
+        position: to_u64(row.try_get("position")?),
+        event_count: to_u64(row.try_get("event_count")?),
+        digest: row
+            .try_get::<Vec<u8>, _>("digest")?
+            .try_into()
+            .map_err(|_| bad("digest"))?,
+        signed_at: from_unix_micros(row.try_get("signed_at")?)?,
+        public_key: row
+            .try_get::<Vec<u8>, _>("public_key")?
+            .try_into()
+            .map_err(|_| bad("public key"))?,
+        signature: row
+            .try_get::<Vec<u8>, _>("signature")?
+            .try_into()
+            .map_err(|_| bad("signature"))?,
+    })
+}
+
+const READ_ALL: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
+    FROM kesos_events WHERE position > ? AND position <= ? AND recorded_at <= ? \
+    ORDER BY position";
+
+const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
+    FROM kesos_events WHERE stream_id = ? AND position <= ? AND recorded_at <= ? \
+    ORDER BY stream_version";
+
+fn bounds(as_of: AsOf) -> (i64, i64) {
+    match as_of {
+        AsOf::Now => (i64::MAX, i64::MAX),
+        AsOf::Position(position) => (to_i64(position), i64::MAX),
+        AsOf::RecordedAt(at) => (i64::MAX, unix_micros(at)),
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: crate::model::ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let command = AppendCommand::new(stream.clone(), expected, events)?;
+        self.writer.append(command).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        as_of: AsOf,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let (position, recorded) = bounds(as_of);
+        let rows = sqlx::query(READ_STREAM)
+            .bind(stream.as_str())
+            .bind(position)
+            .bind(recorded)
+            .fetch_all(&self.readers)
+            .await?;
+        if rows.is_empty() {
+            return Err(StoreError::StreamNotFound(stream.clone()));
+        }
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn read_all(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        let (position, recorded) = bounds(as_of);
+        sqlx::query(READ_ALL)
+            .bind(to_i64(after))
+            .bind(position)
+            .bind(recorded)
+            .fetch(&self.readers)
+            .map(|row| event_from_row(&row?))
+            .boxed()
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT position FROM kesos_log_head")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(to_u64(head))
+    }
+
+    fn appended(&self) -> watch::Receiver<u64> {
+        self.appended.clone()
+    }
+
+    fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
+        sqlx::query("SELECT stream_id, version, hash FROM kesos_streams ORDER BY stream_id")
+            .fetch(&self.readers)
+            .map(|row| {
+                let row = row?;
+                let stream_id: String = row.try_get("stream_id")?;
+                Ok(StreamHead {
+                    stream_id: StreamId::parse(stream_id).map_err(|e| corrupt(0, e))?,
+                    version: to_u64(row.try_get("version")?),
+                    hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, 0)?,
+                })
+            })
+            .boxed()
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence")
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(checkpoint_from_row)
+            .collect()
+    }
+
+    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO kesos_checkpoints (sequence, position, event_count, digest, signed_at, \
+             public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sequence) DO NOTHING",
+        )
+        .bind(to_i64(checkpoint.sequence))
+        .bind(to_i64(checkpoint.position))
+        .bind(to_i64(checkpoint.event_count))
+        .bind(checkpoint.digest.as_slice())
+        .bind(unix_micros(checkpoint.signed_at))
+        .bind(checkpoint.public_key.as_slice())
+        .bind(checkpoint.signature.as_slice())
+        .execute(&self.readers)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM kesos_cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(position.map(to_u64).unwrap_or(0))
+    }
+
+    async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO kesos_cursors (name, position, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(to_i64(position))
+        .bind(unix_micros(OffsetDateTime::now_utc()))
+        .execute(&self.readers)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! The one event store API. Two implementations ([`crate::PostgresStore`],
+//! [`crate::SqliteStore`]) pass the same test suite; the rest of kesos sees only this trait.
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use tokio::sync::watch;
+
+use crate::error::StoreError;
+use crate::integrity::Checkpoint;
+use crate::model::{AppendOutcome, AsOf, ExpectedVersion, NewEvent, RecordedEvent, StreamId};
+
+/// A stream's last version and hash, as the store's stream table records them; `audit verify`
+/// compares them with the log to catch a deleted tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHead {
+    /// The stream.
+    pub stream_id: StreamId,
+    /// Its last version.
+    pub version: u64,
+    /// The hash of its last event.
+    pub hash: [u8; 32],
+}
+
+/// An append-only, ordered event log of streams.
+///
+/// Guarantees every implementation keeps:
+/// - an append is atomic and checks the expected version in the same transaction;
+/// - an event id is stored at most once; re-appending the same ids is a no-op that reports the
+///   stored positions;
+/// - log positions increase in commit order, so a reader that resumes with "after position P"
+///   never skips an event that commits later (gap-safe);
+/// - each event is chained to its stream's previous event by hash.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` to `stream` if its version meets `expected`.
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Reads one stream forward from version 1, as of a point in time.
+    /// A stream without events (at that point) is [`StoreError::StreamNotFound`].
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        as_of: AsOf,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Streams the whole log in position order, from just after `after` to the end or to
+    /// `as_of`. Rows are streamed, never collected: memory stays flat for any log size.
+    fn read_all(&self, after: u64, as_of: AsOf)
+    -> BoxStream<'_, Result<RecordedEvent, StoreError>>;
+
+    /// The position of the last committed event (0 for an empty log).
+    async fn head_position(&self) -> Result<u64, StoreError>;
+
+    /// Wakes followers in this process when this store instance commits; followers also poll,
+    /// for events other processes append.
+    fn appended(&self) -> watch::Receiver<u64>;
+
+    /// Every stream's recorded head, in stream id order.
+    fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>>;
+
+    /// All signed checkpoints, in sequence order.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// Stores a checkpoint; false when one with the same sequence exists (another process
+    /// signed first).
+    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
+
+    /// A named reader's saved position (0 when it never saved one). Used by the relay.
+    async fn cursor(&self, name: &str) -> Result<u64, StoreError>;
+
+    /// Saves a named reader's position.
+    async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError>;
+}

@@ -1,0 +1,608 @@
+//! The one test suite every event store implementation passes: each case runs against
+//! PostgreSQL (a fresh schema on the real server) and SQLite (a fresh file).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ed25519_dalek::SigningKey;
+use futures::TryStreamExt;
+use kesos_eventstore::{
+    AsOf, Break, EventStore, EventType, ExpectedVersion, InputError, Metadata, NewEvent,
+    RecordedEvent, StoreError, StreamId, verify, write_checkpoint,
+};
+use kesos_testkit::{PgSchema, SqliteFile};
+use sqlx::Executor;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+/// A store under test plus a way to run plain SQL against its tables (to tamper with them).
+trait Backend {
+    fn store(&self) -> &dyn EventStore;
+    async fn sql(&self, sql: &str);
+}
+
+struct Pg {
+    schema: PgSchema,
+    store: kesos_eventstore::PostgresStore,
+    pool: sqlx::PgPool,
+}
+
+impl Pg {
+    async fn new() -> Self {
+        let schema = PgSchema::create().await;
+        let store = schema.store().await;
+        let pool = schema.pool().await;
+        Self {
+            schema,
+            store,
+            pool,
+        }
+    }
+    async fn finish(self) {
+        self.pool.close().await;
+        self.store.pool().close().await;
+        self.schema.drop_now().await;
+    }
+}
+
+impl Backend for Pg {
+    fn store(&self) -> &dyn EventStore {
+        &self.store
+    }
+    async fn sql(&self, sql: &str) {
+        self.pool.execute(sql).await.unwrap();
+    }
+}
+
+struct Lite {
+    _file: SqliteFile,
+    store: kesos_eventstore::SqliteStore,
+}
+
+impl Lite {
+    async fn new() -> Self {
+        let file = SqliteFile::create();
+        let store = file.store().await;
+        Self { _file: file, store }
+    }
+    async fn finish(self) {}
+}
+
+impl Backend for Lite {
+    fn store(&self) -> &dyn EventStore {
+        &self.store
+    }
+    async fn sql(&self, sql: &str) {
+        self.store.pool().execute(sql).await.unwrap();
+    }
+}
+
+fn stream(name: &str) -> StreamId {
+    StreamId::parse(name).unwrap()
+}
+
+fn event(label: &str) -> NewEvent {
+    event_at(label, datetime!(2021-06-01 08:00 UTC))
+}
+
+fn event_at(label: &str, occurred_at: OffsetDateTime) -> NewEvent {
+    NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse("kesos.test.v1.Happened").unwrap(),
+        1,
+        label.as_bytes().to_vec(),
+        Metadata {
+            correlation_id: "corr-1".into(),
+            causation_id: "cmd-1".into(),
+            actor: "operator@kemensos".into(),
+        },
+        occurred_at,
+    )
+    .unwrap()
+}
+
+async fn all(store: &dyn EventStore, after: u64, as_of: AsOf) -> Vec<RecordedEvent> {
+    store.read_all(after, as_of).try_collect().await.unwrap()
+}
+
+async fn seed(store: &dyn EventStore) {
+    store
+        .append(
+            &stream("a"),
+            ExpectedVersion::NoStream,
+            vec![event("a1"), event("a2")],
+        )
+        .await
+        .unwrap();
+    store
+        .append(&stream("b"), ExpectedVersion::NoStream, vec![event("b1")])
+        .await
+        .unwrap();
+    store
+        .append(&stream("a"), ExpectedVersion::Exactly(2), vec![event("a3")])
+        .await
+        .unwrap();
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32])
+}
+
+async fn first_break(store: &dyn EventStore) -> Option<Break> {
+    verify(store, &[key().verifying_key()], |_| {})
+        .await
+        .unwrap()
+        .first_break
+}
+
+// ---- the cases -------------------------------------------------------------------------
+
+async fn appending_to_a_new_stream_numbers_versions_from_one_and_reads_them_back(b: &impl Backend) {
+    let store = b.store();
+    let outcome = store
+        .append(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("x"), event("y")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.positions, vec![1, 2]);
+    assert_eq!(outcome.stream_version, 2);
+    assert!(!outcome.already_stored);
+    let events = store
+        .read_stream(&stream("worker-1"), AsOf::Now)
+        .await
+        .unwrap();
+    let versions: Vec<_> = events.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(events[0].payload, b"x");
+    assert_eq!(events[1].metadata.actor, "operator@kemensos");
+    assert_eq!(events[0].occurred_at, datetime!(2021-06-01 08:00 UTC));
+}
+
+async fn a_wrong_expected_version_is_a_conflict_naming_both_versions_and_stores_nothing(
+    b: &impl Backend,
+) {
+    let store = b.store();
+    seed(store).await;
+    let error = store
+        .append(
+            &stream("a"),
+            ExpectedVersion::Exactly(1),
+            vec![event("late")],
+        )
+        .await
+        .unwrap_err();
+    match error {
+        StoreError::Conflict {
+            stream: s,
+            expected,
+            actual,
+        } => {
+            assert_eq!(s, stream("a"));
+            assert_eq!(expected, ExpectedVersion::Exactly(1));
+            assert_eq!(actual, 3);
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(
+        store
+            .read_stream(&stream("a"), AsOf::Now)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(store.head_position().await.unwrap(), 4);
+}
+
+async fn expecting_no_stream_fails_once_the_stream_exists(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let error = store
+        .append(&stream("b"), ExpectedVersion::NoStream, vec![event("b?")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Conflict { actual: 1, .. }),
+        "{error}"
+    );
+    let any = store
+        .append(&stream("b"), ExpectedVersion::Any, vec![event("b2")])
+        .await
+        .unwrap();
+    assert_eq!(any.stream_version, 2);
+}
+
+async fn re_appending_the_same_event_ids_stores_nothing_and_reports_the_stored_positions(
+    b: &impl Backend,
+) {
+    let store = b.store();
+    seed(store).await;
+    let events = vec![event("c1"), event("c2")];
+    let first = store
+        .append(&stream("c"), ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
+    let retry = store
+        .append(&stream("c"), ExpectedVersion::NoStream, events)
+        .await
+        .unwrap();
+    assert!(retry.already_stored);
+    assert_eq!(retry.positions, first.positions);
+    assert_eq!(retry.stream_version, 2);
+    assert_eq!(store.head_position().await.unwrap(), 6);
+}
+
+async fn reusing_some_stored_ids_beside_new_ones_is_refused(b: &impl Backend) {
+    let store = b.store();
+    let stored = event("d1");
+    store
+        .append(
+            &stream("d"),
+            ExpectedVersion::NoStream,
+            vec![stored.clone()],
+        )
+        .await
+        .unwrap();
+    let error = store
+        .append(
+            &stream("d"),
+            ExpectedVersion::Any,
+            vec![stored.clone(), event("d2")],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::IdempotencyMismatch { .. }),
+        "{error}"
+    );
+    let elsewhere = store
+        .append(&stream("e"), ExpectedVersion::Any, vec![stored])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(elsewhere, StoreError::IdempotencyMismatch { .. }),
+        "{elsewhere}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), 1);
+}
+
+async fn bad_input_is_refused_with_a_typed_error_before_anything_is_stored(b: &impl Backend) {
+    let store = b.store();
+    let empty = store
+        .append(&stream("f"), ExpectedVersion::Any, vec![])
+        .await
+        .unwrap_err();
+    assert!(matches!(empty, StoreError::Input(InputError::NoEvents)));
+    let twice = event("f1");
+    let duplicate = store
+        .append(
+            &stream("f"),
+            ExpectedVersion::Any,
+            vec![twice.clone(), twice],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        duplicate,
+        StoreError::Input(InputError::DuplicateEventInAppend(_))
+    ));
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+async fn reading_an_unknown_stream_is_stream_not_found(b: &impl Backend) {
+    let error = b
+        .store()
+        .read_stream(&stream("nobody"), AsOf::Now)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::StreamNotFound(s) if s == stream("nobody")));
+}
+
+async fn the_whole_log_reads_in_position_order_from_a_checkpoint(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let everything = all(store, 0, AsOf::Now).await;
+    let positions: Vec<_> = everything.iter().map(|e| e.position).collect();
+    assert_eq!(positions, vec![1, 2, 3, 4]);
+    let labels: Vec<_> = everything.iter().map(|e| e.payload.clone()).collect();
+    assert_eq!(
+        labels,
+        vec![
+            b"a1".to_vec(),
+            b"a2".to_vec(),
+            b"b1".to_vec(),
+            b"a3".to_vec()
+        ]
+    );
+    let rest: Vec<_> = all(store, 2, AsOf::Now)
+        .await
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(rest, vec![3, 4]);
+}
+
+async fn reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let cut = store.read_stream(&stream("b"), AsOf::Now).await.unwrap()[0].recorded_at;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .append(&stream("b"), ExpectedVersion::Exactly(1), vec![event("b2")])
+        .await
+        .unwrap();
+
+    assert_eq!(all(store, 0, AsOf::Position(2)).await.len(), 2);
+    let a_then = store
+        .read_stream(&stream("a"), AsOf::Position(3))
+        .await
+        .unwrap();
+    assert_eq!(a_then.len(), 2);
+    let known_then = all(store, 0, AsOf::RecordedAt(cut)).await;
+    assert!(known_then.iter().all(|e| e.recorded_at <= cut));
+    assert!(known_then.iter().all(|e| e.payload != b"b2"));
+    assert_eq!(
+        store
+            .read_stream(&stream("b"), AsOf::RecordedAt(cut))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let before_anything = store
+        .read_stream(
+            &stream("a"),
+            AsOf::RecordedAt(datetime!(2000-01-01 0:00 UTC)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(before_anything, StoreError::StreamNotFound(_)));
+}
+
+async fn imported_history_keeps_its_business_time_and_is_recorded_now(b: &impl Backend) {
+    let store = b.store();
+    let back_then = datetime!(2017-12-03 10:00 +07:00);
+    store
+        .append(
+            &stream("worker-cimahi"),
+            ExpectedVersion::NoStream,
+            vec![event_at("h", back_then)],
+        )
+        .await
+        .unwrap();
+    let stored = &store
+        .read_stream(&stream("worker-cimahi"), AsOf::Now)
+        .await
+        .unwrap()[0];
+    assert_eq!(stored.occurred_at, back_then);
+    assert!(OffsetDateTime::now_utc() - stored.recorded_at < time::Duration::minutes(5));
+}
+
+async fn concurrent_appends_with_the_same_expected_version_let_exactly_one_win(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append(
+            &stream("race"),
+            ExpectedVersion::NoStream,
+            vec![event("r0")],
+        )
+        .await
+        .unwrap();
+    let race = stream("race");
+    let attempts = (0..8).map(|i| {
+        store.append(
+            &race,
+            ExpectedVersion::Exactly(1),
+            vec![event(&format!("r{i}"))],
+        )
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict { .. })))
+        .count();
+    assert_eq!((winners, conflicts), (1, 7));
+    assert_eq!(
+        store
+            .read_stream(&stream("race"), AsOf::Now)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn named_cursors_are_saved_and_loaded(b: &impl Backend) {
+    let store = b.store();
+    assert_eq!(store.cursor("relay").await.unwrap(), 0);
+    store.save_cursor("relay", 41).await.unwrap();
+    store.save_cursor("relay", 42).await.unwrap();
+    assert_eq!(store.cursor("relay").await.unwrap(), 42);
+}
+
+async fn an_untouched_log_verifies_with_its_checkpoints(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let first = write_checkpoint(store, &key(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.map(|c| (c.sequence, c.position, c.event_count)),
+        Some((1, 4, 4))
+    );
+    assert!(
+        write_checkpoint(store, &key(), OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .append(&stream("b"), ExpectedVersion::Any, vec![event("b2")])
+        .await
+        .unwrap();
+    write_checkpoint(store, &key(), OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+        .unwrap();
+    let report = verify(store, &[key().verifying_key()], |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.first_break, None);
+    assert_eq!(
+        (report.events, report.streams, report.checkpoints),
+        (5, 2, 2)
+    );
+}
+
+async fn a_changed_payload_is_named_as_the_first_broken_event(b: &impl Backend) {
+    seed(b.store()).await;
+    b.sql(
+        "UPDATE kesos_events SET payload = (SELECT payload FROM kesos_events WHERE position = 3) \
+           WHERE position = 2",
+    )
+    .await;
+    match first_break(b.store()).await {
+        Some(Break::HashMismatch {
+            position: 2,
+            version: 2,
+            ..
+        }) => {}
+        other => panic!("expected a hash mismatch at position 2, got {other:?}"),
+    }
+}
+
+async fn a_deleted_event_is_found_as_a_gap_in_its_stream(b: &impl Backend) {
+    seed(b.store()).await;
+    b.sql("DELETE FROM kesos_events WHERE position = 2").await;
+    match first_break(b.store()).await {
+        Some(Break::VersionGap {
+            position: 4,
+            expected: 2,
+            found: 3,
+            ..
+        }) => {}
+        other => panic!("expected a version gap at position 4, got {other:?}"),
+    }
+}
+
+async fn a_deleted_last_event_is_found_even_when_the_stream_table_is_fixed_too(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    write_checkpoint(store, &key(), OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+        .unwrap();
+    b.sql("DELETE FROM kesos_events WHERE position = 4").await;
+    b.sql(
+        "UPDATE kesos_streams SET version = 2, hash = (SELECT hash FROM kesos_events \
+           WHERE position = 2) WHERE stream_id = 'a'",
+    )
+    .await;
+    match first_break(store).await {
+        Some(Break::CheckpointMismatch {
+            sequence: 1,
+            signed_count: 4,
+            found_count: 3,
+            ..
+        }) => {}
+        other => panic!("expected the checkpoint to catch the deletion, got {other:?}"),
+    }
+}
+
+async fn a_deleted_last_event_is_found_from_the_stream_table(b: &impl Backend) {
+    seed(b.store()).await;
+    b.sql("DELETE FROM kesos_events WHERE position = 4").await;
+    match first_break(b.store()).await {
+        Some(Break::StreamTailMissing {
+            recorded_version: 3,
+            found_version: 2,
+            stream_id,
+        }) => {
+            assert_eq!(stream_id, stream("a"));
+        }
+        other => panic!("expected a missing tail on stream a, got {other:?}"),
+    }
+}
+
+async fn two_swapped_versions_are_detected(b: &impl Backend) {
+    seed(b.store()).await;
+    b.sql("UPDATE kesos_events SET stream_version = -1 WHERE position = 1")
+        .await;
+    b.sql("UPDATE kesos_events SET stream_version = 1 WHERE position = 2")
+        .await;
+    b.sql("UPDATE kesos_events SET stream_version = 2 WHERE position = 1")
+        .await;
+    match first_break(b.store()).await {
+        Some(Break::VersionGap {
+            position: 1,
+            expected: 1,
+            found: 2,
+            ..
+        }) => {}
+        other => panic!("expected the swap to break at position 1, got {other:?}"),
+    }
+}
+
+async fn a_checkpoint_signed_by_an_unknown_key_is_refused(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let stranger = SigningKey::from_bytes(&[9; 32]);
+    write_checkpoint(store, &stranger, OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first_break(store).await,
+        Some(Break::BadSignature { sequence: 1 })
+    );
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let backend = super::Pg::new().await;
+                    super::$case(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let backend = super::Lite::new().await;
+                    super::$case(&backend).await;
+                    backend.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    appending_to_a_new_stream_numbers_versions_from_one_and_reads_them_back,
+    a_wrong_expected_version_is_a_conflict_naming_both_versions_and_stores_nothing,
+    expecting_no_stream_fails_once_the_stream_exists,
+    re_appending_the_same_event_ids_stores_nothing_and_reports_the_stored_positions,
+    reusing_some_stored_ids_beside_new_ones_is_refused,
+    bad_input_is_refused_with_a_typed_error_before_anything_is_stored,
+    reading_an_unknown_stream_is_stream_not_found,
+    the_whole_log_reads_in_position_order_from_a_checkpoint,
+    reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then,
+    imported_history_keeps_its_business_time_and_is_recorded_now,
+    concurrent_appends_with_the_same_expected_version_let_exactly_one_win,
+    named_cursors_are_saved_and_loaded,
+    an_untouched_log_verifies_with_its_checkpoints,
+    a_changed_payload_is_named_as_the_first_broken_event,
+    a_deleted_event_is_found_as_a_gap_in_its_stream,
+    a_deleted_last_event_is_found_even_when_the_stream_table_is_fixed_too,
+    a_deleted_last_event_is_found_from_the_stream_table,
+    two_swapped_versions_are_detected,
+    a_checkpoint_signed_by_an_unknown_key_is_refused,
+);

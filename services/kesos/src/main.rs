@@ -1,0 +1,2 @@
+//! kesos
+fn main() {}
