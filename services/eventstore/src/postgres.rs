@@ -63,7 +63,11 @@ impl PostgresStore {
 
     /// Applies the embedded migrations (idempotent).
     pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres").run(pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        // Other components (consumers, services) keep their own migrations in the same schema,
+        // numbered in their own ranges; the store's are 1-999.
+        migrator.set_ignore_missing(true);
+        migrator.run(pool).await?;
         Ok(())
     }
 
@@ -334,6 +338,17 @@ impl EventStore for PostgresStore {
             .boxed()
     }
 
+    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        sqlx::query(READ_BATCH)
+            .bind(to_i64(after))
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+
     async fn head_position(&self) -> Result<u64, StoreError> {
         let head: i64 = sqlx::query_scalar("SELECT position FROM kesos_log_head")
             .fetch_one(&self.pool)
@@ -411,6 +426,10 @@ impl EventStore for PostgresStore {
         Ok(())
     }
 }
+
+const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
+    FROM kesos_events WHERE position > $1 ORDER BY position LIMIT $2";
 
 const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
     schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \

@@ -87,7 +87,11 @@ impl SqliteStore {
 
     /// Applies the embedded migrations (idempotent).
     pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite").run(pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        // Other components (consumers, services) keep their own migrations in the same file,
+        // numbered in their own ranges; the store's are 1-999.
+        migrator.set_ignore_missing(true);
+        migrator.run(pool).await?;
         Ok(())
     }
 
@@ -389,6 +393,10 @@ const READ_ALL: &str = "SELECT position, stream_id, stream_version, event_id, ev
     FROM kesos_events WHERE position > ? AND position <= ? AND recorded_at <= ? \
     ORDER BY position";
 
+const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
+    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
+    FROM kesos_events WHERE position > ? ORDER BY position LIMIT ?";
+
 const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
     schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
     FROM kesos_events WHERE stream_id = ? AND position <= ? AND recorded_at <= ? \
@@ -445,6 +453,17 @@ impl EventStore for SqliteStore {
             .fetch(&self.readers)
             .map(|row| event_from_row(&row?))
             .boxed()
+    }
+
+    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        sqlx::query(READ_BATCH)
+            .bind(to_i64(after))
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

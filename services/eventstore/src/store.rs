@@ -53,6 +53,10 @@ pub trait EventStore: Send + Sync + 'static {
     fn read_all(&self, after: u64, as_of: AsOf)
     -> BoxStream<'_, Result<RecordedEvent, StoreError>>;
 
+    /// Reads at most `max` events after position `after`, in position order: the bounded read
+    /// that followers (the relay, the embedded feed) poll with.
+    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
     /// The position of the last committed event (0 for an empty log).
     async fn head_position(&self) -> Result<u64, StoreError>;
 

@@ -322,6 +322,15 @@ async fn the_whole_log_reads_in_position_order_from_a_checkpoint(b: &impl Backen
         .map(|e| e.position)
         .collect();
     assert_eq!(rest, vec![3, 4]);
+    let page: Vec<_> = store
+        .read_batch(1, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(page, vec![2, 3]);
+    assert!(store.read_batch(4, 10).await.unwrap().is_empty());
 }
 
 async fn reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then(b: &impl Backend) {

@@ -1,0 +1,302 @@
+//! One consumer API over both feeds. The guarantees live here, written once:
+//!
+//! - the handler's effects and the "processed" marker commit in **one transaction** in the
+//!   consumer's own database, and the feed is acknowledged only **after** that commit; a
+//!   redelivery finds the marker and has no second effect;
+//! - a message that cannot be decoded, or that the handler rejects permanently, is recorded as a
+//!   **dead letter** (in the database, and by the feed: JetStream's dead-letter stream) and the
+//!   consumer moves on;
+//! - a transient failure (database away, handler says "later") is **retried in place** with
+//!   exponential backoff, so events of a stream are never handled out of order.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::{Pool, Transaction};
+
+use crate::consumer_db::ConsumerDb;
+use crate::envelope::Delivered;
+use crate::error::BusError;
+
+/// What a handler can say about an event it could not handle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Will never succeed (the event breaks a rule the consumer enforces, or its payload does not
+    /// decode): dead-letter it and move on.
+    #[error("rejected: {0}")]
+    Permanent(String),
+    /// May succeed later (a dependency is away): retry with backoff.
+    #[error("failed for now: {0}")]
+    Transient(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    /// A database error inside a handler is presumed transient: the transaction is rolled back
+    /// and the event retried, so nothing is half-applied.
+    fn from(error: sqlx::Error) -> Self {
+        Self::Transient(error.to_string())
+    }
+}
+
+/// Handles events inside the consumer's transaction. Implementations must do all their writes
+/// through `transaction` (so they commit with the processed marker) and must not cause side
+/// effects outside it.
+#[async_trait]
+pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
+    /// Applies one event.
+    async fn handle(
+        &self,
+        transaction: &mut Transaction<'static, D>,
+        delivered: &Delivered,
+    ) -> Result<(), HandlerError>;
+}
+
+/// A message from a feed: an event, or the reason it is not one, plus what the feed needs to
+/// acknowledge it.
+pub struct Incoming<T> {
+    /// The decoded event, or why decoding failed.
+    pub content: Result<Delivered, String>,
+    /// The raw message, kept for a dead letter.
+    pub raw: Vec<u8>,
+    /// The source store and position, when known even without decoding.
+    pub origin: Option<(String, u64)>,
+    /// Feed-specific acknowledgement handle.
+    pub token: T,
+}
+
+/// Where a consumer's messages come from: the embedded log or JetStream.
+#[async_trait]
+pub trait Feed: Send {
+    /// The feed's acknowledgement handle.
+    type Token: Send + Sync;
+
+    /// Waits for the next messages (at least one).
+    async fn next(&mut self) -> Result<Vec<Incoming<Self::Token>>, BusError>;
+
+    /// The message is handled (committed); do not deliver it again.
+    async fn ack(&mut self, token: &Self::Token) -> Result<(), BusError>;
+
+    /// Still working on it (a long retry): keep it from being redelivered meanwhile.
+    async fn working(&mut self, token: &Self::Token) -> Result<(), BusError>;
+
+    /// The message is dead: publish it where operators look, and never deliver it again.
+    async fn reject(
+        &mut self,
+        incoming: &Incoming<Self::Token>,
+        reason: &str,
+    ) -> Result<(), BusError>;
+}
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Attempts before a transient failure is treated as permanent (dead-lettered), so that a
+    /// handler bug that keeps failing cannot stall the consumer forever.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(30),
+            max_attempts: 12,
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32) -> Duration {
+        let factor = 2_u32.saturating_pow(attempt.saturating_sub(1).min(16));
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// A named consumer: its handler, its database and its retry policy.
+pub struct Consumer<D: ConsumerDb> {
+    name: String,
+    pool: Pool<D>,
+    handler: Arc<dyn Handler<D>>,
+    retry: RetryPolicy,
+}
+
+enum Failure {
+    Permanent(String),
+    Transient(String),
+}
+
+impl<D: ConsumerDb> Consumer<D> {
+    /// A consumer named `name` (the durable name on JetStream; the checkpoint key on the log).
+    pub fn new(name: impl Into<String>, pool: Pool<D>, handler: Arc<dyn Handler<D>>) -> Self {
+        Self {
+            name: name.into(),
+            pool,
+            handler,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The consumer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The consumer's database.
+    pub fn pool(&self) -> &Pool<D> {
+        &self.pool
+    }
+
+    /// Consumes from `feed` until `shutdown` completes. Returns an error only when the feed
+    /// itself fails for good; handler and database failures are retried or dead-lettered.
+    pub async fn run<F: Feed>(
+        &self,
+        mut feed: F,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), BusError> {
+        tokio::pin!(shutdown);
+        loop {
+            let batch = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                batch = feed.next() => batch?,
+            };
+            for incoming in batch {
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    done = self.deliver(&mut feed, &incoming) => done?,
+                }
+            }
+        }
+    }
+
+    async fn deliver<F: Feed>(
+        &self,
+        feed: &mut F,
+        incoming: &Incoming<F::Token>,
+    ) -> Result<(), BusError> {
+        let delivered = match &incoming.content {
+            Ok(delivered) => delivered,
+            Err(reason) => return self.dead_letter(feed, incoming, reason).await,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.apply(delivered).await {
+                Ok(()) => return feed.ack(&incoming.token).await,
+                Err(Failure::Permanent(reason)) => {
+                    return self.dead_letter(feed, incoming, &reason).await;
+                }
+                Err(Failure::Transient(reason)) if attempt >= self.retry.max_attempts => {
+                    let reason = format!("gave up after {attempt} transient failures: {reason}");
+                    return self.dead_letter(feed, incoming, &reason).await;
+                }
+                Err(Failure::Transient(reason)) => {
+                    let delay = self.retry.delay(attempt);
+                    tracing::warn!(
+                        consumer = %self.name, event_id = %delivered.event.event_id, attempt,
+                        ?delay, %reason, "transient failure; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    if let Err(error) = feed.working(&incoming.token).await {
+                        tracing::debug!(%error, "could not extend the ack deadline");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one event in one transaction with its processed marker.
+    async fn apply(&self, delivered: &Delivered) -> Result<(), Failure> {
+        let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
+        let mut transaction = self.pool.begin().await.map_err(transient)?;
+        let fresh = D::mark_processed(&mut transaction, &self.name, delivered)
+            .await
+            .map_err(transient)?;
+        if !fresh {
+            tracing::debug!(consumer = %self.name, event_id = %delivered.event.event_id, "duplicate delivery skipped");
+            return Ok(());
+        }
+        match self.handler.handle(&mut transaction, delivered).await {
+            Ok(()) => transaction.commit().await.map_err(transient),
+            Err(HandlerError::Permanent(reason)) => Err(Failure::Permanent(reason)),
+            Err(HandlerError::Transient(reason)) => Err(Failure::Transient(reason)),
+        }
+    }
+
+    /// Records a dead letter (marking the event processed, so a redelivery is skipped), then
+    /// lets the feed reject the message. Retries the recording while the database is away.
+    async fn dead_letter<F: Feed>(
+        &self,
+        feed: &mut F,
+        incoming: &Incoming<F::Token>,
+        reason: &str,
+    ) -> Result<(), BusError> {
+        tracing::error!(consumer = %self.name, %reason, "dead-lettering a message");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.record_dead_letter(incoming, reason).await {
+                Ok(()) => break,
+                Err(error) => {
+                    let delay = self.retry.delay(attempt);
+                    tracing::warn!(%error, ?delay, "could not record a dead letter; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        feed.reject(incoming, reason).await
+    }
+
+    async fn record_dead_letter(
+        &self,
+        incoming: &Incoming<impl Send + Sync>,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        if let Ok(delivered) = &incoming.content
+            && !D::mark_processed(&mut transaction, &self.name, delivered).await?
+        {
+            return Ok(());
+        }
+        let event_id = incoming.content.as_ref().ok().map(|d| d.event.event_id);
+        D::record_dead_letter(
+            &mut transaction,
+            &self.name,
+            incoming.origin.as_ref(),
+            event_id,
+            reason,
+            &incoming.raw,
+        )
+        .await?;
+        transaction.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_initial_wait_up_to_the_maximum() {
+        let policy = RetryPolicy {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            max_attempts: 10,
+        };
+        let delays: Vec<_> = (1..=6)
+            .map(|attempt| policy.delay(attempt).as_millis())
+            .collect();
+        assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
+    }
+}

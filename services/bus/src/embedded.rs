@@ -1,0 +1,134 @@
+//! The embedded feed: a consumer reads the local event store's ordered log from its own
+//! checkpoint. No broker; the same consumer API and guarantees as JetStream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kesos_eventstore::{EventStore, StoreError};
+use tokio::sync::watch;
+
+use crate::consumer::{Feed, Incoming};
+use crate::consumer_db::ConsumerDb;
+use crate::envelope::Delivered;
+use crate::error::BusError;
+
+/// Most events read per poll.
+const BATCH: usize = 500;
+/// How often to look for events other processes appended (this process's appends wake the
+/// feed at once).
+const POLL: Duration = Duration::from_millis(250);
+
+/// A feed over the local log. Acknowledging is a no-op: the consumer's checkpoint advances in
+/// its own transaction, and on restart the feed resumes from it.
+pub struct EmbeddedFeed {
+    store: Arc<dyn EventStore>,
+    source: String,
+    position: u64,
+    appended: watch::Receiver<u64>,
+    failures: u32,
+}
+
+impl EmbeddedFeed {
+    /// Resumes `consumer`'s reading of `store` (named `source`) from its saved checkpoint.
+    pub async fn resume<D: ConsumerDb>(
+        store: Arc<dyn EventStore>,
+        source: impl Into<String>,
+        consumer: &str,
+        pool: &sqlx::Pool<D>,
+    ) -> Result<Self, BusError> {
+        let source = source.into();
+        let position = D::checkpoint(pool, consumer, &source).await?;
+        let appended = store.appended();
+        Ok(Self {
+            store,
+            source,
+            position,
+            appended,
+            failures: 0,
+        })
+    }
+
+    /// The position the feed has read up to.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn incoming(&self, event: kesos_eventstore::RecordedEvent) -> Incoming<()> {
+        let origin = Some((self.source.clone(), event.position));
+        Incoming {
+            raw: event.payload.clone(),
+            content: Ok(Delivered {
+                source: self.source.clone(),
+                event,
+            }),
+            origin,
+            token: (),
+        }
+    }
+}
+
+#[async_trait]
+impl Feed for EmbeddedFeed {
+    type Token = ();
+
+    async fn next(&mut self) -> Result<Vec<Incoming<()>>, BusError> {
+        loop {
+            match self.store.read_batch(self.position, BATCH).await {
+                Ok(events) if !events.is_empty() => {
+                    self.failures = 0;
+                    self.position = events.last().map_or(self.position, |e| e.position);
+                    return Ok(events.into_iter().map(|e| self.incoming(e)).collect());
+                }
+                Ok(_) => {
+                    self.failures = 0;
+                    tokio::select! {
+                        _ = self.appended.changed() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+                Err(StoreError::Corrupt { position, reason }) if position > self.position => {
+                    let before = usize::try_from(position - self.position - 1).unwrap_or(BATCH);
+                    if before > 0 {
+                        let events = self
+                            .store
+                            .read_batch(self.position, before.min(BATCH))
+                            .await?;
+                        if let Some(last) = events.last() {
+                            self.position = last.position;
+                            return Ok(events.into_iter().map(|e| self.incoming(e)).collect());
+                        }
+                    }
+                    self.position = position;
+                    return Ok(vec![Incoming {
+                        content: Err(format!("stored event is corrupt: {reason}")),
+                        raw: Vec::new(),
+                        origin: Some((self.source.clone(), position)),
+                        token: (),
+                    }]);
+                }
+                Err(error) if error.is_transient() => {
+                    self.failures += 1;
+                    let delay = Duration::from_millis(100) * 2_u32.pow(self.failures.min(8));
+                    tracing::warn!(%error, ?delay, "event store unavailable; retrying");
+                    tokio::time::sleep(delay.min(Duration::from_secs(30))).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    async fn ack(&mut self, _token: &()) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn working(&mut self, _token: &()) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn reject(&mut self, _incoming: &Incoming<()>, _reason: &str) -> Result<(), BusError> {
+        // The dead letter is already recorded in the consumer's database, which is the embedded
+        // mode's dead-letter stream.
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! The relay: the log is the outbox. It reads the store's ordered log from its saved cursor and
+//! publishes each event to JetStream with `Nats-Msg-Id` = event id, and advances the cursor only
+//! after JetStream has acknowledged every message of the batch. No dual write anywhere: a crash
+//! at any point re-publishes at most one batch, which JetStream's duplicate window drops (and
+//! consumers' processed markers would drop after it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, message::PublishMessage};
+use futures::future::try_join_all;
+use kesos_eventstore::{EventStore, RecordedEvent};
+
+use crate::envelope;
+use crate::error::BusError;
+use crate::jetstream::StreamNames;
+
+/// Header naming the event's protobuf type.
+pub const EVENT_TYPE_HEADER: &str = "Kesos-Event-Type";
+/// Header naming the source store.
+pub const SOURCE_HEADER: &str = "Kesos-Source";
+/// Header with the event's position in its source store.
+pub const POSITION_HEADER: &str = "Kesos-Position";
+
+/// Relay settings.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// The source store's name (the service), carried in every envelope.
+    pub source: String,
+    /// Most events published before waiting for their acknowledgements.
+    pub batch: usize,
+    /// How often to look for events other processes appended.
+    pub poll: Duration,
+}
+
+impl RelaySettings {
+    /// Defaults for `source`.
+    pub fn new(source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            batch: 2000,
+            poll: Duration::from_millis(200),
+        }
+    }
+
+    fn cursor_name(&self) -> String {
+        format!("relay:{}", self.source)
+    }
+}
+
+/// Publishes a store's log to JetStream.
+pub struct Relay {
+    store: Arc<dyn EventStore>,
+    context: jetstream::Context,
+    names: StreamNames,
+    settings: RelaySettings,
+}
+
+/// What one relay step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relayed {
+    /// Events published (and acknowledged) in this step.
+    pub published: usize,
+    /// Of those, how many JetStream reported as duplicates (re-published after a crash).
+    pub duplicates: usize,
+    /// The cursor after the step.
+    pub cursor: u64,
+}
+
+impl Relay {
+    /// A relay for `store`, publishing with `context` into the streams `names`.
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        context: jetstream::Context,
+        names: StreamNames,
+        settings: RelaySettings,
+    ) -> Self {
+        Self {
+            store,
+            context,
+            names,
+            settings,
+        }
+    }
+
+    /// Creates the streams if missing.
+    pub async fn prepare(&self) -> Result<(), BusError> {
+        self.names.ensure(&self.context).await
+    }
+
+    /// Publishes one batch after the cursor and advances it; `published: 0` when caught up.
+    pub async fn step(&self) -> Result<Relayed, BusError> {
+        let cursor_name = self.settings.cursor_name();
+        let cursor = self.store.cursor(&cursor_name).await?;
+        let events = self.store.read_batch(cursor, self.settings.batch).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(Relayed {
+                published: 0,
+                duplicates: 0,
+                cursor,
+            });
+        };
+        let mut acks = Vec::with_capacity(events.len());
+        for event in &events {
+            acks.push(self.publish(event).await?);
+        }
+        let acks = try_join_all(acks.into_iter().map(|ack| async move { ack.await }))
+            .await
+            .map_err(BusError::nats)?;
+        let duplicates = acks.iter().filter(|ack| ack.duplicate).count();
+        self.store.save_cursor(&cursor_name, last).await?;
+        Ok(Relayed {
+            published: events.len(),
+            duplicates,
+            cursor: last,
+        })
+    }
+
+    async fn publish(
+        &self,
+        event: &RecordedEvent,
+    ) -> Result<jetstream::context::PublishAckFuture, BusError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(EVENT_TYPE_HEADER, event.event_type.as_str());
+        headers.insert(SOURCE_HEADER, self.settings.source.as_str());
+        headers.insert(POSITION_HEADER, event.position.to_string().as_str());
+        let message = PublishMessage::build()
+            .payload(envelope::encode(&self.settings.source, event).into())
+            .headers(headers)
+            .message_id(event.event_id.to_string());
+        self.context
+            .send_publish(self.names.subject_for(event.event_type.as_str()), message)
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Relays until `shutdown` completes. Failures (NATS or the database away) are logged and
+    /// retried with backoff; the cursor only ever moves past acknowledged events.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut appended = self.store.appended();
+        let mut failures = 0_u32;
+        loop {
+            let wait = match self.step().await {
+                Ok(step) if step.published > 0 => {
+                    failures = 0;
+                    tracing::debug!(published = step.published, cursor = step.cursor, "relayed");
+                    continue;
+                }
+                Ok(_) => {
+                    failures = 0;
+                    self.settings.poll
+                }
+                Err(error) => {
+                    failures += 1;
+                    let delay = Duration::from_millis(100) * 2_u32.pow(failures.min(8));
+                    tracing::warn!(%error, ?delay, "relay step failed; retrying");
+                    delay.min(Duration::from_secs(30))
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = appended.changed(), if failures == 0 => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,655 @@
+//! One consumer test suite, two feeds: the embedded feed (SQLite store, consumer in the same
+//! file) and JetStream (PostgreSQL store, the relay publishing to the real NATS server, the
+//! consumer's effects in PostgreSQL). Each case is bounded in count and time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_trait::async_trait;
+use futures::StreamExt;
+use kesos_bus::{
+    Consumer, ConsumerDb, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed,
+    PullSettings, Relay, RelaySettings, RetryPolicy, StreamNames,
+};
+use kesos_eventstore::{
+    EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
+    StreamId,
+};
+use kesos_testkit::{PgSchema, SqliteFile, nats_url, unique_name};
+use sqlx::{Pool, Postgres, Sqlite, Transaction};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+// ---- the handler under test: records what it saw in the consumer's own database -----------
+
+/// Payload `poison` is rejected for good; `flaky` fails twice (transiently) before it succeeds.
+#[derive(Default)]
+struct Recorder {
+    attempts: Mutex<HashMap<Uuid, u32>>,
+}
+
+impl Recorder {
+    fn verdict(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        match delivered.event.payload.as_slice() {
+            b"poison" => Err(HandlerError::Permanent("poison pill".into())),
+            b"flaky" => {
+                let mut attempts = self.attempts.lock().unwrap();
+                let seen = attempts.entry(delivered.event.event_id).or_insert(0);
+                *seen += 1;
+                if *seen <= 2 {
+                    Err(HandlerError::Transient("not yet".into()))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The test's read model table, per backend.
+#[async_trait]
+trait SeenTable: ConsumerDb {
+    async fn create(pool: &Pool<Self>);
+    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)>;
+}
+
+#[async_trait]
+impl SeenTable for Sqlite {
+    async fn create(pool: &Pool<Self>) {
+        sqlx::query("CREATE TABLE IF NOT EXISTS seen (n INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)")
+            .execute(pool).await.unwrap();
+    }
+    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)> {
+        sqlx::query_as("SELECT stream, version, payload FROM seen ORDER BY n")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+}
+
+#[async_trait]
+impl SeenTable for Postgres {
+    async fn create(pool: &Pool<Self>) {
+        sqlx::query("CREATE TABLE IF NOT EXISTS seen (n bigserial PRIMARY KEY, stream text, version bigint, payload bytea)")
+            .execute(pool).await.unwrap();
+    }
+    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)> {
+        sqlx::query_as("SELECT stream, version, payload FROM seen ORDER BY n")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+}
+
+#[async_trait]
+impl Handler<Sqlite> for Recorder {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        self.verdict(d)?;
+        sqlx::query("INSERT INTO seen (stream, version, payload) VALUES (?, ?, ?)")
+            .bind(d.event.stream_id.as_str())
+            .bind(i64::try_from(d.event.stream_version).unwrap())
+            .bind(&d.event.payload)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Handler<Postgres> for Recorder {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        d: &Delivered,
+    ) -> Result<(), HandlerError> {
+        self.verdict(d)?;
+        sqlx::query("INSERT INTO seen (stream, version, payload) VALUES ($1, $2, $3)")
+            .bind(d.event.stream_id.as_str())
+            .bind(i64::try_from(d.event.stream_version).unwrap())
+            .bind(&d.event.payload)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+// ---- the two fixtures ----------------------------------------------------------------------
+
+/// A running consumer; `stop` ends it gracefully, dropping `task` (abort) simulates a crash.
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.task.await;
+    }
+    fn crash(self) {
+        self.task.abort();
+    }
+}
+
+#[async_trait]
+trait Fixture: Send + Sync {
+    type Db: SeenTable;
+    fn store(&self) -> Arc<dyn EventStore>;
+    fn pool(&self) -> Pool<Self::Db>;
+    async fn start(&self, consumer: Arc<Consumer<Self::Db>>) -> Running;
+    /// Makes the feed deliver everything again (as after a lost checkpoint or a re-publish
+    /// outside JetStream's duplicate window).
+    async fn redeliver_everything(&self);
+    /// Puts a message into the feed that is not a valid event.
+    async fn inject_undecodable(&self);
+    /// Dead letters visible where operators look (database, and JetStream's DLQ stream).
+    async fn dead_letters(&self, consumer: &str) -> u64;
+    async fn finish(self);
+}
+
+struct Embedded {
+    _file: SqliteFile,
+    store: Arc<SqliteStore>,
+}
+
+impl Embedded {
+    async fn new() -> Self {
+        let file = SqliteFile::create();
+        let store = Arc::new(file.store().await);
+        Sqlite::migrate_consumers(store.pool()).await.unwrap();
+        Sqlite::create(store.pool()).await;
+        Self { _file: file, store }
+    }
+}
+
+#[async_trait]
+impl Fixture for Embedded {
+    type Db = Sqlite;
+    fn store(&self) -> Arc<dyn EventStore> {
+        self.store.clone()
+    }
+    fn pool(&self) -> Pool<Sqlite> {
+        self.store.pool().clone()
+    }
+    async fn start(&self, consumer: Arc<Consumer<Sqlite>>) -> Running {
+        let feed = EmbeddedFeed::resume(self.store(), "kesos", consumer.name(), consumer.pool())
+            .await
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            consumer
+                .run(feed, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Running {
+            stop: Some(stop),
+            task,
+        }
+    }
+    async fn redeliver_everything(&self) {
+        sqlx::query("DELETE FROM kesos_consumer_checkpoints")
+            .execute(self.store.pool())
+            .await
+            .unwrap();
+    }
+    async fn inject_undecodable(&self) {
+        // A row no kesos code could have written (an event type that is not a name), put
+        // straight into the log at the next position.
+        let mut tx = self.store.pool().begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO kesos_events SELECT position + 1, 'garbage', 1, randomblob(16), 'not a type!', \
+             1, x'00', '', '', '', 0, 0, zeroblob(32) FROM kesos_log_head",
+        )
+        .execute(&mut *tx).await.unwrap();
+        sqlx::query("UPDATE kesos_log_head SET position = position + 1")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    async fn dead_letters(&self, consumer: &str) -> u64 {
+        Sqlite::dead_letter_count(self.store.pool(), consumer)
+            .await
+            .unwrap()
+    }
+    async fn finish(self) {}
+}
+
+struct Distributed {
+    schema: PgSchema,
+    store: Arc<PostgresStore>,
+    pool: Pool<Postgres>,
+    context: jetstream::Context,
+    names: StreamNames,
+    relay: Running,
+}
+
+impl Distributed {
+    async fn new() -> Self {
+        let schema = PgSchema::create().await;
+        let store = Arc::new(schema.store().await);
+        let pool = schema.pool().await;
+        Postgres::migrate_consumers(&pool).await.unwrap();
+        Postgres::create(&pool).await;
+        let client = async_nats::connect(nats_url())
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "NATS at {} is unreachable ({error}); start it with deploy/local/up",
+                    nats_url()
+                )
+            });
+        let context = jetstream::new(client);
+        let mut names =
+            StreamNames::new(unique_name("t"), unique_name("T"), unique_name("D")).unwrap();
+        names.services = vec!["test".into()];
+        let relay = start_relay(store.clone(), context.clone(), names.clone()).await;
+        Self {
+            schema,
+            store,
+            pool,
+            context,
+            names,
+            relay,
+        }
+    }
+}
+
+async fn start_relay(
+    store: Arc<PostgresStore>,
+    context: jetstream::Context,
+    names: StreamNames,
+) -> Running {
+    let relay = Relay::new(store, context, names, RelaySettings::new("kesos"));
+    relay.prepare().await.unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        relay
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Running {
+        stop: Some(stop),
+        task,
+    }
+}
+
+#[async_trait]
+impl Fixture for Distributed {
+    type Db = Postgres;
+    fn store(&self) -> Arc<dyn EventStore> {
+        self.store.clone()
+    }
+    fn pool(&self) -> Pool<Postgres> {
+        self.pool.clone()
+    }
+    async fn start(&self, consumer: Arc<Consumer<Postgres>>) -> Running {
+        let settings = PullSettings {
+            ack_wait: Duration::from_secs(1),
+            batch: 50,
+            ..PullSettings::default()
+        };
+        let feed =
+            JetStreamFeed::subscribe(self.context.clone(), &self.names, consumer.name(), settings)
+                .await
+                .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            consumer
+                .run(feed, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Running {
+            stop: Some(stop),
+            task,
+        }
+    }
+    async fn redeliver_everything(&self) {
+        // Re-publish every stored event under fresh message ids: what a relay would do after a
+        // crash outside the duplicate window. Only the consumers' markers stand in the way.
+        let events = self.store.read_batch(0, 10_000).await.unwrap();
+        for event in events {
+            let payload = kesos_bus::envelope::encode("kesos", &event);
+            self.context
+                .publish(
+                    self.names.subject_for(event.event_type.as_str()),
+                    payload.into(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    }
+    async fn inject_undecodable(&self) {
+        self.context
+            .publish(
+                self.names.subject_for("kesos.test.v1.Garbage"),
+                vec![0xff, 0x01, 0x02].into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    async fn dead_letters(&self, consumer: &str) -> u64 {
+        let in_db = Postgres::dead_letter_count(&self.pool, consumer)
+            .await
+            .unwrap();
+        let mut stream = self
+            .context
+            .get_stream(&self.names.dead_letter_stream)
+            .await
+            .unwrap();
+        let in_stream = stream.info().await.unwrap().state.messages;
+        assert_eq!(in_db, in_stream, "every dead letter recorded and published");
+        in_stream
+    }
+    async fn finish(self) {
+        self.relay.stop().await;
+        let _ = self.context.delete_stream(&self.names.events_stream).await;
+        let _ = self
+            .context
+            .delete_stream(&self.names.dead_letter_stream)
+            .await;
+        self.pool.close().await;
+        self.store.pool().close().await;
+        self.schema.drop_now().await;
+    }
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+fn event(label: &str) -> NewEvent {
+    NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse("kesos.test.v1.Happened").unwrap(),
+        1,
+        label.as_bytes().to_vec(),
+        Metadata::default(),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap()
+}
+
+async fn append(store: &dyn EventStore, stream: &str, labels: &[&str]) {
+    let stream = StreamId::parse(stream).unwrap();
+    let events = labels.iter().map(|label| event(label)).collect();
+    store
+        .append(&stream, ExpectedVersion::Any, events)
+        .await
+        .unwrap();
+}
+
+fn consumer<F: Fixture>(fixture: &F, name: &str) -> Arc<Consumer<F::Db>>
+where
+    Recorder: Handler<F::Db>,
+{
+    let retry = RetryPolicy {
+        initial: Duration::from_millis(10),
+        max: Duration::from_millis(50),
+        max_attempts: 5,
+    };
+    Arc::new(Consumer::new(name, fixture.pool(), Arc::new(Recorder::default())).with_retry(retry))
+}
+
+async fn wait_for_seen<F: Fixture>(fixture: &F, count: usize) -> Vec<(String, i64, Vec<u8>)> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen = F::Db::seen(&fixture.pool()).await;
+        if seen.len() >= count || tokio::time::Instant::now() > deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_for_dead_letters<F: Fixture>(fixture: &F, name: &str, count: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = fixture.dead_letters(name).await;
+        if found >= count || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_streams_in_order(seen: &[(String, i64, Vec<u8>)]) {
+    let mut versions: HashMap<&str, i64> = HashMap::new();
+    for (stream, version, _) in seen {
+        let last = versions.entry(stream).or_insert(0);
+        assert_eq!(*version, *last + 1, "stream {stream} out of order");
+        *last = *version;
+    }
+}
+
+// ---- the cases -----------------------------------------------------------------------------
+
+async fn every_event_is_handled_once_and_each_stream_in_order<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    let running = fixture.start(consumer(fixture, "orderly")).await;
+    for round in 0..10 {
+        for stream in ["w-1", "w-2", "w-3", "w-4", "w-5"] {
+            append(&*fixture.store(), stream, &[&format!("{stream}/{round}")]).await;
+        }
+    }
+    let seen = wait_for_seen(fixture, 50).await;
+    running.stop().await;
+    assert_eq!(seen.len(), 50);
+    assert_streams_in_order(&seen);
+}
+
+async fn a_redelivered_event_has_no_second_effect<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    append(&*fixture.store(), "w-1", &["a", "b", "c"]).await;
+    let running = fixture.start(consumer(fixture, "dedupe")).await;
+    assert_eq!(wait_for_seen(fixture, 3).await.len(), 3);
+    running.stop().await;
+    fixture.redeliver_everything().await;
+    append(&*fixture.store(), "w-1", &["d"]).await;
+    let running = fixture.start(consumer(fixture, "dedupe")).await;
+    let seen = wait_for_seen(fixture, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen_later = F::Db::seen(&fixture.pool()).await;
+    running.stop().await;
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen_later.len(), 4, "redelivered events were applied again");
+}
+
+async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    let total = 200;
+    for i in 0..total {
+        append(
+            &*fixture.store(),
+            &format!("w-{}", i % 7),
+            &[&format!("e{i}")],
+        )
+        .await;
+    }
+    for crash_after_ms in [15, 40, 5] {
+        let running = fixture.start(consumer(fixture, "crashy")).await;
+        tokio::time::sleep(Duration::from_millis(crash_after_ms)).await;
+        running.crash();
+    }
+    let running = fixture.start(consumer(fixture, "crashy")).await;
+    let seen = wait_for_seen(fixture, total).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen_later = F::Db::seen(&fixture.pool()).await;
+    running.stop().await;
+    assert_eq!(seen.len(), total);
+    assert_eq!(seen_later.len(), total);
+    assert_streams_in_order(&seen_later);
+}
+
+async fn a_poison_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    append(&*fixture.store(), "w-1", &["fine", "poison", "after"]).await;
+    let running = fixture.start(consumer(fixture, "poisoned")).await;
+    let seen = wait_for_seen(fixture, 2).await;
+    let dead = wait_for_dead_letters(fixture, "poisoned", 1).await;
+    running.stop().await;
+    let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    assert_eq!(payloads, vec![b"fine".to_vec(), b"after".to_vec()]);
+    assert_eq!(dead, 1);
+}
+
+async fn an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    append(&*fixture.store(), "w-1", &["before"]).await;
+    let running = fixture.start(consumer(fixture, "garbled")).await;
+    assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
+    fixture.inject_undecodable().await;
+    append(&*fixture.store(), "w-1", &["after"]).await;
+    let seen = wait_for_seen(fixture, 2).await;
+    let dead = wait_for_dead_letters(fixture, "garbled", 1).await;
+    running.stop().await;
+    assert_eq!(seen.len(), 2);
+    assert_eq!(dead, 1);
+}
+
+async fn a_transient_failure_is_retried_in_place_keeping_the_order<F: Fixture>(fixture: &F)
+where
+    Recorder: Handler<F::Db>,
+{
+    append(&*fixture.store(), "w-1", &["one", "flaky", "three"]).await;
+    let running = fixture.start(consumer(fixture, "patient")).await;
+    let seen = wait_for_seen(fixture, 3).await;
+    running.stop().await;
+    let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    assert_eq!(
+        payloads,
+        vec![b"one".to_vec(), b"flaky".to_vec(), b"three".to_vec()]
+    );
+    assert_eq!(fixture.dead_letters("patient").await, 0);
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod over_embedded_log {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::Embedded::new().await;
+                    super::$case(&fixture).await;
+                    super::Fixture::finish(fixture).await;
+                }
+            )*
+        }
+        mod over_jetstream {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::Distributed::new().await;
+                    super::$case(&fixture).await;
+                    super::Fixture::finish(fixture).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    every_event_is_handled_once_and_each_stream_in_order,
+    a_redelivered_event_has_no_second_effect,
+    a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates,
+    a_poison_message_is_dead_lettered_and_the_consumer_moves_on,
+    an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on,
+    a_transient_failure_is_retried_in_place_keeping_the_order,
+);
+
+// ---- the relay (JetStream only) -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_killed_at_any_point_loses_nothing_and_publishes_nothing_twice() {
+    let schema = PgSchema::create().await;
+    let store = Arc::new(schema.store().await);
+    let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    let mut names = StreamNames::new(unique_name("t"), unique_name("T"), unique_name("D")).unwrap();
+    names.services = vec!["test".into()];
+    let total = 1000;
+    for i in 0..total / 10 {
+        let labels: Vec<String> = (0..10).map(|j| format!("e{i}-{j}")).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        append(&*store, &format!("w-{}", i % 13), &labels).await;
+    }
+    for kill_after_ms in [3, 10, 1, 25] {
+        let relay = start_relay(store.clone(), context.clone(), names.clone()).await;
+        tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
+        relay.crash();
+        // A crash between the acks and the cursor save: the cursor lags what was published.
+        let cursor = store.cursor("relay:kesos").await.unwrap();
+        store
+            .save_cursor("relay:kesos", cursor.saturating_sub(150))
+            .await
+            .unwrap();
+    }
+    let relay = start_relay(store.clone(), context.clone(), names.clone()).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.cursor("relay:kesos").await.unwrap() < total
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relay.stop().await;
+    let mut stream = context.get_stream(&names.events_stream).await.unwrap();
+    let info = stream.info().await.unwrap();
+    assert_eq!(
+        info.state.messages, total,
+        "each event published exactly once"
+    );
+
+    // The stream holds the log in order, each message an envelope of the event at that position.
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap();
+    let mut messages = consumer
+        .messages()
+        .await
+        .unwrap()
+        .take(usize::try_from(total).unwrap());
+    let mut position = 0;
+    while let Some(message) = messages.next().await {
+        let delivered = kesos_bus::envelope::decode(&message.unwrap().payload).unwrap();
+        assert_eq!(delivered.event.position, position + 1);
+        position = delivered.event.position;
+    }
+    assert_eq!(position, total);
+    let _ = context.delete_stream(&names.events_stream).await;
+    let _ = context.delete_stream(&names.dead_letter_stream).await;
+    schema.drop_now().await;
+}
