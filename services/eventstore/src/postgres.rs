@@ -36,9 +36,17 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects, creates the schema if needed and applies the embedded migrations.
+    /// Connects, creates the schema if needed and applies the embedded migrations. Connections
+    /// carry `application_name` `kesos:<schema>`, so operators can tell them apart.
     pub async fn connect(config: &PostgresConfig) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = config.url.parse()?;
+        let application = match &config.schema {
+            Some(schema) => format!("kesos:{schema}"),
+            None => "kesos".to_owned(),
+        };
+        let options: PgConnectOptions = config
+            .url
+            .parse::<PgConnectOptions>()?
+            .application_name(&application);
         let mut pool_options = PgPoolOptions::new().max_connections(config.max_connections);
         if let Some(schema) = &config.schema {
             check_schema_name(schema)?;

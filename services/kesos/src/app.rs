@@ -1,0 +1,165 @@
+//! The running kesos process: `Application::build` binds and opens everything, then
+//! `run_until_stopped` serves until the shutdown handle fires (zero-to-production's pattern, so
+//! tests can start one on port 0 and stop it).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ed25519_dalek::SigningKey;
+use kesos_bus::{Relay, RelaySettings, StreamNames};
+use kesos_eventstore::{EventStore, write_checkpoint};
+use kesos_runtime::{Config, Mode, Shutdown};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::http::{self, AppState};
+use crate::keys;
+use crate::open::{OpenedStore, connect_nats, open_store};
+
+/// A built, not yet running, kesos process.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+    store: OpenedStore,
+    signing_key: SigningKey,
+    relay: Option<Relay>,
+    checkpoint_every: Duration,
+    description: String,
+}
+
+impl Application {
+    /// Opens the store (migrating it), loads the signing key, connects NATS in the distributed
+    /// mode and binds the HTTP listener.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let mode = config.mode()?;
+        let store = open_store(config, mode).await?;
+        store.migrate_consumers().await?;
+        let signing_key = keys::load_or_create_signing_key(config, mode)?;
+        let trusted = keys::trusted_keys(config, Some(&signing_key))?;
+        let nats = connect_nats(config).await?;
+        let relay = match &nats {
+            Some(client) => {
+                let names = StreamNames::new(
+                    config.nats_subject_prefix.clone(),
+                    config.nats_stream.clone(),
+                    config.nats_dead_letter_stream.clone(),
+                )?;
+                let relay = Relay::new(
+                    store.shared(),
+                    async_nats::jetstream::new(client.clone()),
+                    names,
+                    RelaySettings::new(config.service_name.clone()),
+                );
+                relay
+                    .prepare()
+                    .await
+                    .context("cannot create the JetStream streams")?;
+                Some(relay)
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind(config.http_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (KESOS_HTTP_LISTEN)",
+                    config.http_listen
+                )
+            })?;
+        let address = listener.local_addr()?;
+        let description = format!("{mode} mode, {}", store.describe(config));
+        let state = AppState {
+            store: store.shared(),
+            mode,
+            trusted_keys: Arc::new(trusted),
+            nats,
+        };
+        Ok(Self {
+            listener,
+            address,
+            state,
+            store,
+            signing_key,
+            relay,
+            checkpoint_every: Duration::from_secs(config.checkpoint_interval_secs),
+            description,
+        })
+    }
+
+    /// The bound address (the real port when the configuration asked for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The mode the process runs in.
+    pub fn mode(&self) -> Mode {
+        self.state.mode
+    }
+
+    /// The process's event store.
+    pub fn store(&self) -> Arc<dyn EventStore> {
+        self.store.shared()
+    }
+
+    /// Serves HTTP, relays (distributed mode) and signs checkpoints until `shutdown` fires; then
+    /// drains requests, stops the background work and signs a last checkpoint.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        tracing::info!(
+            "kesos listening on http://{} ({}); serving {}",
+            self.address,
+            self.description,
+            http::SERVED.join(" ")
+        );
+        let store = self.store.shared();
+        let mut background = JoinSet::new();
+        background.spawn(checkpoints(
+            store.clone(),
+            self.signing_key.clone(),
+            self.checkpoint_every,
+            shutdown.clone(),
+        ));
+        if let Some(relay) = self.relay {
+            let stop = shutdown.clone();
+            background.spawn(async move { relay.run(async move { stop.wait().await }).await });
+        }
+        let stop = shutdown.clone();
+        let served = axum::serve(self.listener, http::router(self.state))
+            .with_graceful_shutdown(async move { stop.wait().await })
+            .await;
+        shutdown.trigger();
+        while background.join_next().await.is_some() {}
+        sign_checkpoint(&*store, &self.signing_key).await;
+        tracing::info!("kesos stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+async fn checkpoints(
+    store: Arc<dyn EventStore>,
+    key: SigningKey,
+    every: Duration,
+    shutdown: Shutdown,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = tokio::time::sleep(every) => sign_checkpoint(&*store, &key).await,
+        }
+    }
+}
+
+async fn sign_checkpoint(store: &dyn EventStore, key: &SigningKey) {
+    match write_checkpoint(store, key, OffsetDateTime::now_utc()).await {
+        Ok(Some(checkpoint)) => tracing::info!(
+            sequence = checkpoint.sequence,
+            position = checkpoint.position,
+            "signed a log checkpoint"
+        ),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "could not sign a log checkpoint"),
+    }
+}

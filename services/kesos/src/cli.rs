@@ -1,0 +1,118 @@
+//! The command line: `kesos [--config FILE] [COMMAND]`. With no command, `kesos` serves.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+use kesos_runtime::{CONFIG_FILE_VAR, Config, Shutdown, init_tracing};
+
+use crate::app::Application;
+use crate::{audit, keys, open};
+
+/// kesos: certification of Indonesia's social-welfare workforce, event-sourced.
+#[derive(Debug, Parser)]
+#[command(name = "kesos", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); `KESOS_*` environment variables override it.
+    #[arg(long, global = true, env = CONFIG_FILE_VAR)]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run kesos: HTTP, checkpoints, and (distributed mode) the relay to JetStream.
+    Serve,
+    /// Create or update the database tables, then exit.
+    Migrate,
+    /// Check that history was not altered, or sign a checkpoint.
+    Audit {
+        /// The audit action.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Manage checkpoint signing keys.
+    Key {
+        /// The key action.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+/// `kesos audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk every hash chain and signed checkpoint; name the first broken event.
+    Verify,
+    /// Sign a checkpoint over everything committed since the last one.
+    Checkpoint,
+}
+
+/// `kesos key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Generate a new Ed25519 signing key file (mode 0600) and print its public key.
+    Generate {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public key of a signing key file (for a trusted-keys file).
+    Public {
+        /// The signing key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = std::env::vars();
+    let config = Config::load(cli.config.as_deref(), env)?;
+    let mut out = std::io::stdout();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            tracing::info!(config = %config.redacted_summary(), "starting");
+            let application = Application::build(&config).await?;
+            application.run_until_stopped(Shutdown::on_signals()).await
+        }
+        Command::Migrate => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let mode = config.mode()?;
+            let store = open::open_store(&config, mode).await?;
+            store.migrate_consumers().await?;
+            writeln!(out, "migrated: {}", store.describe(&config))?;
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => audit::verify_command(&config, &mut out).await,
+        Command::Audit {
+            action: AuditAction::Checkpoint,
+        } => audit::checkpoint_command(&config, &mut out).await,
+        Command::Key {
+            action: KeyAction::Generate { out: path, force },
+        } => {
+            let key = SigningKey::generate(&mut rand::rngs::OsRng);
+            keys::write_signing_key(&path, &key, force)?;
+            writeln!(out, "{}", hex::encode(key.verifying_key().to_bytes()))
+                .context("cannot print the public key")
+        }
+        Command::Key {
+            action: KeyAction::Public { key },
+        } => {
+            let key = keys::read_signing_key(&key)?;
+            writeln!(out, "{}", hex::encode(key.verifying_key().to_bytes()))
+                .context("cannot print the public key")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The Ed25519 key that signs log checkpoints, and the keys trusted when verifying.
+//!
+//! A key file holds the 32-byte secret as 64 hex digits (and a newline). The embedded mode
+//! creates one on first start (mode 0600) so that a laptop run is tamper-evident without any
+//! set-up; the distributed mode refuses to start without one, because a key generated on one
+//! replica would not be trusted by another. Rotation: generate a new key, add the old public key
+//! to the trusted-keys file, switch `KESOS_SIGNING_KEY_FILE`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use kesos_runtime::{Config, Mode};
+
+/// Where the signing key lives for this configuration.
+pub fn signing_key_path(config: &Config) -> PathBuf {
+    config
+        .signing_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("signing.key"))
+}
+
+/// Loads the signing key; in the embedded mode creates it when missing.
+pub fn load_or_create_signing_key(config: &Config, mode: Mode) -> anyhow::Result<SigningKey> {
+    let path = signing_key_path(config);
+    if !path.exists() && mode == Mode::Embedded {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        write_signing_key(&path, &key, false)?;
+        tracing::info!(path = %path.display(), "created a checkpoint signing key");
+        return Ok(key);
+    }
+    read_signing_key(&path)
+}
+
+/// Reads a signing key file.
+pub fn read_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the signing key {} (create one with `kesos key generate --out {}`)",
+            path.display(),
+            path.display()
+        )
+    })?;
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .with_context(|| format!("signing key {} is not 64 hex digits", path.display()))?;
+    Ok(SigningKey::from_bytes(&bytes))
+}
+
+/// Writes a new signing key, readable by its owner only; refuses to overwrite unless `force`.
+pub fn write_signing_key(path: &Path, key: &SigningKey, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!(
+            "{} exists already; pass --force to replace it",
+            path.display()
+        );
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{}", hex::encode(key.to_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The keys whose checkpoints `audit verify` accepts: the current key's public half plus every
+/// key listed (one hex public key per line, `#` comments) in the trusted-keys file.
+pub fn trusted_keys(
+    config: &Config,
+    current: Option<&SigningKey>,
+) -> anyhow::Result<Vec<VerifyingKey>> {
+    let mut keys: Vec<VerifyingKey> = current.map(SigningKey::verifying_key).into_iter().collect();
+    if let Some(path) = &config.trusted_keys_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read trusted keys {}", path.display()))?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let key = hex::decode(line)
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
+                .with_context(|| {
+                    format!(
+                        "{}:{}: not a hex Ed25519 public key",
+                        path.display(),
+                        number + 1
+                    )
+                })?;
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        bail!(
+            "no trusted checkpoint keys: configure KESOS_SIGNING_KEY_FILE or KESOS_TRUSTED_KEYS_FILE"
+        );
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_key_reads_back_the_same_and_is_not_overwritten_by_accident() {
+        let dir = std::env::temp_dir().join(format!("kesos-key-{}", std::process::id()));
+        let path = dir.join("signing.key");
+        let key = SigningKey::from_bytes(&[3; 32]);
+        write_signing_key(&path, &key, false).unwrap();
+        assert_eq!(read_signing_key(&path).unwrap().to_bytes(), key.to_bytes());
+        assert!(write_signing_key(&path, &key, false).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_with_garbage_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("kesos-badkey-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("signing.key");
+        std::fs::write(&path, "not hex").unwrap();
+        let error = read_signing_key(&path).unwrap_err().to_string();
+        assert!(error.contains("not 64 hex digits"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

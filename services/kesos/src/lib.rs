@@ -1,0 +1,14 @@
+//! The kesos program: one binary whose subcommands run, migrate, audit and measure the
+//! system. `main.rs` only parses the command line; everything it runs lives here so that
+//! tests can drive it (an [`Application`] on port 0).
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod http;
+pub mod keys;
+pub mod open;
+pub mod openapi;
+pub mod problem;
+
+pub use app::Application;

@@ -1,0 +1,108 @@
+//! Opening the configured event store: SQLite in the embedded mode, PostgreSQL in the
+//! distributed mode. The rest of the program sees only `Arc<dyn EventStore>`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use kesos_bus::ConsumerDb;
+use kesos_eventstore::{EventStore, PostgresConfig, PostgresStore, SqliteStore};
+use kesos_runtime::{Config, Mode};
+
+/// The opened store, with its concrete type kept for what needs the database itself
+/// (consumer migrations).
+#[derive(Clone)]
+pub enum OpenedStore {
+    /// The embedded store.
+    Sqlite(SqliteStore),
+    /// The distributed store.
+    Postgres(PostgresStore),
+}
+
+impl OpenedStore {
+    /// The store behind the one API.
+    pub fn shared(&self) -> Arc<dyn EventStore> {
+        match self {
+            Self::Sqlite(store) => Arc::new(store.clone()),
+            Self::Postgres(store) => Arc::new(store.clone()),
+        }
+    }
+
+    /// Applies the consumers' bookkeeping migrations in the store's database.
+    pub async fn migrate_consumers(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(store) => sqlx::Sqlite::migrate_consumers(store.pool()).await?,
+            Self::Postgres(store) => sqlx::Postgres::migrate_consumers(store.pool()).await?,
+        }
+        Ok(())
+    }
+
+    /// Where the store lives, for logs (no secrets).
+    pub fn describe(&self, config: &Config) -> String {
+        match self {
+            Self::Sqlite(_) => format!("SQLite file {}", config.sqlite_path.display()),
+            Self::Postgres(_) => format!(
+                "PostgreSQL{}",
+                config
+                    .database_schema
+                    .as_ref()
+                    .map(|s| format!(" schema {s}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Opens (and migrates) the store the configuration names.
+pub async fn open_store(config: &Config, mode: Mode) -> anyhow::Result<OpenedStore> {
+    match (mode, &config.database_url) {
+        (Mode::Distributed, Some(url)) => {
+            let store = PostgresStore::connect(&PostgresConfig {
+                url: url.clone(),
+                schema: config.database_schema.clone(),
+                max_connections: config.database_max_connections,
+            })
+            .await
+            .context("cannot open the PostgreSQL event store (KESOS_DATABASE_URL)")?;
+            Ok(OpenedStore::Postgres(store))
+        }
+        _ => {
+            if let Some(parent) = config
+                .sqlite_path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("cannot create the data directory {}", parent.display())
+                })?;
+            }
+            let store = SqliteStore::open(&config.sqlite_path)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the SQLite event store {}",
+                        config.sqlite_path.display()
+                    )
+                })?;
+            Ok(OpenedStore::Sqlite(store))
+        }
+    }
+}
+
+/// Connects to NATS with the configured credentials.
+pub async fn connect_nats(config: &Config) -> anyhow::Result<Option<async_nats::Client>> {
+    let Some(url) = &config.nats_url else {
+        return Ok(None);
+    };
+    let mut options = async_nats::ConnectOptions::new().name(config.service_name.clone());
+    if let Some(file) = &config.nats_credentials_file {
+        options = options
+            .credentials_file(file)
+            .await
+            .with_context(|| format!("cannot read NATS credentials {}", file.display()))?;
+    }
+    let client = options
+        .connect(url.as_str())
+        .await
+        .context("cannot connect to NATS (KESOS_NATS_URL)")?;
+    Ok(Some(client))
+}

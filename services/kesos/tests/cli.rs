@@ -1,0 +1,172 @@
+//! The `kesos` binary as a user runs it: exit codes, one-line errors, graceful stop on SIGTERM,
+//! and `audit verify` catching a log altered behind its back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kesos_eventstore::{EventStore, EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
+use kesos_testkit::SqliteFile;
+use sqlx::Executor;
+use time::OffsetDateTime;
+
+/// Runs kesos in `dir` with only the given KESOS_* variables (the test's own are removed).
+fn kesos(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kesos"));
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KESOS_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    kesos(dir, args, env).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_misspelt_variable_is_one_line_on_stderr_and_a_failing_exit() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let output = run(dir, &["migrate"], &[("KESOS_DATABSE_URL", "postgres://x")]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("kesos: unknown environment variable KESOS_DATABSE_URL"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn half_a_distributed_configuration_is_refused_with_what_is_missing() {
+    let file = SqliteFile::create();
+    let output = run(
+        file.path.parent().unwrap(),
+        &["migrate"],
+        &[("KESOS_NATS_URL", "nats://127.0.0.1:4222")],
+    );
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("KESOS_DATABASE_URL"), "{stderr}");
+}
+
+#[test]
+fn serve_prints_where_it_listens_and_stops_cleanly_on_sigterm() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let mut child = kesos(dir, &[], &[("KESOS_HTTP_LISTEN", "127.0.0.1:0")])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let address = loop {
+        assert!(Instant::now() < deadline, "no banner");
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            assert!(line.contains("embedded mode"), "{line}");
+            assert!(line.contains("/healthz"), "{line}");
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "kesos did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    assert!(dir.join(".kesos/signing.key").exists());
+}
+
+#[tokio::test]
+async fn audit_verify_passes_an_intact_log_and_names_the_event_someone_altered() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap().to_path_buf();
+    let db = dir.join(".kesos/kesos.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let store = kesos_eventstore::SqliteStore::open(&db).await.unwrap();
+    let stream = StreamId::parse("worker-9").unwrap();
+    let events = (0..3)
+        .map(|i| {
+            NewEvent::new(
+                uuid::Uuid::now_v7(),
+                EventType::parse("kesos.enrollment.v1.WorkerRegistered").unwrap(),
+                1,
+                vec![i],
+                Metadata::default(),
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap()
+        })
+        .collect();
+    store
+        .append(&stream, ExpectedVersion::NoStream, events)
+        .await
+        .unwrap();
+
+    let signed = run(&dir, &["audit", "checkpoint"], &[]);
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    assert!(text(&signed.stdout).contains("signed checkpoint 1 up to position 3"));
+    let intact = run(&dir, &["audit", "verify"], &[]);
+    assert!(intact.status.success(), "{}", text(&intact.stderr));
+    assert!(
+        text(&intact.stdout).starts_with("intact: 3 events in 1 streams, 1 signed checkpoints")
+    );
+
+    store
+        .pool()
+        .execute("UPDATE kesos_events SET payload = x'2a' WHERE position = 2")
+        .await
+        .unwrap();
+    let altered = run(&dir, &["audit", "verify"], &[]);
+    assert!(!altered.status.success());
+    let stderr = text(&altered.stderr);
+    assert!(stderr.contains("the log was altered"), "{stderr}");
+    assert!(
+        stderr.contains("stream worker-9 version 2, position 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_generated_key_prints_the_same_public_key_as_key_public() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let generated = run(dir, &["key", "generate", "--out", "k/signing.key"], &[]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let public = run(dir, &["key", "public", "--key", "k/signing.key"], &[]);
+    assert_eq!(text(&generated.stdout), text(&public.stdout));
+    assert_eq!(text(&public.stdout).trim().len(), 64);
+    let again = run(dir, &["key", "generate", "--out", "k/signing.key"], &[]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("--force"));
+}
