@@ -19,7 +19,7 @@ pub async fn write_checkpoint(
     key: &SigningKey,
     now: OffsetDateTime,
 ) -> Result<Option<Checkpoint>, StoreError> {
-    let previous = store.checkpoints().await?.pop();
+    let previous = store.last_checkpoint().await?;
     let (sequence, after, mut count, mut digest) = match &previous {
         Some(last) => (
             last.sequence + 1,

@@ -395,6 +395,15 @@ impl EventStore for PostgresStore {
             .collect()
     }
 
+    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(checkpoint_from_row)
+            .transpose()
+    }
+
     async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO kesos_checkpoints (sequence, position, event_count, digest, signed_at, \

@@ -70,6 +70,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// All signed checkpoints, in sequence order.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 
+    /// The most recent signed checkpoint, if any (without loading the others).
+    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
+
     /// Stores a checkpoint; false when one with the same sequence exists (another process
     /// signed first).
     async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;

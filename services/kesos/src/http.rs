@@ -75,12 +75,13 @@ async fn log_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
         .head_position()
         .await
         .map_err(|e| Problem::internal(&e))?;
-    let checkpoints = state
+    let last_checkpoint = state
         .store
-        .checkpoints()
+        .last_checkpoint()
         .await
         .map_err(|e| Problem::internal(&e))?;
-    let last = checkpoints.last().map(|c| {
+    let checkpoints = last_checkpoint.as_ref().map_or(0, |c| c.sequence);
+    let last = last_checkpoint.map(|c| {
         json!({
             "sequence": c.sequence,
             "position": c.position,
@@ -92,7 +93,7 @@ async fn log_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
     Ok(Json(json!({
         "mode": state.mode.to_string(),
         "head_position": head,
-        "checkpoints": checkpoints.len(),
+        "checkpoints": checkpoints,
         "last_checkpoint": last,
     })))
 }

@@ -31,11 +31,14 @@ CREATE TABLE kesos_streams (
     hash      bytea  NOT NULL
 );
 
+-- The last position handed out and the last recorded time: recorded times never go backwards,
+-- even when the wall clock does, so "as of a recorded time" always cuts the log at one position.
 CREATE TABLE kesos_log_head (
-    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    position  bigint  NOT NULL
+    singleton   boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    position    bigint      NOT NULL,
+    recorded_at timestamptz NOT NULL
 );
-INSERT INTO kesos_log_head (singleton, position) VALUES (true, 0);
+INSERT INTO kesos_log_head (singleton, position, recorded_at) VALUES (true, 0, '-infinity');
 
 CREATE TABLE kesos_checkpoints (
     sequence    bigint      PRIMARY KEY,
@@ -104,8 +107,9 @@ DECLARE
     new_versions bigint[];
     new_hashes bytea[];
 BEGIN
-    SELECT h.position INTO head FROM kesos_log_head h WHERE h.singleton FOR UPDATE;
-    now_at := date_trunc('microseconds', clock_timestamp());
+    SELECT h.position, greatest(date_trunc('microseconds', clock_timestamp()), h.recorded_at)
+      INTO head, now_at
+      FROM kesos_log_head h WHERE h.singleton FOR UPDATE;
     FOR i IN 1 .. coalesce(array_length(cmd_stream, 1), 0) LOOP
         last := first + cmd_count[i] - 1;
         outcome := NULL; version := NULL; positions := NULL; clash_id := NULL;
@@ -172,6 +176,6 @@ BEGIN
         RETURN NEXT;
         first := last + 1;
     END LOOP;
-    UPDATE kesos_log_head SET position = head WHERE singleton;
+    UPDATE kesos_log_head SET position = head, recorded_at = now_at WHERE singleton;
 END
 $$;
