@@ -52,212 +52,115 @@ fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-#[async_trait]
-impl ConsumerDb for Postgres {
-    async fn migrate_consumers(pool: &Pool<Self>) -> Result<(), BusError> {
-        let mut migrator = sqlx::migrate!("./migrations/postgres");
-        migrator.set_ignore_missing(true);
-        migrator.run(pool).await?;
-        Ok(())
-    }
+/// One implementation for both backends: the statements below are plain SQL that PostgreSQL
+/// and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so only the migrations differ.
+macro_rules! consumer_db {
+    ($db:ty, $migrations:literal) => {
+        #[async_trait]
+        impl ConsumerDb for $db {
+            async fn migrate_consumers(pool: &Pool<Self>) -> Result<(), BusError> {
+                let mut migrator = sqlx::migrate!($migrations);
+                // The store's migrations (1-999) share the schema; these are 1001+.
+                migrator.set_ignore_missing(true);
+                migrator.run(pool).await?;
+                Ok(())
+            }
 
-    async fn mark_processed(
-        transaction: &mut Transaction<'static, Self>,
-        consumer: &str,
-        delivered: &Delivered,
-    ) -> Result<bool, sqlx::Error> {
-        let inserted = sqlx::query(
-            "INSERT INTO kesos_consumer_processed (consumer, event_id) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(consumer)
-        .bind(delivered.event.event_id)
-        .execute(&mut **transaction)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        advance_pg(
-            transaction,
-            consumer,
-            &delivered.source,
-            delivered.event.position,
-        )
-        .await?;
-        Ok(true)
-    }
+            async fn mark_processed(
+                transaction: &mut Transaction<'static, Self>,
+                consumer: &str,
+                delivered: &Delivered,
+            ) -> Result<bool, sqlx::Error> {
+                let inserted = sqlx::query(
+                    "INSERT INTO kesos_consumer_processed (consumer, event_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(consumer)
+                .bind(delivered.event.event_id)
+                .execute(&mut **transaction)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let position = to_i64(delivered.event.position);
+                sqlx::query(ADVANCE)
+                    .bind(consumer)
+                    .bind(&delivered.source)
+                    .bind(position)
+                    .execute(&mut **transaction)
+                    .await?;
+                Ok(true)
+            }
 
-    async fn checkpoint(
-        pool: &Pool<Self>,
-        consumer: &str,
-        source: &str,
-    ) -> Result<u64, sqlx::Error> {
-        let position: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM kesos_consumer_checkpoints WHERE consumer = $1 AND source = $2",
-        )
-        .bind(consumer)
-        .bind(source)
-        .fetch_optional(pool)
-        .await?;
-        Ok(position.map(to_u64).unwrap_or(0))
-    }
+            async fn checkpoint(
+                pool: &Pool<Self>,
+                consumer: &str,
+                source: &str,
+            ) -> Result<u64, sqlx::Error> {
+                let position: Option<i64> = sqlx::query_scalar(
+                    "SELECT position FROM kesos_consumer_checkpoints \
+                     WHERE consumer = $1 AND source = $2",
+                )
+                .bind(consumer)
+                .bind(source)
+                .fetch_optional(pool)
+                .await?;
+                Ok(position.map(to_u64).unwrap_or(0))
+            }
 
-    async fn record_dead_letter(
-        transaction: &mut Transaction<'static, Self>,
-        consumer: &str,
-        origin: Option<&(String, u64)>,
-        event_id: Option<Uuid>,
-        reason: &str,
-        raw: &[u8],
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO kesos_dead_letters (consumer, source, position, event_id, reason, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(consumer)
-        .bind(origin.map(|(source, _)| source.as_str()).unwrap_or(""))
-        .bind(origin.map(|(_, position)| to_i64(*position)))
-        .bind(event_id)
-        .bind(reason)
-        .bind(raw)
-        .execute(&mut **transaction)
-        .await?;
-        if let Some((source, position)) = origin {
-            advance_pg(transaction, consumer, source, *position).await?;
-        }
-        Ok(())
-    }
+            async fn record_dead_letter(
+                transaction: &mut Transaction<'static, Self>,
+                consumer: &str,
+                origin: Option<&(String, u64)>,
+                event_id: Option<Uuid>,
+                reason: &str,
+                raw: &[u8],
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO kesos_dead_letters \
+                     (consumer, source, position, event_id, reason, payload) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(consumer)
+                .bind(origin.map(|(source, _)| source.as_str()).unwrap_or(""))
+                .bind(origin.map(|(_, position)| to_i64(*position)))
+                .bind(event_id)
+                .bind(reason)
+                .bind(raw)
+                .execute(&mut **transaction)
+                .await?;
+                if let Some((source, position)) = origin {
+                    sqlx::query(ADVANCE)
+                        .bind(consumer)
+                        .bind(source)
+                        .bind(to_i64(*position))
+                        .execute(&mut **transaction)
+                        .await?;
+                }
+                Ok(())
+            }
 
-    async fn dead_letter_count(pool: &Pool<Self>, consumer: &str) -> Result<u64, sqlx::Error> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM kesos_dead_letters WHERE consumer = $1")
+            async fn dead_letter_count(
+                pool: &Pool<Self>,
+                consumer: &str,
+            ) -> Result<u64, sqlx::Error> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM kesos_dead_letters WHERE consumer = $1",
+                )
                 .bind(consumer)
                 .fetch_one(pool)
                 .await?;
-        Ok(to_u64(count))
-    }
-}
-
-async fn advance_pg(
-    transaction: &mut Transaction<'static, Postgres>,
-    consumer: &str,
-    source: &str,
-    position: u64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO kesos_consumer_checkpoints (consumer, source, position) VALUES ($1, $2, $3) \
-         ON CONFLICT (consumer, source) DO UPDATE \
-         SET position = greatest(kesos_consumer_checkpoints.position, excluded.position)",
-    )
-    .bind(consumer)
-    .bind(source)
-    .bind(to_i64(position))
-    .execute(&mut **transaction)
-    .await?;
-    Ok(())
-}
-
-#[async_trait]
-impl ConsumerDb for Sqlite {
-    async fn migrate_consumers(pool: &Pool<Self>) -> Result<(), BusError> {
-        let mut migrator = sqlx::migrate!("./migrations/sqlite");
-        migrator.set_ignore_missing(true);
-        migrator.run(pool).await?;
-        Ok(())
-    }
-
-    async fn mark_processed(
-        transaction: &mut Transaction<'static, Self>,
-        consumer: &str,
-        delivered: &Delivered,
-    ) -> Result<bool, sqlx::Error> {
-        let inserted = sqlx::query(
-            "INSERT INTO kesos_consumer_processed (consumer, event_id) VALUES (?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(consumer)
-        .bind(delivered.event.event_id)
-        .execute(&mut **transaction)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(false);
+                Ok(to_u64(count))
+            }
         }
-        advance_sqlite(
-            transaction,
-            consumer,
-            &delivered.source,
-            delivered.event.position,
-        )
-        .await?;
-        Ok(true)
-    }
-
-    async fn checkpoint(
-        pool: &Pool<Self>,
-        consumer: &str,
-        source: &str,
-    ) -> Result<u64, sqlx::Error> {
-        let position: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM kesos_consumer_checkpoints WHERE consumer = ? AND source = ?",
-        )
-        .bind(consumer)
-        .bind(source)
-        .fetch_optional(pool)
-        .await?;
-        Ok(position.map(to_u64).unwrap_or(0))
-    }
-
-    async fn record_dead_letter(
-        transaction: &mut Transaction<'static, Self>,
-        consumer: &str,
-        origin: Option<&(String, u64)>,
-        event_id: Option<Uuid>,
-        reason: &str,
-        raw: &[u8],
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO kesos_dead_letters (consumer, source, position, event_id, reason, payload) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(consumer)
-        .bind(origin.map(|(source, _)| source.as_str()).unwrap_or(""))
-        .bind(origin.map(|(_, position)| to_i64(*position)))
-        .bind(event_id)
-        .bind(reason)
-        .bind(raw)
-        .execute(&mut **transaction)
-        .await?;
-        if let Some((source, position)) = origin {
-            advance_sqlite(transaction, consumer, source, *position).await?;
-        }
-        Ok(())
-    }
-
-    async fn dead_letter_count(pool: &Pool<Self>, consumer: &str) -> Result<u64, sqlx::Error> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM kesos_dead_letters WHERE consumer = ?")
-                .bind(consumer)
-                .fetch_one(pool)
-                .await?;
-        Ok(to_u64(count))
-    }
+    };
 }
 
-async fn advance_sqlite(
-    transaction: &mut Transaction<'static, Sqlite>,
-    consumer: &str,
-    source: &str,
-    position: u64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO kesos_consumer_checkpoints (consumer, source, position) VALUES (?, ?, ?) \
-         ON CONFLICT (consumer, source) DO UPDATE \
-         SET position = max(kesos_consumer_checkpoints.position, excluded.position)",
-    )
-    .bind(consumer)
-    .bind(source)
-    .bind(to_i64(position))
-    .execute(&mut **transaction)
-    .await?;
-    Ok(())
-}
+/// Moves a consumer's checkpoint for a source forward (never back).
+const ADVANCE: &str = "INSERT INTO kesos_consumer_checkpoints (consumer, source, position) \
+    VALUES ($1, $2, $3) ON CONFLICT (consumer, source) DO UPDATE SET position = CASE \
+    WHEN excluded.position > kesos_consumer_checkpoints.position THEN excluded.position \
+    ELSE kesos_consumer_checkpoints.position END";
+
+consumer_db!(Postgres, "./migrations/postgres");
+consumer_db!(Sqlite, "./migrations/sqlite");

@@ -11,6 +11,7 @@ pub mod group_commit;
 pub mod integrity;
 pub mod model;
 pub mod postgres;
+mod reads;
 pub mod sqlite;
 pub mod store;
 

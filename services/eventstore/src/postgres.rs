@@ -14,6 +14,7 @@ use crate::integrity::Checkpoint;
 use crate::model::{
     AppendOutcome, AsOf, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
 };
+use crate::reads::{impl_event_store, to_i64, to_u64};
 use crate::store::{EventStore, StreamHead};
 
 /// Where a PostgreSQL store lives.
@@ -119,14 +120,6 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
             format!("schema name {schema:?} must be 1-63 lowercase letters, digits or _").into(),
         )))
     }
-}
-
-fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 struct PgBatchWriter {
@@ -239,233 +232,28 @@ fn outcome(command: &AppendCommand, row: &PgRow) -> Result<AppendOutcome, StoreE
     }
 }
 
-fn corrupt(position: i64, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        position: to_u64(position),
-        reason: reason.to_string(),
-    }
+/// Instants are stored as they are (`timestamptz`, microseconds).
+fn stored_instant(at: OffsetDateTime) -> Result<OffsetDateTime, std::convert::Infallible> {
+    Ok(at)
 }
 
-fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
-    let position: i64 = row.try_get("position")?;
-    let hash: Vec<u8> = row.try_get("hash")?;
-    Ok(RecordedEvent {
-        position: to_u64(position),
-        stream_id: StreamId::parse(row.try_get::<String, _>("stream_id")?)
-            .map_err(|error| corrupt(position, error))?,
-        stream_version: to_u64(row.try_get("stream_version")?),
-        event_id: row.try_get("event_id")?,
-        event_type: EventType::parse(row.try_get::<String, _>("event_type")?)
-            .map_err(|error| corrupt(position, error))?,
-        schema_version: u32::try_from(row.try_get::<i32, _>("schema_version")?)
-            .map_err(|error| corrupt(position, error))?,
-        payload: row.try_get("payload")?,
-        metadata: Metadata {
-            correlation_id: row.try_get("correlation_id")?,
-            causation_id: row.try_get("causation_id")?,
-            actor: row.try_get("actor")?,
-        },
-        occurred_at: row.try_get("occurred_at")?,
-        recorded_at: row.try_get("recorded_at")?,
-        hash: hash
-            .try_into()
-            .map_err(|_| corrupt(position, "hash is not 32 bytes"))?,
-    })
+fn same_instant(at: OffsetDateTime) -> OffsetDateTime {
+    at
 }
 
-fn checkpoint_from_row(row: &PgRow) -> Result<Checkpoint, StoreError> {
-    let sequence: i64 = row.try_get("sequence")?;
-    let bad = |what: &str| {
-        corrupt(
-            0,
-            format!("checkpoint {sequence}: {what} has the wrong length"),
-        )
-    };
-    Ok(Checkpoint {
-        sequence: to_u64(sequence),
-        position: to_u64(row.try_get("position")?),
-        event_count: to_u64(row.try_get("event_count")?),
-        digest: row
-            .try_get::<Vec<u8>, _>("digest")?
-            .try_into()
-            .map_err(|_| bad("digest"))?,
-        signed_at: row.try_get("signed_at")?,
-        public_key: row
-            .try_get::<Vec<u8>, _>("public_key")?
-            .try_into()
-            .map_err(|_| bad("public key"))?,
-        signature: row
-            .try_get::<Vec<u8>, _>("signature")?
-            .try_into()
-            .map_err(|_| bad("signature"))?,
-    })
-}
-
-#[async_trait]
-impl EventStore for PostgresStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let command = AppendCommand::new(stream.clone(), expected, events)?;
-        self.writer.append(command).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        as_of: AsOf,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let (position, recorded) = bounds(as_of);
-        let rows = sqlx::query(READ_STREAM)
-            .bind(stream.as_str())
-            .bind(position)
-            .bind(recorded)
-            .fetch_all(&self.pool)
-            .await?;
-        if rows.is_empty() {
-            return Err(StoreError::StreamNotFound(stream.clone()));
-        }
-        rows.iter().map(event_from_row).collect()
-    }
-
-    fn read_all(
-        &self,
-        after: u64,
-        as_of: AsOf,
-    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-        let (position, recorded) = bounds(as_of);
-        sqlx::query(READ_ALL)
-            .bind(to_i64(after))
-            .bind(position)
-            .bind(recorded)
-            .fetch(&self.pool)
-            .map(|row| event_from_row(&row?))
-            .boxed()
-    }
-
-    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        sqlx::query(READ_BATCH)
-            .bind(to_i64(after))
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(event_from_row)
-            .collect()
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        let head: i64 = sqlx::query_scalar("SELECT position FROM kesos_log_head")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(to_u64(head))
-    }
-
-    fn appended(&self) -> watch::Receiver<u64> {
-        self.appended.clone()
-    }
-
-    fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
-        sqlx::query("SELECT stream_id, version, hash FROM kesos_streams ORDER BY stream_id")
-            .fetch(&self.pool)
-            .map(|row| {
-                let row = row?;
-                let stream_id: String = row.try_get("stream_id")?;
-                let hash: Vec<u8> = row.try_get("hash")?;
-                Ok(StreamHead {
-                    stream_id: StreamId::parse(stream_id).map_err(|e| corrupt(0, e))?,
-                    version: to_u64(row.try_get("version")?),
-                    hash: hash
-                        .try_into()
-                        .map_err(|_| corrupt(0, "stream head hash length"))?,
-                })
-            })
-            .boxed()
-    }
-
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(checkpoint_from_row)
-            .collect()
-    }
-
-    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(checkpoint_from_row)
-            .transpose()
-    }
-
-    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO kesos_checkpoints (sequence, position, event_count, digest, signed_at, \
-             public_key, signature) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (sequence) DO NOTHING",
-        )
-        .bind(to_i64(checkpoint.sequence))
-        .bind(to_i64(checkpoint.position))
-        .bind(to_i64(checkpoint.event_count))
-        .bind(checkpoint.digest.as_slice())
-        .bind(checkpoint.signed_at)
-        .bind(checkpoint.public_key.as_slice())
-        .bind(checkpoint.signature.as_slice())
-        .execute(&self.pool)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
-    }
-
-    async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM kesos_cursors WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(position.map(to_u64).unwrap_or(0))
-    }
-
-    async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO kesos_cursors (name, position, updated_at) VALUES ($1, $2, now()) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
-        )
-        .bind(name)
-        .bind(to_i64(position))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-}
-
-const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE position > $1 ORDER BY position LIMIT $2";
-
-const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE stream_id = $1 AND position <= $2 AND recorded_at <= $3 \
-    ORDER BY stream_version";
-
-const READ_ALL: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE position > $1 AND position <= $2 AND recorded_at <= $3 \
-    ORDER BY position";
-
-fn bounds(as_of: AsOf) -> (i64, OffsetDateTime) {
-    let far_future = OffsetDateTime::new_utc(
+/// The instant after every recorded time ("as of now").
+fn far_future() -> OffsetDateTime {
+    OffsetDateTime::new_utc(
         time::Date::from_calendar_date(9999, time::Month::December, 31).unwrap_or(time::Date::MAX),
         time::Time::MIDNIGHT,
-    );
-    match as_of {
-        AsOf::Now => (i64::MAX, far_future),
-        AsOf::Position(position) => (to_i64(position), far_future),
-        AsOf::RecordedAt(at) => (i64::MAX, at),
-    }
+    )
 }
+
+impl_event_store!(
+    PostgresStore,
+    PgRow,
+    OffsetDateTime,
+    same_instant,
+    stored_instant,
+    far_future()
+);

@@ -19,15 +19,16 @@ use crate::error::StoreError;
 use crate::group_commit::{AppendCommand, BatchWriter, GroupCommit};
 use crate::integrity::{Checkpoint, GENESIS, event_hash};
 use crate::model::{
-    AppendOutcome, AsOf, EventType, Metadata, NewEvent, RecordedEvent, StreamId, from_unix_micros,
-    truncate_to_micros, unix_micros,
+    AppendOutcome, AsOf, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
+    from_unix_micros, truncate_to_micros, unix_micros,
 };
+use crate::reads::{hash_array, impl_event_store, to_i64, to_u64};
 use crate::store::{EventStore, StreamHead};
 
 /// An [`EventStore`] in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
-    readers: SqlitePool,
+    pool: SqlitePool,
     writer: GroupCommit,
     appended: watch::Receiver<u64>,
 }
@@ -79,7 +80,7 @@ impl SqliteStore {
             },
         );
         Ok(Self {
-            readers,
+            pool: readers,
             writer,
             appended,
         })
@@ -97,16 +98,8 @@ impl SqliteStore {
 
     /// The reader pool, for tests and benchmarks that compare with plain SQL.
     pub fn pool(&self) -> &SqlitePool {
-        &self.readers
+        &self.pool
     }
-}
-
-fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 struct SqliteBatchWriter {
@@ -320,233 +313,11 @@ async fn insert_event(
     Ok(())
 }
 
-fn corrupt(position: i64, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        position: to_u64(position),
-        reason: reason.to_string(),
-    }
-}
-
-fn hash_array(bytes: &[u8], position: i64) -> Result<[u8; 32], StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| corrupt(position, "hash is not 32 bytes"))
-}
-
-fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
-    let position: i64 = row.try_get("position")?;
-    let micros = |column: &str| -> Result<OffsetDateTime, StoreError> {
-        from_unix_micros(row.try_get(column)?).map_err(|error| corrupt(position, error))
-    };
-    Ok(RecordedEvent {
-        position: to_u64(position),
-        stream_id: StreamId::parse(row.try_get::<String, _>("stream_id")?)
-            .map_err(|error| corrupt(position, error))?,
-        stream_version: to_u64(row.try_get("stream_version")?),
-        event_id: row.try_get("event_id")?,
-        event_type: EventType::parse(row.try_get::<String, _>("event_type")?)
-            .map_err(|error| corrupt(position, error))?,
-        schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
-            .map_err(|error| corrupt(position, error))?,
-        payload: row.try_get("payload")?,
-        metadata: Metadata {
-            correlation_id: row.try_get("correlation_id")?,
-            causation_id: row.try_get("causation_id")?,
-            actor: row.try_get("actor")?,
-        },
-        occurred_at: micros("occurred_at")?,
-        recorded_at: micros("recorded_at")?,
-        hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, position)?,
-    })
-}
-
-fn checkpoint_from_row(row: &SqliteRow) -> Result<Checkpoint, StoreError> {
-    let sequence: i64 = row.try_get("sequence")?;
-    let bad = |what: &str| {
-        corrupt(
-            0,
-            format!("checkpoint {sequence}: {what} has the wrong length"),
-        )
-    };
-    Ok(Checkpoint {
-        sequence: to_u64(sequence),
-        position: to_u64(row.try_get("position")?),
-        event_count: to_u64(row.try_get("event_count")?),
-        digest: row
-            .try_get::<Vec<u8>, _>("digest")?
-            .try_into()
-            .map_err(|_| bad("digest"))?,
-        signed_at: from_unix_micros(row.try_get("signed_at")?)?,
-        public_key: row
-            .try_get::<Vec<u8>, _>("public_key")?
-            .try_into()
-            .map_err(|_| bad("public key"))?,
-        signature: row
-            .try_get::<Vec<u8>, _>("signature")?
-            .try_into()
-            .map_err(|_| bad("signature"))?,
-    })
-}
-
-const READ_ALL: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE position > ? AND position <= ? AND recorded_at <= ? \
-    ORDER BY position";
-
-const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE position > ? ORDER BY position LIMIT ?";
-
-const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, event_type, \
-    schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash \
-    FROM kesos_events WHERE stream_id = ? AND position <= ? AND recorded_at <= ? \
-    ORDER BY stream_version";
-
-fn bounds(as_of: AsOf) -> (i64, i64) {
-    match as_of {
-        AsOf::Now => (i64::MAX, i64::MAX),
-        AsOf::Position(position) => (to_i64(position), i64::MAX),
-        AsOf::RecordedAt(at) => (i64::MAX, unix_micros(at)),
-    }
-}
-
-#[async_trait]
-impl EventStore for SqliteStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: crate::model::ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let command = AppendCommand::new(stream.clone(), expected, events)?;
-        self.writer.append(command).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        as_of: AsOf,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let (position, recorded) = bounds(as_of);
-        let rows = sqlx::query(READ_STREAM)
-            .bind(stream.as_str())
-            .bind(position)
-            .bind(recorded)
-            .fetch_all(&self.readers)
-            .await?;
-        if rows.is_empty() {
-            return Err(StoreError::StreamNotFound(stream.clone()));
-        }
-        rows.iter().map(event_from_row).collect()
-    }
-
-    fn read_all(
-        &self,
-        after: u64,
-        as_of: AsOf,
-    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-        let (position, recorded) = bounds(as_of);
-        sqlx::query(READ_ALL)
-            .bind(to_i64(after))
-            .bind(position)
-            .bind(recorded)
-            .fetch(&self.readers)
-            .map(|row| event_from_row(&row?))
-            .boxed()
-    }
-
-    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        sqlx::query(READ_BATCH)
-            .bind(to_i64(after))
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
-            .fetch_all(&self.readers)
-            .await?
-            .iter()
-            .map(event_from_row)
-            .collect()
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        let head: i64 = sqlx::query_scalar("SELECT position FROM kesos_log_head")
-            .fetch_one(&self.readers)
-            .await?;
-        Ok(to_u64(head))
-    }
-
-    fn appended(&self) -> watch::Receiver<u64> {
-        self.appended.clone()
-    }
-
-    fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
-        sqlx::query("SELECT stream_id, version, hash FROM kesos_streams ORDER BY stream_id")
-            .fetch(&self.readers)
-            .map(|row| {
-                let row = row?;
-                let stream_id: String = row.try_get("stream_id")?;
-                Ok(StreamHead {
-                    stream_id: StreamId::parse(stream_id).map_err(|e| corrupt(0, e))?,
-                    version: to_u64(row.try_get("version")?),
-                    hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, 0)?,
-                })
-            })
-            .boxed()
-    }
-
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence")
-            .fetch_all(&self.readers)
-            .await?
-            .iter()
-            .map(checkpoint_from_row)
-            .collect()
-    }
-
-    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        sqlx::query("SELECT * FROM kesos_checkpoints ORDER BY sequence DESC LIMIT 1")
-            .fetch_optional(&self.readers)
-            .await?
-            .as_ref()
-            .map(checkpoint_from_row)
-            .transpose()
-    }
-
-    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO kesos_checkpoints (sequence, position, event_count, digest, signed_at, \
-             public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sequence) DO NOTHING",
-        )
-        .bind(to_i64(checkpoint.sequence))
-        .bind(to_i64(checkpoint.position))
-        .bind(to_i64(checkpoint.event_count))
-        .bind(checkpoint.digest.as_slice())
-        .bind(unix_micros(checkpoint.signed_at))
-        .bind(checkpoint.public_key.as_slice())
-        .bind(checkpoint.signature.as_slice())
-        .execute(&self.readers)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
-    }
-
-    async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM kesos_cursors WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.readers)
-                .await?;
-        Ok(position.map(to_u64).unwrap_or(0))
-    }
-
-    async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO kesos_cursors (name, position, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(to_i64(position))
-        .bind(unix_micros(OffsetDateTime::now_utc()))
-        .execute(&self.readers)
-        .await?;
-        Ok(())
-    }
-}
+impl_event_store!(
+    SqliteStore,
+    SqliteRow,
+    i64,
+    unix_micros,
+    from_unix_micros,
+    i64::MAX
+);
