@@ -6,17 +6,53 @@
 //! both accept: `$n` parameters, `CAST`, `ON CONFLICT`), row decoding and the read half of
 //! [`EventStore`](crate::EventStore) — is generated for each store by [`impl_event_store!`].
 
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
 use crate::error::StoreError;
+use crate::model::{AsOf, RecordedEvent};
+use crate::store::EventStore;
+
+/// Events per page of [`paged`]: large enough that a page costs little per event, small enough
+/// that memory stays flat.
+pub(crate) const PAGE: usize = 10_000;
+
+/// The whole log from `after`, read in pages of `position > $1 ORDER BY position LIMIT n`: a
+/// query that walks the primary-key index whatever the table statistics, and never holds more
+/// than one page. Each page is a fresh query; since positions are handed out in commit order,
+/// no page can miss an event that a later page would have needed.
+pub(crate) fn paged(
+    store: &dyn EventStore,
+    after: u64,
+    as_of: AsOf,
+) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+    let within = move |event: &RecordedEvent| match as_of {
+        AsOf::Now => true,
+        AsOf::Position(position) => event.position <= position,
+        // Recorded times never decrease along the log, so the first later one ends the read.
+        AsOf::RecordedAt(at) => event.recorded_at <= at,
+    };
+    stream::try_unfold(Some(after), move |cursor| async move {
+        let Some(after) = cursor else {
+            return Ok::<_, StoreError>(None);
+        };
+        let page = store.read_batch(after, PAGE).await?;
+        let complete = page.len() < PAGE;
+        let kept: Vec<RecordedEvent> = page.into_iter().take_while(within).collect();
+        let ended = complete || kept.len() < PAGE;
+        let Some(last) = kept.last().map(|event| event.position) else {
+            return Ok(None);
+        };
+        let next = (!ended).then_some(last);
+        Ok(Some((stream::iter(kept.into_iter().map(Ok)), next)))
+    })
+    .try_flatten()
+    .boxed()
+}
 
 pub(crate) const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
     causation_id, actor, occurred_at, recorded_at, hash FROM kesos_events \
     WHERE stream_id = $1 AND position <= $2 AND recorded_at <= $3 ORDER BY stream_version";
-
-pub(crate) const READ_ALL: &str = "SELECT position, stream_id, stream_version, event_id, \
-    event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
-    causation_id, actor, occurred_at, recorded_at, hash FROM kesos_events \
-    WHERE position > $1 AND position <= $2 AND recorded_at <= $3 ORDER BY position";
 
 pub(crate) const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
@@ -166,14 +202,7 @@ macro_rules! impl_event_store {
                 after: u64,
                 as_of: AsOf,
             ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-                let (position, recorded) = bounds(as_of);
-                sqlx::query(crate::reads::READ_ALL)
-                    .bind(crate::reads::to_i64(after))
-                    .bind(position)
-                    .bind(recorded)
-                    .fetch(&self.pool)
-                    .map(|row| event_from_row(&row?))
-                    .boxed()
+                crate::reads::paged(self, after, as_of)
             }
 
             async fn read_batch(

@@ -333,6 +333,37 @@ async fn the_whole_log_reads_in_position_order_from_a_checkpoint(b: &impl Backen
     assert!(store.read_batch(4, 10).await.unwrap().is_empty());
 }
 
+async fn the_whole_log_reads_across_pages_without_gaps_or_repeats(b: &impl Backend) {
+    let store = b.store();
+    let total = 20_007_u64; // two full pages of 10,000 and a partial one
+    for chunk in 0..(total / 500) {
+        let events = (0..500).map(|i| event(&format!("{chunk}/{i}"))).collect();
+        let name = stream(&format!("bulk-{}", chunk % 7));
+        store
+            .append(&name, ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+    }
+    let rest = (0..total % 500)
+        .map(|i| event(&format!("rest/{i}")))
+        .collect();
+    store
+        .append(&stream("bulk-rest"), ExpectedVersion::Any, rest)
+        .await
+        .unwrap();
+
+    let positions: Vec<u64> = all(store, 0, AsOf::Now)
+        .await
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(positions, (1..=total).collect::<Vec<_>>());
+    let from_middle = all(store, 9_995, AsOf::Position(15_000)).await;
+    assert_eq!(from_middle.first().map(|e| e.position), Some(9_996));
+    assert_eq!(from_middle.last().map(|e| e.position), Some(15_000));
+    assert_eq!(from_middle.len(), 5_005);
+}
+
 async fn reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then(b: &impl Backend) {
     let store = b.store();
     seed(store).await;
@@ -603,6 +634,7 @@ suite!(
     bad_input_is_refused_with_a_typed_error_before_anything_is_stored,
     reading_an_unknown_stream_is_stream_not_found,
     the_whole_log_reads_in_position_order_from_a_checkpoint,
+    the_whole_log_reads_across_pages_without_gaps_or_repeats,
     reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then,
     imported_history_keeps_its_business_time_and_is_recorded_now,
     concurrent_appends_with_the_same_expected_version_let_exactly_one_win,

@@ -11,6 +11,11 @@ use kesos_runtime::{CONFIG_FILE_VAR, Config, Shutdown, init_tracing};
 use crate::app::Application;
 use crate::{audit, keys, open};
 
+/// The loopback PostgreSQL that `deploy/local/up` starts: the benchmark's default target.
+const LOCAL_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// The loopback NATS that `deploy/local/up` starts.
+const LOCAL_NATS_URL: &str = "nats://127.0.0.1:4222";
+
 /// kesos: certification of Indonesia's social-welfare workforce, event-sourced.
 #[derive(Debug, Parser)]
 #[command(name = "kesos", version, about)]
@@ -36,6 +41,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Measure kesos next to the limits it is held to (bounded in time; loopback servers only).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
     /// Manage checkpoint signing keys.
     Key {
         /// The key action.
@@ -51,6 +62,28 @@ pub enum AuditAction {
     Verify,
     /// Sign a checkpoint over everything committed since the last one.
     Checkpoint,
+}
+
+/// `kesos bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// The event store: command path, batched appends, ordered replay and relay, each next to
+    /// plain SQL on the same table shape (PostgreSQL from KESOS_DATABASE_URL, default the local
+    /// test server; NATS from KESOS_NATS_URL, default the local one).
+    Store {
+        /// Measure the embedded SQLite store instead of PostgreSQL.
+        #[arg(long)]
+        sqlite: bool,
+        /// One JSON object per figure (name, value, unit, limit, ratio).
+        #[arg(long)]
+        json: bool,
+        /// Events in the replayed log.
+        #[arg(long, default_value_t = kesos_bench::DEFAULT_EVENTS)]
+        events: u64,
+        /// Seconds each rate is measured for.
+        #[arg(long, default_value_t = kesos_bench::DEFAULT_DURATION_SECS)]
+        duration: u64,
+    },
 }
 
 /// `kesos key …`
@@ -99,6 +132,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             action: AuditAction::Checkpoint,
         } => audit::checkpoint_command(&config, &mut out).await,
+        Command::Bench {
+            target:
+                BenchTarget::Store {
+                    sqlite,
+                    json,
+                    events,
+                    duration,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let options = kesos_bench::StoreBenchOptions {
+                sqlite,
+                json,
+                events,
+                duration_secs: duration,
+                database_url: config
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
+                nats_url: Some(
+                    config
+                        .nats_url
+                        .clone()
+                        .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                ),
+            };
+            let figures = kesos_bench::store(&options, &mut out).await?;
+            let missed: Vec<_> = figures
+                .iter()
+                .filter(|f| !f.passed)
+                .map(|f| f.name.as_str())
+                .collect();
+            if !missed.is_empty() {
+                tracing::warn!(?missed, "figures below their limits");
+            }
+            Ok(())
+        }
         Command::Key {
             action: KeyAction::Generate { out: path, force },
         } => {

@@ -56,12 +56,15 @@ CREATE TABLE kesos_cursors (
     updated_at timestamptz NOT NULL
 );
 
+-- The hash helpers are STABLE, not IMMUTABLE: they call convert_to and extract(epoch FROM
+-- timestamptz), which PostgreSQL counts as stable, and a SQL function that claims more than the
+-- functions it calls is not inlined. Inlined, one event's hash costs ~4 µs instead of ~96 µs.
 CREATE FUNCTION kesos_text(value text) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 RETURN int4send(octet_length(convert_to(value, 'UTF8'))) || convert_to(value, 'UTF8');
 
 CREATE FUNCTION kesos_micros(at timestamptz) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 RETURN (extract(epoch FROM at) * 1000000)::bigint;
 
 -- The same canonical bytes and hash as integrity.rs computes (see its module documentation).
@@ -70,7 +73,7 @@ CREATE FUNCTION kesos_event_hash(
     schema_version integer, payload bytea, correlation_id text, causation_id text, actor text,
     occurred_at timestamptz, recorded_at timestamptz
 ) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 RETURN sha256(
     prev || convert_to('kesos-event-v1', 'UTF8') || kesos_text(stream_id) || int8send(version)
     || uuid_send(event_id) || kesos_text(event_type) || int4send(schema_version)
@@ -91,7 +94,12 @@ CREATE FUNCTION kesos_append(
     ev_id uuid[], ev_type text[], ev_schema integer[], ev_payload bytea[],
     ev_correlation text[], ev_causation text[], ev_actor text[], ev_occurred timestamptz[]
 ) RETURNS TABLE (outcome text, version bigint, positions bigint[], clash_id uuid)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- PL/pgSQL caches each statement's plan per connection. Planned while the log was small (or
+-- never analysed), the duplicate check would keep scanning the whole table; the statements here
+-- all have an index to use, so sequential scans are never the right plan.
+SET enable_seqscan = off
+AS $$
 DECLARE
     head bigint;
     now_at timestamptz;
