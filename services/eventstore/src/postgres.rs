@@ -241,19 +241,10 @@ fn same_instant(at: OffsetDateTime) -> OffsetDateTime {
     at
 }
 
-/// The instant after every recorded time ("as of now").
-fn far_future() -> OffsetDateTime {
-    OffsetDateTime::new_utc(
-        time::Date::from_calendar_date(9999, time::Month::December, 31).unwrap_or(time::Date::MAX),
-        time::Time::MIDNIGHT,
-    )
-}
-
 impl_event_store!(
     PostgresStore,
     PgRow,
     OffsetDateTime,
     same_instant,
-    stored_instant,
-    far_future()
+    stored_instant
 );

@@ -6,53 +6,89 @@
 //! both accept: `$n` parameters, `CAST`, `ON CONFLICT`), row decoding and the read half of
 //! [`EventStore`](crate::EventStore) — is generated for each store by [`impl_event_store!`].
 
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::error::StoreError;
 use crate::model::{AsOf, RecordedEvent};
-use crate::store::EventStore;
 
 /// Events per page of [`paged`]: large enough that a page costs little per event, small enough
 /// that memory stays flat.
 pub(crate) const PAGE: usize = 10_000;
 
+/// Whether an event was known as of `as_of`. Along a stream and along the log, positions and
+/// recorded times only grow, so the first event outside ends a read.
+pub(crate) fn within(as_of: AsOf, event: &RecordedEvent) -> bool {
+    match as_of {
+        AsOf::Now => true,
+        AsOf::Position(position) => event.position <= position,
+        AsOf::RecordedAt(at) => event.recorded_at <= at,
+    }
+}
+
+/// One page of the log: at most `max` events after `after`, streamed as they arrive.
+pub(crate) type PageReader<'a> =
+    dyn Fn(u64, usize) -> BoxStream<'a, Result<RecordedEvent, StoreError>> + Send + Sync + 'a;
+
+struct Paging<'a> {
+    page: Box<PageReader<'a>>,
+    current: Option<BoxStream<'a, Result<RecordedEvent, StoreError>>>,
+    after: u64,
+    in_page: usize,
+    finished: bool,
+}
+
 /// The whole log from `after`, read in pages of `position > $1 ORDER BY position LIMIT n`: a
 /// query that walks the primary-key index whatever the table statistics, and never holds more
-/// than one page. Each page is a fresh query; since positions are handed out in commit order,
-/// no page can miss an event that a later page would have needed.
+/// than one page. Rows are decoded as they arrive. Each page is a fresh query; since positions
+/// are handed out in commit order, no page can miss an event that a later page would have
+/// needed.
 pub(crate) fn paged(
-    store: &dyn EventStore,
+    page: Box<PageReader<'_>>,
     after: u64,
     as_of: AsOf,
 ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-    let within = move |event: &RecordedEvent| match as_of {
-        AsOf::Now => true,
-        AsOf::Position(position) => event.position <= position,
-        // Recorded times never decrease along the log, so the first later one ends the read.
-        AsOf::RecordedAt(at) => event.recorded_at <= at,
+    let paging = Paging {
+        page,
+        current: None,
+        after,
+        in_page: 0,
+        finished: false,
     };
-    stream::try_unfold(Some(after), move |cursor| async move {
-        let Some(after) = cursor else {
-            return Ok::<_, StoreError>(None);
-        };
-        let page = store.read_batch(after, PAGE).await?;
-        let complete = page.len() < PAGE;
-        let kept: Vec<RecordedEvent> = page.into_iter().take_while(within).collect();
-        let ended = complete || kept.len() < PAGE;
-        let Some(last) = kept.last().map(|event| event.position) else {
-            return Ok(None);
-        };
-        let next = (!ended).then_some(last);
-        Ok(Some((stream::iter(kept.into_iter().map(Ok)), next)))
+    stream::unfold(paging, move |mut paging| async move {
+        loop {
+            if paging.finished {
+                return None;
+            }
+            if paging.current.is_none() {
+                paging.current = Some((paging.page)(paging.after, PAGE));
+                paging.in_page = 0;
+            }
+            let next = paging.current.as_mut()?.next().await;
+            match next {
+                Some(Ok(event)) if within(as_of, &event) => {
+                    paging.after = event.position;
+                    paging.in_page += 1;
+                    return Some((Ok(event), paging));
+                }
+                Some(Ok(_)) => paging.finished = true,
+                Some(Err(error)) => {
+                    paging.finished = true;
+                    return Some((Err(error), paging));
+                }
+                None => {
+                    paging.current = None;
+                    paging.finished = paging.in_page < PAGE;
+                }
+            }
+        }
     })
-    .try_flatten()
     .boxed()
 }
 
 pub(crate) const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
     causation_id, actor, occurred_at, recorded_at, hash FROM kesos_events \
-    WHERE stream_id = $1 AND position <= $2 AND recorded_at <= $3 ORDER BY stream_version";
+    WHERE stream_id = $1 ORDER BY stream_version";
 
 pub(crate) const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
@@ -106,10 +142,9 @@ pub(crate) fn hash_array(bytes: &[u8], position: i64) -> Result<[u8; 32], StoreE
 
 /// Generates row decoding and the `EventStore` impl for a store type with fields `pool` (its
 /// reader pool) and `writer` (its [`GroupCommit`](crate::group_commit::GroupCommit)).
-/// `$to_db`/`$from_db` convert instants to and from the column type `$instant`; `$latest` is
-/// the largest instant value (reads "as of now").
+/// `$to_db`/`$from_db` convert instants to and from the column type `$instant`.
 macro_rules! impl_event_store {
-    ($store:ty, $row:ty, $instant:ty, $to_db:path, $from_db:path, $latest:expr) => {
+    ($store:ty, $row:ty, $instant:ty, $to_db:path, $from_db:path) => {
         fn event_from_row(row: &$row) -> Result<RecordedEvent, StoreError> {
             use crate::reads::{corrupt, hash_array, to_u64};
             let position: i64 = row.try_get("position")?;
@@ -159,14 +194,6 @@ macro_rules! impl_event_store {
             })
         }
 
-        fn bounds(as_of: AsOf) -> (i64, $instant) {
-            match as_of {
-                AsOf::Now => (i64::MAX, $latest),
-                AsOf::Position(position) => (crate::reads::to_i64(position), $latest),
-                AsOf::RecordedAt(at) => (i64::MAX, $to_db(at)),
-            }
-        }
-
         #[async_trait]
         impl EventStore for $store {
             async fn append(
@@ -184,17 +211,24 @@ macro_rules! impl_event_store {
                 stream: &StreamId,
                 as_of: AsOf,
             ) -> Result<Vec<RecordedEvent>, StoreError> {
-                let (position, recorded) = bounds(as_of);
+                // By the unique (stream_id, stream_version) index alone, whatever the table
+                // statistics; streams are short, so the as-of cut is applied here.
                 let rows = sqlx::query(crate::reads::READ_STREAM)
                     .bind(stream.as_str())
-                    .bind(position)
-                    .bind(recorded)
                     .fetch_all(&self.pool)
                     .await?;
-                if rows.is_empty() {
+                let mut events = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let event = event_from_row(row)?;
+                    if !crate::reads::within(as_of, &event) {
+                        break;
+                    }
+                    events.push(event);
+                }
+                if events.is_empty() {
                     return Err(StoreError::StreamNotFound(stream.clone()));
                 }
-                rows.iter().map(event_from_row).collect()
+                Ok(events)
             }
 
             fn read_all(
@@ -202,7 +236,15 @@ macro_rules! impl_event_store {
                 after: u64,
                 as_of: AsOf,
             ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-                crate::reads::paged(self, after, as_of)
+                let page = move |after: u64, max: usize| {
+                    sqlx::query(crate::reads::READ_BATCH)
+                        .bind(crate::reads::to_i64(after))
+                        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                        .fetch(&self.pool)
+                        .map(|row| event_from_row(&row?))
+                        .boxed()
+                };
+                crate::reads::paged(Box::new(page), after, as_of)
             }
 
             async fn read_batch(

@@ -1,5 +1,6 @@
 //! The SQLite event store: the embedded mode's store, one file.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -187,14 +188,16 @@ async fn append_one(
         }));
     }
     let mut positions = Vec::with_capacity(command.events.len());
+    let mut rows = Vec::with_capacity(command.events.len());
     for event in &command.events {
         *head += 1;
         version += 1;
         let recorded = recorded_event(command.stream.clone(), *head, version, event, recorded_at);
         hash = event_hash(&hash, &recorded);
-        insert_event(connection, &recorded, &hash).await?;
+        rows.push((recorded, hash));
         positions.push(*head);
     }
+    insert_events(connection, &rows).await?;
     sqlx::query(
         "INSERT INTO kesos_streams (stream_id, version, hash) VALUES (?, ?, ?) \
          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
@@ -217,43 +220,55 @@ async fn earlier_append(
     connection: &mut SqliteConnection,
     command: &AppendCommand,
 ) -> Result<Option<Result<AppendOutcome, StoreError>>, StoreError> {
-    let mut positions = Vec::with_capacity(command.events.len());
-    let mut first_stored = None;
-    for event in &command.events {
-        let stored: Option<(i64, String)> =
-            sqlx::query_as("SELECT position, stream_id FROM kesos_events WHERE event_id = ?")
-                .bind(event.event_id())
-                .fetch_optional(&mut *connection)
-                .await?;
-        match stored {
-            Some((position, stream)) if stream == command.stream.as_str() => {
-                first_stored.get_or_insert(event.event_id());
-                positions.push(to_u64(position));
-            }
-            Some(_) => {
-                return Ok(Some(Err(mismatch(command, event.event_id()))));
-            }
-            None => {}
+    let mut stored: HashMap<Uuid, (i64, String)> = HashMap::new();
+    for chunk in command.events.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::new(
+            "SELECT event_id, position, stream_id FROM kesos_events WHERE event_id IN (",
+        );
+        let mut ids = query.separated(", ");
+        for event in chunk {
+            ids.push_bind(event.event_id());
         }
+        query.push(")");
+        let rows: Vec<(Uuid, i64, String)> =
+            query.build_query_as().fetch_all(&mut *connection).await?;
+        stored.extend(
+            rows.into_iter()
+                .map(|(id, position, stream)| (id, (position, stream))),
+        );
     }
-    match first_stored {
-        None => Ok(None),
-        Some(event_id) if positions.len() < command.events.len() => {
-            Ok(Some(Err(mismatch(command, event_id))))
-        }
-        Some(_) => {
-            let version: i64 =
-                sqlx::query_scalar("SELECT version FROM kesos_streams WHERE stream_id = ?")
-                    .bind(command.stream.as_str())
-                    .fetch_one(&mut *connection)
-                    .await?;
-            Ok(Some(Ok(AppendOutcome {
-                positions,
-                stream_version: to_u64(version),
-                already_stored: true,
-            })))
-        }
+    let Some(first) = command
+        .events
+        .iter()
+        .map(NewEvent::event_id)
+        .find(|id| stored.contains_key(id))
+    else {
+        return Ok(None);
+    };
+    let elsewhere = stored
+        .values()
+        .any(|(_, stream)| stream != command.stream.as_str());
+    if elsewhere || stored.len() < command.events.len() {
+        return Ok(Some(Err(mismatch(command, first))));
     }
+    let positions = command
+        .events
+        .iter()
+        .filter_map(|event| {
+            stored
+                .get(&event.event_id())
+                .map(|(position, _)| to_u64(*position))
+        })
+        .collect();
+    let version: i64 = sqlx::query_scalar("SELECT version FROM kesos_streams WHERE stream_id = ?")
+        .bind(command.stream.as_str())
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(Some(Ok(AppendOutcome {
+        positions,
+        stream_version: to_u64(version),
+        already_stored: true,
+    })))
 }
 
 fn mismatch(command: &AppendCommand, event_id: Uuid) -> StoreError {
@@ -285,39 +300,37 @@ fn recorded_event(
     }
 }
 
-async fn insert_event(
+/// Most rows per multi-row statement (13 parameters a row, well under SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 500;
+
+async fn insert_events(
     connection: &mut SqliteConnection,
-    event: &RecordedEvent,
-    hash: &[u8; 32],
+    events: &[(RecordedEvent, [u8; 32])],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type, \
-         schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, \
-         hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(to_i64(event.position))
-    .bind(event.stream_id.as_str())
-    .bind(to_i64(event.stream_version))
-    .bind(event.event_id)
-    .bind(event.event_type.as_str())
-    .bind(i64::from(event.schema_version))
-    .bind(event.payload.as_slice())
-    .bind(event.metadata.correlation_id.as_str())
-    .bind(event.metadata.causation_id.as_str())
-    .bind(event.metadata.actor.as_str())
-    .bind(unix_micros(event.occurred_at))
-    .bind(unix_micros(event.recorded_at))
-    .bind(hash.as_slice())
-    .execute(connection)
-    .await?;
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::new(
+            "INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type, \
+             schema_version, payload, correlation_id, causation_id, actor, occurred_at, \
+             recorded_at, hash) ",
+        );
+        query.push_values(chunk, |mut row, (event, hash)| {
+            row.push_bind(to_i64(event.position))
+                .push_bind(event.stream_id.as_str())
+                .push_bind(to_i64(event.stream_version))
+                .push_bind(event.event_id)
+                .push_bind(event.event_type.as_str())
+                .push_bind(i64::from(event.schema_version))
+                .push_bind(event.payload.as_slice())
+                .push_bind(event.metadata.correlation_id.as_str())
+                .push_bind(event.metadata.causation_id.as_str())
+                .push_bind(event.metadata.actor.as_str())
+                .push_bind(unix_micros(event.occurred_at))
+                .push_bind(unix_micros(event.recorded_at))
+                .push_bind(hash.as_slice());
+        });
+        query.build().execute(&mut *connection).await?;
+    }
     Ok(())
 }
 
-impl_event_store!(
-    SqliteStore,
-    SqliteRow,
-    i64,
-    unix_micros,
-    from_unix_micros,
-    i64::MAX
-);
+impl_event_store!(SqliteStore, SqliteRow, i64, unix_micros, from_unix_micros);
