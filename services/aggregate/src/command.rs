@@ -233,7 +233,8 @@ where
 }
 
 /// Encodes decided events with their derived ids and the context's metadata.
-fn to_new_events<E: EventCodec>(
+/// The stored form of decided events: ids derived from the command id, metadata from the context.
+pub(crate) fn to_new_events<E: EventCodec>(
     events: &[E],
     context: &CommandContext,
 ) -> Result<Vec<NewEvent>, StoreError> {

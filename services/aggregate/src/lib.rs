@@ -9,6 +9,8 @@
 //!   instead of overwriting; the shell decides again on fresh state. Event ids derive from the
 //!   command id ([`event_id`]), so a retried command appends nothing twice and reports its
 //!   earlier outcome.
+//! - **State cache** ([`execute_cached`]): the same answers as [`execute`], skipping the load
+//!   when this process holds the stream's latest state; the expected version keeps it honest.
 //! - **Errors in three layers**: the service's `DomainError` says which rule refused;
 //!   [`AppError`] adds what the shell can hit (conflict, undecodable event, store failure);
 //!   the service's HTTP layer maps each variant to a status, as documented on it.
@@ -17,6 +19,7 @@
 //! in their `wire` module, and map [`AppError`] in their `http` module.
 
 pub mod aggregate;
+pub mod cache;
 pub mod codec;
 pub mod command;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod testing;
 mod example;
 
 pub use aggregate::Aggregate;
+pub use cache::{StateCache, execute_cached};
 pub use codec::{DecodeError, EventCodec};
 pub use command::{CommandContext, Executed, MAX_ATTEMPTS, execute, load};
 pub use error::AppError;

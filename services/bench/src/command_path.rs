@@ -1,10 +1,11 @@
-//! The command path: [`kesos_aggregate::execute`] (load a stream, decode, decide, append one
-//! event with the expected version) on concurrent tasks over distinct streams.
+//! The command path: [`kesos_aggregate::execute_cached`] (load a stream unless this process
+//! holds its latest state, decide, append one event with the expected version) on concurrent
+//! tasks over distinct streams.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_aggregate::{CommandContext, execute};
+use kesos_aggregate::{CommandContext, StateCache, execute_cached};
 use kesos_eventstore::{EventStore, StreamId};
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -24,10 +25,13 @@ pub(crate) const LIMIT: f64 = 0.9;
 /// tasks ever contend for one (contention is a different figure).
 const STREAMS_PER_TASK: usize = 1000;
 
-/// Commands per second that [`TASKS`] tasks complete in `duration`.
+/// Commands per second that [`TASKS`] tasks complete in `duration`, through the state cache a
+/// service process keeps (the first command on each stream loads it).
 pub(crate) async fn measure(store: Arc<dyn EventStore>, duration: Duration) -> anyhow::Result<f64> {
+    let cache = Arc::new(StateCache::<Counter>::new(TASKS * STREAMS_PER_TASK));
     per_second(TASKS, duration, |task, deadline| {
         let store = store.clone();
+        let cache = cache.clone();
         async move {
             let streams = (0..STREAMS_PER_TASK)
                 .map(|i| StreamId::parse(format!("counter-{task}-{i}")))
@@ -46,7 +50,7 @@ pub(crate) async fn measure(store: Arc<dyn EventStore>, duration: Duration) -> a
                     occurred_at: OffsetDateTime::now_utc(),
                 };
                 let command = Increment::new(1, &mut random);
-                execute::<Counter>(store.as_ref(), stream, command, &context).await?;
+                execute_cached(store.as_ref(), &cache, stream, command, &context).await?;
                 done += 1;
             }
             Ok(done)
