@@ -74,10 +74,7 @@ where
         && let Ok(events) = state.decide(&command)
         && !events.is_empty()
     {
-        let expected = match version {
-            0 => ExpectedVersion::NoStream,
-            version => ExpectedVersion::Exactly(version),
-        };
+        let expected = ExpectedVersion::after(version);
         let new_events = to_new_events(&events, context).map_err(AppError::Store)?;
         match store.append(stream, expected, new_events).await {
             Ok(outcome) if !outcome.already_stored => {

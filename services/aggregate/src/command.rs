@@ -98,10 +98,7 @@ where
                 already_applied: false,
             });
         }
-        let expected = match history.version() {
-            0 => ExpectedVersion::NoStream,
-            version => ExpectedVersion::Exactly(version),
-        };
+        let expected = ExpectedVersion::after(history.version());
         let new_events = to_new_events(&events, context)?;
         match store.append(stream, expected, new_events).await {
             Ok(outcome) if outcome.already_stored => {

@@ -36,41 +36,13 @@ pub(crate) enum Raw {
 const COLUMNS: &str = "position, stream_id, stream_version, event_id, event_type, \
     schema_version, payload, correlation_id, causation_id, actor, occurred_at, recorded_at, hash";
 
-/// `kesos_events` of migration 0001 under another name: same columns, types and constraints.
-const PG_TABLE: &str = "CREATE TABLE kesos_bench_raw (
-    position        bigint      PRIMARY KEY,
-    stream_id       text        NOT NULL,
-    stream_version  bigint      NOT NULL,
-    event_id        uuid        NOT NULL,
-    event_type      text        NOT NULL,
-    schema_version  integer     NOT NULL,
-    payload         bytea       NOT NULL,
-    correlation_id  text        NOT NULL,
-    causation_id    text        NOT NULL,
-    actor           text        NOT NULL,
-    occurred_at     timestamptz NOT NULL,
-    recorded_at     timestamptz NOT NULL,
-    hash            bytea       NOT NULL,
-    UNIQUE (stream_id, stream_version),
-    UNIQUE (event_id))";
+/// `kesos_events` under another name, derived from the store's own table so the baseline can
+/// never drift from it: same columns, types, defaults, constraints and indexes.
+const PG_TABLE: &str = "CREATE TABLE kesos_bench_raw (LIKE kesos_events INCLUDING ALL)";
 
-/// The SQLite `kesos_events` of migration 0001 under another name.
-const SQLITE_TABLE: &str = "CREATE TABLE kesos_bench_raw (
-    position        INTEGER PRIMARY KEY,
-    stream_id       TEXT    NOT NULL,
-    stream_version  INTEGER NOT NULL,
-    event_id        BLOB    NOT NULL,
-    event_type      TEXT    NOT NULL,
-    schema_version  INTEGER NOT NULL,
-    payload         BLOB    NOT NULL,
-    correlation_id  TEXT    NOT NULL,
-    causation_id    TEXT    NOT NULL,
-    actor           TEXT    NOT NULL,
-    occurred_at     INTEGER NOT NULL,
-    recorded_at     INTEGER NOT NULL,
-    hash            BLOB    NOT NULL,
-    UNIQUE (stream_id, stream_version),
-    UNIQUE (event_id))";
+/// The SQLite store's `CREATE TABLE kesos_events` statement, as SQLite itself recorded it.
+const SQLITE_EVENTS_DDL: &str =
+    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kesos_events'";
 
 /// Streams each baseline task spreads its rows over, as the command path does.
 const STREAMS: u64 = 1000;
@@ -113,7 +85,11 @@ impl Raw {
                 sqlx::query(PG_TABLE).execute(pool).await?;
             }
             Self::Sqlite { writer, .. } => {
-                sqlx::query(SQLITE_TABLE).execute(writer).await?;
+                let events: String = sqlx::query_scalar(SQLITE_EVENTS_DDL)
+                    .fetch_one(writer)
+                    .await?;
+                let raw = events.replacen("kesos_events", "kesos_bench_raw", 1);
+                sqlx::query(&raw).execute(writer).await?;
             }
         }
         Ok(())

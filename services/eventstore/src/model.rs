@@ -99,6 +99,14 @@ pub enum ExpectedVersion {
 }
 
 impl ExpectedVersion {
+    /// The expectation of a writer that last saw the stream at `version` (0: no stream yet).
+    pub fn after(version: u64) -> Self {
+        match version {
+            0 => Self::NoStream,
+            version => Self::Exactly(version),
+        }
+    }
+
     /// Whether a stream now at `actual` (0 = no stream) satisfies this expectation.
     pub fn is_met_by(self, actual: u64) -> bool {
         match self {
@@ -327,6 +335,8 @@ mod tests {
         assert!(!ExpectedVersion::NoStream.is_met_by(1));
         assert!(ExpectedVersion::Exactly(3).is_met_by(3));
         assert!(!ExpectedVersion::Exactly(3).is_met_by(4));
+        assert_eq!(ExpectedVersion::after(0), ExpectedVersion::NoStream);
+        assert_eq!(ExpectedVersion::after(3), ExpectedVersion::Exactly(3));
     }
 
     #[test]
