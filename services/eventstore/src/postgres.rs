@@ -1,5 +1,7 @@
 //! The PostgreSQL event store: the distributed mode's store, one database or schema per service.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -132,8 +134,52 @@ impl BatchWriter for PgBatchWriter {
         &mut self,
         batch: &[AppendCommand],
     ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        let mut outcomes: Vec<Option<Result<AppendOutcome, StoreError>>> =
+            batch.iter().map(|_| None).collect();
+        for round in rounds(batch) {
+            let commands: Vec<&AppendCommand> = round.iter().map(|&index| &batch[index]).collect();
+            for (index, outcome) in round.into_iter().zip(self.write_round(&commands).await?) {
+                outcomes[index] = Some(outcome);
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or(Err(StoreError::Unavailable("append not answered".into())))
+            })
+            .collect())
+    }
+}
+
+/// Splits a batch into rounds in which no event id appears twice (kesos_append checks stored
+/// ids once per call, so a retry racing its own first run must come in a later call). Order is
+/// kept; nearly every batch is a single round.
+fn rounds(batch: &[AppendCommand]) -> Vec<Vec<usize>> {
+    let mut pending: Vec<usize> = (0..batch.len()).collect();
+    let mut rounds = Vec::new();
+    while !pending.is_empty() {
+        let mut ids = HashSet::new();
+        let (round, later): (Vec<usize>, Vec<usize>) = pending.into_iter().partition(|&index| {
+            let events = &batch[index].events;
+            let fits = events.iter().all(|event| !ids.contains(&event.event_id()));
+            if fits {
+                ids.extend(events.iter().map(NewEvent::event_id));
+            }
+            fits
+        });
+        rounds.push(round);
+        pending = later;
+    }
+    rounds
+}
+
+impl PgBatchWriter {
+    async fn write_round(
+        &self,
+        commands: &[&AppendCommand],
+    ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
         let mut arrays = BatchArrays::default();
-        for command in batch {
+        for command in commands {
             arrays.push(command);
         }
         let rows = sqlx::query(
@@ -153,7 +199,7 @@ impl BatchWriter for PgBatchWriter {
         .bind(arrays.occurred)
         .fetch_all(&self.pool)
         .await?;
-        Ok(batch
+        Ok(commands
             .iter()
             .zip(rows)
             .map(|(command, row)| outcome(command, &row))
@@ -248,3 +294,45 @@ impl_event_store!(
     same_instant,
     stored_instant
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventType, Metadata};
+
+    fn command(ids: &[u128]) -> AppendCommand {
+        let events = ids
+            .iter()
+            .map(|&id| {
+                NewEvent::new(
+                    Uuid::from_u128(id),
+                    EventType::parse("a.B").unwrap(),
+                    1,
+                    vec![],
+                    Metadata::default(),
+                    OffsetDateTime::UNIX_EPOCH,
+                )
+                .unwrap()
+            })
+            .collect();
+        AppendCommand::new(StreamId::parse("s").unwrap(), ExpectedVersion::Any, events).unwrap()
+    }
+
+    #[test]
+    fn a_batch_repeating_an_event_id_is_split_into_ordered_rounds() {
+        let batch = [
+            command(&[1, 2]),
+            command(&[3]),
+            command(&[2, 1]),
+            command(&[4]),
+            command(&[1, 2]),
+        ];
+        assert_eq!(rounds(&batch), vec![vec![0, 1, 3], vec![2], vec![4]]);
+    }
+
+    #[test]
+    fn a_batch_without_repeats_is_one_round() {
+        let batch = [command(&[1]), command(&[2]), command(&[3])];
+        assert_eq!(rounds(&batch), vec![vec![0, 1, 2]]);
+    }
+}

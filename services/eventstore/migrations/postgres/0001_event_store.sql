@@ -84,11 +84,17 @@ RETURN sha256(
 
 -- Appends a batch of appends in the caller's transaction. cmd_* arrays have one element per
 -- append (cmd_expected: -1 any, 0 no stream, n exactly n); ev_* arrays hold all events of all
--- appends, in order, cmd_count[i] of them for append i. One result row per append:
+-- appends, in order, cmd_count[i] of them for append i. No event id may appear in two appends of
+-- one batch (the caller splits such a batch). One result row per append:
 --   'appended'  version after, positions of the new events
 --   'duplicate' every event id was stored already: version now, their stored positions
 --   'mismatch'  some ids stored, some not (clash_id names one stored id)
 --   'conflict'  the expected version was not met (version = actual)
+--
+-- Set-based: one lookup of stored ids and one of stream heads for the whole batch, then each
+-- append is checked and hashed in memory (in order, so two appends to one stream see each
+-- other), then one INSERT of all events and one upsert of the touched stream heads. The cost
+-- of a batch is a handful of statements, whatever its size.
 CREATE FUNCTION kesos_append(
     cmd_stream text[], cmd_expected bigint[], cmd_count integer[],
     ev_id uuid[], ev_type text[], ev_schema integer[], ev_payload bytea[],
@@ -96,8 +102,8 @@ CREATE FUNCTION kesos_append(
 ) RETURNS TABLE (outcome text, version bigint, positions bigint[], clash_id uuid)
 LANGUAGE plpgsql
 -- PL/pgSQL caches each statement's plan per connection. Planned while the log was small (or
--- never analysed), the duplicate check would keep scanning the whole table; the statements here
--- all have an index to use, so sequential scans are never the right plan.
+-- never analysed), a lookup could keep scanning the whole table; every statement here has an
+-- index to use, so sequential scans are never the right plan.
 SET enable_seqscan = off
 AS $$
 DECLARE
@@ -107,46 +113,74 @@ DECLARE
     last integer;
     i integer;
     j integer;
-    stored integer;
+    k integer;
+    found_count integer;
     elsewhere boolean;
+    stored_ids uuid[];
+    stored_positions bigint[];
+    stored_streams text[];
+    head_streams text[];
+    head_versions bigint[];
+    head_hashes bytea[];
+    head_touched boolean[];
     current_version bigint;
     current_hash bytea;
     new_positions bigint[];
-    new_versions bigint[];
-    new_hashes bytea[];
+    all_positions bigint[] := '{}';
+    all_streams text[] := '{}';
+    all_versions bigint[] := '{}';
+    all_events integer[] := '{}';
+    all_hashes bytea[] := '{}';
 BEGIN
     SELECT h.position, greatest(date_trunc('microseconds', clock_timestamp()), h.recorded_at)
       INTO head, now_at
       FROM kesos_log_head h WHERE h.singleton FOR UPDATE;
+
+    SELECT array_agg(e.event_id), array_agg(e.position), array_agg(e.stream_id)
+      INTO stored_ids, stored_positions, stored_streams
+      FROM kesos_events e WHERE e.event_id = ANY (ev_id);
+    SELECT array_agg(s.stream_id), array_agg(s.version), array_agg(s.hash), array_agg(false)
+      INTO head_streams, head_versions, head_hashes, head_touched
+      FROM kesos_streams s WHERE s.stream_id = ANY (cmd_stream);
+
     FOR i IN 1 .. coalesce(array_length(cmd_stream, 1), 0) LOOP
         last := first + cmd_count[i] - 1;
         outcome := NULL; version := NULL; positions := NULL; clash_id := NULL;
-
-        SELECT count(*), coalesce(bool_or(e.stream_id <> cmd_stream[i]), false), min(e.event_id::text)::uuid
-          INTO stored, elsewhere, clash_id
-          FROM kesos_events e WHERE e.event_id = ANY (ev_id[first:last]);
-        IF stored > 0 THEN
-            IF stored = cmd_count[i] AND NOT elsewhere THEN
-                outcome := 'duplicate';
-                clash_id := NULL;
-                SELECT s.version INTO version FROM kesos_streams s WHERE s.stream_id = cmd_stream[i];
-                SELECT array_agg(e.position ORDER BY k.ord) INTO positions
-                  FROM unnest(ev_id[first:last]) WITH ORDINALITY AS k(id, ord)
-                  JOIN kesos_events e ON e.event_id = k.id;
-            ELSE
-                outcome := 'mismatch';
-            END IF;
-            RETURN NEXT;
-            first := last + 1;
-            CONTINUE;
-        END IF;
-
-        SELECT s.version, s.hash INTO current_version, current_hash
-          FROM kesos_streams s WHERE s.stream_id = cmd_stream[i];
-        IF NOT FOUND THEN
+        k := array_position(head_streams, cmd_stream[i]);
+        IF k IS NULL THEN
             current_version := 0;
             current_hash := decode(repeat('00', 32), 'hex');
+        ELSE
+            current_version := head_versions[k];
+            current_hash := head_hashes[k];
         END IF;
+
+        IF stored_ids IS NOT NULL THEN
+            found_count := 0; elsewhere := false; new_positions := '{}';
+            FOR j IN first .. last LOOP
+                k := array_position(stored_ids, ev_id[j]);
+                IF k IS NOT NULL THEN
+                    found_count := found_count + 1;
+                    clash_id := coalesce(clash_id, ev_id[j]);
+                    elsewhere := elsewhere OR stored_streams[k] <> cmd_stream[i];
+                    new_positions := new_positions || stored_positions[k];
+                END IF;
+            END LOOP;
+            IF found_count > 0 THEN
+                IF found_count = cmd_count[i] AND NOT elsewhere THEN
+                    outcome := 'duplicate';
+                    version := current_version;
+                    positions := new_positions;
+                    clash_id := NULL;
+                ELSE
+                    outcome := 'mismatch';
+                END IF;
+                RETURN NEXT;
+                first := last + 1;
+                CONTINUE;
+            END IF;
+        END IF;
+
         IF cmd_expected[i] <> -1 AND cmd_expected[i] <> current_version THEN
             outcome := 'conflict';
             version := current_version;
@@ -155,7 +189,7 @@ BEGIN
             CONTINUE;
         END IF;
 
-        new_positions := '{}'; new_versions := '{}'; new_hashes := '{}';
+        new_positions := '{}';
         FOR j IN first .. last LOOP
             head := head + 1;
             current_version := current_version + 1;
@@ -163,27 +197,48 @@ BEGIN
                 ev_type[j], ev_schema[j], ev_payload[j], ev_correlation[j], ev_causation[j],
                 ev_actor[j], ev_occurred[j], now_at);
             new_positions := new_positions || head;
-            new_versions := new_versions || current_version;
-            new_hashes := new_hashes || current_hash;
+            all_positions := all_positions || head;
+            all_streams := all_streams || cmd_stream[i];
+            all_versions := all_versions || current_version;
+            all_events := all_events || j;
+            all_hashes := all_hashes || current_hash;
         END LOOP;
-        INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type,
-            schema_version, payload, correlation_id, causation_id, actor, occurred_at,
-            recorded_at, hash)
-        SELECT p, cmd_stream[i], v, id, t, sv, pl, co, ca, ac, oc, now_at, h
-          FROM unnest(new_positions, new_versions, ev_id[first:last], ev_type[first:last],
-                      ev_schema[first:last], ev_payload[first:last], ev_correlation[first:last],
-                      ev_causation[first:last], ev_actor[first:last], ev_occurred[first:last],
-                      new_hashes)
-            AS x(p, v, id, t, sv, pl, co, ca, ac, oc, h);
-        INSERT INTO kesos_streams (stream_id, version, hash)
-        VALUES (cmd_stream[i], current_version, current_hash)
-        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash;
+        k := array_position(head_streams, cmd_stream[i]);
+        IF k IS NULL THEN
+            head_streams := head_streams || cmd_stream[i];
+            head_versions := head_versions || current_version;
+            head_hashes := head_hashes || current_hash;
+            head_touched := head_touched || true;
+        ELSE
+            head_versions[k] := current_version;
+            head_hashes[k] := current_hash;
+            head_touched[k] := true;
+        END IF;
         outcome := 'appended';
         version := current_version;
         positions := new_positions;
         RETURN NEXT;
         first := last + 1;
     END LOOP;
-    UPDATE kesos_log_head SET position = head, recorded_at = now_at WHERE singleton;
+
+    IF array_length(all_positions, 1) > 0 THEN
+        INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type,
+            schema_version, payload, correlation_id, causation_id, actor, occurred_at,
+            recorded_at, hash)
+        -- Each array read once, in order (subscripting a flat array of variable-length
+        -- values walks it from the start each time).
+        SELECT x.p, x.s, x.v, e.id, e.t, e.sv, e.pl, e.co, e.ca, e.ac, e.oc, now_at, x.h
+          FROM unnest(all_positions, all_streams, all_versions, all_events, all_hashes)
+                 AS x(p, s, v, j, h)
+          JOIN unnest(ev_id, ev_type, ev_schema, ev_payload, ev_correlation, ev_causation,
+                      ev_actor, ev_occurred) WITH ORDINALITY
+                 AS e(id, t, sv, pl, co, ca, ac, oc, j) ON e.j = x.j;
+        INSERT INTO kesos_streams (stream_id, version, hash)
+        SELECT x.s, x.v, x.h
+          FROM unnest(head_streams, head_versions, head_hashes, head_touched) AS x(s, v, h, t)
+         WHERE x.t
+        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash;
+        UPDATE kesos_log_head SET position = head, recorded_at = now_at WHERE singleton;
+    END IF;
 END
 $$;
