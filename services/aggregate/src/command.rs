@@ -2,8 +2,8 @@
 //! code on a service's write path; everything it calls into the domain is pure.
 
 use kesos_eventstore::{
-    AsOf, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
-    StreamId,
+    AsOf, Claims, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
+    StoreError, StreamId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -79,6 +79,23 @@ where
     A: Aggregate,
     A::Event: EventCodec,
 {
+    execute_claiming(store, stream, command, context, Claims::default()).await
+}
+
+/// [`execute`], taking and releasing unique `claims` in the same transaction as the append
+/// (e.g. a NIK's blind index on registration, released on erasure). A key held by another
+/// stream refuses the append with [`StoreError::ClaimTaken`], inside [`AppError::Store`].
+pub async fn execute_claiming<A>(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    command: A::Command,
+    context: &CommandContext,
+    claims: Claims,
+) -> Result<Executed<A>, AppError<A::Error>>
+where
+    A: Aggregate,
+    A::Event: EventCodec,
+{
     let first_id = event_id(context.command_id, 0);
     let mut attempts = 0;
     loop {
@@ -100,7 +117,10 @@ where
         }
         let expected = ExpectedVersion::after(history.version());
         let new_events = to_new_events(&events, context)?;
-        match store.append(stream, expected, new_events).await {
+        match store
+            .append_claiming(stream, expected, new_events, claims.clone())
+            .await
+        {
             Ok(outcome) if outcome.already_stored => {
                 // A concurrent run of this very command won the race: report what it wrote.
                 let history = read::<A>(store, stream, AsOf::Now).await?;
@@ -229,9 +249,10 @@ where
     Ok(History { events })
 }
 
-/// Encodes decided events with their derived ids and the context's metadata.
-/// The stored form of decided events: ids derived from the command id, metadata from the context.
-pub(crate) fn to_new_events<E: EventCodec>(
+/// The store's form of a command's events: ids derived from the command id (so a retry is
+/// recognised), the context's metadata and business time. For shells that append themselves
+/// (a bulk import writing new streams without loading them).
+pub fn to_new_events<E: EventCodec>(
     events: &[E],
     context: &CommandContext,
 ) -> Result<Vec<NewEvent>, StoreError> {

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::model::{ExpectedVersion, StreamId};
+use crate::model::{ClaimKey, ExpectedVersion, StreamId};
 
 /// Input that can never be stored; the caller must change it, retrying will not help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,16 @@ pub enum InputError {
     /// The same event id twice in one append.
     #[error("event id {0} appears twice in one append")]
     DuplicateEventInAppend(Uuid),
+    /// A claim key outside the allowed form. The key itself is not repeated: a malformed key
+    /// may be personal data passed by mistake.
+    #[error("claim key is invalid: {reason} (1-200 printable ASCII bytes, scope:value)")]
+    InvalidClaimKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// One append both takes and releases the same key: which one is meant is unclear.
+    #[error("claim key {0} is both taken and released in one append")]
+    ClaimTakenAndReleased(ClaimKey),
     /// An instant outside the representable range.
     #[error("instant of {0} microseconds since the epoch is out of range")]
     InstantOutOfRange(i64),
@@ -71,6 +81,15 @@ pub enum StoreError {
         stream: StreamId,
         /// One of the stored ids.
         event_id: Uuid,
+    },
+    /// The append takes a claim another stream holds; nothing of the append was stored. Not
+    /// transient: retrying fails the same way until the holder releases the key.
+    #[error("claim {key} is held by stream {holder}")]
+    ClaimTaken {
+        /// The key asked for.
+        key: ClaimKey,
+        /// The stream that holds it.
+        holder: StreamId,
     },
     /// The stream has no events (at the requested point in time).
     #[error("stream {0} not found")]
@@ -111,5 +130,23 @@ impl StoreError {
             Self::ShuttingDown | Self::Unavailable(_) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_taken_by_another_stream_is_not_transient() {
+        let error = StoreError::ClaimTaken {
+            key: ClaimKey::parse("enrollment.nik:5f3a").unwrap(),
+            holder: StreamId::parse("worker-1").unwrap(),
+        };
+        assert!(!error.is_transient());
+        assert_eq!(
+            error.to_string(),
+            "claim enrollment.nik:5f3a is held by stream worker-1"
+        );
     }
 }

@@ -6,12 +6,16 @@
 //! append is still checked on its own (a conflict in one does not affect the others), and
 //! answers each caller only after the commit. A caller is therefore told "stored" only for
 //! durable events, exactly as with one transaction per append; it just waits with others.
+//!
+//! Appends in a batch are decided in the order they were queued, each seeing the effects of
+//! those before it: two appends to one stream chain their versions, and a claim released by an
+//! earlier append is free for a later one.
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{InputError, StoreError};
-use crate::model::{AppendOutcome, ExpectedVersion, NewEvent, StreamId};
+use crate::model::{AppendOutcome, Claims, ExpectedVersion, NewEvent, StreamId};
 
 /// Most appends written in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -19,7 +23,8 @@ pub const MAX_BATCH: usize = 256;
 /// Most scheduler turns the writer waits for callers to join a batch.
 const MAX_YIELDS: usize = 8;
 
-/// One append, checked at the edge: events non-empty, ids unique within it.
+/// One append, checked at the edge: events non-empty, ids unique within it, claim keys unique
+/// within it and none both taken and released.
 #[derive(Debug)]
 pub struct AppendCommand {
     /// Target stream.
@@ -28,14 +33,18 @@ pub struct AppendCommand {
     pub expected: ExpectedVersion,
     /// The events, in order.
     pub events: Vec<NewEvent>,
+    /// Claims taken and released with the events (each list sorted, without repeats).
+    pub claims: Claims,
 }
 
 impl AppendCommand {
-    /// Validates an append before it queues for the writer.
+    /// Validates an append before it queues for the writer. Repeated claim keys are harmless
+    /// and dropped; a key both taken and released is refused.
     pub fn new(
         stream: StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        mut claims: Claims,
     ) -> Result<Self, InputError> {
         if events.is_empty() {
             return Err(InputError::NoEvents);
@@ -45,10 +54,22 @@ impl AppendCommand {
         if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
             return Err(InputError::DuplicateEventInAppend(pair[0]));
         }
+        for keys in [&mut claims.take, &mut claims.release] {
+            keys.sort_unstable();
+            keys.dedup();
+        }
+        if let Some(both) = claims
+            .take
+            .iter()
+            .find(|key| claims.release.binary_search(key).is_ok())
+        {
+            return Err(InputError::ClaimTakenAndReleased(both.clone()));
+        }
         Ok(Self {
             stream,
             expected,
             events,
+            claims,
         })
     }
 }

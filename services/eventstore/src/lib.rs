@@ -19,8 +19,8 @@ pub use audit::{Break, VerifyReport, verify, write_checkpoint};
 pub use error::{InputError, StoreError};
 pub use integrity::Checkpoint;
 pub use model::{
-    AppendOutcome, AsOf, EventType, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata, NewEvent,
-    RecordedEvent, StreamId,
+    AppendOutcome, AsOf, ClaimKey, Claims, EventType, ExpectedVersion, MAX_PAYLOAD_BYTES, Metadata,
+    NewEvent, RecordedEvent, StreamId,
 };
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::SqliteStore;

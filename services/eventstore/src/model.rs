@@ -86,6 +86,71 @@ impl fmt::Display for EventType {
     }
 }
 
+/// A unique claim: a value that at most one stream may hold at a time, such as
+/// `enrollment.nik:5f3a…` (one worker per NIK). Claims are taken and released in the same
+/// transaction as an append, so "unique across streams" holds under concurrent writers, which a
+/// stream's own version check cannot give.
+///
+/// Invariant: 1 to [`MAX_NAME_BYTES`] bytes of printable ASCII without whitespace, with a
+/// non-empty scope and a non-empty value separated by the first `:`. The value should be a
+/// blind index (an HMAC), never the personal data itself: the store keeps keys in plain text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClaimKey(String);
+
+impl ClaimKey {
+    /// Checks and wraps a claim key. The error does not repeat the input: a malformed key may
+    /// be personal data passed by mistake, and errors end up in logs.
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let reason = if raw.is_empty() || raw.len() > MAX_NAME_BYTES {
+            Some("use 1-200 bytes")
+        } else if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Some("use printable ASCII without whitespace")
+        } else {
+            match raw.split_once(':') {
+                Some((scope, value)) if !scope.is_empty() && !value.is_empty() => None,
+                _ => Some("write it as scope:value"),
+            }
+        };
+        match reason {
+            Some(reason) => Err(InputError::InvalidClaimKey { reason }),
+            None => Ok(Self(raw.to_owned())),
+        }
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClaimKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The claims one append takes and releases, in the append's transaction. The default is none.
+///
+/// Taking a key no stream holds records it for the appended stream; taking a key the stream
+/// already holds is a no-op; taking a key another stream holds refuses the whole append with
+/// [`StoreError::ClaimTaken`](crate::StoreError::ClaimTaken). Releasing a key the stream holds
+/// deletes it; releasing any other key is a no-op. A key may not be both taken and released by
+/// one append.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Claims {
+    /// Keys to take for the appended stream.
+    pub take: Vec<ClaimKey>,
+    /// Keys the appended stream gives up.
+    pub release: Vec<ClaimKey>,
+}
+
+impl Claims {
+    /// Whether the append takes and releases nothing.
+    pub fn is_empty(&self) -> bool {
+        self.take.is_empty() && self.release.is_empty()
+    }
+}
+
 /// What the writer believes about a stream's current version; the append is refused with a
 /// `Conflict` when the belief is wrong, so no decision is ever made on stale state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +370,53 @@ mod tests {
         assert!(StreamId::parse("worker/1").is_err());
         assert!(StreamId::parse("").is_err());
         assert!(StreamId::parse("worker-0190f1f4:v1.a_b").is_ok());
+    }
+
+    #[test]
+    fn a_claim_key_is_a_scope_and_a_value_of_printable_ascii() {
+        let key = ClaimKey::parse("enrollment.nik:5f3a9c").unwrap();
+        assert_eq!(key.as_str(), "enrollment.nik:5f3a9c");
+        assert_eq!(key.to_string(), "enrollment.nik:5f3a9c");
+        assert!(ClaimKey::parse("a:b:c").is_ok());
+        assert!(ClaimKey::parse(&format!("s:{}", "x".repeat(MAX_NAME_BYTES - 2))).is_ok());
+    }
+
+    #[test]
+    fn a_claim_key_without_a_scope_or_a_value_is_refused() {
+        for raw in ["", "3201234567890001", ":value", "scope:", ":"] {
+            assert!(
+                matches!(
+                    ClaimKey::parse(raw),
+                    Err(InputError::InvalidClaimKey { .. })
+                ),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_key_with_whitespace_control_or_non_ascii_bytes_is_refused() {
+        for raw in [
+            "scope:a b",
+            "scope:a\tb",
+            "scope:a\nb",
+            "scope:\u{7f}",
+            "scope:é",
+        ] {
+            assert!(ClaimKey::parse(raw).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_claim_key_over_200_bytes_is_refused() {
+        let long = format!("s:{}", "x".repeat(MAX_NAME_BYTES - 1));
+        assert!(ClaimKey::parse(&long).is_err());
+    }
+
+    #[test]
+    fn a_refused_claim_key_is_not_repeated_in_the_error() {
+        let error = ClaimKey::parse("3201234567890001").unwrap_err();
+        assert!(!error.to_string().contains("3201234567890001"), "{error}");
     }
 
     #[test]

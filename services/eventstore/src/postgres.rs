@@ -14,9 +14,10 @@ use crate::error::StoreError;
 use crate::group_commit::{AppendCommand, BatchWriter, GroupCommit};
 use crate::integrity::Checkpoint;
 use crate::model::{
-    AppendOutcome, AsOf, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
+    AppendOutcome, AsOf, ClaimKey, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
+    StreamId,
 };
-use crate::reads::{impl_event_store, to_i64, to_u64};
+use crate::reads::{corrupt, impl_event_store, to_i64, to_u64};
 use crate::store::{EventStore, StreamHead};
 
 /// Where a PostgreSQL store lives.
@@ -152,23 +153,27 @@ impl BatchWriter for PgBatchWriter {
 }
 
 /// Splits a batch into rounds in which no event id appears twice (kesos_append checks stored
-/// ids once per call, so a retry racing its own first run must come in a later call). Order is
-/// kept; nearly every batch is a single round.
+/// ids once per call, so a retry racing its own first run must come in a later call). Rounds
+/// are consecutive runs of the batch, so appends are still decided in the order queued (claims
+/// depend on it); nearly every batch is a single round.
 fn rounds(batch: &[AppendCommand]) -> Vec<Vec<usize>> {
-    let mut pending: Vec<usize> = (0..batch.len()).collect();
-    let mut rounds = Vec::new();
-    while !pending.is_empty() {
-        let mut ids = HashSet::new();
-        let (round, later): (Vec<usize>, Vec<usize>) = pending.into_iter().partition(|&index| {
-            let events = &batch[index].events;
-            let fits = events.iter().all(|event| !ids.contains(&event.event_id()));
-            if fits {
-                ids.extend(events.iter().map(NewEvent::event_id));
-            }
-            fits
-        });
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut round = Vec::new();
+    let mut ids = HashSet::new();
+    for (index, command) in batch.iter().enumerate() {
+        let fits = command
+            .events
+            .iter()
+            .all(|event| !ids.contains(&event.event_id()));
+        if !fits {
+            rounds.push(std::mem::take(&mut round));
+            ids.clear();
+        }
+        ids.extend(command.events.iter().map(NewEvent::event_id));
+        round.push(index);
+    }
+    if !round.is_empty() {
         rounds.push(round);
-        pending = later;
     }
     rounds
 }
@@ -183,8 +188,8 @@ impl PgBatchWriter {
             arrays.push(command);
         }
         let rows = sqlx::query(
-            "SELECT outcome, version, positions, clash_id FROM kesos_append(\
-             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "SELECT outcome, version, positions, clash_id, clash_key, clash_holder \
+             FROM kesos_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(arrays.streams)
         .bind(arrays.expected)
@@ -197,6 +202,10 @@ impl PgBatchWriter {
         .bind(arrays.causations)
         .bind(arrays.actors)
         .bind(arrays.occurred)
+        .bind(arrays.take_counts)
+        .bind(arrays.release_counts)
+        .bind(arrays.take_keys)
+        .bind(arrays.release_keys)
         .fetch_all(&self.pool)
         .await?;
         Ok(commands
@@ -220,6 +229,10 @@ struct BatchArrays {
     causations: Vec<String>,
     actors: Vec<String>,
     occurred: Vec<OffsetDateTime>,
+    take_counts: Vec<i32>,
+    release_counts: Vec<i32>,
+    take_keys: Vec<String>,
+    release_keys: Vec<String>,
 }
 
 impl BatchArrays {
@@ -235,6 +248,15 @@ impl BatchArrays {
         for event in &command.events {
             self.push_event(event);
         }
+        let claims = &command.claims;
+        self.take_counts
+            .push(i32::try_from(claims.take.len()).unwrap_or(i32::MAX));
+        self.release_counts
+            .push(i32::try_from(claims.release.len()).unwrap_or(i32::MAX));
+        self.take_keys
+            .extend(claims.take.iter().map(|key| key.as_str().to_owned()));
+        self.release_keys
+            .extend(claims.release.iter().map(|key| key.as_str().to_owned()));
     }
 
     fn push_event(&mut self, event: &NewEvent) {
@@ -269,12 +291,27 @@ fn outcome(command: &AppendCommand, row: &PgRow) -> Result<AppendOutcome, StoreE
             expected: command.expected,
             actual: version,
         }),
-        _ => Err(StoreError::IdempotencyMismatch {
+        "claimed" => {
+            let text = |column: &str| -> Result<String, StoreError> {
+                Ok(row
+                    .try_get::<Option<String>, _>(column)?
+                    .unwrap_or_default())
+            };
+            Err(StoreError::ClaimTaken {
+                key: ClaimKey::parse(&text("clash_key")?).map_err(|e| corrupt(0, e))?,
+                holder: StreamId::parse(text("clash_holder")?).map_err(|e| corrupt(0, e))?,
+            })
+        }
+        "mismatch" => Err(StoreError::IdempotencyMismatch {
             stream: command.stream.clone(),
             event_id: row
                 .try_get::<Option<Uuid>, _>("clash_id")?
                 .unwrap_or_default(),
         }),
+        other => Err(corrupt(
+            0,
+            format!("kesos_append answered {other:?}: the database does not match this kesos"),
+        )),
     }
 }
 
@@ -298,7 +335,7 @@ impl_event_store!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventType, Metadata};
+    use crate::model::{Claims, EventType, Metadata};
 
     fn command(ids: &[u128]) -> AppendCommand {
         let events = ids
@@ -315,11 +352,17 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        AppendCommand::new(StreamId::parse("s").unwrap(), ExpectedVersion::Any, events).unwrap()
+        AppendCommand::new(
+            StreamId::parse("s").unwrap(),
+            ExpectedVersion::Any,
+            events,
+            Claims::default(),
+        )
+        .unwrap()
     }
 
     #[test]
-    fn a_batch_repeating_an_event_id_is_split_into_ordered_rounds() {
+    fn a_batch_repeating_an_event_id_is_split_into_consecutive_rounds() {
         let batch = [
             command(&[1, 2]),
             command(&[3]),
@@ -327,7 +370,7 @@ mod tests {
             command(&[4]),
             command(&[1, 2]),
         ];
-        assert_eq!(rounds(&batch), vec![vec![0, 1, 3], vec![2], vec![4]]);
+        assert_eq!(rounds(&batch), vec![vec![0, 1], vec![2, 3], vec![4]]);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO kesos_checkpoints (seque
     event_count, digest, signed_at, public_key, signature) VALUES ($1, $2, $3, $4, $5, $6, $7) \
     ON CONFLICT (sequence) DO NOTHING";
 
+pub(crate) const CLAIM_HOLDER: &str = "SELECT stream_id FROM kesos_claims WHERE claim_key = $1";
+
 pub(crate) const CURSOR: &str = "SELECT position FROM kesos_cursors WHERE name = $1";
 
 pub(crate) const SAVE_CURSOR: &str = "INSERT INTO kesos_cursors (name, position, updated_at) \
@@ -196,14 +198,28 @@ macro_rules! impl_event_store {
 
         #[async_trait]
         impl EventStore for $store {
-            async fn append(
+            async fn append_claiming(
                 &self,
                 stream: &StreamId,
                 expected: ExpectedVersion,
                 events: Vec<NewEvent>,
+                claims: crate::model::Claims,
             ) -> Result<AppendOutcome, StoreError> {
-                let command = AppendCommand::new(stream.clone(), expected, events)?;
+                let command = AppendCommand::new(stream.clone(), expected, events, claims)?;
                 self.writer.append(command).await
+            }
+
+            async fn claim_holder(
+                &self,
+                key: &crate::model::ClaimKey,
+            ) -> Result<Option<StreamId>, StoreError> {
+                let holder: Option<String> = sqlx::query_scalar(crate::reads::CLAIM_HOLDER)
+                    .bind(key.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                holder
+                    .map(|holder| StreamId::parse(holder).map_err(|e| crate::reads::corrupt(0, e)))
+                    .transpose()
             }
 
             async fn read_stream(

@@ -1,5 +1,7 @@
 //! The SQLite event store: the embedded mode's store, one file.
 
+mod claims;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -187,6 +189,9 @@ async fn append_one(
             actual: version,
         }));
     }
+    if let Some(refusal) = claims::taken_elsewhere(connection, command).await? {
+        return Ok(Err(refusal));
+    }
     let mut positions = Vec::with_capacity(command.events.len());
     let mut rows = Vec::with_capacity(command.events.len());
     for event in &command.events {
@@ -207,6 +212,7 @@ async fn append_one(
     .bind(hash.as_slice())
     .execute(&mut *connection)
     .await?;
+    claims::apply(connection, command, unix_micros(recorded_at)).await?;
     Ok(Ok(AppendOutcome {
         positions,
         stream_version: version,

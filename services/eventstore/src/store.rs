@@ -7,7 +7,9 @@ use tokio::sync::watch;
 
 use crate::error::StoreError;
 use crate::integrity::Checkpoint;
-use crate::model::{AppendOutcome, AsOf, ExpectedVersion, NewEvent, RecordedEvent, StreamId};
+use crate::model::{
+    AppendOutcome, AsOf, ClaimKey, Claims, ExpectedVersion, NewEvent, RecordedEvent, StreamId,
+};
 
 /// A stream's last version and hash, as the store's stream table records them; `audit verify`
 /// compares them with the log to catch a deleted tail.
@@ -29,16 +31,43 @@ pub struct StreamHead {
 ///   stored positions;
 /// - log positions increase in commit order, so a reader that resumes with "after position P"
 ///   never skips an event that commits later (gap-safe);
-/// - each event is chained to its stream's previous event by hash.
+/// - each event is chained to its stream's previous event by hash;
+/// - a [`ClaimKey`] is held by at most one stream, and claims change only together with an
+///   append to the holding stream, in its transaction.
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
-    /// Appends `events` to `stream` if its version meets `expected`.
+    /// Appends `events` to `stream` if its version meets `expected`: [`append_claiming`]
+    /// without claims.
+    ///
+    /// [`append_claiming`]: EventStore::append_claiming
     async fn append(
         &self,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_claiming(stream, expected, events, Claims::default())
+            .await
+    }
+
+    /// Appends `events` to `stream` if its version meets `expected`, and in the same
+    /// transaction takes and releases `claims` for `stream` (see [`Claims`] for the rules).
+    ///
+    /// The checks run in this order: a retry (every event id stored already) succeeds as
+    /// `already_stored` without looking at claims; a version mismatch is a
+    /// [`StoreError::Conflict`]; a key another stream holds is a [`StoreError::ClaimTaken`].
+    /// Any refusal stores nothing and changes no claim. Concurrent appends are decided in the
+    /// order they commit, so of two appends taking one free key, exactly one wins.
+    async fn append_claiming(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        claims: Claims,
     ) -> Result<AppendOutcome, StoreError>;
+
+    /// The stream holding `key`, if any (as committed now).
+    async fn claim_holder(&self, key: &ClaimKey) -> Result<Option<StreamId>, StoreError>;
 
     /// Reads one stream forward from version 1, as of a point in time.
     /// A stream without events (at that point) is [`StoreError::StreamNotFound`].

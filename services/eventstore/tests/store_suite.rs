@@ -5,8 +5,8 @@
 use ed25519_dalek::SigningKey;
 use futures::TryStreamExt;
 use kesos_eventstore::{
-    AsOf, Break, EventStore, EventType, ExpectedVersion, InputError, Metadata, NewEvent,
-    RecordedEvent, StoreError, StreamId, verify, write_checkpoint,
+    AsOf, Break, ClaimKey, Claims, EventStore, EventType, ExpectedVersion, InputError, Metadata,
+    NewEvent, RecordedEvent, StoreError, StreamId, verify, write_checkpoint,
 };
 use kesos_testkit::{PgSchema, SqliteFile};
 use sqlx::Executor;
@@ -17,6 +17,8 @@ use uuid::Uuid;
 /// A store under test plus a way to run plain SQL against its tables (to tamper with them).
 trait Backend {
     fn store(&self) -> &dyn EventStore;
+    /// Another store instance on the same tables, as another process would open.
+    async fn another_store(&self) -> Box<dyn EventStore>;
     async fn sql(&self, sql: &str);
 }
 
@@ -48,13 +50,16 @@ impl Backend for Pg {
     fn store(&self) -> &dyn EventStore {
         &self.store
     }
+    async fn another_store(&self) -> Box<dyn EventStore> {
+        Box::new(self.schema.store().await)
+    }
     async fn sql(&self, sql: &str) {
         self.pool.execute(sql).await.unwrap();
     }
 }
 
 struct Lite {
-    _file: SqliteFile,
+    file: SqliteFile,
     store: kesos_eventstore::SqliteStore,
 }
 
@@ -62,7 +67,7 @@ impl Lite {
     async fn new() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        Self { _file: file, store }
+        Self { file, store }
     }
     async fn finish(self) {}
 }
@@ -70,6 +75,9 @@ impl Lite {
 impl Backend for Lite {
     fn store(&self) -> &dyn EventStore {
         &self.store
+    }
+    async fn another_store(&self) -> Box<dyn EventStore> {
+        Box::new(self.file.store().await)
     }
     async fn sql(&self, sql: &str) {
         self.store.pool().execute(sql).await.unwrap();
@@ -600,6 +608,365 @@ async fn a_checkpoint_signed_by_an_unknown_key_is_refused(b: &impl Backend) {
     );
 }
 
+// ---- unique claims ---------------------------------------------------------------------
+
+fn claim(raw: &str) -> ClaimKey {
+    ClaimKey::parse(raw).unwrap()
+}
+
+fn taking(keys: &[&str]) -> Claims {
+    Claims {
+        take: keys.iter().map(|raw| claim(raw)).collect(),
+        release: vec![],
+    }
+}
+
+fn releasing(keys: &[&str]) -> Claims {
+    Claims {
+        take: vec![],
+        release: keys.iter().map(|raw| claim(raw)).collect(),
+    }
+}
+
+async fn holder(store: &dyn EventStore, key: &str) -> Option<StreamId> {
+    store.claim_holder(&claim(key)).await.unwrap()
+}
+
+async fn a_claim_held_by_another_stream_refuses_the_append_and_stores_nothing(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    let (worker_2, worker_3) = (stream("worker-2"), stream("worker-3"));
+    let (refused, beside) = futures::join!(
+        store.append_claiming(
+            &worker_2,
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:bb", "nik:aa"]),
+        ),
+        store.append_claiming(
+            &worker_3,
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:cc"]),
+        ),
+    );
+    match refused.unwrap_err() {
+        StoreError::ClaimTaken { key, holder } => {
+            assert_eq!(key, claim("nik:aa"));
+            assert_eq!(holder, stream("worker-1"));
+        }
+        other => panic!("expected the claim to be taken, got {other}"),
+    }
+    assert_eq!(beside.unwrap().stream_version, 1);
+    assert!(matches!(
+        store.read_stream(&stream("worker-2"), AsOf::Now).await,
+        Err(StoreError::StreamNotFound(_))
+    ));
+    assert_eq!(holder(store, "nik:bb").await, None);
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-1")));
+    assert_eq!(store.head_position().await.unwrap(), 2);
+    assert_eq!(first_break(store).await, None);
+}
+
+async fn concurrent_appends_to_eight_streams_claiming_one_key_let_exactly_one_win(
+    b: &impl Backend,
+) {
+    let first = b.store();
+    let second = b.another_store().await;
+    let attempts = (0..8).map(|i| {
+        let store = if i % 2 == 0 { first } else { &*second };
+        let name = stream(&format!("worker-{i}"));
+        async move {
+            let result = store
+                .append_claiming(
+                    &name,
+                    ExpectedVersion::NoStream,
+                    vec![event("registered")],
+                    taking(&["nik:same"]),
+                )
+                .await;
+            (name, result)
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results
+        .iter()
+        .filter(|(_, result)| result.is_ok())
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let winner = &winners[0];
+    for (name, result) in &results {
+        match result {
+            Ok(_) => assert_eq!(name, winner),
+            Err(StoreError::ClaimTaken { key, holder }) => {
+                assert_eq!(key, &claim("nik:same"));
+                assert_eq!(holder, winner);
+            }
+            Err(other) => panic!("{name}: expected ClaimTaken, got {other}"),
+        }
+    }
+    assert_eq!(holder(first, "nik:same").await.as_ref(), Some(winner));
+    assert_eq!(first.head_position().await.unwrap(), 1);
+}
+
+async fn a_stream_may_take_again_a_key_it_holds(b: &impl Backend) {
+    let store = b.store();
+    let worker = stream("worker-1");
+    store
+        .append_claiming(
+            &worker,
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    let again = store
+        .append_claiming(
+            &worker,
+            ExpectedVersion::Exactly(1),
+            vec![event("corrected")],
+            taking(&["nik:aa", "nik:aa"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.stream_version, 2);
+    assert_eq!(holder(store, "nik:aa").await, Some(worker));
+}
+
+async fn releasing_a_key_frees_it_for_another_stream(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::Exactly(1),
+            vec![event("erased")],
+            releasing(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(holder(store, "nik:aa").await, None);
+    store
+        .append_claiming(
+            &stream("worker-2"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-2")));
+}
+
+async fn releasing_a_key_another_stream_holds_or_nobody_holds_changes_nothing(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    let outcome = store
+        .append_claiming(
+            &stream("worker-2"),
+            ExpectedVersion::NoStream,
+            vec![event("erased")],
+            releasing(&["nik:aa", "nik:nobody"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.stream_version, 1);
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-1")));
+    assert_eq!(holder(store, "nik:nobody").await, None);
+}
+
+async fn appends_queued_together_are_decided_in_order_for_claims(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    // Queued in this order (the writer is FIFO, and PostgreSQL rounds keep it): a release
+    // frees the key for the next append, and of two appends taking it the first wins.
+    let (worker_1, worker_2, worker_3) =
+        (stream("worker-1"), stream("worker-2"), stream("worker-3"));
+    let (released, retaken, late, reclaimed) = futures::join!(
+        store.append_claiming(
+            &worker_1,
+            ExpectedVersion::Exactly(1),
+            vec![event("erased")],
+            releasing(&["nik:aa"]),
+        ),
+        store.append_claiming(
+            &worker_2,
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa", "nik:bb"]),
+        ),
+        store.append_claiming(
+            &worker_3,
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:bb"]),
+        ),
+        store.append_claiming(
+            &worker_1,
+            ExpectedVersion::Exactly(2),
+            vec![event("re-registered")],
+            taking(&["nik:aa"]),
+        ),
+    );
+    released.unwrap();
+    retaken.unwrap();
+    assert!(
+        matches!(late, Err(StoreError::ClaimTaken { ref holder, .. }) if *holder == stream("worker-2")),
+        "{late:?}"
+    );
+    assert!(
+        matches!(reclaimed, Err(StoreError::ClaimTaken { ref holder, .. }) if *holder == stream("worker-2")),
+        "{reclaimed:?}"
+    );
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-2")));
+    assert_eq!(holder(store, "nik:bb").await, Some(stream("worker-2")));
+    assert_eq!(store.head_position().await.unwrap(), 3);
+}
+
+async fn a_retried_append_succeeds_as_already_stored_after_its_claim_was_taken(b: &impl Backend) {
+    let store = b.store();
+    let registered = vec![event("registered")];
+    let first = store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            registered.clone(),
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::Exactly(1),
+            vec![event("erased")],
+            releasing(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    store
+        .append_claiming(
+            &stream("worker-2"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    let retry = store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            registered,
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap();
+    assert!(retry.already_stored);
+    assert_eq!(retry.positions, first.positions);
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-2")));
+}
+
+async fn a_conflicting_append_takes_no_claim(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    let error = store
+        .append_claiming(
+            &stream("a"),
+            ExpectedVersion::Exactly(1),
+            vec![event("late")],
+            taking(&["nik:aa"]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Conflict { actual: 3, .. }),
+        "{error}"
+    );
+    assert_eq!(holder(store, "nik:aa").await, None);
+}
+
+async fn the_claim_holder_is_the_stream_that_took_the_key_or_none(b: &impl Backend) {
+    let store = b.store();
+    assert_eq!(holder(store, "nik:aa").await, None);
+    store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:aa", "email:bb"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(holder(store, "nik:aa").await, Some(stream("worker-1")));
+    assert_eq!(holder(store, "email:bb").await, Some(stream("worker-1")));
+    assert_eq!(holder(store, "nik:bb").await, None);
+}
+
+async fn a_malformed_claim_or_one_both_taken_and_released_is_refused(b: &impl Backend) {
+    let store = b.store();
+    assert!(matches!(
+        ClaimKey::parse("3201234567890001"),
+        Err(InputError::InvalidClaimKey { .. })
+    ));
+    let both = Claims {
+        take: vec![claim("nik:aa")],
+        release: vec![claim("nik:aa")],
+    };
+    let error = store
+        .append_claiming(
+            &stream("worker-1"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            both,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Input(InputError::ClaimTakenAndReleased(ref key)) if *key == claim("nik:aa")
+        ),
+        "{error}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    assert_eq!(holder(store, "nik:aa").await, None);
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod postgres {
@@ -646,4 +1013,14 @@ suite!(
     a_deleted_last_event_is_found_from_the_stream_table,
     two_swapped_versions_are_detected,
     a_checkpoint_signed_by_an_unknown_key_is_refused,
+    a_claim_held_by_another_stream_refuses_the_append_and_stores_nothing,
+    concurrent_appends_to_eight_streams_claiming_one_key_let_exactly_one_win,
+    a_stream_may_take_again_a_key_it_holds,
+    releasing_a_key_frees_it_for_another_stream,
+    releasing_a_key_another_stream_holds_or_nobody_holds_changes_nothing,
+    appends_queued_together_are_decided_in_order_for_claims,
+    a_retried_append_succeeds_as_already_stored_after_its_claim_was_taken,
+    a_conflicting_append_takes_no_claim,
+    the_claim_holder_is_the_stream_that_took_the_key_or_none,
+    a_malformed_claim_or_one_both_taken_and_released_is_refused,
 );
