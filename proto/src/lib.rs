@@ -106,11 +106,7 @@ mod tests {
             nik: encrypted(1),
             full_name: encrypted(2),
             sex: Sex::Female.into(),
-            birth_date: Some(common::v1::Date {
-                year: 1990,
-                month: 4,
-                day: 21,
-            }),
+            sealed_birth_date: encrypted(3),
             category: WorkerCategory::Peksos.into(),
             role: WorkerRole::KelurahanPeksos.into(),
             employment_status: EmploymentStatus::Thl.into(),
@@ -124,6 +120,7 @@ mod tests {
                 training_hours: 64,
                 association_member: true,
             }),
+            ..Default::default()
         })
     }
 

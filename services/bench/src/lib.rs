@@ -16,6 +16,7 @@
 mod append;
 mod command_path;
 mod counter;
+mod enrollment;
 mod raw;
 mod relay;
 mod replay;
@@ -25,6 +26,7 @@ mod workload;
 
 use std::time::Duration;
 
+pub use enrollment::{EnrollmentBenchOptions, enrollment};
 pub use report::{Figure, LimitKind};
 
 use crate::target::{Backend, Target};
@@ -87,7 +89,7 @@ pub async fn store(
     let measured = measure(&target, options, &mut figures).await;
     let closed = target.close().await;
     figures.sort_by_key(report::rank);
-    report::write_all(out, &figures, options)?;
+    report::write_all(out, &figures, &report::store_header(options), options.json)?;
     measured?;
     closed?;
     Ok(figures)

@@ -154,30 +154,22 @@ impl Figure {
     }
 }
 
-/// Writes the figures: a header, one line each and a verdict, or one JSON object per line.
+/// Writes the figures: `header`, one line each and a verdict, or (with `json`) one JSON
+/// object per line and no header.
 pub(crate) fn write_all(
     out: &mut dyn Write,
     figures: &[Figure],
-    options: &StoreBenchOptions,
+    header: &str,
+    json: bool,
 ) -> anyhow::Result<()> {
-    if options.json {
+    if json {
         for figure in figures {
             serde_json::to_writer(&mut *out, figure)?;
             writeln!(out)?;
         }
         return Ok(());
     }
-    let backend = if options.sqlite {
-        "SQLite (embedded)"
-    } else {
-        "PostgreSQL"
-    };
-    writeln!(
-        out,
-        "kesos bench store: {backend}, log of at least {} events, {} s per rate",
-        number(options.events as f64),
-        options.duration_secs.max(1)
-    )?;
+    writeln!(out, "{header}")?;
     for figure in figures {
         writeln!(out, "{}", figure.human_line().trim_end())?;
     }
@@ -192,6 +184,20 @@ pub(crate) fn write_all(
     }
     out.flush()?;
     Ok(())
+}
+
+/// The header of `kesos bench store`.
+pub(crate) fn store_header(options: &StoreBenchOptions) -> String {
+    let backend = if options.sqlite {
+        "SQLite (embedded)"
+    } else {
+        "PostgreSQL"
+    };
+    format!(
+        "kesos bench store: {backend}, log of at least {} events, {} s per rate",
+        number(options.events as f64),
+        options.duration_secs.max(1)
+    )
 }
 
 /// `12,345` for values of 100 and more, `12.3` below (memory in MiB, small rates).

@@ -5,6 +5,32 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// One input field that breaks a rule: which field, which rule, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field, as the client named it (a JSON pointer-like path or a column name).
+    pub field: String,
+    /// A stable rule identifier, e.g. `nik.length`.
+    pub rule: String,
+    /// The rule, said for a person.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(
+        field: impl Into<String>,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// A problem report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -17,6 +43,10 @@ pub struct Problem {
     pub status: u16,
     /// What happened this time, for a person.
     pub detail: String,
+    /// The fields that break rules, when the problem is bad input (an RFC 9457 extension
+    /// member).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
 }
 
 impl Problem {
@@ -27,7 +57,35 @@ impl Problem {
             title: title.to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            errors: Vec::new(),
         }
+    }
+
+    /// 400 for input that breaks field rules: the detail names the first, `errors` lists all.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.first() {
+            Some(first) if errors.len() == 1 => format!("{}: {}", first.field, first.detail),
+            Some(first) => format!(
+                "{}: {} (and {} more field errors)",
+                first.field,
+                first.detail,
+                errors.len() - 1
+            ),
+            None => "the request is invalid".to_owned(),
+        };
+        let mut problem = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-input",
+            "Invalid input",
+            detail,
+        );
+        problem.errors = errors;
+        problem
+    }
+
+    /// 409 or 422 for a business rule that refuses the command; `kind` names the rule.
+    pub fn rule(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Self::new(status, kind, "Refused by a business rule", detail)
     }
 
     /// 404 for a route or resource that does not exist.

@@ -15,12 +15,15 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::enrollment::open_enrollment;
 use crate::http::{self, AppState};
 use crate::keys;
 use crate::open::{OpenedStore, connect_nats, open_store};
+use kesos_enrollment::service::Enrollment;
 
 /// A built, not yet running, kesos process.
 pub struct Application {
+    enrollment: Enrollment,
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
@@ -72,6 +75,7 @@ impl Application {
             })?;
         let address = listener.local_addr()?;
         let description = format!("{mode} mode, {}", store.describe(config));
+        let enrollment = open_enrollment(config, mode, &store).await?;
         let state = AppState {
             store: store.shared(),
             mode,
@@ -79,6 +83,7 @@ impl Application {
             nats,
         };
         Ok(Self {
+            enrollment,
             listener,
             address,
             state,
@@ -100,6 +105,11 @@ impl Application {
         self.state.mode
     }
 
+    /// The enrollment service this process runs.
+    pub fn enrollment(&self) -> &Enrollment {
+        &self.enrollment
+    }
+
     /// The process's event store.
     pub fn store(&self) -> Arc<dyn EventStore> {
         self.store.shared()
@@ -112,7 +122,12 @@ impl Application {
             "kesos listening on http://{} ({}); serving {}",
             self.address,
             self.description,
-            http::SERVED.join(" ")
+            http::SERVED
+                .iter()
+                .chain(kesos_enrollment::http::ROUTES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let store = self.store.shared();
         let mut background = JoinSet::new();
@@ -127,7 +142,9 @@ impl Application {
             background.spawn(async move { relay.run(async move { stop.wait().await }).await });
         }
         let stop = shutdown.clone();
-        let served = axum::serve(self.listener, http::router(self.state))
+        let routes =
+            http::router(self.state).merge(kesos_enrollment::http::router(self.enrollment));
+        let served = axum::serve(self.listener, routes)
             .with_graceful_shutdown(async move { stop.wait().await })
             .await;
         shutdown.trigger();

@@ -47,7 +47,13 @@ pub enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
-    /// Manage checkpoint signing keys.
+    /// Import records from a file (CSV UTF-8 or XLSX); see the README for the format.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        what: ImportTarget,
+    },
+    /// Manage checkpoint signing keys and the personal-data master key.
     Key {
         /// The key action.
         #[command(subcommand)]
@@ -84,12 +90,45 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = kesos_bench::DEFAULT_DURATION_SECS)]
         duration: u64,
     },
+    /// The enrollment service: import of generated workers from CSV end to end (validation,
+    /// encryption, events, relay to JetStream) next to the store's batched append, and
+    /// registration over HTTP at a fixed rate (p50/p99). PostgreSQL and NATS as for `store`.
+    Enrollment {
+        /// Workers in the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        workers: usize,
+        /// HTTP registrations per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        /// Seconds of HTTP load.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `kesos import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportTarget {
+    /// Register the workers of a Dinas office's spreadsheet. Valid rows are stored, invalid
+    /// rows are listed (row, column, rule); importing the same file again stores nothing twice.
+    /// Exits non-zero when any row was rejected.
+    Workers {
+        /// The CSV or XLSX file.
+        file: PathBuf,
+        /// Also write the full report as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
 }
 
 /// `kesos key …`
 #[derive(Debug, Subcommand)]
 pub enum KeyAction {
-    /// Generate a new Ed25519 signing key file (mode 0600) and print its public key.
+    /// Generate a new Ed25519 signing key file (mode 0600) and print its public key; with
+    /// `--master`, a personal-data master key file instead (prints its fingerprint).
     Generate {
         /// Where to write it.
         #[arg(long)]
@@ -97,6 +136,9 @@ pub enum KeyAction {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+        /// Generate the master key that wraps workers' personal-data keys.
+        #[arg(long)]
+        master: bool,
     },
     /// Print the public key of a signing key file (for a trusted-keys file).
     Public {
@@ -169,8 +211,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            what: ImportTarget::Workers { file, report },
+        } => crate::import::workers_command(&config, &file, report.as_deref(), &mut out).await,
+        Command::Bench {
+            target:
+                BenchTarget::Enrollment {
+                    workers,
+                    rate,
+                    seconds,
+                    json,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let options = kesos_bench::EnrollmentBenchOptions {
+                database_url: config
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
+                nats_url: config
+                    .nats_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                workers,
+                rate,
+                seconds,
+                append_seconds: kesos_bench::DEFAULT_DURATION_SECS,
+                json,
+            };
+            kesos_bench::enrollment(&options, &mut out).await?;
+            Ok(())
+        }
         Command::Key {
-            action: KeyAction::Generate { out: path, force },
+            action:
+                KeyAction::Generate {
+                    out: path,
+                    force,
+                    master: true,
+                },
+        } => {
+            let key = kesos_vault::MasterKey::generate();
+            keys::write_secret_file(&path, &key.to_hex(), force)?;
+            writeln!(
+                out,
+                "master key {} written to {}",
+                key.fingerprint(),
+                path.display()
+            )
+            .context("cannot print the fingerprint")
+        }
+        Command::Key {
+            action:
+                KeyAction::Generate {
+                    out: path,
+                    force,
+                    master: false,
+                },
         } => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
             keys::write_signing_key(&path, &key, force)?;

@@ -14,7 +14,7 @@ use kesos_eventstore::{EventStore, verify};
 use kesos_runtime::Mode;
 use serde_json::json;
 
-use crate::problem::Problem;
+use kesos_http::Problem;
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use kesos_runtime::{Config, Mode};
+use kesos_vault::MasterKey;
 
 /// Where the signing key lives for this configuration.
 pub fn signing_key_path(config: &Config) -> PathBuf {
@@ -51,6 +52,42 @@ pub fn read_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
 
 /// Writes a new signing key, readable by its owner only; refuses to overwrite unless `force`.
 pub fn write_signing_key(path: &Path, key: &SigningKey, force: bool) -> anyhow::Result<()> {
+    write_secret_file(path, &hex::encode(key.to_bytes()), force)
+}
+
+/// Where the personal-data master key lives for this configuration.
+pub fn master_key_path(config: &Config) -> PathBuf {
+    config
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("master.key"))
+}
+
+/// Loads the master key that wraps every worker's data key; in the embedded mode creates it
+/// when missing. Losing it makes every worker's personal data unreadable: back it up apart
+/// from the database (a backup of both together defeats erasure).
+pub fn load_or_create_master_key(config: &Config, mode: Mode) -> anyhow::Result<MasterKey> {
+    let path = master_key_path(config);
+    if !path.exists() && mode == Mode::Embedded {
+        let key = MasterKey::generate();
+        write_secret_file(&path, &key.to_hex(), false)?;
+        tracing::info!(path = %path.display(), "created a personal-data master key");
+        return Ok(key);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the master key {} (create one with `kesos key generate --master --out {}`)",
+            path.display(),
+            path.display()
+        )
+    })?;
+    MasterKey::from_hex(text.trim())
+        .with_context(|| format!("master key {} is not 64 hex digits", path.display()))
+}
+
+/// Writes a secret as one hex line, readable by its owner only; refuses to overwrite unless
+/// `force`.
+pub fn write_secret_file(path: &Path, hex_text: &str, force: bool) -> anyhow::Result<()> {
     if path.exists() && !force {
         bail!(
             "{} exists already; pass --force to replace it",
@@ -68,8 +105,7 @@ pub fn write_signing_key(path: &Path, key: &SigningKey, force: bool) -> anyhow::
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(file, "{}", hex::encode(key.to_bytes()))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{hex_text}").with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

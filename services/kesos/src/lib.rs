@@ -5,10 +5,11 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod enrollment;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod open;
 pub mod openapi;
-pub mod problem;
 
 pub use app::Application;

@@ -9,8 +9,20 @@ fn problem_response(description: &str) -> Value {
     })
 }
 
-/// The document.
+/// The document: the operational routes and every service's.
 pub fn document() -> Value {
+    let mut document = operational();
+    let (paths, schemas) = kesos_enrollment::openapi::document();
+    if let Some(all) = document["paths"].as_object_mut() {
+        all.extend(paths);
+    }
+    if let Some(all) = document["components"]["schemas"].as_object_mut() {
+        all.extend(schemas);
+    }
+    document
+}
+
+fn operational() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -47,7 +59,14 @@ pub fn document() -> Value {
                 "type": { "type": "string", "format": "uri" },
                 "title": { "type": "string" },
                 "status": { "type": "integer" },
-                "detail": { "type": "string" }
+                "detail": { "type": "string" },
+                "errors": {
+                    "type": "array",
+                    "description": "For bad input: every field that breaks a rule.",
+                    "items": { "type": "object", "properties": {
+                        "field": { "type": "string" }, "rule": { "type": "string" }, "detail": { "type": "string" }
+                    }}
+                }
             }
         }}}
     })

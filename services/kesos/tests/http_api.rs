@@ -4,78 +4,20 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{embedded_config, start};
 use kesos::Application;
 use kesos_eventstore::{EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
-use kesos_runtime::{Config, Shutdown};
+use kesos_runtime::Config;
 use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url, unique_name};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-struct Running {
-    base: String,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    store: std::sync::Arc<dyn kesos_eventstore::EventStore>,
-}
-
-async fn start(config: Config) -> Running {
-    let application = Application::build(&config).await.unwrap();
-    let base = format!("http://{}", application.address());
-    let store = application.store();
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(application.run_until_stopped(shutdown.clone()));
-    Running {
-        base,
-        shutdown,
-        task,
-        store,
-    }
-}
-
-impl Running {
-    async fn get(&self, path: &str) -> (u16, String, Value) {
-        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
-        answer(response).await
-    }
-    async fn post(&self, path: &str) -> (u16, String, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        answer(response).await
-    }
-    async fn stop(self) {
-        self.shutdown.trigger();
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-async fn answer(response: reqwest::Response) -> (u16, String, Value) {
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, content_type, response.json().await.unwrap())
-}
-
-fn embedded_config(file: &SqliteFile) -> Config {
-    let data_dir = file.path.parent().unwrap().to_path_buf();
-    Config {
-        signing_key_file: Some(data_dir.join("signing.key")),
-        sqlite_path: file.path.clone(),
-        data_dir,
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    }
-}
-
 fn event(label: &str) -> NewEvent {
     NewEvent::new(
         uuid::Uuid::now_v7(),
-        EventType::parse("kesos.enrollment.v1.WorkerRegistered").unwrap(),
+        EventType::parse("kesos.enrollment.v1.TargetSet").unwrap(),
         1,
         label.as_bytes().to_vec(),
         Metadata::default(),
@@ -151,7 +93,15 @@ async fn the_distributed_process_relays_its_log_to_jetstream() {
     let key_file = dir.path.parent().unwrap().join("signing.key");
     let key = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
     kesos::keys::write_signing_key(&key_file, &key, false).unwrap();
+    let master_file = dir.path.parent().unwrap().join("master.key");
+    kesos::keys::write_secret_file(
+        &master_file,
+        &kesos_vault::MasterKey::generate().to_hex(),
+        false,
+    )
+    .unwrap();
     let config = Config {
+        master_key_file: Some(master_file),
         database_url: Some(database_url()),
         database_schema: Some(schema.name.clone()),
         nats_url: Some(nats_url()),

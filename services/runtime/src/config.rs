@@ -77,6 +77,13 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     /// Public keys whose checkpoints `audit verify` accepts; `None` trusts only our own key.
     pub trusted_keys_file: Option<PathBuf>,
+    /// Hex file of the master key that wraps every worker's personal-data key
+    /// (`KESOS_MASTER_KEY_FILE`); the embedded mode creates `<data_dir>/master.key` when it is
+    /// missing, the distributed mode refuses to start without it.
+    pub master_key_file: Option<PathBuf>,
+    /// TOML catalogue of certification schemes and eligibility rules
+    /// (`KESOS_SCHEMES_FILE`); unset, the catalogue shipped in the binary.
+    pub schemes_file: Option<PathBuf>,
     /// Seconds between audit checkpoints, at least 1.
     pub checkpoint_interval_secs: u64,
     /// Name reported in logs and metrics, telling the processes of a deployment apart.
@@ -248,6 +255,8 @@ impl Default for Config {
         Config {
             sqlite_path: Self::default_sqlite_path(&data_dir),
             signing_key_file: Some(Self::default_signing_key_file(&data_dir)),
+            master_key_file: Some(Self::default_master_key_file(&data_dir)),
+            schemes_file: None,
             data_dir,
             database_url: None,
             database_schema: None,
@@ -331,6 +340,8 @@ impl Config {
             ("sqlite_path", self.sqlite_path.display().to_string()),
             ("signing_key_file", path(&self.signing_key_file)),
             ("trusted_keys_file", path(&self.trusted_keys_file)),
+            ("master_key_file", path(&self.master_key_file)),
+            ("schemes_file", path(&self.schemes_file)),
             ("log_format", self.log_format.to_string()),
         ];
         pairs
@@ -357,6 +368,10 @@ impl Config {
     fn default_signing_key_file(data_dir: &Path) -> PathBuf {
         data_dir.join("signing.key")
     }
+
+    fn default_master_key_file(data_dir: &Path) -> PathBuf {
+        data_dir.join("master.key")
+    }
 }
 
 /// Hand-written so that `{:?}` of a config can never print a password.
@@ -378,6 +393,8 @@ impl fmt::Debug for Config {
             .field("log_filter", &self.log_filter)
             .field("signing_key_file", &self.signing_key_file)
             .field("trusted_keys_file", &self.trusted_keys_file)
+            .field("master_key_file", &self.master_key_file)
+            .field("schemes_file", &self.schemes_file)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
             .finish()

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 17] = [
+pub(super) const FIELDS: [&str; 19] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -30,6 +30,8 @@ pub(super) const FIELDS: [&str; 17] = [
     "log_filter",
     "signing_key_file",
     "trusted_keys_file",
+    "master_key_file",
+    "schemes_file",
     "checkpoint_interval_secs",
     "service_name",
 ];
@@ -81,6 +83,7 @@ pub(super) struct Layered {
     config: Config,
     sqlite_path_set: bool,
     signing_key_file_set: bool,
+    master_key_file_set: bool,
 }
 
 impl Layered {
@@ -109,6 +112,11 @@ impl Layered {
                 self.signing_key_file_set = true;
             }
             "trusted_keys_file" => c.trusted_keys_file = optional(raw, path)?,
+            "master_key_file" => {
+                c.master_key_file = optional(raw, path)?;
+                self.master_key_file_set = true;
+            }
+            "schemes_file" => c.schemes_file = optional(raw, path)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
             _ => return Err(FieldError::Unknown),
@@ -124,6 +132,9 @@ impl Layered {
         }
         if !self.signing_key_file_set {
             config.signing_key_file = Some(Config::default_signing_key_file(&config.data_dir));
+        }
+        if !self.master_key_file_set {
+            config.master_key_file = Some(Config::default_master_key_file(&config.data_dir));
         }
         config
     }

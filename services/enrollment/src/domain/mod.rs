@@ -1,0 +1,25 @@
+//! The pure core of enrollment: types valid by construction, the worker and target
+//! aggregates, and eligibility. No I/O, clock or randomness; no sqlx, axum, async-nats or
+//! prost.
+
+pub mod codes;
+pub mod decide;
+pub mod eligibility;
+pub mod events;
+pub mod nik;
+pub mod target;
+pub mod types;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use codes::{Category, EducationLevel, EmploymentStatus, Role, Sex, UnknownCode};
+pub use eligibility::{RuleFailure, Scheme, SchemeCatalog};
+pub use events::{Registration, SealedIdentity, WorkerChange, WorkerEvent};
+pub use nik::{Nik, NikError};
+pub use target::{SetTarget, Target, TargetError, TargetRegion, TargetSet};
+pub use types::{
+    Education, NominationId, Posting, Qualifications, Reason, SchemeCode, SealedField, WorkerId,
+};
+pub use worker::{Nomination, NominationStatus, Worker, WorkerCommand, WorkerError};

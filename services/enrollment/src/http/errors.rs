@@ -1,0 +1,71 @@
+//! Every [`EnrollmentError`] as a problem: bad input 400, a missing worker or nomination 404,
+//! a refusal that depends on current state 409, one that can never succeed as given 422, a
+//! store away 503, anything else a logged 500 that leaks nothing.
+
+use axum::http::StatusCode;
+use kesos_http::Problem;
+
+use crate::domain::WorkerError;
+use crate::service::EnrollmentError;
+
+/// The problem for an error.
+pub fn problem(error: EnrollmentError) -> Problem {
+    match error {
+        EnrollmentError::Invalid(errors) => Problem::invalid(errors),
+        EnrollmentError::Worker(error) => worker(&error),
+        EnrollmentError::Target(error) => Problem::rule(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "target-rule",
+            error.to_string(),
+        ),
+        EnrollmentError::DuplicateNik { .. } => {
+            Problem::rule(StatusCode::CONFLICT, "duplicate-nik", error.to_string())
+        }
+        EnrollmentError::WorkerNotFound(_) => Problem::not_found(error.to_string()),
+        EnrollmentError::Contended => {
+            Problem::rule(StatusCode::CONFLICT, "contended", error.to_string())
+        }
+        EnrollmentError::Store(kesos_eventstore::StoreError::Input(input)) => {
+            Problem::invalid(vec![kesos_http::FieldError::new(
+                "body",
+                "store.input",
+                input.to_string(),
+            )])
+        }
+        EnrollmentError::Store(store) if store.is_transient() => {
+            tracing::warn!(%store, "store unavailable");
+            Problem::unavailable(
+                "the event store is unavailable; retry with the same Idempotency-Key",
+            )
+        }
+        EnrollmentError::ReadModel(error) => {
+            tracing::warn!(%error, "read model unavailable");
+            Problem::unavailable("the worker directory is unavailable; retry shortly")
+        }
+        other => Problem::internal(&other),
+    }
+}
+
+fn worker(error: &WorkerError) -> Problem {
+    let (status, kind) = match error {
+        WorkerError::NotRegistered => return Problem::not_found(error.to_string()),
+        WorkerError::UnknownNomination(_) => return Problem::not_found(error.to_string()),
+        WorkerError::AlreadyRegistered(_) => (StatusCode::CONFLICT, "already-registered"),
+        WorkerError::Erased => (StatusCode::CONFLICT, "worker-erased"),
+        WorkerError::NominationAlreadyOpen { .. } => {
+            (StatusCode::CONFLICT, "nomination-already-open")
+        }
+        WorkerError::WrongNominationStatus { .. } => (StatusCode::CONFLICT, "nomination-status"),
+        WorkerError::NominationIdTaken(_) => (StatusCode::CONFLICT, "nomination-id-taken"),
+        WorkerError::PenyuluhMustBeAsn(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "penyuluh-must-be-asn")
+        }
+        WorkerError::SchemeCategoryMismatch { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "scheme-category-mismatch")
+        }
+        WorkerError::PeriodOutOfRange(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "period-out-of-range")
+        }
+    };
+    Problem::rule(status, kind, error.to_string())
+}

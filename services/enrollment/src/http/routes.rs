@@ -1,0 +1,588 @@
+//! The handlers: each reads and checks its input, calls the service, and answers JSON.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kesos_aggregate::CommandContext;
+use kesos_http::{FieldError, JsonBody, Problem, command_id};
+use kesos_regions::{Level, RegionCode};
+use kesos_vault::KeyState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{
+    Category, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications, Reason,
+    Role, SetTarget, TargetRegion, WorkerCommand, WorkerId,
+};
+use crate::http::errors::problem;
+use crate::service::{Enrollment, EnrollmentError, WorkerFilter, WorkerForm, WorkerView};
+
+/// Largest upload an import accepts (a 1,000,000-row CSV is about 150 MB; offices send far
+/// less).
+const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// The enrollment routes over a service.
+pub fn router(enrollment: Enrollment) -> Router {
+    Router::new()
+        .route("/v1/workers", post(register).get(list))
+        .route("/v1/workers/{worker_id}", get(read))
+        .route("/v1/workers/{worker_id}/posting", post(move_posting))
+        .route(
+            "/v1/workers/{worker_id}/employment-status",
+            post(change_employment),
+        )
+        .route(
+            "/v1/workers/{worker_id}/qualifications",
+            post(update_qualifications),
+        )
+        .route("/v1/workers/{worker_id}/role", post(change_role))
+        .route("/v1/workers/{worker_id}/erasure", post(erase))
+        .route("/v1/workers/{worker_id}/nominations", post(nominate))
+        .route(
+            "/v1/workers/{worker_id}/nominations/{nomination_id}/{action}",
+            post(nomination_step),
+        )
+        .route("/v1/targets", post(set_target))
+        .route(
+            "/v1/imports/workers",
+            post(import).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/v1/schemes", get(schemes))
+        .route("/v1/regions/{code}", get(region))
+        .with_state(enrollment)
+}
+
+type Answer = Result<Response, Problem>;
+
+fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
+    let command_id = command_id(headers)?;
+    Ok(CommandContext {
+        command_id,
+        // Until access control lands every caller is anonymous; the field is recorded so
+        // that authenticated actors fill it without a contract change.
+        actor: "http:anonymous".to_owned(),
+        correlation_id: headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| (1..=100).contains(&v.len()))
+            .map_or_else(|| command_id.to_string(), str::to_owned),
+        causation_id: None,
+        occurred_at: OffsetDateTime::now_utc(),
+    })
+}
+
+fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
+    Problem::invalid(vec![FieldError::new(field, rule, detail)])
+}
+
+fn worker_id(text: &str) -> Result<WorkerId, Problem> {
+    Uuid::parse_str(text)
+        .map(WorkerId)
+        .map_err(|_| invalid("worker_id", "worker_id.uuid", "must be a UUID"))
+}
+
+fn nomination_id(text: &str) -> Result<NominationId, Problem> {
+    Uuid::parse_str(text)
+        .map(NominationId)
+        .map_err(|_| invalid("nomination_id", "nomination_id.uuid", "must be a UUID"))
+}
+
+fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
+    Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
+}
+
+async fn register(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<WorkerForm>,
+) -> Answer {
+    let context = context(&headers)?;
+    let today = context.occurred_at.date();
+    let worker = form
+        .validate(enrollment.regions(), today)
+        .map_err(Problem::invalid)?;
+    let registered = enrollment
+        .register(&worker, &context)
+        .await
+        .map_err(problem)?;
+    let status = if registered.already {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({ "worker_id": registered.worker_id.to_string(), "already_registered": registered.already })),
+    )
+        .into_response())
+}
+
+async fn read(State(enrollment): State<Enrollment>, Path(id): Path<String>) -> Answer {
+    let view = enrollment.view(worker_id(&id)?).await.map_err(problem)?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    region: Option<String>,
+    category: Option<String>,
+    role: Option<String>,
+    employment_status: Option<String>,
+    status: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn known<T>(
+    field: &str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, crate::domain::UnknownCode>,
+    code: impl Fn(T) -> &'static str,
+) -> Result<Option<String>, Problem> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            parse(&v)
+                .map(|parsed| code(parsed).to_owned())
+                .map_err(|e| invalid(field, &format!("{field}.known"), e.to_string()))
+        })
+        .transpose()
+}
+
+async fn list(
+    State(enrollment): State<Enrollment>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let region = query
+        .region
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            RegionCode::parse(&r).map_err(|e| invalid("region", "region.format", e.to_string()))
+        })
+        .transpose()?;
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s @ ("active" | "erased")) => Some(s.to_owned()),
+        Some(_) => {
+            return Err(invalid(
+                "status",
+                "status.known",
+                "must be active or erased",
+            ));
+        }
+    };
+    let filter = WorkerFilter {
+        region,
+        category: known("category", query.category, Category::parse, Category::code)?,
+        role: known("role", query.role, Role::parse, Role::code)?,
+        employment_status: known(
+            "employment_status",
+            query.employment_status,
+            EmploymentStatus::parse,
+            EmploymentStatus::code,
+        )?,
+        status,
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=crate::service::directory::MAX_PAGE).contains(&limit) {
+        return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
+    }
+    let directory = enrollment.directory();
+    directory
+        .catch_up(&**enrollment.store())
+        .await
+        .map_err(problem)?;
+    let page = directory
+        .list(&filter, query.after.as_deref(), limit)
+        .await
+        .map_err(problem)?;
+    let ids: Vec<Uuid> = page
+        .items
+        .iter()
+        .filter_map(|item| Uuid::parse_str(&item.worker_id).ok())
+        .collect();
+    let keys = enrollment
+        .vault()
+        .keys(&ids)
+        .await
+        .map_err(|e| problem(EnrollmentError::Vault(e)))?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|item| {
+            let name = Uuid::parse_str(&item.worker_id)
+                .ok()
+                .and_then(|id| keys.get(&id))
+                .zip(item.sealed_name.as_ref())
+                .and_then(|(key, sealed)| match key {
+                    KeyState::Live(key) => key.open(crate::service::NAME_LABEL, sealed).ok(),
+                    _ => None,
+                })
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            json!({
+                "worker_id": item.worker_id,
+                "full_name": name,
+                "category": item.category,
+                "role": item.role,
+                "employment_status": item.employment_status,
+                "posting": item.posting,
+                "status": item.status,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
+}
+
+async fn run(
+    enrollment: &Enrollment,
+    headers: &HeaderMap,
+    id: &str,
+    command: WorkerCommand,
+) -> Answer {
+    let context = context(headers)?;
+    let worker_id = worker_id(id)?;
+    enrollment
+        .command(worker_id, command, &context)
+        .await
+        .map_err(problem)?;
+    let key = enrollment
+        .vault()
+        .key(worker_id.0)
+        .await
+        .map_err(|e| problem(EnrollmentError::Vault(e)))?;
+    let state = enrollment.load(worker_id).await.map_err(problem)?;
+    Ok(Json(WorkerView::of(&state, &key)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostingBody {
+    posting: String,
+}
+
+async fn move_posting(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PostingBody>,
+) -> Answer {
+    let posting = Posting::parse(&body.posting, enrollment.regions())
+        .map_err(|e| invalid("posting", "posting.region", e.to_string()))?;
+    run(
+        &enrollment,
+        &headers,
+        &id,
+        WorkerCommand::MovePosting(posting),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmploymentBody {
+    employment_status: String,
+}
+
+async fn change_employment(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<EmploymentBody>,
+) -> Answer {
+    let status = EmploymentStatus::parse(&body.employment_status).map_err(|e| {
+        invalid(
+            "employment_status",
+            "employment_status.known",
+            e.to_string(),
+        )
+    })?;
+    run(
+        &enrollment,
+        &headers,
+        &id,
+        WorkerCommand::ChangeEmploymentStatus(status),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: String,
+}
+
+async fn change_role(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Answer {
+    let role = Role::parse(&body.role).map_err(|e| invalid("role", "role.known", e.to_string()))?;
+    run(&enrollment, &headers, &id, WorkerCommand::ChangeRole(role)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QualificationsBody {
+    education_level: String,
+    #[serde(default)]
+    education_in_social_work: bool,
+    #[serde(default)]
+    practice_months: u32,
+    #[serde(default)]
+    training_hours: u32,
+    #[serde(default)]
+    association_member: bool,
+}
+
+async fn update_qualifications(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<QualificationsBody>,
+) -> Answer {
+    let level = EducationLevel::parse(&body.education_level)
+        .map_err(|e| invalid("education_level", "education_level.known", e.to_string()))?;
+    let qualifications = Qualifications {
+        education: crate::domain::Education {
+            level,
+            in_social_work: body.education_in_social_work,
+        },
+        practice_months: body.practice_months,
+        training_hours: body.training_hours,
+        association_member: body.association_member,
+    };
+    run(
+        &enrollment,
+        &headers,
+        &id,
+        WorkerCommand::UpdateQualifications(qualifications),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErasureBody {
+    reason: String,
+    legal_basis: String,
+}
+
+async fn erase(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ErasureBody>,
+) -> Answer {
+    let context = context(&headers)?;
+    let worker_id = worker_id(&id)?;
+    let why = reason("reason", &body.reason)?;
+    let legal_basis = reason("legal_basis", &body.legal_basis)?;
+    enrollment
+        .erase(worker_id, why, legal_basis, &context)
+        .await
+        .map_err(problem)?;
+    read(State(enrollment), Path(id)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NominationBody {
+    scheme_code: String,
+    period_year: i32,
+    recommending_office: String,
+    portfolio_ref: String,
+}
+
+async fn nominate(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NominationBody>,
+) -> Answer {
+    let context = context(&headers)?;
+    let nomination = enrollment
+        .nominate(
+            worker_id(&id)?,
+            &body.scheme_code,
+            body.period_year,
+            &body.recommending_office,
+            &body.portfolio_ref,
+            &context,
+        )
+        .await
+        .map_err(problem)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "nomination_id": nomination.to_string() })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepBody {
+    reason: Option<String>,
+    justification: Option<String>,
+}
+
+async fn nomination_step(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    Path((id, nomination, action)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Answer {
+    let body: StepBody = if body.is_empty() {
+        StepBody::default()
+    } else {
+        kesos_http::body::parse(&body)?
+    };
+    let worker = worker_id(&id)?;
+    let nomination = nomination_id(&nomination)?;
+    let command = match action.as_str() {
+        "verify" => {
+            let context = context(&headers)?;
+            enrollment
+                .verify(worker, nomination, &context)
+                .await
+                .map_err(problem)?;
+            return nomination_answer(&enrollment, worker, nomination).await;
+        }
+        "reject" => WorkerCommand::Reject {
+            nomination_id: nomination,
+            reason: reason("reason", body.reason.as_deref().unwrap_or_default())?,
+        },
+        "override" => WorkerCommand::Override {
+            nomination_id: nomination,
+            justification: reason(
+                "justification",
+                body.justification.as_deref().unwrap_or_default(),
+            )?,
+        },
+        "withdraw" => WorkerCommand::Withdraw {
+            nomination_id: nomination,
+            reason: reason("reason", body.reason.as_deref().unwrap_or_default())?,
+        },
+        _ => {
+            return Err(Problem::not_found(
+                "no such nomination step; use verify, reject, override or withdraw",
+            ));
+        }
+    };
+    let context = context(&headers)?;
+    enrollment
+        .command(worker, command, &context)
+        .await
+        .map_err(problem)?;
+    nomination_answer(&enrollment, worker, nomination).await
+}
+
+async fn nomination_answer(
+    enrollment: &Enrollment,
+    worker: WorkerId,
+    nomination: NominationId,
+) -> Answer {
+    let state = enrollment.load(worker).await.map_err(problem)?;
+    let view = WorkerView::of(&state, &KeyState::Missing);
+    let found = view
+        .nominations
+        .into_iter()
+        .find(|n| n.nomination_id == nomination.to_string())
+        .ok_or_else(|| Problem::not_found(format!("nomination {nomination} does not exist")))?;
+    Ok(Json(found).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetBody {
+    year: i32,
+    #[serde(default)]
+    region: String,
+    category: String,
+    target_count: u32,
+}
+
+async fn set_target(
+    State(enrollment): State<Enrollment>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<TargetBody>,
+) -> Answer {
+    let context = context(&headers)?;
+    let region = TargetRegion::parse(&body.region, enrollment.regions())
+        .map_err(|e| invalid("region", "region.target_level", e.to_string()))?;
+    let category = Category::parse(&body.category)
+        .map_err(|e| invalid("category", "category.known", e.to_string()))?;
+    let target = SetTarget {
+        year: body.year,
+        region: region.clone(),
+        category,
+        count: body.target_count,
+    };
+    enrollment
+        .set_target(target, &context)
+        .await
+        .map_err(problem)?;
+    Ok(Json(json!({
+        "year": body.year,
+        "region": region.code(),
+        "category": category.code(),
+        "target_count": body.target_count,
+    }))
+    .into_response())
+}
+
+async fn import(State(enrollment): State<Enrollment>, body: Bytes) -> Answer {
+    let today = OffsetDateTime::now_utc().date();
+    let report = enrollment
+        .import_workers(&body, "http:anonymous", today, |_, _| {})
+        .await
+        .map_err(problem)?;
+    Ok(Json(report).into_response())
+}
+
+async fn schemes(State(enrollment): State<Enrollment>) -> Json<Value> {
+    let catalog = enrollment.catalog();
+    Json(json!({
+        "version": catalog.version,
+        "schemes": catalog.schemes.iter().map(|s| json!({
+            "code": s.code.as_str(),
+            "name": s.name,
+            "category": s.category.code(),
+            "level": s.level,
+            "validity_years": s.validity_years,
+            "routes": s.routes.iter().map(|r| json!({ "id": r.id, "description": r.description })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn region(State(enrollment): State<Enrollment>, Path(code): Path<String>) -> Answer {
+    let regions = enrollment.regions();
+    let region = regions.lookup(&code).map_err(|e| match e {
+        kesos_regions::RegionError::Malformed(e) => invalid("code", "region.format", e.to_string()),
+        other => Problem::not_found(other.to_string()),
+    })?;
+    let summary = |r: &kesos_regions::Region| json!({ "code": r.code().as_str(), "name": r.name(), "level": r.level().as_str() });
+    let children: Vec<Value> = if region.level() == Level::DesaKelurahan {
+        Vec::new()
+    } else {
+        regions
+            .children(region.code())
+            .into_iter()
+            .map(summary)
+            .collect()
+    };
+    Ok(Json(json!({
+        "region": summary(region),
+        "edition": kesos_regions::EDITION,
+        "ancestors": regions.ancestors(region.code()).into_iter().map(summary).collect::<Vec<_>>(),
+        "children": children,
+    }))
+    .into_response())
+}

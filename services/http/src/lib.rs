@@ -1,0 +1,12 @@
+//! HTTP conventions every kesos service shares, so that a client meets one shape everywhere:
+//! errors as `application/problem+json` naming the field and the rule ([`Problem`],
+//! [`FieldError`]), JSON bodies whose type errors name the field ([`JsonBody`]), and
+//! commands made idempotent by an `Idempotency-Key` ([`command_id`]).
+
+pub mod body;
+pub mod idempotency;
+pub mod problem;
+
+pub use body::JsonBody;
+pub use idempotency::{IDEMPOTENCY_KEY, command_id};
+pub use problem::{FieldError, Problem};
