@@ -170,3 +170,70 @@ fn a_generated_key_prints_the_same_public_key_as_key_public() {
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("--force"));
 }
+
+#[test]
+fn importing_the_sample_file_registers_everyone_and_importing_it_again_nobody() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../enrollment/samples/workers.csv");
+    let sample = sample.to_str().unwrap();
+    let env = [("KESOS_DATA_DIR", dir.to_str().unwrap())];
+    let first = run(dir, &["import", "workers", sample], &env);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).contains("10 rows, 10 registered, 0 unchanged"),
+        "{}",
+        text(&first.stdout)
+    );
+    let again = run(dir, &["import", "workers", sample], &env);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("0 registered, 10 unchanged"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
+fn an_import_with_bad_rows_lists_them_and_exits_non_zero() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let csv = dir.join("workers.csv");
+    std::fs::write(
+        &csv,
+        "NIK;Nama Lengkap;Jenis Kelamin;Tanggal Lahir;Kategori;Peran;Status Kepegawaian;Kode Wilayah;Pendidikan\n\
+         3277011705900001;Budi;L;17-05-1990;peksos;psm;thl;32.77;sma\n\
+         3277011705900;Ani;P;17-05-1990;peksos;psm;thl;32.77;sma\n",
+    )
+    .unwrap();
+    let env = [("KESOS_DATA_DIR", dir.to_str().unwrap())];
+    let output = run(dir, &["import", "workers", csv.to_str().unwrap()], &env);
+    assert!(!output.status.success());
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("row 3, column NIK: a NIK has 16 digits; this one has 13 [nik.length]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 registered"), "{stdout}");
+    assert_eq!(
+        text(&output.stderr)
+            .lines()
+            .filter(|l| l.starts_with("kesos:"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn an_empty_file_is_refused_in_one_line() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let empty = dir.join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let env = [("KESOS_DATA_DIR", dir.to_str().unwrap())];
+    let output = run(dir, &["import", "workers", empty.to_str().unwrap()], &env);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("the file is empty"), "{stderr}");
+}
