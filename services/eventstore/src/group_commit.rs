@@ -12,7 +12,10 @@
 //! earlier append is free for a later one.
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::error::{InputError, StoreError};
 use crate::model::{AppendOutcome, Claims, ExpectedVersion, NewEvent, StreamId};
@@ -99,9 +102,31 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer task; it ends when every handle is dropped.
-    pub fn start(writer: impl BatchWriter, on_commit: impl Fn(u64) + Send + 'static) -> Self {
+    pub fn start(
+        writer: impl BatchWriter,
+        on_commit: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_many(vec![writer], on_commit)
+    }
+
+    /// Starts one writer task per writer, all taking batches from one queue. While one writer
+    /// waits for its commit, the next has its batch ready; the backend must serialise the
+    /// batches' commits itself (PostgreSQL's log-head lock does), so positions still follow
+    /// commit order.
+    pub fn start_many<W: BatchWriter>(
+        writers: Vec<W>,
+        on_commit: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(writer, receiver, on_commit));
+        let shared = Arc::new(Shared {
+            receiver: Mutex::new(receiver),
+            writing: AtomicUsize::new(0),
+            written: Notify::new(),
+            on_commit: Box::new(on_commit),
+        });
+        for writer in writers {
+            tokio::spawn(run(writer, shared.clone()));
+        }
         Self { sender }
     }
 
@@ -116,35 +141,78 @@ impl GroupCommit {
     }
 }
 
-async fn run(
-    mut writer: impl BatchWriter,
-    mut receiver: mpsc::Receiver<Request>,
-    on_commit: impl Fn(u64),
-) {
+/// What the writers of one store share.
+struct Shared {
+    /// The queue; a writer holds it while gathering a batch, never while writing one.
+    receiver: Mutex<mpsc::Receiver<Request>>,
+    /// Writers writing a batch right now.
+    writing: AtomicUsize,
+    /// Signalled whenever a writer has written its batch.
+    written: Notify,
+    /// Told the last position of every committed batch.
+    on_commit: Box<dyn Fn(u64) + Send + Sync>,
+}
+
+/// Takes the next batch from the shared queue: what waits now, plus the callers that join
+/// within a few scheduler turns, plus — while another writer is still writing — everything
+/// that arrives until it is done. So a second writer never splits a batch the first would
+/// have taken whole; it only has the next one ready the moment the first commits.
+/// Empty when every handle is gone.
+async fn next_batch(shared: &Shared, requests: &mut Vec<Request>, last_batch: usize) {
+    let mut receiver = shared.receiver.lock().await;
+    if receiver.recv_many(requests, MAX_BATCH).await == 0 {
+        return;
+    }
+    // The callers answered last time usually come straight back with their next append: give
+    // them a few scheduler turns to join this batch instead of paying for a batch of their
+    // own. A yield costs microseconds; a batch costs a database round trip.
+    for _ in 0..MAX_YIELDS {
+        if requests.len() >= last_batch {
+            break;
+        }
+        tokio::task::yield_now().await;
+        while requests.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(request) => requests.push(request),
+                Err(_) => break,
+            }
+        }
+    }
+    while requests.len() < MAX_BATCH {
+        // Registered before looking at `writing`, so a batch finished in between still wakes us.
+        let written = shared.written.notified();
+        tokio::pin!(written);
+        written.as_mut().enable();
+        if shared.writing.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        let room = MAX_BATCH - requests.len();
+        tokio::select! {
+            biased;
+            () = &mut written => break,
+            received = receiver.recv_many(requests, room) => if received == 0 { break },
+        }
+    }
+}
+
+async fn run(mut writer: impl BatchWriter, shared: Arc<Shared>) {
     let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut last_batch = 1;
-    while receiver.recv_many(&mut requests, MAX_BATCH).await > 0 {
-        // The callers answered last time usually come straight back with their next append:
-        // give them a few scheduler turns to join this batch instead of paying for a batch of
-        // their own. A yield costs microseconds; a batch costs a database round trip.
-        for _ in 0..MAX_YIELDS {
-            if requests.len() >= last_batch {
-                break;
-            }
-            tokio::task::yield_now().await;
-            while requests.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(request) => requests.push(request),
-                    Err(_) => break,
-                }
-            }
+    loop {
+        next_batch(&shared, &mut requests, last_batch).await;
+        if requests.is_empty() {
+            return;
         }
         last_batch = requests.len();
         let (commands, replies): (Vec<_>, Vec<_>) = requests
             .drain(..)
             .map(|request| (request.command, request.reply))
             .unzip();
-        match writer.write_batch(&commands).await {
+        shared.writing.fetch_add(1, Ordering::AcqRel);
+        let written = writer.write_batch(&commands).await;
+        shared.writing.fetch_sub(1, Ordering::AcqRel);
+        shared.written.notify_waiters();
+        match written {
             Ok(outcomes) => {
                 let last = outcomes
                     .iter()
@@ -153,7 +221,7 @@ async fn run(
                     .max()
                     .copied();
                 if let Some(last) = last {
-                    on_commit(last);
+                    (shared.on_commit)(last);
                 }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome);

@@ -24,4 +24,4 @@ pub use model::{
 };
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use sqlite::SqliteStore;
-pub use store::{EventStore, StreamHead};
+pub use store::{BulkAppend, EventStore, StreamHead};

@@ -36,6 +36,7 @@ pub struct PostgresConfig {
 pub struct PostgresStore {
     pool: PgPool,
     writer: GroupCommit,
+    bulk: GroupCommit,
     appended: watch::Receiver<u64>,
 }
 
@@ -88,20 +89,38 @@ impl PostgresStore {
             .fetch_one(&pool)
             .await?;
         let (notify, appended) = watch::channel(to_u64(head));
-        let writer = GroupCommit::start(PgBatchWriter { pool: pool.clone() }, move |last| {
-            notify.send_if_modified(|seen| {
-                let newer = last > *seen;
-                if newer {
-                    *seen = last;
-                }
-                newer
-            });
-        });
+        let notify = std::sync::Arc::new(notify);
+        let committed = move |notify: std::sync::Arc<watch::Sender<u64>>| {
+            move |last: u64| {
+                notify.send_if_modified(|seen| {
+                    let newer = last > *seen;
+                    if newer {
+                        *seen = last;
+                    }
+                    newer
+                });
+            }
+        };
+        // Interactive appends go through one writer: with few callers, a second would split
+        // batches. Bulk appends (imports) keep the database busy with two (see `WRITERS`).
+        let writer = GroupCommit::start(
+            PgBatchWriter { pool: pool.clone() },
+            committed(notify.clone()),
+        );
+        let bulk_writers = (0..BULK_WRITERS)
+            .map(|_| PgBatchWriter { pool: pool.clone() })
+            .collect();
+        let bulk = GroupCommit::start_many(bulk_writers, committed(notify));
         Ok(Self {
             pool,
             writer,
+            bulk,
             appended,
         })
+    }
+
+    fn bulk_writer(&self) -> &GroupCommit {
+        &self.bulk
     }
 
     /// The underlying pool, for tests and benchmarks that compare with plain SQL.
@@ -124,6 +143,13 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
         )))
     }
 }
+
+/// Batch writers for bulk appends: while one waits for its commit, the other has the next
+/// batch ready and queued on the log-head lock, so the database never idles between batches.
+/// Measured with `kesos bench enrollment`: an import of 100,000 workers went from 7,500-10,600
+/// to 11,400-11,900 workers/s; the same two writers on the command path (4 callers) cut it from
+/// 0.59 to 0.37-0.45 of plain INSERTs, hence the separate interactive writer.
+const BULK_WRITERS: usize = 2;
 
 struct PgBatchWriter {
     pool: PgPool,

@@ -209,6 +209,23 @@ macro_rules! impl_event_store {
                 self.writer.append(command).await
             }
 
+            async fn append_bulk(
+                &self,
+                appends: Vec<crate::store::BulkAppend>,
+            ) -> Vec<Result<AppendOutcome, StoreError>> {
+                let writer = self.bulk_writer();
+                futures::future::join_all(appends.into_iter().map(|append| async move {
+                    let command = AppendCommand::new(
+                        append.stream,
+                        append.expected,
+                        append.events,
+                        append.claims,
+                    )?;
+                    writer.append(command).await
+                }))
+                .await
+            }
+
             async fn claim_holder(
                 &self,
                 key: &crate::model::ClaimKey,

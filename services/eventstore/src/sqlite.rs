@@ -89,6 +89,11 @@ impl SqliteStore {
         })
     }
 
+    /// SQLite has one writer per file: bulk appends share it.
+    fn bulk_writer(&self) -> &GroupCommit {
+        &self.writer
+    }
+
     /// Applies the embedded migrations (idempotent).
     pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         let mut migrator = sqlx::migrate!("./migrations/sqlite");

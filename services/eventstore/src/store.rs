@@ -23,6 +23,19 @@ pub struct StreamHead {
     pub hash: [u8; 32],
 }
 
+/// One append of a bulk (see [`EventStore::append_bulk`]).
+#[derive(Debug, Clone)]
+pub struct BulkAppend {
+    /// Target stream.
+    pub stream: StreamId,
+    /// Version check.
+    pub expected: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+    /// Keys taken and released with it.
+    pub claims: Claims,
+}
+
 /// An append-only, ordered event log of streams.
 ///
 /// Guarantees every implementation keeps:
@@ -65,6 +78,13 @@ pub trait EventStore: Send + Sync + 'static {
         events: Vec<NewEvent>,
         claims: Claims,
     ) -> Result<AppendOutcome, StoreError>;
+
+    /// Many independent appends at once (a bulk import's new streams), each checked and
+    /// answered on its own exactly as [`EventStore::append_claiming`] would, outcomes in order.
+    /// The PostgreSQL store writes them through writers of their own, so a bulk keeps the
+    /// database busy without splitting the batches of interactive commands.
+    async fn append_bulk(&self, appends: Vec<BulkAppend>)
+    -> Vec<Result<AppendOutcome, StoreError>>;
 
     /// The stream holding `key`, if any (as committed now).
     async fn claim_holder(&self, key: &ClaimKey) -> Result<Option<StreamId>, StoreError>;

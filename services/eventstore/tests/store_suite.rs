@@ -5,8 +5,8 @@
 use ed25519_dalek::SigningKey;
 use futures::TryStreamExt;
 use kesos_eventstore::{
-    AsOf, Break, ClaimKey, Claims, EventStore, EventType, ExpectedVersion, InputError, Metadata,
-    NewEvent, RecordedEvent, StoreError, StreamId, verify, write_checkpoint,
+    AsOf, Break, BulkAppend, ClaimKey, Claims, EventStore, EventType, ExpectedVersion, InputError,
+    Metadata, NewEvent, RecordedEvent, StoreError, StreamId, verify, write_checkpoint,
 };
 use kesos_testkit::{PgSchema, SqliteFile};
 use sqlx::Executor;
@@ -967,6 +967,54 @@ async fn a_malformed_claim_or_one_both_taken_and_released_is_refused(b: &impl Ba
     assert_eq!(holder(store, "nik:aa").await, None);
 }
 
+async fn a_bulk_answers_each_append_on_its_own_in_order(b: &impl Backend) {
+    let store = b.store();
+    store
+        .append_claiming(
+            &stream("worker-held"),
+            ExpectedVersion::NoStream,
+            vec![event("registered")],
+            taking(&["nik:held"]),
+        )
+        .await
+        .unwrap();
+    let bulk = |name: &str, expected, key: &str| BulkAppend {
+        stream: stream(name),
+        expected,
+        events: vec![event(name)],
+        claims: taking(&[key]),
+    };
+    let mut appends: Vec<BulkAppend> = (0..600)
+        .map(|n| {
+            bulk(
+                &format!("worker-bulk-{n}"),
+                ExpectedVersion::NoStream,
+                &format!("nik:bulk-{n}"),
+            )
+        })
+        .collect();
+    appends[100] = bulk("worker-x", ExpectedVersion::NoStream, "nik:held");
+    appends[200] = bulk("worker-held", ExpectedVersion::NoStream, "nik:other");
+    let outcomes = store.append_bulk(appends).await;
+    assert_eq!(outcomes.len(), 600);
+    for (n, outcome) in outcomes.iter().enumerate() {
+        match (n, outcome) {
+            (100, Err(StoreError::ClaimTaken { holder, .. })) => {
+                assert_eq!(holder.as_str(), "worker-held")
+            }
+            (200, Err(StoreError::Conflict { .. })) => {}
+            (100 | 200, other) => panic!("append {n}: {other:?}"),
+            (_, Ok(appended)) => assert_eq!(appended.stream_version, 1),
+            (_, Err(error)) => panic!("append {n}: {error}"),
+        }
+    }
+    assert_eq!(store.head_position().await.unwrap(), 599);
+    assert_eq!(
+        store.claim_holder(&claim("nik:bulk-599")).await.unwrap(),
+        Some(stream("worker-bulk-599"))
+    );
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod postgres {
@@ -1023,4 +1071,5 @@ suite!(
     a_conflicting_append_takes_no_claim,
     the_claim_holder_is_the_stream_that_took_the_key_or_none,
     a_malformed_claim_or_one_both_taken_and_released_is_refused,
+    a_bulk_answers_each_append_on_its_own_in_order,
 );

@@ -9,9 +9,8 @@
 use std::collections::HashMap;
 
 use futures::StreamExt;
-use futures::future::join_all;
 use kesos_aggregate::{Aggregate, CommandContext, to_new_events};
-use kesos_eventstore::{Claims, ExpectedVersion, StoreError};
+use kesos_eventstore::{BulkAppend, Claims, ExpectedVersion, StoreError};
 use kesos_http::FieldError;
 use kesos_spreadsheet::{Format, SheetError, Table, read_table};
 use serde::Serialize;
@@ -298,10 +297,15 @@ impl Enrollment {
         // A few rounds in flight: one round's key inserts overlap another's appends, and the
         // group-commit writer always has a full batch waiting.
         let pending = &pending;
+        // Every registration of one file shares the file's correlation id.
+        let correlation = &format!("import:{}", &report.file_sha256[..16]);
         let mut rounds = futures::stream::iter((0..total).step_by(CHUNK))
             .map(|start| async move {
                 let chunk = &pending[start..(start + CHUNK).min(total)];
-                (chunk.len(), self.register_chunk(chunk, actor).await)
+                (
+                    chunk.len(),
+                    self.register_chunk(chunk, actor, correlation).await,
+                )
             })
             .buffered(ROUNDS_IN_FLIGHT);
         while let Some((size, registered)) = rounds.next().await {
@@ -331,6 +335,7 @@ impl Enrollment {
         &self,
         chunk: &[Pending],
         actor: &str,
+        correlation: &str,
     ) -> Result<Vec<(usize, RowOutcome)>, EnrollmentError> {
         let subjects: Vec<Uuid> = chunk.iter().map(|p| p.command_id).collect();
         let timer = std::time::Instant::now();
@@ -344,7 +349,7 @@ impl Enrollment {
             let context = CommandContext {
                 command_id: pending.command_id,
                 actor: actor.to_owned(),
-                correlation_id: format!("import:{}", pending.command_id),
+                correlation_id: correlation.to_owned(),
                 causation_id: None,
                 occurred_at: now,
             };
@@ -358,16 +363,15 @@ impl Enrollment {
                 take: vec![nik_claim(&self.vault, pending.worker.nik.digits())?],
                 release: Vec::new(),
             };
-            let stream = worker_stream(worker_id)?;
-            let store = self.store.clone();
-            appends.push(async move {
-                store
-                    .append_claiming(&stream, ExpectedVersion::NoStream, new_events, claims)
-                    .await
+            appends.push(BulkAppend {
+                stream: worker_stream(worker_id)?,
+                expected: ExpectedVersion::NoStream,
+                events: new_events,
+                claims,
             });
         }
         let sealed = timer.elapsed();
-        let outcomes = join_all(appends).await;
+        let outcomes = self.store.append_bulk(appends).await;
         tracing::debug!(
             rows = chunk.len(),
             keys_ms = keyed.as_millis(),
