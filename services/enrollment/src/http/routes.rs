@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     Category, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications, Reason,
-    Role, SetTarget, TargetRegion, WorkerCommand, WorkerId,
+    Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerId,
 };
 use crate::http::errors::problem;
 use crate::service::{Enrollment, EnrollmentError, WorkerFilter, WorkerForm, WorkerView};
@@ -248,7 +248,7 @@ async fn run(
 ) -> Answer {
     let context = context(headers)?;
     let worker_id = worker_id(id)?;
-    enrollment
+    let state = enrollment
         .command(worker_id, command, &context)
         .await
         .map_err(problem)?;
@@ -257,7 +257,6 @@ async fn run(
         .key(worker_id.0)
         .await
         .map_err(|e| problem(EnrollmentError::Vault(e)))?;
-    let state = enrollment.load(worker_id).await.map_err(problem)?;
     Ok(Json(WorkerView::of(&state, &key)).into_response())
 }
 
@@ -449,11 +448,11 @@ async fn nomination_step(
     let command = match action.as_str() {
         "verify" => {
             let context = context(&headers)?;
-            enrollment
+            let state = enrollment
                 .verify(worker, nomination, &context)
                 .await
                 .map_err(problem)?;
-            return nomination_answer(&enrollment, worker, nomination).await;
+            return nomination_answer(&state, nomination);
         }
         "reject" => WorkerCommand::Reject {
             nomination_id: nomination,
@@ -477,20 +476,16 @@ async fn nomination_step(
         }
     };
     let context = context(&headers)?;
-    enrollment
+    let state = enrollment
         .command(worker, command, &context)
         .await
         .map_err(problem)?;
-    nomination_answer(&enrollment, worker, nomination).await
+    nomination_answer(&state, nomination)
 }
 
-async fn nomination_answer(
-    enrollment: &Enrollment,
-    worker: WorkerId,
-    nomination: NominationId,
-) -> Answer {
-    let state = enrollment.load(worker).await.map_err(problem)?;
-    let view = WorkerView::of(&state, &KeyState::Missing);
+/// The nomination as the command left it (no personal data, so no key is needed).
+fn nomination_answer(state: &Worker, nomination: NominationId) -> Answer {
+    let view = WorkerView::of(state, &KeyState::Missing);
     let found = view
         .nominations
         .into_iter()

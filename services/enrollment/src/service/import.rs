@@ -146,24 +146,13 @@ pub fn sheet_rule(error: &SheetError) -> &'static str {
     }
 }
 
-fn fold(text: &str) -> String {
-    text.trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_' | '.'))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Where each field is in the table, or a file-level error naming the missing columns.
 fn locate(table: &Table) -> Result<Vec<Option<usize>>, EnrollmentError> {
-    let headers: Vec<String> = table.headers.iter().map(|h| fold(h)).collect();
     let mut missing = Vec::new();
     let places = COLUMNS
         .iter()
         .map(|(field, required, names)| {
-            let place = names
-                .iter()
-                .find_map(|name| headers.iter().position(|h| *h == fold(name)));
+            let place = names.iter().find_map(|name| table.column(name));
             if place.is_none() && *required {
                 missing.push(FieldError::new(
                     names[0],

@@ -15,7 +15,7 @@ use kesos_aggregate::{
     to_new_events,
 };
 use kesos_eventstore::{AsOf, ClaimKey, Claims, EventStore, ExpectedVersion, StoreError, StreamId};
-use kesos_regions::{RegionCode, Regions};
+use kesos_regions::Regions;
 use kesos_vault::{DataKey, KeyState, Sealed, Vault};
 use time::format_description::well_known::Iso8601;
 
@@ -75,11 +75,14 @@ fn sealed(value: Sealed) -> SealedField {
     }
 }
 
-fn unsealed(value: &SealedField) -> Sealed {
-    Sealed {
-        ciphertext: value.ciphertext.clone(),
-        nonce: value.nonce.clone(),
-        key_id: value.key_id.clone(),
+/// A field as the vault opens it.
+impl From<&SealedField> for Sealed {
+    fn from(value: &SealedField) -> Self {
+        Sealed {
+            ciphertext: value.ciphertext.clone(),
+            nonce: value.nonce.clone(),
+            key_id: value.key_id.clone(),
+        }
     }
 }
 
@@ -337,7 +340,7 @@ impl Enrollment {
         };
         let mut claims = Claims::default();
         if let (Some(key), false) = (&key, worker.erased) {
-            let nik = key.open(NIK_LABEL, &unsealed(&record.identity.nik))?;
+            let nik = key.open(NIK_LABEL, &Sealed::from(&record.identity.nik))?;
             claims
                 .release
                 .push(nik_claim(&self.vault, &String::from_utf8_lossy(&nik))?);
@@ -395,10 +398,5 @@ impl Enrollment {
         let worker = self.load(worker_id).await?;
         let key = self.vault.key(worker_id.0).await?;
         Ok(WorkerView::of(&worker, &key))
-    }
-
-    /// Whether a region code is at or below `scope` (for region-scoped lists).
-    pub fn is_within(code: &RegionCode, scope: &RegionCode) -> bool {
-        code.is_within(scope)
     }
 }

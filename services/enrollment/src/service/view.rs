@@ -77,12 +77,7 @@ fn open(key: &KeyState, label: &str, value: &SealedField) -> Option<String> {
     let KeyState::Live(key) = key else {
         return None;
     };
-    let sealed = Sealed {
-        ciphertext: value.ciphertext.clone(),
-        nonce: value.nonce.clone(),
-        key_id: value.key_id.clone(),
-    };
-    match key.open(label, &sealed) {
+    match key.open(label, &Sealed::from(value)) {
         Ok(bytes) => String::from_utf8(bytes).ok(),
         Err(error) => {
             tracing::error!(%error, "a sealed field of a live key does not open");
