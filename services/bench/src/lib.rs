@@ -14,6 +14,7 @@
 //! when a phase fails.
 
 mod append;
+mod certification;
 mod command_path;
 mod counter;
 mod enrollment;
@@ -21,6 +22,7 @@ mod raw;
 mod relay;
 mod replay;
 mod report;
+mod scheduling;
 mod target;
 mod workload;
 

@@ -40,11 +40,23 @@ impl From<sqlx::Error> for HandlerError {
     }
 }
 
-/// Handles events inside the consumer's transaction. Implementations must do all their writes
-/// through `transaction` (so they commit with the processed marker) and must not cause side
-/// effects outside it.
+/// Handles events inside the consumer's transaction. Implementations must do all their
+/// database writes through `transaction` (so they commit with the processed marker).
+///
+/// A handler that reacts by *commanding* its own service (appending to its event store, or
+/// publishing to JetStream with a message id) does that in [`Handler::act`], which runs before the
+/// transaction opens: the store's append cannot join the consumer's transaction (and on SQLite
+/// must not wait for the write lock that transaction holds). `act` runs again on a redelivery, so
+/// its effects must be idempotent by construction: event ids derived from the delivered event's
+/// id, a `Nats-Msg-Id` JetStream de-duplicates.
 #[async_trait]
 pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
+    /// Idempotent effects outside the consumer's database, run before [`Handler::handle`]; an
+    /// error here is treated as `handle`'s would be. The default does nothing.
+    async fn act(&self, _delivered: &Delivered) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
     /// Applies one event.
     async fn handle(
         &self,
@@ -219,6 +231,11 @@ impl<D: ConsumerDb> Consumer<D> {
     /// Handles one event in one transaction with its processed marker.
     async fn apply(&self, delivered: &Delivered) -> Result<(), Failure> {
         let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
+        match self.handler.act(delivered).await {
+            Ok(()) => {}
+            Err(HandlerError::Permanent(reason)) => return Err(Failure::Permanent(reason)),
+            Err(HandlerError::Transient(reason)) => return Err(Failure::Transient(reason)),
+        }
         let mut transaction = self.pool.begin().await.map_err(transient)?;
         let fresh = D::mark_processed(&mut transaction, &self.name, delivered)
             .await

@@ -1,0 +1,1 @@
+//! `kesos bench certification` (being built).

@@ -1,0 +1,1 @@
+//! `kesos bench scheduling` (being built).

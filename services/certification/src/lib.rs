@@ -1,0 +1,1 @@
+//! The certification service (being built).
