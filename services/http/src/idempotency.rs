@@ -28,12 +28,17 @@ pub fn command_id(headers: &HeaderMap) -> Result<Uuid, Problem> {
                 "must be 1-200 printable ASCII characters, ideally a UUID",
             )])
         })?;
-    Ok(Uuid::parse_str(text).unwrap_or_else(|_| derived(text)))
+    Ok(uuid_for_key(text))
 }
 
-/// A stable UUIDv8 from an opaque key (FNV-1a, 128-bit): the same key always names the same
-/// command; collisions between different keys are as unlikely as between random UUIDs.
-fn derived(text: &str) -> Uuid {
+/// The command id an opaque key names: the key itself when it is a UUID, else a stable UUIDv8
+/// (FNV-1a, 128-bit) — the same key always names the same command; collisions between
+/// different keys are as unlikely as between random UUIDs. Also used for message ids that
+/// other systems (LSPS) choose.
+pub fn uuid_for_key(text: &str) -> Uuid {
+    if let Ok(uuid) = Uuid::parse_str(text) {
+        return uuid;
+    }
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     let hash = text.bytes().fold(OFFSET, |hash, byte| {

@@ -8,5 +8,5 @@ pub mod idempotency;
 pub mod problem;
 
 pub use body::JsonBody;
-pub use idempotency::{IDEMPOTENCY_KEY, command_id};
+pub use idempotency::{IDEMPOTENCY_KEY, command_id, uuid_for_key};
 pub use problem::{FieldError, Problem};

@@ -1,0 +1,183 @@
+//! The candidate aggregate (one stream per candidate): how a verified nomination entered the
+//! pool, and each return to it — with the failed attempts that decide when the candidate may
+//! sit again. Seats live in the sessions; a unique claim keeps a candidate in one seat at most.
+
+use kesos_aggregate::Aggregate;
+use kesos_regions::RegionCode;
+use time::{Date, OffsetDateTime};
+
+use super::policy::SchedulingPolicy;
+use super::types::{CandidateId, ReturnReason, SchemeRef, SessionId, WorkerId};
+
+/// A candidate's standing facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// The candidate (= the nomination).
+    pub candidate: CandidateId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// The scheme.
+    pub scheme: SchemeRef,
+    /// The worker's posting when verified.
+    pub region: RegionCode,
+    /// When the nomination was verified: the queue order.
+    pub verified_at: OffsetDateTime,
+}
+
+/// One return to the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returned {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// Why.
+    pub reason: ReturnReason,
+    /// Free text.
+    pub note: String,
+    /// First day the candidate may sit again.
+    pub eligible_from: Date,
+    /// The session left, if any.
+    pub session: Option<SessionId>,
+    /// Day of the failed attempt, for failures.
+    pub failed_on: Option<Date>,
+    /// Number of the failed attempt (0 for other reasons).
+    pub attempt: u32,
+}
+
+/// What happened to a candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CandidateEvent {
+    /// `CandidateQueued`.
+    Queued(Queued),
+    /// `CandidateReturnedToPool`.
+    Returned(Returned),
+}
+
+/// What may be asked of a candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CandidateCommand {
+    /// Enter the pool from a verified (or overridden) nomination.
+    Queue(Queued),
+    /// Go back to the pool after a session ended without a certificate decision.
+    ReturnToPool {
+        /// Why.
+        reason: ReturnReason,
+        /// Free text.
+        note: String,
+        /// The session left.
+        session: SessionId,
+        /// The day of the failed attempt (failures) or of the return.
+        on: Date,
+        /// Rules in force.
+        policy: SchedulingPolicy,
+    },
+}
+
+/// Which rule refused a candidate command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CandidateError {
+    /// The candidate exists with other facts (a nomination id reused).
+    #[error("candidate {0} is already queued with different facts")]
+    QueuedDifferently(CandidateId),
+    /// The command needs a queued candidate.
+    #[error("no such candidate")]
+    NotQueued,
+}
+
+/// The candidate's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Candidate {
+    /// The standing facts, once queued.
+    pub queued: Option<Queued>,
+    /// Days of failed attempts, oldest first.
+    pub failures: Vec<Date>,
+    /// First day the candidate may sit a test.
+    pub eligible_from: Option<Date>,
+    /// Sessions the candidate was returned from (a return is recorded once per session).
+    pub returned_from: Vec<SessionId>,
+}
+
+impl Candidate {
+    /// Number the next attempt will have (failures so far, plus one).
+    pub fn next_attempt(&self) -> u32 {
+        u32::try_from(self.failures.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
+    }
+}
+
+impl Aggregate for Candidate {
+    type Command = CandidateCommand;
+    type Event = CandidateEvent;
+    type Error = CandidateError;
+
+    fn decide(&self, command: &CandidateCommand) -> Result<Vec<CandidateEvent>, CandidateError> {
+        match command {
+            CandidateCommand::Queue(queued) => match &self.queued {
+                None => Ok(vec![CandidateEvent::Queued(queued.clone())]),
+                Some(existing)
+                    if existing.worker == queued.worker
+                        && existing.scheme.code == queued.scheme.code =>
+                {
+                    Ok(Vec::new())
+                }
+                Some(_) => Err(CandidateError::QueuedDifferently(queued.candidate)),
+            },
+            CandidateCommand::ReturnToPool {
+                reason,
+                note,
+                session,
+                on,
+                policy,
+            } => {
+                let queued = self.queued.as_ref().ok_or(CandidateError::NotQueued)?;
+                if self.returned_from.contains(session) {
+                    return Ok(Vec::new());
+                }
+                let (eligible_from, failed_on, attempt) = if reason.is_failure() {
+                    (
+                        policy.eligible_after_failure(*on, &self.failures),
+                        Some(*on),
+                        self.next_attempt(),
+                    )
+                } else {
+                    (
+                        self.eligible_from.map_or(*on, |from| from.max(*on)),
+                        None,
+                        0,
+                    )
+                };
+                Ok(vec![CandidateEvent::Returned(Returned {
+                    candidate: queued.candidate,
+                    worker: queued.worker,
+                    reason: *reason,
+                    note: note.clone(),
+                    eligible_from,
+                    session: Some(*session),
+                    failed_on,
+                    attempt,
+                })])
+            }
+        }
+    }
+
+    fn evolve(mut self, event: &CandidateEvent) -> Self {
+        match event {
+            CandidateEvent::Queued(queued) => {
+                self.eligible_from = Some(queued.verified_at.date());
+                self.queued = Some(queued.clone());
+            }
+            CandidateEvent::Returned(returned) => {
+                if let Some(day) = returned.failed_on {
+                    self.failures.push(day);
+                }
+                if let Some(session) = returned.session {
+                    self.returned_from.push(session);
+                }
+                self.eligible_from = Some(returned.eligible_from);
+            }
+        }
+        self
+    }
+}

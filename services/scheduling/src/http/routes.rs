@@ -1,0 +1,506 @@
+//! The handlers: each reads and checks its input, calls the service, and answers JSON.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kesos_aggregate::CommandContext;
+use kesos_http::{FieldError, JsonBody, Problem, command_id};
+use kesos_regions::{RegionCode, Regions};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::errors::problem;
+use super::forms::{
+    AllocateForm, ChangeForm, ReasonForm, RescheduleForm, ResultForm, ResultInput, ScheduleForm,
+    SeatForm, uuid,
+};
+use crate::domain::{Attendance, CandidateId, Session, SessionId, WorkerId};
+use crate::lsps::roster::{RosterNames, build_roster};
+use crate::service::{CandidateFilter, ReportedDecision, Scheduling, SessionFilter};
+
+/// What the handlers share: the service, and where names come from for rosters fetched over
+/// HTTP (enrollment, when it runs in this process).
+#[derive(Clone)]
+pub struct ApiState {
+    /// The service.
+    pub scheduling: Scheduling,
+    /// Names and NIKs for rosters; `None` answers 503 on the roster route.
+    pub names: Option<Arc<dyn RosterNames>>,
+}
+
+/// The scheduling routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/sessions", post(schedule).get(list_sessions))
+        .route("/v1/sessions/{session_id}", get(read_session))
+        .route("/v1/sessions/{session_id}/change", post(change))
+        .route("/v1/sessions/{session_id}/cancel", post(cancel))
+        .route("/v1/sessions/{session_id}/lock", post(lock))
+        .route("/v1/sessions/{session_id}/results", post(record_result))
+        .route("/v1/sessions/{session_id}/roster", get(roster))
+        .route("/v1/sessions/{session_id}/seats", post(seat))
+        .route(
+            "/v1/sessions/{session_id}/seats/{candidate_id}/unseat",
+            post(unseat),
+        )
+        .route(
+            "/v1/sessions/{session_id}/seats/{candidate_id}/reschedule",
+            post(reschedule),
+        )
+        .route("/v1/allocations", post(allocate))
+        .route("/v1/candidates", get(list_candidates))
+        .route("/v1/candidates/{candidate_id}", get(read_candidate))
+        .with_state(state)
+}
+
+type Answer = Result<Response, Problem>;
+
+fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
+    let command_id = command_id(headers)?;
+    Ok(CommandContext {
+        command_id,
+        // Until access control lands every caller is anonymous (see enrollment).
+        actor: "http:anonymous".to_owned(),
+        correlation_id: headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| (1..=100).contains(&v.len()))
+            .map_or_else(|| command_id.to_string(), str::to_owned),
+        causation_id: None,
+        occurred_at: OffsetDateTime::now_utc(),
+    })
+}
+
+fn one(error: FieldError) -> Problem {
+    Problem::invalid(vec![error])
+}
+
+fn session_id(text: &str) -> Result<SessionId, Problem> {
+    uuid("session_id", text).map(SessionId).map_err(one)
+}
+
+fn candidate_id(text: &str) -> Result<CandidateId, Problem> {
+    uuid("candidate_id", text).map(CandidateId).map_err(one)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn session_json(id: SessionId, state: &Session) -> Value {
+    let Some(plan) = &state.plan else {
+        return json!({ "session_id": id.to_string() });
+    };
+    let seats: Vec<Value> = state
+        .seats
+        .iter()
+        .map(|(candidate, seat)| {
+            json!({
+                "candidate_id": candidate.to_string(),
+                "worker_id": seat.worker.to_string(),
+                "attendance": seat.attendance.map(|a| match a {
+                    Attendance::Present => "present",
+                    Attendance::NoShow => "no_show",
+                }),
+                "decision": seat.decision.as_ref().map(|(d, _)| match d {
+                    crate::domain::Decision::Kompeten => "kompeten",
+                    crate::domain::Decision::BelumKompeten => "belum_kompeten",
+                }),
+                "released": seat.released,
+            })
+        })
+        .collect();
+    let (mode, site) = match &plan.venue {
+        crate::domain::Venue::TestSite { name, region } => (
+            "test_site",
+            json!({ "name": name, "region": region.to_string() }),
+        ),
+        crate::domain::Venue::Online { organiser } => (
+            "online",
+            json!({ "organiser_region": organiser.to_string() }),
+        ),
+    };
+    json!({
+        "session_id": id.to_string(),
+        "status": state.status.code(),
+        "scheme": { "code": plan.scheme.code, "category": plan.scheme.category, "level": plan.scheme.level },
+        "mode": mode,
+        "venue": site,
+        "starts_at": rfc3339(plan.starts_at),
+        "ends_at": rfc3339(plan.ends_at),
+        "reschedule_cutoff": rfc3339(plan.cutoff),
+        "capacity": plan.capacity,
+        "seated": state.seated(),
+        "assessor_ids": plan.assessors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "served_regions": plan.served.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "lsps_id": plan.lsps.to_string(),
+        "seats": seats,
+    })
+}
+
+fn answer(status: StatusCode, id: SessionId, state: &Session) -> Answer {
+    Ok((status, Json(session_json(id, state))).into_response())
+}
+
+async fn schedule(
+    State(api): State<ApiState>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<ScheduleForm>,
+) -> Answer {
+    let context = context(&headers)?;
+    let session = match &form.session_id {
+        Some(text) => session_id(text)?,
+        None => SessionId(context.command_id),
+    };
+    let scheme = api
+        .scheduling
+        .scheme(form.scheme_code())
+        .map_err(|e| e.to_string());
+    let plan = form
+        .plan(
+            scheme,
+            Regions::embedded(),
+            api.scheduling.policy().roster_lock_days,
+        )
+        .map_err(Problem::invalid)?;
+    let ran = api
+        .scheduling
+        .schedule(&context, session, plan)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::CREATED, session, &ran.state)
+}
+
+async fn read_session(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let session = session_id(&id)?;
+    let state = api
+        .scheduling
+        .session(session)
+        .await
+        .map_err(problem)?
+        .ok_or_else(|| Problem::not_found(format!("session {session} does not exist")))?;
+    answer(StatusCode::OK, session, &state)
+}
+
+async fn change(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<ChangeForm>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let context = context(&headers)?;
+    let (timing, reason) = form.timing().map_err(Problem::invalid)?;
+    let ran = api
+        .scheduling
+        .change(&context, session, timing, reason)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn cancel(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<ReasonForm>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let context = context(&headers)?;
+    let reason = form.reason().map_err(Problem::invalid)?;
+    let ran = api
+        .scheduling
+        .cancel(&context, session, reason)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn lock(State(api): State<ApiState>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
+    let session = session_id(&id)?;
+    let context = context(&headers)?;
+    let ran = api
+        .scheduling
+        .lock(&context, session)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn seat(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<SeatForm>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let candidate = candidate_id(&form.candidate_id)?;
+    let context = context(&headers)?;
+    let ran = api
+        .scheduling
+        .seat(&context, session, candidate)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn unseat(
+    State(api): State<ApiState>,
+    Path((id, candidate)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<ReasonForm>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let candidate = candidate_id(&candidate)?;
+    let context = context(&headers)?;
+    let reason = form.reason().map_err(Problem::invalid)?;
+    let ran = api
+        .scheduling
+        .unseat(&context, session, candidate, reason)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn reschedule(
+    State(api): State<ApiState>,
+    Path((id, candidate)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<RescheduleForm>,
+) -> Answer {
+    let from = session_id(&id)?;
+    let candidate = candidate_id(&candidate)?;
+    let context = context(&headers)?;
+    let (to, reason) = form.checked().map_err(Problem::invalid)?;
+    let ran = api
+        .scheduling
+        .reschedule(&context, from, candidate, to, reason)
+        .await
+        .map_err(problem)?;
+    answer(StatusCode::OK, to, &ran.state)
+}
+
+async fn record_result(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(form): JsonBody<ResultForm>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let context = context(&headers)?;
+    let ran = match form.checked().map_err(Problem::invalid)? {
+        ResultInput::NoShow(candidate, lsps) => {
+            api.scheduling
+                .record_attendance(&context, session, candidate, Attendance::NoShow, lsps)
+                .await
+        }
+        ResultInput::Decided {
+            candidate,
+            units,
+            decision,
+            assessors,
+            decided_at,
+            lsps,
+        } => {
+            let reported = ReportedDecision {
+                candidate,
+                units,
+                decision,
+                assessors,
+                decided_at: decided_at.unwrap_or(context.occurred_at),
+                lsps,
+                message_id: format!("manual:{}", context.command_id),
+            };
+            api.scheduling
+                .record_decision(&context, session, reported)
+                .await
+        }
+    }
+    .map_err(problem)?;
+    answer(StatusCode::OK, session, &ran.state)
+}
+
+async fn roster(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let session = session_id(&id)?;
+    let names = api.names.as_ref().ok_or_else(|| {
+        Problem::unavailable("rosters are built where enrollment runs; ask that process")
+    })?;
+    let state = api
+        .scheduling
+        .session(session)
+        .await
+        .map_err(problem)?
+        .ok_or_else(|| Problem::not_found(format!("session {session} does not exist")))?;
+    if state.status != crate::domain::SessionStatus::Locked {
+        return Err(Problem::rule(
+            StatusCode::CONFLICT,
+            "roster-not-locked",
+            "the roster is available once it is locked",
+        ));
+    }
+    let roster = build_roster(
+        &api.scheduling,
+        &**names,
+        session,
+        format!("http:{session}"),
+    )
+    .await
+    .map_err(|e| Problem::unavailable(format!("the roster cannot be built now: {e}")))?;
+    let candidates: Vec<Value> = roster
+        .candidates
+        .iter()
+        .map(|c| json!({ "candidate_id": c.candidate_id, "worker_id": c.worker_id, "full_name": c.full_name, "nik": c.nik }))
+        .collect();
+    Ok(Json(json!({ "session_id": roster.session_id, "lsps_id": roster.lsps_id, "candidates": candidates })).into_response())
+}
+
+async fn allocate(
+    State(api): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Answer {
+    let form: AllocateForm = if body.is_empty() {
+        AllocateForm::default()
+    } else {
+        kesos_http::body::parse(&body)?
+    };
+    let context = context(&headers)?;
+    if let Some(scheme) = &form.scheme {
+        api.scheduling.scheme(scheme).map_err(problem)?;
+    }
+    let allocation = api
+        .scheduling
+        .allocate(&context, form.scheme.as_deref())
+        .await
+        .map_err(problem)?;
+    Ok(Json(allocation).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    scheme: Option<String>,
+    status: Option<String>,
+    region: Option<String>,
+    session_id: Option<String>,
+    worker_id: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn region_filter(text: Option<&String>) -> Result<Option<RegionCode>, Problem> {
+    text.map(|code| {
+        RegionCode::parse(code)
+            .map_err(|e| one(FieldError::new("region", "region.format", e.to_string())))
+    })
+    .transpose()
+}
+
+fn instant_filter(field: &str, text: Option<&String>) -> Result<Option<OffsetDateTime>, Problem> {
+    text.map(|t| {
+        OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+            one(FieldError::new(
+                field,
+                format!("{field}.rfc3339"),
+                "must be an RFC 3339 instant",
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn status_filter(text: Option<&String>, allowed: &[&str]) -> Result<Option<String>, Problem> {
+    match text {
+        Some(status) if !allowed.contains(&status.as_str()) => Err(one(FieldError::new(
+            "status",
+            "status.enum",
+            format!("must be one of {}", allowed.join(", ")),
+        ))),
+        other => Ok(other.cloned()),
+    }
+}
+
+async fn list_sessions(State(api): State<ApiState>, Query(query): Query<ListQuery>) -> Answer {
+    let filter = SessionFilter {
+        scheme: query.scheme.clone(),
+        status: status_filter(query.status.as_ref(), &["open", "locked", "cancelled"])?,
+        region: region_filter(query.region.as_ref())?,
+        from: instant_filter("from", query.from.as_ref())?,
+        until: instant_filter("until", query.until.as_ref())?,
+    };
+    let page = api
+        .scheduling
+        .pool()
+        .await
+        .map_err(problem)?
+        .list_sessions(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
+        .await
+        .map_err(problem)?;
+    Ok(
+        Json(json!({ "items": page.items, "next": page.next, "total": page.total }))
+            .into_response(),
+    )
+}
+
+async fn list_candidates(State(api): State<ApiState>, Query(query): Query<ListQuery>) -> Answer {
+    let filter = CandidateFilter {
+        scheme: query.scheme.clone(),
+        status: status_filter(
+            query.status.as_ref(),
+            &["waiting", "seated", "no_show", "belum_kompeten", "kompeten"],
+        )?,
+        region: region_filter(query.region.as_ref())?,
+        session: query
+            .session_id
+            .as_ref()
+            .map(|s| session_id(s))
+            .transpose()?,
+        worker: query
+            .worker_id
+            .as_ref()
+            .map(|w| uuid("worker_id", w).map(WorkerId).map_err(one))
+            .transpose()?,
+    };
+    let page = api
+        .scheduling
+        .pool()
+        .await
+        .map_err(problem)?
+        .list_candidates(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
+        .await
+        .map_err(problem)?;
+    Ok(
+        Json(json!({ "items": page.items, "next": page.next, "total": page.total }))
+            .into_response(),
+    )
+}
+
+async fn read_candidate(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let candidate = candidate_id(&id)?;
+    let state = api
+        .scheduling
+        .candidate(candidate)
+        .await
+        .map_err(problem)?
+        .and_then(|state| state.queued.clone().map(|q| (state, q)))
+        .ok_or_else(|| Problem::not_found(format!("candidate {candidate} does not exist")))?;
+    let (state, queued) = state;
+    Ok(Json(json!({
+        "candidate_id": candidate.to_string(),
+        "worker_id": queued.worker.to_string(),
+        "scheme": queued.scheme.code,
+        "region": queued.region.to_string(),
+        "verified_at": rfc3339(queued.verified_at),
+        "eligible_from": state.eligible_from.map(|d| d.to_string()),
+        "failed_attempts": state.failures.len(),
+    }))
+    .into_response())
+}

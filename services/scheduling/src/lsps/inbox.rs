@@ -1,0 +1,390 @@
+//! The LSPS inbox: attendance and results LSPS reports on its own schedule, read from a
+//! durable JetStream consumer and recorded in the sessions.
+//!
+//! Reports arrive late, out of order, twice, or wrong. A duplicate (same message id, or the
+//! same facts again) is acknowledged and changes nothing. A report the rules refuse — a
+//! candidate not on that session's roster, a decision contradicting the recorded one, a
+//! session that does not exist, another LSPS's session — and a message that does not decode
+//! go to the dead-letter stream with the reason in `Kesos-Dead-Reason`, then are acknowledged
+//! for good. A failure that may pass (database away) leaves the message for redelivery.
+//!
+//! Messages are taken in batches; the reports of one session are decided together in one
+//! append ([`Scheduling::record_reports`]), sessions in parallel.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use futures::StreamExt;
+use kesos_aggregate::CommandContext;
+use kesos_bus::jetstream::{DEAD_CONSUMER_HEADER, DEAD_REASON_HEADER, ORIGINAL_SUBJECT_HEADER};
+use kesos_bus::{BusError, StreamNames};
+use kesos_proto::kesos::lsps::v1 as lsps;
+use prost::Message;
+use uuid::Uuid;
+
+use super::{LspsChannel, ReportKind};
+use crate::domain::{CandidateId, ExternalId, SessionId};
+use crate::service::reports::{Recorded, Report};
+use crate::service::{ReportedDecision, Scheduling, derived};
+use crate::wire::{attendance_of, decision_of, instant_of, units_of};
+
+/// How the inbox reads.
+#[derive(Debug, Clone)]
+pub struct InboxSettings {
+    /// The durable consumer's name.
+    pub durable: String,
+    /// Most messages taken per round.
+    pub batch: usize,
+    /// Sessions recorded at once.
+    pub in_flight: usize,
+    /// How long a taken, unacknowledged message waits before JetStream redelivers it.
+    pub ack_wait: Duration,
+}
+
+impl Default for InboxSettings {
+    fn default() -> Self {
+        Self {
+            durable: "scheduling-lsps-inbox".to_owned(),
+            batch: 1_000,
+            in_flight: 16,
+            ack_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a round did (for logs, tests and the benchmark).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Messages taken.
+    pub messages: usize,
+    /// Reports recorded now.
+    pub accepted: usize,
+    /// Reports already on record.
+    pub duplicates: usize,
+    /// Messages sent to the dead-letter stream.
+    pub dead: usize,
+    /// Messages left for redelivery.
+    pub retried: usize,
+}
+
+/// The inbox.
+pub struct Inbox {
+    scheduling: Scheduling,
+    context: jetstream::Context,
+    channel: LspsChannel,
+    dead_letter_subject: String,
+    settings: InboxSettings,
+}
+
+struct Parsed {
+    session: SessionId,
+    reports: Vec<(CommandContext, Report)>,
+}
+
+fn bad(reason: impl std::fmt::Display) -> String {
+    reason.to_string()
+}
+
+fn context(lsps: &str, message_id: &str, at: time::OffsetDateTime) -> CommandContext {
+    let command_id = kesos_http::uuid_for_key(&format!("lsps:{lsps}:{message_id}"));
+    CommandContext {
+        command_id,
+        actor: format!("lsps:{lsps}"),
+        correlation_id: format!("lsps:{message_id}"),
+        causation_id: Some(format!("lsps-message:{message_id}")),
+        occurred_at: at,
+    }
+}
+
+fn header_fields(
+    message_id: &str,
+    session_id: &str,
+    lsps_id: &str,
+    subject_lsps: &str,
+) -> Result<SessionId, String> {
+    if message_id.trim().is_empty() || message_id.len() > 200 {
+        return Err(bad("message_id must be 1-200 characters"));
+    }
+    if lsps_id != subject_lsps {
+        return Err(format!(
+            "lsps_id {lsps_id:?} does not match the subject's LSPS {subject_lsps:?}"
+        ));
+    }
+    Uuid::parse_str(session_id)
+        .map(SessionId)
+        .map_err(|e| format!("session_id: {e}"))
+}
+
+/// Reads one report message (never panics; a bad message is a reason).
+fn parse(kind: ReportKind, subject_lsps: &str, payload: &[u8]) -> Result<Parsed, String> {
+    match kind {
+        ReportKind::Attendance => {
+            let m = lsps::AttendanceReported::decode(payload)
+                .map_err(|e| format!("not an AttendanceReported: {e}"))?;
+            let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+            let lsps_id = ExternalId::parse(&m.lsps_id).map_err(bad)?;
+            let at = instant_of("reported_at", m.reported_at)?;
+            let base = context(&m.lsps_id, &m.message_id, at);
+            if m.attendances.is_empty() {
+                return Err(bad("attendances is empty"));
+            }
+            let reports = m
+                .attendances
+                .into_iter()
+                .enumerate()
+                .map(|(index, entry)| {
+                    let candidate = Uuid::parse_str(&entry.candidate_id)
+                        .map_err(|e| format!("attendances[{index}].candidate_id: {e}"))?;
+                    Ok((
+                        derived(&base, index),
+                        Report::Attendance {
+                            candidate: CandidateId(candidate),
+                            attendance: attendance_of(entry.attendance)?,
+                            lsps: lsps_id.clone(),
+                        },
+                    ))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(Parsed { session, reports })
+        }
+        ReportKind::Result => {
+            let m = lsps::AssessmentResultReported::decode(payload)
+                .map_err(|e| format!("not an AssessmentResultReported: {e}"))?;
+            let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+            let decided_at = instant_of("decided_at", m.decided_at)?;
+            let decision = ReportedDecision {
+                candidate: CandidateId(
+                    Uuid::parse_str(&m.candidate_id).map_err(|e| format!("candidate_id: {e}"))?,
+                ),
+                units: units_of(m.unit_results)?,
+                decision: decision_of(m.decision)?,
+                assessors: m
+                    .assessor_ids
+                    .iter()
+                    .map(|a| ExternalId::parse(a).map_err(bad))
+                    .collect::<Result<_, _>>()?,
+                decided_at,
+                lsps: ExternalId::parse(&m.lsps_id).map_err(bad)?,
+                message_id: m.message_id.clone(),
+            };
+            Ok(Parsed {
+                session,
+                reports: vec![(
+                    context(&m.lsps_id, &m.message_id, decided_at),
+                    Report::Decision(decision),
+                )],
+            })
+        }
+    }
+}
+
+impl Inbox {
+    /// An inbox recording into `scheduling`, dead-lettering on `names`' dead-letter stream.
+    pub fn new(
+        scheduling: Scheduling,
+        context: jetstream::Context,
+        channel: LspsChannel,
+        names: &StreamNames,
+        settings: InboxSettings,
+    ) -> Self {
+        Self {
+            dead_letter_subject: names.dead_letter_subject(&settings.durable),
+            scheduling,
+            context,
+            channel,
+            settings,
+        }
+    }
+
+    /// Creates the streams and binds the durable consumer.
+    pub async fn bind(
+        &self,
+        names: &StreamNames,
+    ) -> Result<jetstream::consumer::PullConsumer, BusError> {
+        names.ensure(&self.context).await?;
+        self.channel.ensure(&self.context).await?;
+        let stream = self
+            .context
+            .get_stream(&self.channel.stream)
+            .await
+            .map_err(BusError::nats)?;
+        stream
+            .get_or_create_consumer(
+                &self.settings.durable,
+                pull::Config {
+                    durable_name: Some(self.settings.durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: self.settings.ack_wait,
+                    max_deliver: -1,
+                    filter_subject: self.channel.reports_filter(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Reads until `shutdown` completes; NATS or database failures are retried with backoff.
+    pub async fn run(&self, names: &StreamNames, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut failures = 0_u32;
+        loop {
+            let outcome = async {
+                let consumer = self.bind(names).await?;
+                loop {
+                    self.round(&consumer).await?;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), BusError>(())
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                result = outcome => if let Err(error) = result {
+                    failures += 1;
+                    let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
+                    tracing::warn!(%error, ?delay, "LSPS inbox failed; binding again");
+                    tokio::time::sleep(delay).await;
+                },
+            }
+        }
+    }
+
+    /// Takes one batch (waiting up to a second for it) and records it.
+    pub async fn round(
+        &self,
+        consumer: &jetstream::consumer::PullConsumer,
+    ) -> Result<Round, BusError> {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(self.settings.batch)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await
+            .map_err(BusError::nats)?;
+        let mut messages = Vec::new();
+        while let Some(message) = batch.next().await {
+            messages.push(message.map_err(BusError::nats)?);
+        }
+        self.record(messages).await
+    }
+
+    async fn record(&self, messages: Vec<jetstream::Message>) -> Result<Round, BusError> {
+        let mut round = Round {
+            messages: messages.len(),
+            ..Round::default()
+        };
+        let mut parsed: Vec<Result<Parsed, String>> = Vec::with_capacity(messages.len());
+        let mut by_session: HashMap<SessionId, Vec<usize>> = HashMap::new();
+        for (index, message) in messages.iter().enumerate() {
+            let result = match self.channel.reporting_lsps(&message.subject) {
+                Some((kind, lsps)) => parse(kind, lsps, &message.payload),
+                None => Err(format!("unexpected subject {}", message.subject)),
+            };
+            if let Ok(p) = &result {
+                by_session.entry(p.session).or_default().push(index);
+            }
+            parsed.push(result);
+        }
+        let groups = by_session.into_iter().map(|(session, indices)| {
+            let reports: Vec<(CommandContext, Report)> = indices
+                .iter()
+                .filter_map(|i| parsed[*i].as_ref().ok())
+                .flat_map(|p| p.reports.iter().cloned())
+                .collect();
+            async move {
+                let outcome = self.scheduling.record_reports(session, &reports).await;
+                (indices, outcome)
+            }
+        });
+        let mut results =
+            futures::stream::iter(groups).buffer_unordered(self.settings.in_flight.max(1));
+        let mut verdicts: Vec<Option<Result<Vec<Recorded>, String>>> =
+            (0..messages.len()).map(|_| None).collect();
+        while let Some((indices, outcome)) = results.next().await {
+            match outcome {
+                Ok(recorded) => {
+                    let mut recorded = recorded.into_iter();
+                    for i in indices {
+                        let count = parsed[i].as_ref().map_or(0, |p| p.reports.len());
+                        verdicts[i] = Some(Ok(recorded.by_ref().take(count).collect()));
+                    }
+                }
+                Err(error) => {
+                    for i in indices {
+                        verdicts[i] = Some(Err(error.to_string()));
+                    }
+                }
+            }
+        }
+        drop(results);
+        for ((message, parsed), verdict) in messages.iter().zip(&parsed).zip(verdicts) {
+            let reasons: Vec<String> = match (parsed, verdict) {
+                (Err(reason), _) => vec![reason.clone()],
+                (Ok(_), Some(Err(transient))) => {
+                    tracing::warn!(%transient, "LSPS report not recorded yet; redelivering");
+                    message
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await
+                        .map_err(BusError::nats)?;
+                    round.retried += 1;
+                    continue;
+                }
+                (Ok(_), Some(Ok(recorded))) => recorded
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Recorded::Accepted => {
+                            round.accepted += 1;
+                            None
+                        }
+                        Recorded::AlreadyKnown => {
+                            round.duplicates += 1;
+                            None
+                        }
+                        Recorded::Refused(error) => Some(error.to_string()),
+                    })
+                    .collect(),
+                (Ok(_), None) => Vec::new(),
+            };
+            if reasons.is_empty() {
+                message.ack().await.map_err(BusError::nats)?;
+            } else {
+                round.dead += 1;
+                self.dead_letter(message, &reasons.join("; ")).await?;
+            }
+        }
+        Ok(round)
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        reason: &str,
+    ) -> Result<(), BusError> {
+        tracing::warn!(subject = %message.subject, %reason, "LSPS report dead-lettered");
+        let mut headers = HeaderMap::new();
+        let flat: String = reason
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(1000)
+            .collect();
+        headers.insert(DEAD_REASON_HEADER, flat.as_str());
+        headers.insert(DEAD_CONSUMER_HEADER, self.settings.durable.as_str());
+        headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
+        self.context
+            .publish_with_headers(
+                self.dead_letter_subject.clone(),
+                headers,
+                message.payload.clone(),
+            )
+            .await
+            .map_err(BusError::nats)?
+            .await
+            .map_err(BusError::nats)?;
+        message
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(BusError::nats)
+    }
+}

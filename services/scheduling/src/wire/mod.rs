@@ -1,0 +1,29 @@
+//! Domain events <-> `kesos.scheduling.v1` protobuf. Decoding never panics: a stored payload
+//! this code cannot read is a [`kesos_aggregate::DecodeError`].
+
+mod candidate;
+mod fields;
+mod session;
+
+#[cfg(test)]
+mod tests;
+
+pub use fields::{
+    attendance, attendance_of, date_of, decision, decision_of, instant_of, timestamp, units,
+    units_of,
+};
+
+/// Prefix of every scheduling event type (and NATS subject).
+pub const PACKAGE: &str = "kesos.scheduling.v1";
+/// Type name of a decision: what the certification service consumes.
+pub const ASSESSMENT_DECIDED: &str = "kesos.scheduling.v1.AssessmentDecided";
+/// Type name of a roster lock: what the roster desk sends to LSPS.
+pub const ROSTER_LOCKED: &str = "kesos.scheduling.v1.RosterLocked";
+/// Type name of a cancellation.
+pub const SESSION_CANCELLED: &str = "kesos.scheduling.v1.SessionCancelled";
+/// Type name of an attendance record.
+pub const ATTENDANCE_RECORDED: &str = "kesos.scheduling.v1.AttendanceRecorded";
+/// Type name of a candidate's entry into the pool.
+pub const CANDIDATE_QUEUED: &str = "kesos.scheduling.v1.CandidateQueued";
+/// Type name of a return to the pool.
+pub const CANDIDATE_RETURNED: &str = "kesos.scheduling.v1.CandidateReturnedToPool";

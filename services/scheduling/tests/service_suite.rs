@@ -1,0 +1,714 @@
+//! The scheduling service against the real databases: every case runs on PostgreSQL (a fresh
+//! schema) and on SQLite (a fresh file), with the intake and returns consumers running on the
+//! store's own log as they do in the embedded mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kesos_aggregate::CommandContext;
+use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler};
+use kesos_enrollment::domain::SchemeCatalog;
+use kesos_eventstore::{
+    EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
+    StreamId,
+};
+use kesos_proto::kesos::common::v1 as common;
+use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_regions::RegionCode;
+use kesos_scheduling::domain::*;
+use kesos_scheduling::service::intake::{Intake, NOMINATION_VERIFIED};
+use kesos_scheduling::service::reports::{Recorded, Report};
+use kesos_scheduling::service::returns::Returns;
+use kesos_scheduling::service::{
+    CandidateFilter, Pool, ReportedDecision, Scheduling, SchedulingError,
+};
+use kesos_testkit::{PgSchema, SqliteFile};
+use prost::Message;
+use time::macros::datetime;
+use time::{Duration as Span, OffsetDateTime};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+const T0: OffsetDateTime = datetime!(2026-11-02 09:00 UTC);
+const STARTS: OffsetDateTime = datetime!(2026-12-01 01:00 UTC);
+
+enum Place {
+    Pg(PgSchema, PostgresStore),
+    Lite(SqliteFile, SqliteStore),
+}
+
+struct Harness {
+    place: Place,
+    scheduling: Scheduling,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn spawn_consumer<D: ConsumerDb>(
+    name: &str,
+    store: Arc<dyn EventStore>,
+    pool: sqlx::Pool<D>,
+    handler: Arc<dyn Handler<D>>,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let name = name.to_owned();
+    tokio::spawn(async move {
+        let feed = EmbeddedFeed::resume(store, "scheduling", &name, &pool)
+            .await
+            .unwrap();
+        let consumer = Consumer::new(name, pool, handler);
+        let mut stop = stop;
+        consumer
+            .run(feed, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .unwrap();
+    })
+}
+
+impl Harness {
+    async fn postgres() -> Self {
+        let schema = PgSchema::create().await;
+        let store = schema.store().await;
+        let pool = Pool::postgres(store.pool().clone()).await.unwrap();
+        sqlx::Postgres::migrate_consumers(store.pool())
+            .await
+            .unwrap();
+        let shared: Arc<dyn EventStore> = Arc::new(store.clone());
+        let scheduling = scheduling(shared.clone(), pool);
+        let (stop, watching) = watch::channel(false);
+        let tasks = vec![
+            spawn_consumer::<sqlx::Postgres>(
+                "intake",
+                shared.clone(),
+                store.pool().clone(),
+                Arc::new(Intake::new(scheduling.clone())),
+                watching.clone(),
+            ),
+            spawn_consumer::<sqlx::Postgres>(
+                "returns",
+                shared,
+                store.pool().clone(),
+                Arc::new(Returns::new(scheduling.clone())),
+                watching,
+            ),
+        ];
+        Self {
+            place: Place::Pg(schema, store),
+            scheduling,
+            stop,
+            tasks,
+        }
+    }
+
+    async fn sqlite() -> Self {
+        let file = SqliteFile::create();
+        let store = file.store().await;
+        let pool = Pool::sqlite(store.pool().clone()).await.unwrap();
+        sqlx::Sqlite::migrate_consumers(store.pool()).await.unwrap();
+        let shared: Arc<dyn EventStore> = Arc::new(store.clone());
+        let scheduling = scheduling(shared.clone(), pool);
+        let (stop, watching) = watch::channel(false);
+        let tasks = vec![
+            spawn_consumer::<sqlx::Sqlite>(
+                "intake",
+                shared.clone(),
+                store.pool().clone(),
+                Arc::new(Intake::new(scheduling.clone())),
+                watching.clone(),
+            ),
+            spawn_consumer::<sqlx::Sqlite>(
+                "returns",
+                shared,
+                store.pool().clone(),
+                Arc::new(Returns::new(scheduling.clone())),
+                watching,
+            ),
+        ];
+        Self {
+            place: Place::Lite(file, store),
+            scheduling,
+            stop,
+            tasks,
+        }
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+        match self.place {
+            Place::Pg(schema, store) => {
+                store.pool().close().await;
+                schema.drop_now().await;
+            }
+            Place::Lite(_file, store) => store.pool().close().await,
+        }
+    }
+}
+
+fn scheduling(store: Arc<dyn EventStore>, pool: Pool) -> Scheduling {
+    Scheduling::new(
+        store,
+        pool,
+        SchedulingPolicy::shipped().unwrap(),
+        SchemeCatalog::shipped().unwrap(),
+    )
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::postgres().await;
+                    super::$name(&harness.scheduling).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::sqlite().await;
+                    super::$name(&harness.scheduling).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    a_verified_nomination_becomes_a_waiting_candidate_once,
+    a_candidate_is_never_seated_in_two_sessions,
+    an_assessor_is_never_booked_into_overlapping_sessions,
+    concurrent_auto_allocations_never_overfill_or_seat_twice,
+    allocation_prefers_the_candidates_own_kabupaten_kota,
+    a_reschedule_moves_the_seat_before_the_cutoff_and_is_refused_after,
+    a_cancelled_session_sends_every_candidate_back_to_the_pool,
+    a_belum_kompeten_candidate_waits_then_may_be_seated_again,
+    reports_are_recorded_once_and_contradictions_are_refused,
+    the_lock_job_locks_each_due_session_once,
+);
+
+fn at(when: OffsetDateTime) -> CommandContext {
+    CommandContext {
+        command_id: Uuid::now_v7(),
+        actor: "user:test".to_owned(),
+        correlation_id: "test".to_owned(),
+        causation_id: None,
+        occurred_at: when,
+    }
+}
+
+fn region(code: &str) -> RegionCode {
+    RegionCode::parse(code).unwrap()
+}
+
+/// Appends a NominationVerified as enrollment would, verified at `when`.
+async fn verify(scheduling: &Scheduling, region_code: &str, when: OffsetDateTime) -> CandidateId {
+    let nomination = Uuid::now_v7();
+    let worker = Uuid::now_v7();
+    let payload = enrollment::NominationVerified {
+        nomination_id: nomination.to_string(),
+        worker_id: worker.to_string(),
+        scheme_code: "PEKSOS-GENERALIS".into(),
+        region: Some(common::RegionRef {
+            code: region_code.into(),
+            edition: "test".into(),
+        }),
+        rule_set_version: "2025-1".into(),
+    }
+    .encode_to_vec();
+    let event = NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse(NOMINATION_VERIFIED).unwrap(),
+        1,
+        payload,
+        Metadata {
+            correlation_id: "test".into(),
+            causation_id: "test".into(),
+            actor: "user:test".into(),
+        },
+        when,
+    )
+    .unwrap();
+    scheduling
+        .store()
+        .append(
+            &StreamId::parse(format!("worker-{worker}")).unwrap(),
+            ExpectedVersion::Any,
+            vec![event],
+        )
+        .await
+        .unwrap();
+    CandidateId(nomination)
+}
+
+async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn queued(scheduling: &Scheduling, candidate: CandidateId) {
+    eventually("the candidate is queued", || async {
+        scheduling.candidate(candidate).await.unwrap().is_some()
+    })
+    .await;
+}
+
+fn site_plan(region_code: &str, capacity: u32, assessors: &[&str], starts: OffsetDateTime) -> Plan {
+    Plan {
+        scheme: scheduling_scheme(),
+        venue: Venue::TestSite {
+            name: "TUK".into(),
+            region: region(region_code),
+        },
+        starts_at: starts,
+        ends_at: starts + Span::hours(8),
+        capacity,
+        assessors: assessors
+            .iter()
+            .map(|a| ExternalId::parse(a).unwrap())
+            .collect(),
+        served: vec![region(&region_code[..2])],
+        cutoff: starts - Span::days(7),
+        lsps: ExternalId::parse("LSPS-PEKSOS").unwrap(),
+    }
+}
+
+fn scheduling_scheme() -> SchemeRef {
+    SchemeRef {
+        code: "PEKSOS-GENERALIS".into(),
+        category: "peksos".into(),
+        level: "Generalis".into(),
+    }
+}
+
+async fn new_session(scheduling: &Scheduling, plan: Plan) -> SessionId {
+    let session = SessionId(Uuid::now_v7());
+    scheduling.schedule(&at(T0), session, plan).await.unwrap();
+    session
+}
+
+fn assessor_names(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+async fn a_verified_nomination_becomes_a_waiting_candidate_once(scheduling: &Scheduling) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+    let queued = state.queued.unwrap();
+    assert_eq!(queued.scheme.level, "Generalis");
+    assert_eq!(queued.region, region("32.77.01"));
+    assert_eq!(queued.verified_at, T0);
+    let page = scheduling
+        .pool()
+        .await
+        .unwrap()
+        .list_candidates(&CandidateFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].status, "waiting");
+}
+
+async fn a_candidate_is_never_seated_in_two_sessions(scheduling: &Scheduling) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let first = new_session(scheduling, site_plan("32.77", 10, &["A-1"], STARTS)).await;
+    let second = new_session(scheduling, site_plan("32.77", 10, &["A-2"], STARTS)).await;
+    scheduling.seat(&at(T0), first, candidate).await.unwrap();
+    let again = scheduling.seat(&at(T0), first, candidate).await.unwrap();
+    assert!(
+        again.events.is_empty(),
+        "seating again asks for what is true"
+    );
+    let refused = scheduling
+        .seat(&at(T0), second, candidate)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, SchedulingError::SeatedElsewhere { session } if *session == first.to_string()),
+        "{refused:?}"
+    );
+    scheduling
+        .unseat(&at(T0), first, candidate, "moved away".into())
+        .await
+        .unwrap();
+    scheduling.seat(&at(T0), second, candidate).await.unwrap();
+}
+
+async fn an_assessor_is_never_booked_into_overlapping_sessions(scheduling: &Scheduling) {
+    let morning = new_session(scheduling, site_plan("32.77", 10, &["ASR-1"], STARTS)).await;
+    let overlapping = scheduling
+        .schedule(
+            &at(T0),
+            SessionId(Uuid::now_v7()),
+            site_plan("32.73", 10, &["ASR-1"], STARTS + Span::hours(4)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&overlapping, SchedulingError::AssessorBooked { assessor, session } if assessor == "ASR-1" && *session == morning.to_string()),
+        "{overlapping:?}"
+    );
+    new_session(
+        scheduling,
+        site_plan("32.73", 10, &["ASR-1"], STARTS + Span::hours(8)),
+    )
+    .await;
+    scheduling
+        .cancel(&at(T0), morning, "no room".into())
+        .await
+        .unwrap();
+    new_session(
+        scheduling,
+        site_plan(
+            "32.73",
+            10,
+            &["ASR-1"],
+            STARTS + Span::hours(4) - Span::hours(4),
+        ),
+    )
+    .await;
+}
+
+async fn concurrent_auto_allocations_never_overfill_or_seat_twice(scheduling: &Scheduling) {
+    let mut candidates = Vec::new();
+    for i in 0..40 {
+        candidates.push(verify(scheduling, "32.77.01", T0 + Span::minutes(i)).await);
+    }
+    for candidate in &candidates {
+        queued(scheduling, *candidate).await;
+    }
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        let names = assessor_names(&format!("S{i}"), 1);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        sessions.push(new_session(scheduling, site_plan("32.77", 10, &names, STARTS)).await);
+    }
+    let runs = (0..4).map(|_| {
+        let scheduling = scheduling.clone();
+        tokio::spawn(async move { scheduling.allocate(&at(T0), Some("PEKSOS-GENERALIS")).await })
+    });
+    let mut seated_by_runs = 0;
+    for run in runs {
+        seated_by_runs += run.await.unwrap().unwrap().seated;
+    }
+    assert_eq!(
+        seated_by_runs, 30,
+        "the runs together seat exactly the free seats"
+    );
+    let mut everyone = Vec::new();
+    for session in &sessions {
+        let state = scheduling.session(*session).await.unwrap().unwrap();
+        assert_eq!(state.seated(), 10, "a session is full, never over-full");
+        everyone.extend(state.seats.keys().copied());
+    }
+    let distinct: std::collections::BTreeSet<_> = everyone.iter().collect();
+    assert_eq!(distinct.len(), everyone.len(), "nobody holds two seats");
+    let oldest: std::collections::BTreeSet<_> = candidates[..30].iter().collect();
+    assert_eq!(
+        distinct, oldest,
+        "the oldest verifications are seated first"
+    );
+}
+
+async fn allocation_prefers_the_candidates_own_kabupaten_kota(scheduling: &Scheduling) {
+    let far = verify(scheduling, "32.04.01", T0).await;
+    let near = verify(scheduling, "32.77.02", T0 + Span::minutes(5)).await;
+    queued(scheduling, far).await;
+    queued(scheduling, near).await;
+    let session = new_session(scheduling, site_plan("32.77", 1, &["K-1"], STARTS)).await;
+    let allocation = scheduling.allocate(&at(T0), None).await.unwrap();
+    assert_eq!(allocation.seated, 1);
+    let state = scheduling.session(session).await.unwrap().unwrap();
+    assert!(
+        state.seats.contains_key(&near),
+        "the local candidate wins the seat"
+    );
+}
+
+async fn a_reschedule_moves_the_seat_before_the_cutoff_and_is_refused_after(
+    scheduling: &Scheduling,
+) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let from = new_session(scheduling, site_plan("32.77", 5, &["R-1"], STARTS)).await;
+    let to = new_session(
+        scheduling,
+        site_plan("32.77", 5, &["R-2"], STARTS + Span::days(3)),
+    )
+    .await;
+    scheduling.seat(&at(T0), from, candidate).await.unwrap();
+    scheduling
+        .reschedule(&at(T0), from, candidate, to, "closer date".into())
+        .await
+        .unwrap();
+    assert!(
+        !scheduling
+            .session(from)
+            .await
+            .unwrap()
+            .unwrap()
+            .seats
+            .contains_key(&candidate)
+    );
+    assert!(
+        scheduling
+            .session(to)
+            .await
+            .unwrap()
+            .unwrap()
+            .seats
+            .contains_key(&candidate)
+    );
+    let late = scheduling
+        .reschedule(
+            &at(STARTS - Span::days(1)),
+            to,
+            candidate,
+            from,
+            "too late".into(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            late,
+            SchedulingError::Session(SessionError::CutoffPassed { .. })
+        ),
+        "{late:?}"
+    );
+    assert!(
+        scheduling
+            .session(to)
+            .await
+            .unwrap()
+            .unwrap()
+            .seats
+            .contains_key(&candidate)
+    );
+}
+
+async fn a_cancelled_session_sends_every_candidate_back_to_the_pool(scheduling: &Scheduling) {
+    let a = verify(scheduling, "32.77.01", T0).await;
+    let b = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, a).await;
+    queued(scheduling, b).await;
+    let session = new_session(scheduling, site_plan("32.77", 5, &["C-1"], STARTS)).await;
+    scheduling.seat(&at(T0), session, a).await.unwrap();
+    scheduling.seat(&at(T0), session, b).await.unwrap();
+    scheduling
+        .cancel(&at(T0), session, "flood".into())
+        .await
+        .unwrap();
+    for candidate in [a, b] {
+        eventually("the candidate is returned", || async {
+            !scheduling
+                .candidate(candidate)
+                .await
+                .unwrap()
+                .unwrap()
+                .returned_from
+                .is_empty()
+        })
+        .await;
+        let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+        assert!(
+            state.failures.is_empty(),
+            "a cancellation is not an attempt"
+        );
+    }
+    let other = new_session(scheduling, site_plan("32.77", 5, &["C-2"], STARTS)).await;
+    scheduling.seat(&at(T0), other, a).await.unwrap();
+}
+
+fn decision(
+    candidate: CandidateId,
+    decision: Decision,
+    at: OffsetDateTime,
+    message: &str,
+) -> ReportedDecision {
+    ReportedDecision {
+        candidate,
+        units: vec![UnitResult {
+            unit: "U01".into(),
+            kompeten: decision == Decision::Kompeten,
+        }],
+        decision,
+        assessors: vec![ExternalId::parse("D-1").unwrap()],
+        decided_at: at,
+        lsps: ExternalId::parse("LSPS-PEKSOS").unwrap(),
+        message_id: message.into(),
+    }
+}
+
+async fn a_belum_kompeten_candidate_waits_then_may_be_seated_again(scheduling: &Scheduling) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let session = new_session(scheduling, site_plan("32.77", 5, &["D-1"], STARTS)).await;
+    scheduling.seat(&at(T0), session, candidate).await.unwrap();
+    scheduling
+        .lock(&at(STARTS - Span::days(2)), session)
+        .await
+        .unwrap();
+    let decided_at = STARTS + Span::hours(6);
+    scheduling
+        .record_decision(
+            &at(decided_at),
+            session,
+            decision(candidate, Decision::BelumKompeten, decided_at, "m-1"),
+        )
+        .await
+        .unwrap();
+    eventually("the seat is released", || async {
+        let state = scheduling.session(session).await.unwrap().unwrap();
+        state
+            .seats
+            .get(&candidate)
+            .is_some_and(|seat| seat.released)
+    })
+    .await;
+    let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+    assert_eq!(state.failures, vec![decided_at.date()]);
+    assert_eq!(
+        state.eligible_from,
+        Some(decided_at.date() + Span::days(30))
+    );
+    let too_soon = new_session(
+        scheduling,
+        site_plan("32.77", 5, &["D-2"], STARTS + Span::days(10)),
+    )
+    .await;
+    let refused = scheduling
+        .seat(&at(decided_at), too_soon, candidate)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SchedulingError::Session(SessionError::StillWaiting { .. })
+        ),
+        "{refused:?}"
+    );
+    let later = scheduling
+        .schedule(
+            &at(decided_at),
+            SessionId(Uuid::now_v7()),
+            site_plan("32.77", 5, &["D-3"], STARTS + Span::days(40)),
+        )
+        .await
+        .unwrap();
+    let later = later.state.id.unwrap();
+    scheduling
+        .seat(&at(decided_at), later, candidate)
+        .await
+        .unwrap();
+}
+
+async fn reports_are_recorded_once_and_contradictions_are_refused(scheduling: &Scheduling) {
+    let a = verify(scheduling, "32.77.01", T0).await;
+    let b = verify(scheduling, "32.77.01", T0).await;
+    let stranger = verify(scheduling, "32.77.01", T0).await;
+    for c in [a, b, stranger] {
+        queued(scheduling, c).await;
+    }
+    let session = new_session(scheduling, site_plan("32.77", 5, &["D-1"], STARTS)).await;
+    scheduling.seat(&at(T0), session, a).await.unwrap();
+    scheduling.seat(&at(T0), session, b).await.unwrap();
+    scheduling
+        .lock(&at(STARTS - Span::days(2)), session)
+        .await
+        .unwrap();
+    let when = STARTS + Span::hours(5);
+    let report = |c, d, m: &str| {
+        let mut context = at(when);
+        context.command_id = kesos_http::uuid_for_key(m);
+        (context, Report::Decision(decision(c, d, when, m)))
+    };
+    let batch = vec![
+        report(a, Decision::Kompeten, "m-a"),
+        report(a, Decision::Kompeten, "m-a"),
+        report(a, Decision::BelumKompeten, "m-a2"),
+        report(stranger, Decision::Kompeten, "m-s"),
+        report(b, Decision::BelumKompeten, "m-b"),
+    ];
+    let outcomes = scheduling.record_reports(session, &batch).await.unwrap();
+    assert!(matches!(outcomes[0], Recorded::Accepted));
+    assert!(matches!(outcomes[1], Recorded::AlreadyKnown));
+    assert!(matches!(
+        outcomes[2],
+        Recorded::Refused(SchedulingError::Session(
+            SessionError::ContradictingDecision { .. }
+        ))
+    ));
+    assert!(matches!(
+        outcomes[3],
+        Recorded::Refused(SchedulingError::Session(SessionError::NotOnRoster))
+    ));
+    assert!(matches!(outcomes[4], Recorded::Accepted));
+    let again = scheduling
+        .record_reports(session, &batch[..1])
+        .await
+        .unwrap();
+    assert!(matches!(again[0], Recorded::AlreadyKnown));
+    let state = scheduling.session(session).await.unwrap().unwrap();
+    assert_eq!(
+        state.seats[&a].decision.as_ref().unwrap().0,
+        Decision::Kompeten
+    );
+    let elsewhere = scheduling
+        .record_reports(SessionId(Uuid::now_v7()), &batch[..1])
+        .await
+        .unwrap();
+    assert!(matches!(
+        elsewhere[0],
+        Recorded::Refused(SchedulingError::SessionNotFound(_))
+    ));
+}
+
+async fn the_lock_job_locks_each_due_session_once(scheduling: &Scheduling) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let due = new_session(scheduling, site_plan("32.77", 5, &["L-1"], STARTS)).await;
+    let empty = new_session(scheduling, site_plan("32.77", 5, &["L-2"], STARTS)).await;
+    let later = new_session(
+        scheduling,
+        site_plan("32.77", 5, &["L-3"], STARTS + Span::days(30)),
+    )
+    .await;
+    scheduling.seat(&at(T0), due, candidate).await.unwrap();
+    let now = STARTS - Span::days(3);
+    assert_eq!(scheduling.lock_due(now).await.unwrap(), 1);
+    assert_eq!(scheduling.lock_due(now).await.unwrap(), 0);
+    assert_eq!(
+        scheduling.session(due).await.unwrap().unwrap().status,
+        SessionStatus::Locked
+    );
+    assert_eq!(
+        scheduling.session(empty).await.unwrap().unwrap().status,
+        SessionStatus::Open
+    );
+    assert_eq!(
+        scheduling.session(later).await.unwrap().unwrap().status,
+        SessionStatus::Open
+    );
+}
