@@ -19,11 +19,16 @@ use crate::enrollment::open_enrollment;
 use crate::http::{self, AppState};
 use crate::keys;
 use crate::open::{OpenedStore, connect_nats, open_store};
+use crate::scheduling::{Distributed, EnrollmentNames, open_scheduling, start_background};
 use kesos_enrollment::service::Enrollment;
+use kesos_scheduling::lsps::LspsChannel;
+use kesos_scheduling::service::Scheduling;
 
 /// A built, not yet running, kesos process.
 pub struct Application {
     enrollment: Enrollment,
+    scheduling: Scheduling,
+    distributed: Option<Distributed>,
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
@@ -44,26 +49,40 @@ impl Application {
         let signing_key = keys::load_or_create_signing_key(config, mode)?;
         let trusted = keys::trusted_keys(config, Some(&signing_key))?;
         let nats = connect_nats(config).await?;
-        let relay = match &nats {
+        let (relay, distributed) = match &nats {
             Some(client) => {
                 let names = StreamNames::new(
                     config.nats_subject_prefix.clone(),
                     config.nats_stream.clone(),
                     config.nats_dead_letter_stream.clone(),
                 )?;
+                let context = async_nats::jetstream::new(client.clone());
                 let relay = Relay::new(
                     store.shared(),
-                    async_nats::jetstream::new(client.clone()),
-                    names,
+                    context.clone(),
+                    names.clone(),
                     RelaySettings::new(config.service_name.clone()),
                 );
                 relay
                     .prepare()
                     .await
                     .context("cannot create the JetStream streams")?;
-                Some(relay)
+                let channel = LspsChannel::new(
+                    config.nats_subject_prefix.clone(),
+                    config.nats_lsps_stream.clone(),
+                );
+                channel
+                    .ensure(&context)
+                    .await
+                    .context("cannot create the LSPS JetStream stream")?;
+                let distributed = Distributed {
+                    context,
+                    names,
+                    channel,
+                };
+                (Some(relay), Some(distributed))
             }
-            None => None,
+            None => (None, None),
         };
         let listener = TcpListener::bind(config.http_listen)
             .await
@@ -76,6 +95,7 @@ impl Application {
         let address = listener.local_addr()?;
         let description = format!("{mode} mode, {}", store.describe(config));
         let enrollment = open_enrollment(config, mode, &store).await?;
+        let scheduling = open_scheduling(config, &store, enrollment.catalog().clone()).await?;
         let state = AppState {
             store: store.shared(),
             mode,
@@ -84,6 +104,8 @@ impl Application {
         };
         Ok(Self {
             enrollment,
+            scheduling,
+            distributed,
             listener,
             address,
             state,
@@ -110,6 +132,11 @@ impl Application {
         &self.enrollment
     }
 
+    /// The scheduling service this process runs.
+    pub fn scheduling(&self) -> &Scheduling {
+        &self.scheduling
+    }
+
     /// The process's event store.
     pub fn store(&self) -> Arc<dyn EventStore> {
         self.store.shared()
@@ -125,6 +152,7 @@ impl Application {
             http::SERVED
                 .iter()
                 .chain(kesos_enrollment::http::ROUTES)
+                .chain(kesos_scheduling::http::ROUTES)
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -137,13 +165,26 @@ impl Application {
             self.checkpoint_every,
             shutdown.clone(),
         ));
+        start_background(
+            &mut background,
+            &self.scheduling,
+            &self.enrollment,
+            &self.store,
+            self.distributed.as_ref(),
+            &shutdown,
+        );
         if let Some(relay) = self.relay {
             let stop = shutdown.clone();
             background.spawn(async move { relay.run(async move { stop.wait().await }).await });
         }
         let stop = shutdown.clone();
-        let routes =
-            http::router(self.state).merge(kesos_enrollment::http::router(self.enrollment));
+        let scheduling_api = kesos_scheduling::http::ApiState {
+            scheduling: self.scheduling,
+            names: Some(Arc::new(EnrollmentNames(self.enrollment.clone()))),
+        };
+        let routes = http::router(self.state)
+            .merge(kesos_enrollment::http::router(self.enrollment))
+            .merge(kesos_scheduling::http::router(scheduling_api));
         let served = axum::serve(self.listener, routes)
             .with_graceful_shutdown(async move { stop.wait().await })
             .await;

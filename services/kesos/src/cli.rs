@@ -53,6 +53,37 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportTarget,
     },
+    /// Play LSPS over NATS (for tests, demos and LSPS's own developers): read rosters on
+    /// `<prefix>.lsps.v1.roster.<lsps>`, answer with attendance and results.
+    LspsSim {
+        /// The LSPS played.
+        #[arg(long, default_value = "LSPS-PEKSOS")]
+        lsps: String,
+        /// Share of present candidates judged Kompeten (0-1).
+        #[arg(long, default_value_t = 0.8)]
+        pass_rate: f64,
+        /// Share of candidates who do not come (0-1).
+        #[arg(long, default_value_t = 0.05)]
+        no_show_rate: f64,
+        /// Wait before answering each roster, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Send every result twice.
+        #[arg(long)]
+        duplicates: bool,
+        /// Send results before attendance, in reverse order.
+        #[arg(long)]
+        reorder: bool,
+        /// Malformed messages per roster.
+        #[arg(long, default_value_t = 0)]
+        malformed: u32,
+        /// Results for a wrong session and a stranger, per roster.
+        #[arg(long, default_value_t = 0)]
+        wrong: u32,
+        /// Stop after answering this many rosters (default: until Ctrl-C).
+        #[arg(long)]
+        rosters: Option<usize>,
+    },
     /// Manage checkpoint signing keys and the personal-data master key.
     Key {
         /// The key action.
@@ -241,6 +272,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             kesos_bench::enrollment(&options, &mut out).await?;
             Ok(())
+        }
+        Command::LspsSim {
+            lsps,
+            pass_rate,
+            no_show_rate,
+            delay_ms,
+            duplicates,
+            reorder,
+            malformed,
+            wrong,
+            rosters,
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let settings = kesos_scheduling::lsps::simulator::SimulatorSettings {
+                lsps,
+                pass_rate,
+                no_show_rate,
+                delay: crate::lsps_sim::delay(delay_ms),
+                duplicates,
+                reorder,
+                malformed,
+                wrong,
+                ..Default::default()
+            };
+            let options = crate::lsps_sim::SimOptions { settings, rosters };
+            crate::lsps_sim::run(&config, options, &mut out).await
         }
         Command::Key {
             action:

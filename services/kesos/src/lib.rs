@@ -9,7 +9,9 @@ pub mod enrollment;
 pub mod http;
 pub mod import;
 pub mod keys;
+pub mod lsps_sim;
 pub mod open;
 pub mod openapi;
+pub mod scheduling;
 
 pub use app::Application;

@@ -12,12 +12,16 @@ fn problem_response(description: &str) -> Value {
 /// The document: the operational routes and every service's.
 pub fn document() -> Value {
     let mut document = operational();
-    let (paths, schemas) = kesos_enrollment::openapi::document();
-    if let Some(all) = document["paths"].as_object_mut() {
-        all.extend(paths);
-    }
-    if let Some(all) = document["components"]["schemas"].as_object_mut() {
-        all.extend(schemas);
+    for (paths, schemas) in [
+        kesos_enrollment::openapi::document(),
+        kesos_scheduling::openapi::document(),
+    ] {
+        if let Some(all) = document["paths"].as_object_mut() {
+            all.extend(paths);
+        }
+        if let Some(all) = document["components"]["schemas"].as_object_mut() {
+            all.extend(schemas);
+        }
     }
     document
 }

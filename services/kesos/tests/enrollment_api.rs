@@ -217,6 +217,7 @@ async fn the_enrollment_api_works_in_the_distributed_mode() {
         nats_subject_prefix: unique_name("t"),
         nats_stream: unique_name("T"),
         nats_dead_letter_stream: unique_name("D"),
+        nats_lsps_stream: unique_name("L"),
         signing_key_file: Some(signing),
         master_key_file: Some(master),
         http_listen: "127.0.0.1:0".parse().unwrap(),
@@ -228,5 +229,6 @@ async fn the_enrollment_api_works_in_the_distributed_mode() {
     let context = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
     let _ = context.delete_stream(&config.nats_stream).await;
     let _ = context.delete_stream(&config.nats_dead_letter_stream).await;
+    let _ = context.delete_stream(&config.nats_lsps_stream).await;
     schema.drop_now().await;
 }

@@ -108,6 +108,7 @@ async fn the_distributed_process_relays_its_log_to_jetstream() {
         nats_subject_prefix: unique_name("t"),
         nats_stream: unique_name("T"),
         nats_dead_letter_stream: unique_name("D"),
+        nats_lsps_stream: unique_name("L"),
         signing_key_file: Some(key_file),
         http_listen: "127.0.0.1:0".parse().unwrap(),
         ..Config::default()
@@ -137,6 +138,10 @@ async fn the_distributed_process_relays_its_log_to_jetstream() {
     context.delete_stream(&config.nats_stream).await.unwrap();
     context
         .delete_stream(&config.nats_dead_letter_stream)
+        .await
+        .unwrap();
+    context
+        .delete_stream(&config.nats_lsps_stream)
         .await
         .unwrap();
     schema.drop_now().await;

@@ -84,6 +84,12 @@ pub struct Config {
     /// TOML catalogue of certification schemes and eligibility rules
     /// (`KESOS_SCHEMES_FILE`); unset, the catalogue shipped in the binary.
     pub schemes_file: Option<PathBuf>,
+    /// TOML file of the scheduling rules (assessor ratio, roster lock, re-test waiting period
+    /// and attempts) (`KESOS_SCHEDULING_FILE`); unset, the rules shipped in the binary.
+    pub scheduling_file: Option<PathBuf>,
+    /// JetStream stream of the LSPS contract: rosters out, attendance and results in
+    /// (`KESOS_NATS_LSPS_STREAM`).
+    pub nats_lsps_stream: String,
     /// Seconds between audit checkpoints, at least 1.
     pub checkpoint_interval_secs: u64,
     /// Name reported in logs and metrics, telling the processes of a deployment apart.
@@ -257,6 +263,8 @@ impl Default for Config {
             signing_key_file: Some(Self::default_signing_key_file(&data_dir)),
             master_key_file: Some(Self::default_master_key_file(&data_dir)),
             schemes_file: None,
+            scheduling_file: None,
+            nats_lsps_stream: "KESOS_LSPS".to_owned(),
             data_dir,
             database_url: None,
             database_schema: None,
@@ -342,6 +350,8 @@ impl Config {
             ("trusted_keys_file", path(&self.trusted_keys_file)),
             ("master_key_file", path(&self.master_key_file)),
             ("schemes_file", path(&self.schemes_file)),
+            ("scheduling_file", path(&self.scheduling_file)),
+            ("nats_lsps_stream", self.nats_lsps_stream.clone()),
             ("log_format", self.log_format.to_string()),
         ];
         pairs
@@ -395,6 +405,8 @@ impl fmt::Debug for Config {
             .field("trusted_keys_file", &self.trusted_keys_file)
             .field("master_key_file", &self.master_key_file)
             .field("schemes_file", &self.schemes_file)
+            .field("scheduling_file", &self.scheduling_file)
+            .field("nats_lsps_stream", &self.nats_lsps_stream)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
             .finish()

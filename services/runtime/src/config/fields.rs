@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 19] = [
+pub(super) const FIELDS: [&str; 21] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -32,6 +32,8 @@ pub(super) const FIELDS: [&str; 19] = [
     "trusted_keys_file",
     "master_key_file",
     "schemes_file",
+    "scheduling_file",
+    "nats_lsps_stream",
     "checkpoint_interval_secs",
     "service_name",
 ];
@@ -117,6 +119,8 @@ impl Layered {
                 self.master_key_file_set = true;
             }
             "schemes_file" => c.schemes_file = optional(raw, path)?,
+            "scheduling_file" => c.scheduling_file = optional(raw, path)?,
+            "nats_lsps_stream" => c.nats_lsps_stream = stream_name(raw)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
             _ => return Err(FieldError::Unknown),

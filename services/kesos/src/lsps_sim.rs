@@ -1,0 +1,77 @@
+//! `kesos lsps-sim`: the LSPS simulator as a command (see
+//! [`kesos_scheduling::lsps::simulator`]).
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kesos_runtime::{Config, Shutdown};
+use kesos_scheduling::lsps::LspsChannel;
+use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
+
+/// What the simulator was asked to do on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOptions {
+    /// The settings.
+    pub settings: SimulatorSettings,
+    /// Stop after this many rosters.
+    pub rosters: Option<usize>,
+}
+
+/// Runs the simulator until the rosters are answered or a signal arrives; prints a summary.
+pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> anyhow::Result<()> {
+    for (name, rate) in [
+        ("--pass-rate", options.settings.pass_rate),
+        ("--no-show-rate", options.settings.no_show_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            bail!("{name} must lie between 0 and 1, got {rate}");
+        }
+    }
+    if kesos_scheduling::domain::ExternalId::parse(&options.settings.lsps).is_err() {
+        bail!("--lsps must be 1-64 characters A-Z, a-z, 0-9, '.', '_' or '-'");
+    }
+    let Some(url) = &config.nats_url else {
+        bail!("kesos lsps-sim needs NATS: set KESOS_NATS_URL");
+    };
+    let client = async_nats::connect(url.as_str())
+        .await
+        .context("cannot connect to NATS (KESOS_NATS_URL)")?;
+    let channel = LspsChannel::new(
+        config.nats_subject_prefix.clone(),
+        config.nats_lsps_stream.clone(),
+    );
+    tracing::info!(
+        lsps = %options.settings.lsps,
+        subject = %channel.roster_subject(&options.settings.lsps),
+        "LSPS simulator waiting for rosters"
+    );
+    let simulator = Simulator::new(
+        async_nats::jetstream::new(client),
+        channel,
+        options.settings,
+    );
+    let shutdown = Shutdown::on_signals();
+    let report = simulator
+        .run(options.rosters, async move { shutdown.wait().await })
+        .await
+        .context("the LSPS simulator lost NATS")?;
+    writeln!(
+        out,
+        "rosters {} · present {} · no-shows {} · kompeten {} · belum kompeten {} · duplicates {} · malformed {} · wrong {}",
+        report.rosters,
+        report.present,
+        report.no_shows,
+        report.kompeten,
+        report.belum_kompeten,
+        report.duplicates,
+        report.malformed,
+        report.wrong
+    )?;
+    Ok(())
+}
+
+/// Milliseconds as a duration.
+pub fn delay(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}

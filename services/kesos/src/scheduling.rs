@@ -1,0 +1,270 @@
+//! Running the scheduling service inside the kesos process: opening it over the store, the
+//! names rosters need (from enrollment, which holds the keys), and its background work —
+//! intake of verified nominations, returns to the pool, the roster-lock job, and in the
+//! distributed mode the roster desk and the LSPS inbox on NATS.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use kesos_bus::{
+    BusError, Consumer, ConsumerDb, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings,
+    StreamNames,
+};
+use kesos_enrollment::domain::SchemeCatalog;
+use kesos_enrollment::service::Enrollment;
+use kesos_eventstore::EventStore;
+use kesos_runtime::{Config, Shutdown};
+use kesos_scheduling::domain::{SchedulingPolicy, WorkerId};
+use kesos_scheduling::lsps::LspsChannel;
+use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
+use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
+use kesos_scheduling::service::intake::Intake;
+use kesos_scheduling::service::returns::Returns;
+use kesos_scheduling::service::{Pool, Scheduling};
+use time::OffsetDateTime;
+use tokio::task::JoinSet;
+
+use crate::open::OpenedStore;
+
+/// How often the roster-lock job looks for sessions past their cut-off.
+const LOCK_EVERY: Duration = Duration::from_secs(60);
+
+/// The scheduling rules in force: the configured file, or the shipped ones.
+pub fn load_policy(config: &Config) -> anyhow::Result<SchedulingPolicy> {
+    match &config.scheduling_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the scheduling rules {}", path.display()))?;
+            SchedulingPolicy::from_toml(&text)
+                .with_context(|| format!("scheduling rules {} are invalid", path.display()))
+        }
+        None => SchedulingPolicy::shipped().context("the shipped scheduling rules are invalid"),
+    }
+}
+
+/// Builds the scheduling service (migrating its read models).
+pub async fn open_scheduling(
+    config: &Config,
+    store: &OpenedStore,
+    catalog: SchemeCatalog,
+) -> anyhow::Result<Scheduling> {
+    let policy = load_policy(config)?;
+    let pool = match store {
+        OpenedStore::Sqlite(sqlite) => Pool::sqlite(sqlite.pool().clone()).await,
+        OpenedStore::Postgres(postgres) => Pool::postgres(postgres.pool().clone()).await,
+    }
+    .context("cannot open the scheduling read models")?;
+    tracing::info!(rules = %policy.version, "scheduling rules loaded");
+    Ok(Scheduling::new(store.shared(), pool, policy, catalog))
+}
+
+/// Roster names from enrollment in this process: each worker's NIK and name, opened with the
+/// worker's key (an erased worker is absent).
+pub struct EnrollmentNames(pub Enrollment);
+
+#[async_trait]
+impl RosterNames for EnrollmentNames {
+    async fn identities(
+        &self,
+        workers: &[WorkerId],
+    ) -> Result<HashMap<WorkerId, Identity>, String> {
+        let mut found = HashMap::new();
+        for worker in workers {
+            let view = match self
+                .0
+                .view(kesos_enrollment::domain::WorkerId(worker.0))
+                .await
+            {
+                Ok(view) => view,
+                Err(kesos_enrollment::service::EnrollmentError::WorkerNotFound(_)) => continue,
+                Err(error) => return Err(error.to_string()),
+            };
+            if let (Some(full_name), Some(nik)) = (view.full_name, view.nik) {
+                found.insert(*worker, Identity { full_name, nik });
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// NATS, for the distributed mode's part of scheduling.
+pub struct Distributed {
+    /// JetStream.
+    pub context: async_nats::jetstream::Context,
+    /// The events streams.
+    pub names: StreamNames,
+    /// The LSPS stream and subjects.
+    pub channel: LspsChannel,
+}
+
+/// Runs one consumer until shutdown, binding its feed again after a feed failure.
+async fn consume<D, F, Fut>(consumer: Consumer<D>, bind: impl Fn() -> Fut, shutdown: Shutdown)
+where
+    D: ConsumerDb,
+    F: Feed,
+    Fut: Future<Output = Result<F, BusError>>,
+{
+    let mut failures = 0_u32;
+    while !shutdown.is_triggered() {
+        let outcome = match bind().await {
+            Ok(feed) => {
+                let stop = shutdown.clone();
+                consumer.run(feed, async move { stop.wait().await }).await
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = outcome {
+            failures += 1;
+            let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
+            tracing::warn!(consumer = consumer.name(), %error, ?delay, "consumer stopped; binding again");
+            tokio::select! {
+                () = shutdown.wait() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+}
+
+fn on_own_log<D: ConsumerDb>(
+    background: &mut JoinSet<()>,
+    name: &'static str,
+    store: Arc<dyn EventStore>,
+    pool: sqlx::Pool<D>,
+    handler: Arc<dyn Handler<D>>,
+    shutdown: &Shutdown,
+) {
+    let consumer = Consumer::new(name, pool.clone(), handler);
+    let shutdown = shutdown.clone();
+    background.spawn(async move {
+        let bind = || EmbeddedFeed::resume(store.clone(), "scheduling", name, &pool);
+        consume(consumer, bind, shutdown).await;
+    });
+}
+
+fn start<D: ConsumerDb>(
+    background: &mut JoinSet<()>,
+    scheduling: &Scheduling,
+    enrollment: &Enrollment,
+    pool: sqlx::Pool<D>,
+    nats: Option<&Distributed>,
+    shutdown: &Shutdown,
+) {
+    let store = scheduling.store().clone();
+    let intake: Arc<dyn Handler<D>> = Arc::new(Intake::new(scheduling.clone()));
+    match nats {
+        None => on_own_log(
+            background,
+            "scheduling-intake",
+            store.clone(),
+            pool.clone(),
+            intake,
+            shutdown,
+        ),
+        Some(nats) => {
+            let consumer = Consumer::new("scheduling-intake", pool.clone(), intake);
+            let (context, names) = (nats.context.clone(), nats.names.clone());
+            let filter = format!("{}.enrollment.v1.>", names.prefix);
+            let shutdown = shutdown.clone();
+            background.spawn(async move {
+                let bind = || {
+                    let settings = PullSettings {
+                        filter_subject: Some(filter.clone()),
+                        ..PullSettings::default()
+                    };
+                    JetStreamFeed::subscribe(context.clone(), &names, "scheduling-intake", settings)
+                };
+                consume(consumer, bind, shutdown).await;
+            });
+        }
+    }
+    let returns: Arc<dyn Handler<D>> = Arc::new(Returns::new(scheduling.clone()));
+    on_own_log(
+        background,
+        "scheduling-returns",
+        store.clone(),
+        pool.clone(),
+        returns,
+        shutdown,
+    );
+    if let Some(nats) = nats {
+        let names: Arc<dyn RosterNames> = Arc::new(EnrollmentNames(enrollment.clone()));
+        let desk: Arc<dyn Handler<D>> = Arc::new(RosterDesk::new(
+            scheduling.clone(),
+            names,
+            nats.context.clone(),
+            nats.channel.clone(),
+        ));
+        on_own_log(
+            background,
+            "scheduling-roster-desk",
+            store,
+            pool,
+            desk,
+            shutdown,
+        );
+        let inbox = Inbox::new(
+            scheduling.clone(),
+            nats.context.clone(),
+            nats.channel.clone(),
+            &nats.names,
+            InboxSettings::default(),
+        );
+        let names = nats.names.clone();
+        let stop = shutdown.clone();
+        background.spawn(async move { inbox.run(&names, async move { stop.wait().await }).await });
+    }
+    let locker = scheduling.clone();
+    let stop = shutdown.clone();
+    background.spawn(async move {
+        loop {
+            match locker.lock_due(OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(locked) => tracing::info!(locked, "rosters locked"),
+                Err(error) => {
+                    tracing::warn!(%error, "the roster-lock job failed; trying again later")
+                }
+            }
+            tokio::select! {
+                () = stop.wait() => return,
+                () = tokio::time::sleep(LOCK_EVERY) => {}
+            }
+        }
+    });
+}
+
+/// Starts scheduling's background work on `background`.
+pub fn start_background(
+    background: &mut JoinSet<()>,
+    scheduling: &Scheduling,
+    enrollment: &Enrollment,
+    store: &OpenedStore,
+    nats: Option<&Distributed>,
+    shutdown: &Shutdown,
+) {
+    match store {
+        OpenedStore::Sqlite(sqlite) => {
+            start(
+                background,
+                scheduling,
+                enrollment,
+                sqlite.pool().clone(),
+                nats,
+                shutdown,
+            );
+        }
+        OpenedStore::Postgres(postgres) => {
+            start(
+                background,
+                scheduling,
+                enrollment,
+                postgres.pool().clone(),
+                nats,
+                shutdown,
+            );
+        }
+    }
+}

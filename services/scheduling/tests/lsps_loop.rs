@@ -1,0 +1,331 @@
+//! The whole LSPS loop on the real NATS JetStream and PostgreSQL: sessions are filled and
+//! locked, the roster desk sends rosters, the simulated LSPS answers while misbehaving
+//! (every result twice, results before attendance and in reverse, malformed messages, results
+//! for a wrong session and a stranger), and the inbox records them. In the end every seated
+//! candidate has exactly one outcome, and every bad message waits in the dead-letter stream
+//! with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_trait::async_trait;
+use futures::StreamExt;
+use kesos_aggregate::CommandContext;
+use kesos_bus::jetstream::DEAD_REASON_HEADER;
+use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, StreamNames};
+use kesos_enrollment::domain::SchemeCatalog;
+use kesos_eventstore::{AsOf, EventStore};
+use kesos_regions::RegionCode;
+use kesos_scheduling::domain::*;
+use kesos_scheduling::lsps::LspsChannel;
+use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
+use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
+use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
+use kesos_scheduling::service::returns::Returns;
+use kesos_scheduling::service::{Pool, Scheduling};
+use kesos_scheduling::wire::ASSESSMENT_DECIDED;
+use kesos_testkit::{PgSchema, nats_url, unique_name};
+use time::macros::datetime;
+use time::{Duration as Span, OffsetDateTime};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+const T0: OffsetDateTime = datetime!(2026-11-02 09:00 UTC);
+const STARTS: OffsetDateTime = datetime!(2026-12-01 01:00 UTC);
+
+/// Enrollment's part, played by a table of names (the roster desk's only dependency).
+struct Names;
+
+#[async_trait]
+impl RosterNames for Names {
+    async fn identities(
+        &self,
+        workers: &[WorkerId],
+    ) -> Result<HashMap<WorkerId, Identity>, String> {
+        Ok(workers
+            .iter()
+            .map(|w| {
+                (
+                    *w,
+                    Identity {
+                        full_name: format!("Peserta {w}"),
+                        nik: "3277014107900001".into(),
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+fn at(when: OffsetDateTime) -> CommandContext {
+    CommandContext {
+        command_id: Uuid::now_v7(),
+        actor: "user:test".to_owned(),
+        correlation_id: "test".to_owned(),
+        causation_id: None,
+        occurred_at: when,
+    }
+}
+
+fn plan(assessors: &[&str]) -> Plan {
+    Plan {
+        scheme: SchemeRef {
+            code: "PEKSOS-GENERALIS".into(),
+            category: "peksos".into(),
+            level: "Generalis".into(),
+        },
+        venue: Venue::TestSite {
+            name: "TUK Cimahi".into(),
+            region: RegionCode::parse("32.77").unwrap(),
+        },
+        starts_at: STARTS,
+        ends_at: STARTS + Span::hours(8),
+        capacity: 10,
+        assessors: assessors
+            .iter()
+            .map(|a| ExternalId::parse(a).unwrap())
+            .collect(),
+        served: vec![RegionCode::parse("32").unwrap()],
+        cutoff: STARTS - Span::days(7),
+        lsps: ExternalId::parse("LSPS-SIM").unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_message_dead_lettered()
+ {
+    let schema = PgSchema::create().await;
+    let store = schema.store().await;
+    let pool = Pool::postgres(store.pool().clone()).await.unwrap();
+    sqlx::Postgres::migrate_consumers(store.pool())
+        .await
+        .unwrap();
+    let shared: Arc<dyn EventStore> = Arc::new(store.clone());
+    let scheduling = Scheduling::new(
+        shared.clone(),
+        pool,
+        SchedulingPolicy::shipped().unwrap(),
+        SchemeCatalog::shipped().unwrap(),
+    );
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let context = jetstream::new(client);
+    let prefix = unique_name("lsps").replace('-', "_");
+    let names = StreamNames::new(prefix.clone(), unique_name("EV"), unique_name("DLQ")).unwrap();
+    let channel = LspsChannel::new(prefix.clone(), unique_name("LSPS"));
+    let (stop, watching) = watch::channel(false);
+    let stopped = |mut w: watch::Receiver<bool>| async move {
+        let _ = w.wait_for(|s| *s).await;
+    };
+
+    let mut tasks = Vec::new();
+    for (name, handler) in [
+        (
+            "returns",
+            Arc::new(Returns::new(scheduling.clone()))
+                as Arc<dyn kesos_bus::Handler<sqlx::Postgres>>,
+        ),
+        (
+            "roster-desk",
+            Arc::new(RosterDesk::new(
+                scheduling.clone(),
+                Arc::new(Names),
+                context.clone(),
+                channel.clone(),
+            )),
+        ),
+    ] {
+        let feed = EmbeddedFeed::resume(shared.clone(), "scheduling", name, store.pool())
+            .await
+            .unwrap();
+        let consumer = Consumer::new(name, store.pool().clone(), handler);
+        let done = stopped(watching.clone());
+        tasks.push(tokio::spawn(async move {
+            consumer.run(feed, done).await.unwrap()
+        }));
+    }
+    let inbox = Inbox::new(
+        scheduling.clone(),
+        context.clone(),
+        channel.clone(),
+        &names,
+        InboxSettings {
+            durable: unique_name("inbox"),
+            ..InboxSettings::default()
+        },
+    );
+    inbox.bind(&names).await.unwrap();
+    {
+        let names = names.clone();
+        let done = stopped(watching.clone());
+        tasks.push(tokio::spawn(async move { inbox.run(&names, done).await }));
+    }
+    let simulator = Simulator::new(
+        context.clone(),
+        channel.clone(),
+        SimulatorSettings {
+            lsps: "LSPS-SIM".into(),
+            pass_rate: 0.7,
+            no_show_rate: 0.15,
+            duplicates: true,
+            reorder: true,
+            malformed: 1,
+            wrong: 1,
+            ..SimulatorSettings::default()
+        },
+    );
+    let simulated =
+        tokio::spawn(async move { simulator.run(Some(2), std::future::pending()).await });
+
+    for i in 0..20 {
+        let candidate = CandidateId(Uuid::now_v7());
+        scheduling
+            .queue(
+                &at(T0),
+                Queued {
+                    candidate,
+                    worker: WorkerId(Uuid::now_v7()),
+                    scheme: plan(&[]).scheme,
+                    region: RegionCode::parse("32.77.01").unwrap(),
+                    verified_at: T0 + Span::minutes(i),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let sessions = [SessionId(Uuid::now_v7()), SessionId(Uuid::now_v7())];
+    scheduling
+        .schedule(&at(T0), sessions[0], plan(&["A-1"]))
+        .await
+        .unwrap();
+    scheduling
+        .schedule(&at(T0), sessions[1], plan(&["A-2"]))
+        .await
+        .unwrap();
+    let allocation = scheduling.allocate(&at(T0), None).await.unwrap();
+    assert_eq!(allocation.seated, 20);
+    assert_eq!(
+        scheduling.lock_due(STARTS - Span::days(2)).await.unwrap(),
+        2
+    );
+
+    let report = tokio::time::timeout(Duration::from_secs(60), simulated)
+        .await
+        .expect("the simulator answers both rosters")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.rosters, 2);
+    assert_eq!(report.present + report.no_shows, 20);
+
+    // Every seated candidate ends with exactly one outcome.
+    let settled = || async {
+        let mut outcomes = 0;
+        for session in &sessions {
+            let state = scheduling.session(*session).await.unwrap().unwrap();
+            outcomes += state
+                .seats
+                .values()
+                .filter(|s| s.decision.is_some() || s.attendance == Some(Attendance::NoShow))
+                .count();
+        }
+        outcomes
+    };
+    for _ in 0..300 {
+        if settled().await == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(settled().await, 20, "every seated candidate has an outcome");
+    let mut decisions = 0;
+    for session in &sessions {
+        let events = shared
+            .read_stream(
+                &kesos_scheduling::service::session_stream(*session).unwrap(),
+                AsOf::Now,
+            )
+            .await
+            .unwrap();
+        decisions += events
+            .iter()
+            .filter(|e| e.event_type.as_str() == ASSESSMENT_DECIDED)
+            .count();
+    }
+    assert_eq!(
+        decisions,
+        report.kompeten + report.belum_kompeten,
+        "one decision per present candidate, duplicates or not"
+    );
+
+    // Every bad message is dead-lettered with a reason: per roster one malformed message, one
+    // result for a session that does not exist, one for a stranger.
+    let dead_stream = context.get_stream(&names.dead_letter_stream).await.unwrap();
+    let expected_dead = 2 * 3;
+    let mut reasons = Vec::new();
+    let consumer = dead_stream
+        .create_consumer(jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    while reasons.len() < expected_dead {
+        let message = tokio::time::timeout(Duration::from_secs(20), messages.next())
+            .await
+            .expect("the dead letters arrive")
+            .unwrap()
+            .unwrap();
+        let reason = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(DEAD_REASON_HEADER))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        reasons.push(reason);
+        message.ack().await.unwrap();
+    }
+    let no_more = tokio::time::timeout(Duration::from_secs(2), messages.next()).await;
+    assert!(
+        no_more.is_err(),
+        "nothing else was dead-lettered: {:?}",
+        reasons
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("not an AssessmentResultReported"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("does not exist"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("not on this session's roster"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+
+    let _ = stop.send(true);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for stream in [
+        &names.events_stream,
+        &names.dead_letter_stream,
+        &channel.stream,
+    ] {
+        let _ = context.delete_stream(stream).await;
+    }
+    store.pool().close().await;
+    schema.drop_now().await;
+}
