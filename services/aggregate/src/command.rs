@@ -2,8 +2,8 @@
 //! code on a service's write path; everything it calls into the domain is pure.
 
 use kesos_eventstore::{
-    AsOf, Claims, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent,
-    StoreError, StreamId,
+    AsOf, Claims, EventStore, EventType, ExpectedVersion, InputError, Metadata, NewEvent,
+    RecordedEvent, StoreError, StreamId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -96,6 +96,27 @@ where
     A: Aggregate,
     A::Event: EventCodec,
 {
+    let claims_for = |_: &A, _: &[A::Event]| Ok(claims.clone());
+    execute_deriving_claims(store, stream, &command, context, MAX_ATTEMPTS, claims_for).await
+}
+
+/// [`execute`] for aggregates whose claims follow from what was decided (a seat claim for
+/// each candidate actually seated, bookings that follow a changed timing): `claims_for` gets
+/// the state before the events and the events, on every attempt. A contended stream is
+/// decided again up to `max_attempts` times (an allocation racing others needs more than
+/// [`MAX_ATTEMPTS`]).
+pub async fn execute_deriving_claims<A>(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    command: &A::Command,
+    context: &CommandContext,
+    max_attempts: u32,
+    claims_for: impl Fn(&A, &[A::Event]) -> Result<Claims, InputError>,
+) -> Result<Executed<A>, AppError<A::Error>>
+where
+    A: Aggregate,
+    A::Event: EventCodec,
+{
     let first_id = event_id(context.command_id, 0);
     let mut attempts = 0;
     loop {
@@ -105,7 +126,7 @@ where
             return Ok(earlier);
         }
         let state = A::replay(history.events.iter().map(|(_, event)| event));
-        let events = state.decide(&command).map_err(AppError::Domain)?;
+        let events = state.decide(command).map_err(AppError::Domain)?;
         if events.is_empty() {
             return Ok(Executed {
                 state,
@@ -117,8 +138,9 @@ where
         }
         let expected = ExpectedVersion::after(history.version());
         let new_events = to_new_events(&events, context)?;
+        let claims = claims_for(&state, &events).map_err(StoreError::from)?;
         match store
-            .append_claiming(stream, expected, new_events, claims.clone())
+            .append_claiming(stream, expected, new_events, claims)
             .await
         {
             Ok(outcome) if outcome.already_stored => {
@@ -147,7 +169,7 @@ where
             // A mismatch here is usually a retry of this command racing its first run; the
             // next load sees the stored events and returns their outcome.
             Err(StoreError::Conflict { .. } | StoreError::IdempotencyMismatch { .. })
-                if attempts < MAX_ATTEMPTS =>
+                if attempts < max_attempts =>
             {
                 tracing::debug!(%stream, attempts, "append conflicted; deciding again");
             }

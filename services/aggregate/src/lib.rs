@@ -33,7 +33,8 @@ pub use aggregate::Aggregate;
 pub use cache::{StateCache, execute_cached};
 pub use codec::{DecodeError, EventCodec};
 pub use command::{
-    CommandContext, Executed, MAX_ATTEMPTS, execute, execute_claiming, load, to_new_events,
+    CommandContext, Executed, MAX_ATTEMPTS, execute, execute_claiming, execute_deriving_claims,
+    load, to_new_events,
 };
 pub use error::AppError;
 pub use event_id::event_id;

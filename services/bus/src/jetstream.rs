@@ -254,32 +254,48 @@ impl Feed for JetStreamFeed {
         incoming: &Incoming<jetstream::Message>,
         reason: &str,
     ) -> Result<(), BusError> {
-        let message = &incoming.token;
-        let mut headers = HeaderMap::new();
-        headers.insert(DEAD_REASON_HEADER, one_line(reason).as_str());
-        headers.insert(DEAD_CONSUMER_HEADER, self.consumer.as_str());
-        headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
-        if let Ok(info) = message.info() {
-            headers.insert(
-                ORIGINAL_SEQUENCE_HEADER,
-                info.stream_sequence.to_string().as_str(),
-            );
-        }
-        self.context
-            .publish_with_headers(
-                self.dead_letter_subject.clone(),
-                headers,
-                message.payload.clone(),
-            )
-            .await
-            .map_err(BusError::nats)?
-            .await
-            .map_err(BusError::nats)?;
-        message
-            .ack_with(AckKind::Term)
-            .await
-            .map_err(BusError::nats)
+        dead_letter(
+            &self.context,
+            self.dead_letter_subject.clone(),
+            &self.consumer,
+            &incoming.token,
+            reason,
+        )
+        .await
     }
+}
+
+/// Copies `message` to the dead-letter `subject` with the reason, the consumer and its origin
+/// in headers, waits for JetStream to store it, then terminates the original (never
+/// redelivered). Shared by every JetStream reader that dead-letters: the event consumers and
+/// the LSPS inbox.
+pub async fn dead_letter(
+    context: &jetstream::Context,
+    subject: String,
+    consumer: &str,
+    message: &jetstream::Message,
+    reason: &str,
+) -> Result<(), BusError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(DEAD_REASON_HEADER, one_line(reason).as_str());
+    headers.insert(DEAD_CONSUMER_HEADER, consumer);
+    headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
+    if let Ok(info) = message.info() {
+        headers.insert(
+            ORIGINAL_SEQUENCE_HEADER,
+            info.stream_sequence.to_string().as_str(),
+        );
+    }
+    context
+        .publish_with_headers(subject, headers, message.payload.clone())
+        .await
+        .map_err(BusError::nats)?
+        .await
+        .map_err(BusError::nats)?;
+    message
+        .ack_with(AckKind::Term)
+        .await
+        .map_err(BusError::nats)
 }
 
 /// Header values are one line; reasons may not be.

@@ -4,9 +4,11 @@
 //! commands made idempotent by an `Idempotency-Key` ([`command_id`]).
 
 pub mod body;
+pub mod context;
 pub mod idempotency;
 pub mod problem;
 
 pub use body::JsonBody;
+pub use context::command_context;
 pub use idempotency::{IDEMPOTENCY_KEY, command_id, uuid_for_key};
 pub use problem::{FieldError, Problem};

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kesos_aggregate::CommandContext;
-use kesos_http::{FieldError, JsonBody, Problem, command_id};
+use kesos_http::{FieldError, JsonBody, Problem};
 use kesos_regions::{Level, RegionCode};
 use kesos_vault::KeyState;
 use serde::Deserialize;
@@ -60,20 +60,7 @@ pub fn router(enrollment: Enrollment) -> Router {
 type Answer = Result<Response, Problem>;
 
 fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
-    let command_id = command_id(headers)?;
-    Ok(CommandContext {
-        command_id,
-        // Until access control lands every caller is anonymous; the field is recorded so
-        // that authenticated actors fill it without a contract change.
-        actor: "http:anonymous".to_owned(),
-        correlation_id: headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| (1..=100).contains(&v.len()))
-            .map_or_else(|| command_id.to_string(), str::to_owned),
-        causation_id: None,
-        occurred_at: OffsetDateTime::now_utc(),
-    })
+    kesos_http::command_context(headers)
 }
 
 fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kesos_aggregate::CommandContext;
-use kesos_http::{FieldError, JsonBody, Problem, command_id};
+use kesos_http::{FieldError, JsonBody, Problem};
 use kesos_regions::{RegionCode, Regions};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -62,19 +62,7 @@ pub fn router(state: ApiState) -> Router {
 type Answer = Result<Response, Problem>;
 
 fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
-    let command_id = command_id(headers)?;
-    Ok(CommandContext {
-        command_id,
-        // Until access control lands every caller is anonymous (see enrollment).
-        actor: "http:anonymous".to_owned(),
-        correlation_id: headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| (1..=100).contains(&v.len()))
-            .map_or_else(|| command_id.to_string(), str::to_owned),
-        causation_id: None,
-        occurred_at: OffsetDateTime::now_utc(),
-    })
+    kesos_http::command_context(headers)
 }
 
 fn one(error: FieldError) -> Problem {

@@ -14,11 +14,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use kesos_aggregate::CommandContext;
-use kesos_bus::jetstream::{DEAD_CONSUMER_HEADER, DEAD_REASON_HEADER, ORIGINAL_SUBJECT_HEADER};
 use kesos_bus::{BusError, StreamNames};
 use kesos_proto::kesos::lsps::v1 as lsps;
 use prost::Message;
@@ -231,23 +229,23 @@ impl Inbox {
         tokio::pin!(shutdown);
         let mut failures = 0_u32;
         loop {
-            let outcome = async {
-                let consumer = self.bind(names).await?;
-                loop {
-                    self.round(&consumer).await?;
-                }
-                #[allow(unreachable_code)]
-                Ok::<(), BusError>(())
-            };
             tokio::select! {
                 () = &mut shutdown => return,
-                result = outcome => if let Err(error) = result {
+                Err(error) = self.read_on(names) => {
                     failures += 1;
                     let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
                     tracing::warn!(%error, ?delay, "LSPS inbox failed; binding again");
                     tokio::time::sleep(delay).await;
-                },
+                }
             }
+        }
+    }
+
+    /// Binds and reads round after round; returns only with the failure that stopped it.
+    async fn read_on(&self, names: &StreamNames) -> Result<std::convert::Infallible, BusError> {
+        let consumer = self.bind(names).await?;
+        loop {
+            self.round(&consumer).await?;
         }
     }
 
@@ -363,28 +361,13 @@ impl Inbox {
         reason: &str,
     ) -> Result<(), BusError> {
         tracing::warn!(subject = %message.subject, %reason, "LSPS report dead-lettered");
-        let mut headers = HeaderMap::new();
-        let flat: String = reason
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(1000)
-            .collect();
-        headers.insert(DEAD_REASON_HEADER, flat.as_str());
-        headers.insert(DEAD_CONSUMER_HEADER, self.settings.durable.as_str());
-        headers.insert(ORIGINAL_SUBJECT_HEADER, message.subject.as_str());
-        self.context
-            .publish_with_headers(
-                self.dead_letter_subject.clone(),
-                headers,
-                message.payload.clone(),
-            )
-            .await
-            .map_err(BusError::nats)?
-            .await
-            .map_err(BusError::nats)?;
-        message
-            .ack_with(AckKind::Term)
-            .await
-            .map_err(BusError::nats)
+        kesos_bus::jetstream::dead_letter(
+            &self.context,
+            self.dead_letter_subject.clone(),
+            &self.settings.durable,
+            message,
+            reason,
+        )
+        .await
     }
 }

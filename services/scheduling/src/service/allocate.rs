@@ -5,11 +5,11 @@
 //! allocation seated first is dropped from the list and the append decided again.
 
 use futures::StreamExt;
-use kesos_aggregate::{AppError, CommandContext};
+use kesos_aggregate::{AppError, CommandContext, execute_deriving_claims};
 use kesos_eventstore::StoreError;
 use serde::Serialize;
 
-use super::{Scheduling, SchedulingError, claims, command, derived, session_stream};
+use super::{MAX_ATTEMPTS, Scheduling, SchedulingError, claims, derived, session_stream};
 use crate::domain::{SeatRequest, Session, SessionCommand, SessionId, plan_allocation};
 
 /// Sessions seated at once by one allocation.
@@ -90,11 +90,12 @@ impl Scheduling {
                 auto: true,
                 now: context.occurred_at,
             };
-            match command::run::<Session>(
+            match execute_deriving_claims::<Session>(
                 &**self.store(),
                 &stream,
                 &command,
                 context,
+                MAX_ATTEMPTS,
                 claims::for_session_events,
             )
             .await

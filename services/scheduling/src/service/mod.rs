@@ -4,7 +4,6 @@
 
 mod allocate;
 pub mod claims;
-pub mod command;
 pub mod error;
 pub mod intake;
 pub mod pool;
@@ -14,7 +13,7 @@ pub mod returns;
 
 use std::sync::Arc;
 
-use kesos_aggregate::{AppError, CommandContext, load};
+use kesos_aggregate::{AppError, CommandContext, Executed, execute_deriving_claims, load};
 use kesos_enrollment::domain::{SchemeCatalog, SchemeCode};
 use kesos_eventstore::{AsOf, Claims, EventStore, StoreError, StreamId};
 use time::OffsetDateTime;
@@ -25,10 +24,13 @@ use crate::domain::{
     SessionError, SessionId, Timing,
 };
 pub use allocate::Allocation;
-pub use command::Ran;
 pub use error::SchedulingError;
 pub use pool::Pool;
 pub use queries::{CandidateFilter, CandidateRow, Page, SessionFilter, SessionRow};
+
+/// Attempts before a contended stream gives up: allocations race each other (and people) on
+/// popular sessions, so more than the aggregate crate's default.
+pub const MAX_ATTEMPTS: u32 = 8;
 
 /// The scheduling service's shell. Cheap to clone.
 #[derive(Clone)]
@@ -141,13 +143,14 @@ impl Scheduling {
         session: SessionId,
         command: SessionCommand,
         context: &CommandContext,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let stream = session_stream(session)?;
-        match command::run::<Session>(
+        match execute_deriving_claims::<Session>(
             &*self.store,
             &stream,
             &command,
             context,
+            MAX_ATTEMPTS,
             claims::for_session_events,
         )
         .await
@@ -165,7 +168,7 @@ impl Scheduling {
         context: &CommandContext,
         session: SessionId,
         plan: Plan,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let command = SessionCommand::Schedule {
             session,
             plan,
@@ -182,7 +185,7 @@ impl Scheduling {
         session: SessionId,
         timing: Timing,
         reason: String,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let command = SessionCommand::Change {
             timing,
             reason,
@@ -199,7 +202,7 @@ impl Scheduling {
         context: &CommandContext,
         session: SessionId,
         reason: String,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         self.on_session(session, SessionCommand::Cancel { reason }, context)
             .await
     }
@@ -234,7 +237,7 @@ impl Scheduling {
         context: &CommandContext,
         session: SessionId,
         candidate: CandidateId,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let request = self.seat_request(candidate, None).await?;
         let command = SessionCommand::Seat {
             requests: vec![request],
@@ -251,7 +254,7 @@ impl Scheduling {
         session: SessionId,
         candidate: CandidateId,
         reason: String,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let command = SessionCommand::Unseat {
             candidate,
             reason,
@@ -271,7 +274,7 @@ impl Scheduling {
         candidate: CandidateId,
         to: SessionId,
         reason: String,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let mut request = self.seat_request(candidate, Some(from)).await?;
         let target = self
             .session(to)
@@ -323,7 +326,7 @@ impl Scheduling {
         &self,
         context: &CommandContext,
         session: SessionId,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let command = SessionCommand::LockRoster {
             now: context.occurred_at,
         };
@@ -361,7 +364,7 @@ impl Scheduling {
         candidate: CandidateId,
         attendance: Attendance,
         lsps: LspsId,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let attempt = self.attempt_of(candidate).await?;
         let command = SessionCommand::RecordAttendance {
             candidate,
@@ -378,7 +381,7 @@ impl Scheduling {
         context: &CommandContext,
         session: SessionId,
         reported: ReportedDecision,
-    ) -> Result<Ran<Session>, SchedulingError> {
+    ) -> Result<Executed<Session>, SchedulingError> {
         let state = self.candidate(reported.candidate).await?;
         let Some((attempt, region)) = state.as_ref().and_then(|s| {
             s.queued
@@ -418,12 +421,17 @@ impl Scheduling {
         &self,
         context: &CommandContext,
         queued: Queued,
-    ) -> Result<Ran<Candidate>, SchedulingError> {
+    ) -> Result<Executed<Candidate>, SchedulingError> {
         let stream = candidate_stream(queued.candidate)?;
         let command = CandidateCommand::Queue(queued);
-        command::run::<Candidate>(&*self.store, &stream, &command, context, |_, _| {
-            Ok(Claims::default())
-        })
+        execute_deriving_claims::<Candidate>(
+            &*self.store,
+            &stream,
+            &command,
+            context,
+            MAX_ATTEMPTS,
+            |_, _| Ok(Claims::default()),
+        )
         .await
         .map_err(Into::into)
     }
@@ -447,9 +455,14 @@ impl Scheduling {
             on: context.occurred_at.date(),
             policy: (*self.policy).clone(),
         };
-        command::run::<Candidate>(&*self.store, &stream, &command, context, |_, _| {
-            Ok(Claims::default())
-        })
+        execute_deriving_claims::<Candidate>(
+            &*self.store,
+            &stream,
+            &command,
+            context,
+            MAX_ATTEMPTS,
+            |_, _| Ok(Claims::default()),
+        )
         .await?;
         if reason.is_failure() {
             self.on_session(
