@@ -317,6 +317,7 @@ impl Inbox {
             }
         }
         drop(results);
+        let mut acks = Vec::with_capacity(messages.len());
         for ((message, parsed), verdict) in messages.iter().zip(&parsed).zip(verdicts) {
             let reasons: Vec<String> = match (parsed, verdict) {
                 (Err(reason), _) => vec![reason.clone()],
@@ -346,12 +347,15 @@ impl Inbox {
                 (Ok(_), None) => Vec::new(),
             };
             if reasons.is_empty() {
-                message.ack().await.map_err(BusError::nats)?;
+                acks.push(message.ack());
             } else {
                 round.dead += 1;
                 self.dead_letter(message, &reasons.join("; ")).await?;
             }
         }
+        futures::future::try_join_all(acks)
+            .await
+            .map_err(BusError::nats)?;
         Ok(round)
     }
 

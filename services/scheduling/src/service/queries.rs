@@ -353,6 +353,53 @@ impl Pool {
     }
 }
 
+/// What a decision needs to know of a candidate: the region, and the attempt the next
+/// decision counts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateFacts {
+    /// Posting region when verified.
+    pub region: RegionCode,
+    /// Failed attempts so far, plus one.
+    pub next_attempt: u32,
+}
+
+impl Pool {
+    /// The facts of `candidates` as the read model has them, without catching up: a candidate
+    /// missing here is looked up in its stream by the caller. (Both facts change only long
+    /// before a decision that needs them: the region never, the attempts when the previous
+    /// attempt's return was recorded.)
+    pub async fn candidate_facts(
+        &self,
+        candidates: &[CandidateId],
+    ) -> Result<std::collections::HashMap<CandidateId, CandidateFacts>, SchedulingError> {
+        let mut facts = std::collections::HashMap::new();
+        for chunk in candidates.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT candidate_id, region, attempts FROM scheduling_candidates WHERE candidate_id IN ({})",
+                placeholders.join(", ")
+            );
+            let values: Vec<Value> = chunk.iter().map(|c| Value::Text(c.to_string())).collect();
+            let rows: Vec<(String, String, i32)> = with_db!(&self.db, pool => {
+                bind_all!(sqlx::query_as(&sql), &values).fetch_all(pool).await?
+            });
+            for (id, region, attempts) in rows {
+                if let (Ok(id), Ok(region)) = (Uuid::parse_str(&id), RegionCode::parse(&region)) {
+                    let next_attempt = to_u32(i64::from(attempts)).saturating_add(1);
+                    facts.insert(
+                        CandidateId(id),
+                        CandidateFacts {
+                            region,
+                            next_attempt,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(facts)
+    }
+}
+
 impl Where {
     fn equals_after(&mut self, column: &str, after: Option<&str>) {
         if let Some(after) = after {

@@ -5,10 +5,10 @@
 
 use std::collections::HashSet;
 
-use futures::future::join_all;
 use kesos_aggregate::{Aggregate, CommandContext, EventCodec, event_id, to_new_events};
 use kesos_eventstore::{AsOf, Claims, ExpectedVersion, StoreError};
 
+use super::queries::CandidateFacts;
 use super::{ReportedDecision, Scheduling, SchedulingError, session_stream};
 use crate::domain::{
     Attendance, CandidateId, DecisionReport, LspsId, Session, SessionCommand, SessionEvent,
@@ -54,6 +54,39 @@ pub enum Recorded {
 const MAX_ATTEMPTS: u32 = 8;
 
 impl Scheduling {
+    /// The facts of each report's candidate, in order (`None`: not a candidate of ours): from
+    /// the read model in one query, from the stream for those it does not have yet.
+    async fn facts_of(
+        &self,
+        reports: &[(CommandContext, Report)],
+    ) -> Result<Vec<Option<CandidateFacts>>, SchedulingError> {
+        let ids: Vec<CandidateId> = reports.iter().map(|(_, r)| r.candidate()).collect();
+        let known = self.pool.candidate_facts(&ids).await?;
+        let mut facts = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(fact) = known.get(&id) {
+                facts.push(Some(fact.clone()));
+                continue;
+            }
+            let fact = match self.candidate(id).await {
+                Ok(state) => state.and_then(|s| {
+                    let region = s.queued.as_ref()?.region.clone();
+                    Some(CandidateFacts {
+                        region,
+                        next_attempt: s.next_attempt(),
+                    })
+                }),
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => {
+                    tracing::error!(%error, "a candidate's stream cannot be read");
+                    None
+                }
+            };
+            facts.push(fact);
+        }
+        Ok(facts)
+    }
+
     /// Records `reports` (each with its own context) about candidates of `session`. An `Err`
     /// means nothing was recorded and the whole group may be retried (store away, contention).
     pub async fn record_reports(
@@ -62,17 +95,7 @@ impl Scheduling {
         reports: &[(CommandContext, Report)],
     ) -> Result<Vec<Recorded>, SchedulingError> {
         let stream = session_stream(session)?;
-        let mut facts = Vec::with_capacity(reports.len());
-        for fact in join_all(reports.iter().map(|(_, r)| self.candidate(r.candidate()))).await {
-            match fact {
-                Ok(candidate) => facts.push(candidate),
-                Err(error) if error.is_transient() => return Err(error),
-                Err(error) => {
-                    tracing::error!(%error, "a candidate's stream cannot be read");
-                    facts.push(None);
-                }
-            }
-        }
+        let facts = self.facts_of(reports).await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -104,7 +127,7 @@ impl Scheduling {
                     outcomes.push(Recorded::AlreadyKnown);
                     continue;
                 }
-                let Some(candidate) = fact else {
+                let Some(fact) = fact else {
                     outcomes.push(Recorded::Refused(SchedulingError::Session(
                         crate::domain::SessionError::NotOnRoster,
                     )));
@@ -112,22 +135,16 @@ impl Scheduling {
                 };
                 let command = match report {
                     Report::Attendance {
-                        candidate: id,
+                        candidate,
                         attendance,
                         lsps,
                     } => SessionCommand::RecordAttendance {
-                        candidate: *id,
+                        candidate: *candidate,
                         attendance: *attendance,
-                        attempt: candidate.next_attempt(),
+                        attempt: fact.next_attempt,
                         lsps: lsps.clone(),
                     },
                     Report::Decision(d) => {
-                        let Some(queued) = &candidate.queued else {
-                            outcomes.push(Recorded::Refused(SchedulingError::Session(
-                                crate::domain::SessionError::NotOnRoster,
-                            )));
-                            continue;
-                        };
                         SessionCommand::RecordDecision(Box::new(DecisionReport {
                             candidate: d.candidate,
                             units: d.units.clone(),
@@ -135,8 +152,8 @@ impl Scheduling {
                             assessors: d.assessors.clone(),
                             decided_at: d.decided_at,
                             lsps: d.lsps.clone(),
-                            attempt: candidate.next_attempt(),
-                            region: queued.region.clone(),
+                            attempt: fact.next_attempt,
+                            region: fact.region.clone(),
                             message_id: d.message_id.clone(),
                         }))
                     }
