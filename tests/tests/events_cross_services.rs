@@ -75,6 +75,7 @@ async fn write_history(
                 session_id: "session-1".into(),
                 candidate_id: worker_id.clone(),
                 worker_id,
+                ..CandidateSeated::default()
             };
             let session = StreamId::parse("session-1").unwrap();
             scheduling

@@ -28,8 +28,10 @@ mod workload;
 
 use std::time::Duration;
 
+pub use certification::{CertificationBenchOptions, certification};
 pub use enrollment::{EnrollmentBenchOptions, enrollment};
 pub use report::{Figure, LimitKind};
+pub use scheduling::{SchedulingBenchOptions, scheduling};
 
 use crate::target::{Backend, Target};
 

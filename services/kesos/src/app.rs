@@ -15,11 +15,13 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::certification::open_certification;
 use crate::enrollment::open_enrollment;
 use crate::http::{self, AppState};
 use crate::keys;
 use crate::open::{OpenedStore, connect_nats, open_store};
 use crate::scheduling::{Distributed, EnrollmentNames, open_scheduling, start_background};
+use kesos_certification::service::Certification;
 use kesos_enrollment::service::Enrollment;
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::service::Scheduling;
@@ -28,6 +30,7 @@ use kesos_scheduling::service::Scheduling;
 pub struct Application {
     enrollment: Enrollment,
     scheduling: Scheduling,
+    certification: Certification,
     distributed: Option<Distributed>,
     listener: TcpListener,
     address: SocketAddr,
@@ -96,6 +99,18 @@ impl Application {
         let description = format!("{mode} mode, {}", store.describe(config));
         let enrollment = open_enrollment(config, mode, &store).await?;
         let scheduling = open_scheduling(config, &store, enrollment.catalog().clone()).await?;
+        let base_url = config
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let certification = open_certification(
+            config,
+            &store,
+            enrollment.vault().clone(),
+            signing_key.clone(),
+            base_url,
+        )
+        .await?;
         let state = AppState {
             store: store.shared(),
             mode,
@@ -105,6 +120,7 @@ impl Application {
         Ok(Self {
             enrollment,
             scheduling,
+            certification,
             distributed,
             listener,
             address,
@@ -137,6 +153,11 @@ impl Application {
         &self.scheduling
     }
 
+    /// The certification service this process runs.
+    pub fn certification(&self) -> &Certification {
+        &self.certification
+    }
+
     /// The process's event store.
     pub fn store(&self) -> Arc<dyn EventStore> {
         self.store.shared()
@@ -153,6 +174,7 @@ impl Application {
                 .iter()
                 .chain(kesos_enrollment::http::ROUTES)
                 .chain(kesos_scheduling::http::ROUTES)
+                .chain(kesos_certification::http::ROUTES)
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -173,6 +195,13 @@ impl Application {
             self.distributed.as_ref(),
             &shutdown,
         );
+        crate::certification::start_background(
+            &mut background,
+            &self.certification,
+            &self.store,
+            self.distributed.as_ref(),
+            &shutdown,
+        );
         if let Some(relay) = self.relay {
             let stop = shutdown.clone();
             background.spawn(async move { relay.run(async move { stop.wait().await }).await });
@@ -184,7 +213,8 @@ impl Application {
         };
         let routes = http::router(self.state)
             .merge(kesos_enrollment::http::router(self.enrollment))
-            .merge(kesos_scheduling::http::router(scheduling_api));
+            .merge(kesos_scheduling::http::router(scheduling_api))
+            .merge(kesos_certification::http::router(self.certification));
         let served = axum::serve(self.listener, routes)
             .with_graceful_shutdown(async move { stop.wait().await })
             .await;

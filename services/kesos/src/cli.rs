@@ -53,6 +53,12 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportTarget,
     },
+    /// Certificates: check an exported one offline.
+    Cert {
+        /// The certificate action.
+        #[command(subcommand)]
+        action: CertAction,
+    },
     /// Play LSPS over NATS (for tests, demos and LSPS's own developers): read rosters on
     /// `<prefix>.lsps.v1.roster.<lsps>`, answer with attendance and results.
     LspsSim {
@@ -137,6 +143,49 @@ pub enum BenchTarget {
         /// One JSON object per figure.
         #[arg(long)]
         json: bool,
+    },
+    /// The certification service: certificates issued from Kompeten decisions on JetStream
+    /// (certificates/s, goal 10,000) and public verification by number at a fixed rate
+    /// (p50/p99, goal p99 under 5 ms). PostgreSQL and NATS as for `store`.
+    Certification {
+        /// Kompeten decisions to issue certificates from.
+        #[arg(long, default_value_t = 50_000)]
+        decisions: usize,
+        /// Verifications per second.
+        #[arg(long, default_value_t = 2_000)]
+        rate: u32,
+        /// Seconds of verification load.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The scheduling service: auto-allocation of waiting candidates into sessions (seconds and
+    /// seats/s) and ingestion of LSPS results through JetStream (results/s, goal 10,000),
+    /// each next to the store's batched append. PostgreSQL and NATS as for `store`.
+    Scheduling {
+        /// Waiting candidates.
+        #[arg(long, default_value_t = 50_000)]
+        candidates: usize,
+        /// Sessions to fill.
+        #[arg(long, default_value_t = 500)]
+        sessions: usize,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `kesos cert …`
+#[derive(Debug, Subcommand)]
+pub enum CertAction {
+    /// Check an exported certificate (`credential.json`, a W3C Verifiable Credential) offline:
+    /// its signature against this deployment's signing key and trusted keys. Exits non-zero,
+    /// saying why, when it was altered or signed by another key.
+    Verify {
+        /// The exported credential.
+        file: PathBuf,
     },
 }
 
@@ -298,6 +347,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let options = crate::lsps_sim::SimOptions { settings, rosters };
             crate::lsps_sim::run(&config, options, &mut out).await
+        }
+        Command::Cert {
+            action: CertAction::Verify { file },
+        } => crate::certification::verify_command(&config, &file, &mut out),
+        Command::Bench {
+            target:
+                BenchTarget::Certification {
+                    decisions,
+                    rate,
+                    seconds,
+                    json,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let mut options = kesos_bench::CertificationBenchOptions::new(
+                config
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
+                config
+                    .nats_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+            );
+            options.decisions = decisions;
+            options.rate = rate;
+            options.seconds = seconds;
+            options.json = json;
+            kesos_bench::certification(&options, &mut out).await?;
+            Ok(())
+        }
+        Command::Bench {
+            target:
+                BenchTarget::Scheduling {
+                    candidates,
+                    sessions,
+                    json,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let options = kesos_bench::SchedulingBenchOptions {
+                database_url: config
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
+                nats_url: config
+                    .nats_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                candidates,
+                sessions,
+                append_seconds: kesos_bench::DEFAULT_DURATION_SECS,
+                json,
+            };
+            kesos_bench::scheduling(&options, &mut out).await?;
+            Ok(())
         }
         Command::Key {
             action:

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod certification;
 pub mod cli;
 pub mod enrollment;
 pub mod http;

@@ -102,8 +102,11 @@ pub struct Distributed {
 }
 
 /// Runs one consumer until shutdown, binding its feed again after a feed failure.
-async fn consume<D, F, Fut>(consumer: Consumer<D>, bind: impl Fn() -> Fut, shutdown: Shutdown)
-where
+pub(crate) async fn consume<D, F, Fut>(
+    consumer: Consumer<D>,
+    bind: impl Fn() -> Fut,
+    shutdown: Shutdown,
+) where
     D: ConsumerDb,
     F: Feed,
     Fut: Future<Output = Result<F, BusError>>,

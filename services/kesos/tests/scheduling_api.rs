@@ -195,6 +195,92 @@ async fn a_result_recorded_by_hand_completes_the_embedded_journey() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kompeten_decision_becomes_a_certificate_that_verifies_offline() {
+    let file = SqliteFile::create();
+    let config = embedded_config(&file);
+    let running = start(config.clone()).await;
+    let (session_id, candidate) = a_locked_session(&running, "LSPS-PEKSOS").await;
+    let (_, _, session) = running.get(&format!("/v1/sessions/{session_id}")).await;
+    let worker = session["seats"][0]["worker_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = json!({
+        "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
+        "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
+        "decided_at": session["ends_at"], "lsps_id": "LSPS-PEKSOS"
+    });
+    let (status, _, _) = running
+        .post_json(&format!("/v1/sessions/{session_id}/results"), &result, None)
+        .await;
+    assert_eq!(status, 200);
+    let mut certificate = Value::Null;
+    for _ in 0..200 {
+        let (_, _, page) = running
+            .get(&format!("/v1/certificates?worker_id={worker}"))
+            .await;
+        if page["total"] == json!(1) {
+            certificate = page["items"][0].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let number = certificate["number"]
+        .as_str()
+        .expect("a certificate is issued")
+        .to_owned();
+    let (status, _, public) = running.get(&format!("/v1/verify/{number}")).await;
+    assert_eq!(status, 200, "{public}");
+    assert_eq!(public["status"], json!("valid"), "{public}");
+    let id = certificate["certificate_id"].as_str().unwrap();
+    let credential = reqwest::get(format!(
+        "{}/v1/certificates/{id}/credential.json",
+        running.base
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    running.stop().await;
+
+    let dir = file.path.parent().unwrap();
+    let exported = dir.join("credential.json");
+    std::fs::write(&exported, &credential).unwrap();
+    let signing_key = config.signing_key_file.clone().unwrap();
+    let cli = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kesos"))
+            .current_dir(dir)
+            .args(["cert", "verify", path.to_str().unwrap()])
+            .env("KESOS_SIGNING_KEY_FILE", &signing_key)
+            .env("KESOS_DATA_DIR", dir)
+            .output()
+            .unwrap()
+    };
+    let valid = cli(&exported);
+    let stdout = String::from_utf8_lossy(&valid.stdout);
+    assert!(
+        valid.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    assert!(stdout.starts_with(&format!("valid: {number}")), "{stdout}");
+    assert!(stdout.contains("Siti Aminah"), "{stdout}");
+
+    let tampered = dir.join("tampered.json");
+    let text = String::from_utf8(credential.to_vec()).unwrap();
+    std::fs::write(&tampered, text.replace("Siti Aminah", "Siti Aminan")).unwrap();
+    let refused = cli(&tampered);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is not a valid kesos certificate"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lsps_simulator_answers_a_roster_sent_over_jetstream() {
     let schema = PgSchema::create().await;
     let dir = SqliteFile::create();

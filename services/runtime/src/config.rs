@@ -90,6 +90,12 @@ pub struct Config {
     /// JetStream stream of the LSPS contract: rosters out, attendance and results in
     /// (`KESOS_NATS_LSPS_STREAM`).
     pub nats_lsps_stream: String,
+    /// TOML file of certification reference data (validity per scheme, issuers)
+    /// (`KESOS_CERTIFICATION_FILE`); unset, the data shipped in the binary.
+    pub certification_file: Option<PathBuf>,
+    /// The address the public reaches kesos at (`KESOS_PUBLIC_BASE_URL`), printed in
+    /// certificates' QR codes and credential links; unset, `http://<http_listen>`.
+    pub public_base_url: Option<String>,
     /// Seconds between audit checkpoints, at least 1.
     pub checkpoint_interval_secs: u64,
     /// Name reported in logs and metrics, telling the processes of a deployment apart.
@@ -265,6 +271,8 @@ impl Default for Config {
             schemes_file: None,
             scheduling_file: None,
             nats_lsps_stream: "KESOS_LSPS".to_owned(),
+            certification_file: None,
+            public_base_url: None,
             data_dir,
             database_url: None,
             database_schema: None,
@@ -352,6 +360,8 @@ impl Config {
             ("schemes_file", path(&self.schemes_file)),
             ("scheduling_file", path(&self.scheduling_file)),
             ("nats_lsps_stream", self.nats_lsps_stream.clone()),
+            ("certification_file", path(&self.certification_file)),
+            ("public_base_url", text(&self.public_base_url)),
             ("log_format", self.log_format.to_string()),
         ];
         pairs
@@ -407,6 +417,8 @@ impl fmt::Debug for Config {
             .field("schemes_file", &self.schemes_file)
             .field("scheduling_file", &self.scheduling_file)
             .field("nats_lsps_stream", &self.nats_lsps_stream)
+            .field("certification_file", &self.certification_file)
+            .field("public_base_url", &self.public_base_url)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
             .finish()

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 21] = [
+pub(super) const FIELDS: [&str; 23] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -34,6 +34,8 @@ pub(super) const FIELDS: [&str; 21] = [
     "schemes_file",
     "scheduling_file",
     "nats_lsps_stream",
+    "certification_file",
+    "public_base_url",
     "checkpoint_interval_secs",
     "service_name",
 ];
@@ -121,6 +123,8 @@ impl Layered {
             "schemes_file" => c.schemes_file = optional(raw, path)?,
             "scheduling_file" => c.scheduling_file = optional(raw, path)?,
             "nats_lsps_stream" => c.nats_lsps_stream = stream_name(raw)?,
+            "certification_file" => c.certification_file = optional(raw, path)?,
+            "public_base_url" => c.public_base_url = optional(raw, public_url)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
             _ => return Err(FieldError::Unknown),
@@ -204,6 +208,20 @@ fn nats_url(raw: Raw<'_>) -> Result<String, FieldError> {
     let url = text(raw, EXPECTED)?;
     if url.split(',').all(|server| !server.trim().is_empty()) {
         Ok(url.to_owned())
+    } else {
+        Err(FieldError::Invalid(EXPECTED))
+    }
+}
+
+fn public_url(raw: Raw<'_>) -> Result<String, FieldError> {
+    const EXPECTED: &str = "an http:// or https:// URL such as https://kesos.kemensos.go.id";
+    let url = text(raw, EXPECTED)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or_default();
+    if !rest.is_empty() && !url.chars().any(char::is_whitespace) {
+        Ok(url.trim_end_matches('/').to_owned())
     } else {
         Err(FieldError::Invalid(EXPECTED))
     }

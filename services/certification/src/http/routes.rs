@@ -1,0 +1,304 @@
+//! The handlers: each reads and checks its input, calls the service, and answers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kesos_http::{FieldError, JsonBody, Problem, command_context};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::credential::html::{escape, status_text};
+use crate::credential::status_list::Purpose;
+use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
+use crate::http::errors::problem;
+use crate::service::rows::MAX_PAGE;
+use crate::service::{CertificateFilter, Certification, CertificationError};
+
+/// The certification routes over a service.
+pub fn router(certification: Certification) -> Router {
+    Router::new()
+        .route("/v1/certificates", get(list))
+        .route("/v1/certificates/{certificate_id}", get(read))
+        .route("/v1/certificates/{certificate_id}/suspend", post(suspend))
+        .route(
+            "/v1/certificates/{certificate_id}/reinstate",
+            post(reinstate),
+        )
+        .route("/v1/certificates/{certificate_id}/revoke", post(revoke))
+        .route(
+            "/v1/certificates/{certificate_id}/credential.json",
+            get(credential),
+        )
+        .route(
+            "/v1/certificates/{certificate_id}/certificate.html",
+            get(printable),
+        )
+        .route("/v1/verify/{number}", get(verify_number))
+        .route("/v1/verify", post(verify_name))
+        .route("/v1/status-list", get(revocation_list))
+        .route("/v1/status-list/suspension", get(suspension_list))
+        .route("/verify/{number}", get(verify_page))
+        .with_state(certification)
+}
+
+type Answer = Result<Response, Problem>;
+
+fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
+    Problem::invalid(vec![FieldError::new(field, rule, detail)])
+}
+
+fn certificate_id(text: &str) -> Result<CertificateId, Problem> {
+    Uuid::parse_str(text)
+        .map(CertificateId)
+        .map_err(|_| invalid("certificate_id", "certificate_id.uuid", "must be a UUID"))
+}
+
+fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
+    Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    category: String,
+    reason: String,
+}
+
+async fn suspend(
+    State(certification): State<Certification>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Answer {
+    let context = command_context(&headers)?;
+    let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
+    let view = certification
+        .suspend(id, reason, &context)
+        .await
+        .map_err(problem)?;
+    Ok(Json(view).into_response())
+}
+
+async fn reinstate(
+    State(certification): State<Certification>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Answer {
+    let context = command_context(&headers)?;
+    let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
+    let view = certification
+        .reinstate(id, reason, &context)
+        .await
+        .map_err(problem)?;
+    Ok(Json(view).into_response())
+}
+
+async fn revoke(
+    State(certification): State<Certification>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RevokeBody>,
+) -> Answer {
+    let context = command_context(&headers)?;
+    let id = certificate_id(&id)?;
+    let category = RevocationCategory::parse(&body.category).ok_or_else(|| {
+        invalid(
+            "category",
+            "category.known",
+            "must be ethics_breach, criminal_conviction, permanent_incapacity or other",
+        )
+    })?;
+    let reason = reason("reason", &body.reason)?;
+    let view = certification
+        .revoke(id, category, reason, &context)
+        .await
+        .map_err(problem)?;
+    Ok(Json(view).into_response())
+}
+
+async fn read(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+    let view = certification
+        .view(certificate_id(&id)?)
+        .await
+        .map_err(problem)?;
+    Ok(Json(view).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    worker_id: Option<String>,
+    status: Option<String>,
+    scheme: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(certification): State<Certification>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let worker_id = query
+        .worker_id
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| {
+            Uuid::parse_str(&w)
+                .map_err(|_| invalid("worker_id", "worker_id.uuid", "must be a UUID"))
+        })
+        .transpose()?;
+    let status = query
+        .status
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            Status::parse(&s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    "status.known",
+                    "must be valid, suspended, revoked, expired or superseded",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
+    }
+    let filter = CertificateFilter {
+        worker_id,
+        status,
+        scheme_code: query.scheme.filter(|s| !s.trim().is_empty()),
+    };
+    let (items, page) = certification
+        .list(&filter, query.after.as_deref(), limit)
+        .await
+        .map_err(problem)?;
+    Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
+}
+
+async fn credential(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+    let credential = certification
+        .credential(certificate_id(&id)?)
+        .await
+        .map_err(problem)?;
+    let mut response = Json(credential).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vc+json"),
+    );
+    Ok(response)
+}
+
+async fn printable(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+    let page = certification
+        .certificate_html(certificate_id(&id)?)
+        .await
+        .map_err(problem)?;
+    Ok(Html(page).into_response())
+}
+
+async fn verify_number(
+    State(certification): State<Certification>,
+    Path(number): Path<String>,
+) -> Answer {
+    let answer = certification
+        .verify_number(&number)
+        .await
+        .map_err(problem)?;
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameCheck {
+    number: String,
+    full_name: String,
+}
+
+async fn verify_name(
+    State(certification): State<Certification>,
+    JsonBody(body): JsonBody<NameCheck>,
+) -> Answer {
+    if body.full_name.trim().is_empty() || body.full_name.chars().count() > 200 {
+        return Err(invalid(
+            "full_name",
+            "full_name.text",
+            "give the full name, 1-200 characters",
+        ));
+    }
+    let matches = certification
+        .verify_name(&body.number, &body.full_name)
+        .await
+        .map_err(problem)?;
+    Ok(Json(json!({ "matches": matches })).into_response())
+}
+
+async fn status_list(certification: &Certification, purpose: Purpose) -> Answer {
+    let list = certification.status_list(purpose).await.map_err(problem)?;
+    let mut response = Json(list).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vc+json"),
+    );
+    Ok(response)
+}
+
+async fn revocation_list(State(certification): State<Certification>) -> Answer {
+    status_list(&certification, Purpose::Revocation).await
+}
+
+async fn suspension_list(State(certification): State<Certification>) -> Answer {
+    status_list(&certification, Purpose::Suspension).await
+}
+
+/// The page a certificate's QR code opens: the public verification, in Indonesian.
+async fn verify_page(
+    State(certification): State<Certification>,
+    Path(number): Path<String>,
+) -> Response {
+    let (status, body) = match certification.verify_number(&number).await {
+        Ok(v) => (
+            StatusCode::OK,
+            format!(
+                "<h1>{}</h1><p>Nomor <b>{}</b></p><table><tr><td>Pemegang</td><td>{}</td></tr>\
+                 <tr><td>Skema</td><td>{}</td></tr><tr><td>Jenjang</td><td>{}</td></tr>\
+                 <tr><td>Berlaku</td><td>{} s.d. {}</td></tr><tr><td>Lembaga sertifikasi</td><td>{}</td></tr>\
+                 <tr><td>Penerbit</td><td>{}</td></tr></table>",
+                status_text(&v.status),
+                escape(&v.number),
+                escape(v.holder.as_deref().unwrap_or("-")),
+                escape(v.scheme_name.as_deref().unwrap_or(&v.scheme_code)),
+                escape(&v.level),
+                escape(&v.valid_from),
+                escape(&v.valid_until),
+                escape(&v.issuing_body),
+                escape(&v.issuer),
+            ),
+        ),
+        Err(CertificationError::InvalidNumber(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "<h1>Bukan nomor sertifikat yang sah</h1><p>Periksa kembali nomor yang diketik: ada huruf atau angka yang salah atau tertukar.</p>".to_owned(),
+        ),
+        Err(CertificationError::NumberNotFound(_)) => (
+            StatusCode::NOT_FOUND,
+            "<h1>Sertifikat tidak ditemukan</h1><p>Tidak ada sertifikat dengan nomor ini.</p>".to_owned(),
+        ),
+        Err(error) => return problem(error).into_response(),
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Verifikasi sertifikat</title>\
+         <style>body{{font-family:sans-serif;max-width:640px;margin:2em auto}}td{{padding:4px 12px}}</style>\
+         </head><body>{body}</body></html>"
+    );
+    (status, Html(page)).into_response()
+}

@@ -1,0 +1,283 @@
+//! Certificates as people read them: central operations (the holder's name in full, unless
+//! erased) and the public (status, scheme, validity, issuing body, the name masked).
+
+use kesos_vault::{KeyState, Sealed};
+use serde::Serialize;
+use time::Date;
+use uuid::Uuid;
+
+use crate::domain::{CertificateId, CertificateNumber, Status, names};
+use crate::service::rows::{CertificateFilter, CertificatePage, CertificateRow};
+use crate::service::{Certification, CertificationError, today};
+
+/// The label enrollment seals a worker's full name under.
+pub const NAME_LABEL: &str = "full_name";
+/// What is shown for the name of an erased holder.
+pub const ERASED_NAME: &str = "(data erased)";
+
+/// A holder's name as the vault lets it be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolderName {
+    /// The name, opened.
+    Known(String),
+    /// The holder was erased (UU PDP): the name is gone for good.
+    Erased,
+    /// Not known here (the registration has not reached certification).
+    Unknown,
+}
+
+impl HolderName {
+    /// The name in full, or what stands for it.
+    pub fn full(&self) -> Option<String> {
+        match self {
+            Self::Known(name) => Some(name.clone()),
+            Self::Erased => Some(ERASED_NAME.to_owned()),
+            Self::Unknown => None,
+        }
+    }
+
+    /// The masked name, or what stands for it.
+    pub fn masked(&self) -> Option<String> {
+        match self {
+            Self::Known(name) => Some(names::mask(name)),
+            Self::Erased => Some(ERASED_NAME.to_owned()),
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// A certificate for central operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateView {
+    /// The certificate.
+    pub certificate_id: String,
+    /// Its number.
+    pub number: String,
+    /// The holder.
+    pub worker_id: String,
+    /// The holder's name; `(data erased)` after erasure; absent when unknown here.
+    pub holder_name: Option<String>,
+    /// Scheme code.
+    pub scheme_code: String,
+    /// Scheme name from the reference data.
+    pub scheme_name: Option<String>,
+    /// Category.
+    pub category: String,
+    /// Level.
+    pub level: String,
+    /// The assessing LSPS's id.
+    pub lsps_id: String,
+    /// Its name.
+    pub issuing_body: String,
+    /// The decision's event id.
+    pub basis_decision_event_id: String,
+    /// First valid day.
+    pub valid_from: String,
+    /// Last valid day.
+    pub valid_until: String,
+    /// Status today: `expired` once the last valid day has passed, even before the expiry
+    /// job recorded it.
+    pub status: String,
+    /// Reason of the last suspension, reinstatement or revocation.
+    pub status_reason: Option<String>,
+    /// Revocation category.
+    pub revocation_category: Option<String>,
+    /// The certificate this renews.
+    pub supersedes: Option<String>,
+    /// The renewal that replaced it.
+    pub superseded_by: Option<String>,
+    /// Its bit in the status lists.
+    pub status_list_index: u64,
+    /// Region at issue.
+    pub region: Option<String>,
+}
+
+/// What anyone may learn from a certificate number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicVerification {
+    /// The number.
+    pub number: String,
+    /// Status today (`valid`, `suspended`, `revoked`, `expired`, `superseded`).
+    pub status: String,
+    /// Scheme code.
+    pub scheme_code: String,
+    /// Scheme name.
+    pub scheme_name: Option<String>,
+    /// Category.
+    pub category: String,
+    /// Level.
+    pub level: String,
+    /// First valid day.
+    pub valid_from: String,
+    /// Last valid day.
+    pub valid_until: String,
+    /// The certification body (LSPS) that issued it.
+    pub issuing_body: String,
+    /// The issuer (the ministry).
+    pub issuer: String,
+    /// The holder's name, masked (`S**** A****`), or `(data erased)`.
+    pub holder: Option<String>,
+}
+
+/// The status a certificate has on `day`: its recorded status, except that one still valid or
+/// suspended after its last valid day reads as expired.
+pub fn status_on(recorded: &str, valid_until: &str, day: Date) -> String {
+    let passed = valid_until < day.to_string().as_str();
+    match Status::parse(recorded) {
+        Some(status) if status.is_current() && passed => Status::Expired.code().to_owned(),
+        _ => recorded.to_owned(),
+    }
+}
+
+impl Certification {
+    /// Opens a holder's name with the vault.
+    pub(crate) async fn holder_name(
+        &self,
+        row: &CertificateRow,
+    ) -> Result<HolderName, CertificationError> {
+        if row.holder_erased {
+            return Ok(HolderName::Erased);
+        }
+        let (Some(sealed), Ok(worker)) = (&row.sealed_name, Uuid::parse_str(&row.worker_id)) else {
+            return Ok(HolderName::Unknown);
+        };
+        Ok(open(&self.vault().key(worker).await?, sealed))
+    }
+
+    /// A certificate's row, fresh.
+    pub async fn row(&self, id: CertificateId) -> Result<CertificateRow, CertificationError> {
+        self.refresh().await?;
+        self.registry()
+            .by_id(id)
+            .await?
+            .ok_or(CertificationError::NotFound(id))
+    }
+
+    /// A certificate for central operations.
+    pub async fn view(&self, id: CertificateId) -> Result<CertificateView, CertificationError> {
+        let row = self.row(id).await?;
+        let name = self.holder_name(&row).await?;
+        Ok(self.view_of(row, &name))
+    }
+
+    pub(crate) fn view_of(&self, row: CertificateRow, name: &HolderName) -> CertificateView {
+        let reference = self.reference();
+        CertificateView {
+            status: status_on(&row.status, &row.valid_until, today()),
+            holder_name: name.full(),
+            scheme_name: reference.scheme(&row.scheme_code).map(|s| s.name.clone()),
+            issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
+            certificate_id: row.certificate_id,
+            number: row.number,
+            worker_id: row.worker_id,
+            scheme_code: row.scheme_code,
+            category: row.scheme_category,
+            level: row.scheme_level,
+            lsps_id: row.lsps_id,
+            basis_decision_event_id: row.basis_event_id,
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+            status_reason: row.status_reason,
+            revocation_category: row.revocation_category,
+            supersedes: row.supersedes,
+            superseded_by: row.superseded_by,
+            status_list_index: row.status_index,
+            region: row.region,
+        }
+    }
+
+    /// One page of certificates, fresh, with names opened where the keys live.
+    pub async fn list(
+        &self,
+        filter: &CertificateFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
+        self.refresh().await?;
+        let page = self.registry().list(filter, after, limit).await?;
+        let workers: Vec<Uuid> = page
+            .items
+            .iter()
+            .filter_map(|row| Uuid::parse_str(&row.worker_id).ok())
+            .collect();
+        let keys = self.vault().keys(&workers).await?;
+        let views = page
+            .items
+            .iter()
+            .map(|row| {
+                let name = match (
+                    &row.sealed_name,
+                    Uuid::parse_str(&row.worker_id)
+                        .ok()
+                        .and_then(|w| keys.get(&w)),
+                ) {
+                    _ if row.holder_erased => HolderName::Erased,
+                    (Some(sealed), Some(key)) => open(key, sealed),
+                    _ => HolderName::Unknown,
+                };
+                self.view_of(row.clone(), &name)
+            })
+            .collect();
+        Ok((views, page))
+    }
+
+    async fn by_number(&self, text: &str) -> Result<CertificateRow, CertificationError> {
+        let number = CertificateNumber::parse(text)?.to_string();
+        self.refresh().await?;
+        self.registry()
+            .by_number(&number)
+            .await?
+            .ok_or(CertificationError::NumberNotFound(number))
+    }
+
+    /// Public verification by number: a mistyped number is
+    /// [`CertificationError::InvalidNumber`], a valid one no certificate carries
+    /// [`CertificationError::NumberNotFound`].
+    pub async fn verify_number(
+        &self,
+        text: &str,
+    ) -> Result<PublicVerification, CertificationError> {
+        let row = self.by_number(text).await?;
+        let name = self.holder_name(&row).await?;
+        let reference = self.reference();
+        Ok(PublicVerification {
+            status: status_on(&row.status, &row.valid_until, today()),
+            scheme_name: reference.scheme(&row.scheme_code).map(|s| s.name.clone()),
+            issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
+            issuer: reference.issuer_name.clone(),
+            holder: name.masked(),
+            number: row.number,
+            scheme_code: row.scheme_code,
+            category: row.scheme_category,
+            level: row.scheme_level,
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+        })
+    }
+
+    /// Whether `full_name` is the name of the holder of the certificate with this number
+    /// (case and spacing aside). An erased or unknown holder never matches.
+    pub async fn verify_name(
+        &self,
+        text: &str,
+        full_name: &str,
+    ) -> Result<bool, CertificationError> {
+        let row = self.by_number(text).await?;
+        Ok(match self.holder_name(&row).await? {
+            HolderName::Known(name) => names::same_name(&name, full_name),
+            HolderName::Erased | HolderName::Unknown => false,
+        })
+    }
+}
+
+fn open(key: &KeyState, sealed: &Sealed) -> HolderName {
+    match key {
+        KeyState::Live(key) => key
+            .open(NAME_LABEL, sealed)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map_or(HolderName::Unknown, HolderName::Known),
+        KeyState::Destroyed { .. } => HolderName::Erased,
+        KeyState::Missing => HolderName::Unknown,
+    }
+}

@@ -1,0 +1,143 @@
+//! The events certification consumes: scheduling's decisions and enrollment's registrations
+//! and erasures, read into what certification needs of them. Decoding never panics.
+
+use kesos_aggregate::DecodeError;
+use kesos_proto::kesos::common::v1 as common;
+use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_proto::kesos::scheduling::v1 as scheduling;
+use kesos_vault::Sealed;
+use prost::Message;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{SchemeRef, WorkerId};
+use crate::wire::{
+    ASSESSMENT_DECIDED, Bad, WORKER_ERASED, WORKER_REGISTERED, decode_as, scheme_of, scheme_to,
+    uuid_of,
+};
+
+/// An assessment decision, as certification needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The decision's event id: the basis of the certificate, and its identity.
+    pub event_id: Uuid,
+    /// The worker assessed.
+    pub worker_id: WorkerId,
+    /// The scheme tested.
+    pub scheme: SchemeRef,
+    /// Kompeten (true) or belum kompeten.
+    pub kompeten: bool,
+    /// When LSPS decided (the event's business time when the payload has none).
+    pub decided_at: OffsetDateTime,
+    /// The deciding LSPS.
+    pub lsps_id: String,
+    /// The candidate's region code, if given.
+    pub region: Option<String>,
+}
+
+/// Reads an `AssessmentDecided` payload delivered with `event_id` at `occurred_at`.
+pub fn decision(
+    event_id: Uuid,
+    occurred_at: OffsetDateTime,
+    payload: &[u8],
+) -> Result<Decision, DecodeError> {
+    let m: scheduling::AssessmentDecided = decode_as(ASSESSMENT_DECIDED, payload)?;
+    let malformed = |reason: Bad| DecodeError::malformed(ASSESSMENT_DECIDED, reason);
+    let kompeten = match common::AssessmentDecision::try_from(m.decision) {
+        Ok(common::AssessmentDecision::Kompeten) => true,
+        Ok(common::AssessmentDecision::BelumKompeten) => false,
+        _ => {
+            return Err(malformed(format!(
+                "decision has unknown value {}",
+                m.decision
+            )));
+        }
+    };
+    let decided_at = match m.decided_at {
+        Some(at) => {
+            let nanos = i128::from(at.seconds) * 1_000_000_000 + i128::from(at.nanos);
+            OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                .map_err(|e| malformed(format!("decided_at: {e}")))?
+        }
+        None => occurred_at,
+    };
+    Ok(Decision {
+        event_id,
+        worker_id: WorkerId(uuid_of("worker_id", &m.worker_id).map_err(malformed)?),
+        scheme: scheme_of(m.scheme).map_err(malformed)?,
+        kompeten,
+        decided_at,
+        lsps_id: m.lsps_id,
+        region: m.region.map(|r| r.code).filter(|c| !c.is_empty()),
+    })
+}
+
+/// A worker's registration as certification keeps it: the sealed name and the posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The worker.
+    pub worker_id: WorkerId,
+    /// The full name, sealed with the worker's data key under the label `full_name`.
+    pub full_name: Sealed,
+    /// The posting region code.
+    pub posting: Option<String>,
+}
+
+/// Reads a `WorkerRegistered` payload.
+pub fn worker_registered(payload: &[u8]) -> Result<Holder, DecodeError> {
+    let m: enrollment::WorkerRegistered = decode_as(WORKER_REGISTERED, payload)?;
+    let malformed = |reason: Bad| DecodeError::malformed(WORKER_REGISTERED, reason);
+    let name = m
+        .full_name
+        .ok_or_else(|| malformed("full_name is missing".into()))?;
+    Ok(Holder {
+        worker_id: WorkerId(uuid_of("worker_id", &m.worker_id).map_err(malformed)?),
+        full_name: Sealed {
+            ciphertext: name.ciphertext,
+            nonce: name.nonce,
+            key_id: name.key_id,
+        },
+        posting: m.posting.map(|r| r.code).filter(|c| !c.is_empty()),
+    })
+}
+
+/// Reads a `WorkerErased` payload: the erased worker.
+pub fn worker_erased(payload: &[u8]) -> Result<WorkerId, DecodeError> {
+    let m: enrollment::WorkerErased = decode_as(WORKER_ERASED, payload)?;
+    uuid_of("worker_id", &m.worker_id)
+        .map(WorkerId)
+        .map_err(|reason| DecodeError::malformed(WORKER_ERASED, reason))
+}
+
+/// An `AssessmentDecided` payload (for tests, demos and the bench, which stand in for
+/// scheduling).
+pub fn assessment_decided(
+    worker_id: Uuid,
+    scheme: &SchemeRef,
+    kompeten: bool,
+    decided_at: OffsetDateTime,
+    lsps_id: &str,
+    region: Option<&str>,
+) -> Vec<u8> {
+    let decision = if kompeten {
+        common::AssessmentDecision::Kompeten
+    } else {
+        common::AssessmentDecision::BelumKompeten
+    };
+    scheduling::AssessmentDecided {
+        worker_id: worker_id.to_string(),
+        scheme: scheme_to(scheme),
+        decision: decision as i32,
+        decided_at: Some(kesos_proto::prost_types::Timestamp {
+            seconds: decided_at.unix_timestamp(),
+            nanos: i32::try_from(decided_at.nanosecond()).unwrap_or(0),
+        }),
+        lsps_id: lsps_id.to_owned(),
+        region: region.map(|code| common::RegionRef {
+            code: code.to_owned(),
+            edition: String::new(),
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}

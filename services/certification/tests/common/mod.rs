@@ -1,0 +1,289 @@
+//! Fixtures for the certification tests: a service on a fresh PostgreSQL schema or SQLite
+//! file, decisions as delivered events, holders registered through the consumer, and a tiny
+//! HTTP/1.1 client for tests over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use kesos_bus::{Delivered, Handler};
+use kesos_certification::domain::SchemeRef;
+use kesos_certification::reference::Reference;
+use kesos_certification::service::{Certification, Registry};
+use kesos_certification::wire;
+use kesos_eventstore::{
+    EventStore, EventType, Metadata, PostgresStore, RecordedEvent, SqliteStore, StreamId,
+};
+use kesos_proto::kesos::common::v1 as common;
+use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_testkit::{PgSchema, SqliteFile};
+use kesos_vault::{MasterKey, Vault};
+use prost::Message;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+pub const BASE_URL: &str = "https://kesos.example";
+
+pub enum Place {
+    Pg(PgSchema, PostgresStore),
+    Lite(SqliteFile, SqliteStore),
+}
+
+pub struct Harness {
+    pub place: Place,
+    pub certification: Certification,
+    pub key: SigningKey,
+}
+
+pub fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+impl Harness {
+    pub async fn postgres() -> Self {
+        let schema = PgSchema::create().await;
+        let store = schema.store().await;
+        let pool = store.pool().clone();
+        let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
+            .await
+            .unwrap();
+        let registry = Registry::postgres(pool).await.unwrap();
+        Self::assemble(
+            Place::Pg(schema, store.clone()),
+            Arc::new(store),
+            vault,
+            registry,
+        )
+    }
+
+    pub async fn sqlite() -> Self {
+        let file = SqliteFile::create();
+        let store = file.store().await;
+        let pool = store.pool().clone();
+        let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
+            .await
+            .unwrap();
+        let registry = Registry::sqlite(pool).await.unwrap();
+        Self::assemble(
+            Place::Lite(file, store.clone()),
+            Arc::new(store),
+            vault,
+            registry,
+        )
+    }
+
+    fn assemble(
+        place: Place,
+        store: Arc<dyn EventStore>,
+        vault: Vault,
+        registry: Registry,
+    ) -> Self {
+        let key = signing_key();
+        let certification = Certification::new(
+            store,
+            vault,
+            Reference::shipped().unwrap(),
+            registry,
+            key.clone(),
+            BASE_URL,
+        );
+        Self {
+            place,
+            certification,
+            key,
+        }
+    }
+
+    /// Hands `delivered` to the consumer's handler as the consumer would: `act`, then `handle`
+    /// in a transaction.
+    pub async fn deliver(&self, delivered: &Delivered) {
+        let intake = self.certification.intake();
+        match &self.place {
+            Place::Pg(_, store) => {
+                Handler::<sqlx::Postgres>::act(&intake, delivered)
+                    .await
+                    .unwrap();
+                let mut tx = store.pool().begin().await.unwrap();
+                Handler::<sqlx::Postgres>::handle(&intake, &mut tx, delivered)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+            Place::Lite(_, store) => {
+                Handler::<sqlx::Sqlite>::act(&intake, delivered)
+                    .await
+                    .unwrap();
+                let mut tx = store.pool().begin().await.unwrap();
+                Handler::<sqlx::Sqlite>::handle(&intake, &mut tx, delivered)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    }
+
+    /// Registers a holder's sealed name as enrollment's event would carry it.
+    pub async fn register_holder(&self, worker: Uuid, full_name: &str) {
+        let key = self.certification.vault().key_for(worker).await.unwrap();
+        let sealed = key.seal("full_name", full_name.as_bytes());
+        let payload = enrollment::WorkerRegistered {
+            worker_id: worker.to_string(),
+            full_name: Some(common::EncryptedField {
+                ciphertext: sealed.ciphertext,
+                nonce: sealed.nonce,
+                key_id: sealed.key_id,
+            }),
+            posting: Some(common::RegionRef {
+                code: "32.77".into(),
+                edition: "2024".into(),
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        self.deliver(&delivered(wire::WORKER_REGISTERED, Uuid::now_v7(), payload))
+            .await;
+    }
+
+    /// Erases a holder as enrollment would: destroy the key, then the event.
+    pub async fn erase_holder(&self, worker: Uuid) {
+        self.certification
+            .vault()
+            .destroy(worker, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        let payload = enrollment::WorkerErased {
+            worker_id: worker.to_string(),
+            key_id: String::new(),
+            reason: "request".into(),
+            legal_basis: "UU 27/2022".into(),
+        }
+        .encode_to_vec();
+        self.deliver(&delivered(wire::WORKER_ERASED, Uuid::now_v7(), payload))
+            .await;
+    }
+
+    pub fn store(&self) -> Arc<dyn EventStore> {
+        self.certification.store().clone()
+    }
+
+    pub async fn finish(self) {
+        match self.place {
+            Place::Pg(schema, store) => {
+                store.pool().close().await;
+                schema.drop_now().await;
+            }
+            Place::Lite(_file, store) => store.pool().close().await,
+        }
+    }
+}
+
+pub fn scheme(code: &str) -> SchemeRef {
+    let (category, level) = code.split_once('-').unwrap_or((code, ""));
+    SchemeRef {
+        code: code.into(),
+        category: category.into(),
+        level: level.into(),
+    }
+}
+
+/// An event as the consumer receives it.
+pub fn delivered(event_type: &str, event_id: Uuid, payload: Vec<u8>) -> Delivered {
+    let now = OffsetDateTime::now_utc();
+    Delivered {
+        source: "scheduling".into(),
+        event: RecordedEvent {
+            position: 1,
+            stream_id: StreamId::parse(format!("test-{event_id}")).unwrap(),
+            stream_version: 1,
+            event_id,
+            event_type: EventType::parse(event_type).unwrap(),
+            schema_version: 1,
+            payload,
+            metadata: Metadata {
+                correlation_id: "c".into(),
+                causation_id: "c".into(),
+                actor: "lsps".into(),
+            },
+            occurred_at: now,
+            recorded_at: now,
+            hash: [0; 32],
+        },
+    }
+}
+
+/// A decision on `worker` in `scheme` at `decided_at`.
+pub fn decision(
+    worker: Uuid,
+    scheme_code: &str,
+    kompeten: bool,
+    decided_at: OffsetDateTime,
+) -> Delivered {
+    let payload = wire::assessment_decided(
+        worker,
+        &scheme(scheme_code),
+        kompeten,
+        decided_at,
+        "LSPS-PEKSOS",
+        Some("32.77"),
+    );
+    delivered(wire::ASSESSMENT_DECIDED, Uuid::now_v7(), payload)
+}
+
+/// How many events of `event_type` the log holds.
+pub async fn count(store: &dyn EventStore, event_type: &str) -> usize {
+    let mut after = 0;
+    let mut count = 0;
+    loop {
+        let batch = store.read_batch(after, 1000).await.unwrap();
+        let Some(last) = batch.last() else {
+            return count;
+        };
+        after = last.position;
+        count += batch
+            .iter()
+            .filter(|e| e.event_type.as_str() == event_type)
+            .count();
+    }
+}
+
+/// One HTTP exchange over a fresh connection: status, content type, body.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+/// Serves a router on 127.0.0.1:0.
+pub async fn serve(router: axum::Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (addr, task)
+}

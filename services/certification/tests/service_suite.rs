@@ -1,0 +1,719 @@
+//! The certification service against the real databases: every case runs on PostgreSQL (a
+//! fresh schema) and on SQLite (a fresh file); the HTTP cases over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use kesos_aggregate::CommandContext;
+use kesos_certification::credential::status_list::{self, Purpose};
+use kesos_certification::credential::{CredentialError, verify_credential};
+use kesos_certification::domain::{
+    CertificateError, CertificateId, CertificateNumber, Reason, RevocationCategory,
+};
+use kesos_certification::service::{CertificateFilter, Certification, CertificationError};
+use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
+use serde_json::{Value, json};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use common::{Harness, count, decision, http, serve};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::postgres().await;
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::sqlite().await;
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    a_kompeten_decision_issues_a_certificate_with_number_validity_and_basis,
+    a_belum_kompeten_decision_issues_nothing,
+    a_redelivered_or_replayed_decision_issues_nothing_new,
+    one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate,
+    concurrent_decisions_get_distinct_numbers_and_status_indexes,
+    a_new_kompeten_decision_renews_and_supersedes_the_current_certificate,
+    suspension_reinstatement_and_revocation_follow_the_rules,
+    expiry_after_downtime_emits_each_expiry_once,
+    verification_answers_for_valid_suspended_revoked_expired_mistyped_and_unknown_numbers,
+    the_name_is_masked_matched_and_gone_after_erasure,
+    an_exported_credential_verifies_offline_and_any_tampering_fails,
+    the_status_lists_follow_revocation_and_suspension,
+    the_http_api_answers_over_a_real_socket,
+);
+
+fn context() -> CommandContext {
+    let command_id = Uuid::now_v7();
+    CommandContext {
+        command_id,
+        actor: "test".into(),
+        correlation_id: command_id.to_string(),
+        causation_id: None,
+        occurred_at: OffsetDateTime::now_utc(),
+    }
+}
+
+fn recently() -> OffsetDateTime {
+    OffsetDateTime::now_utc() - Duration::days(10)
+}
+
+fn reason(text: &str) -> Reason {
+    Reason::parse(text).unwrap()
+}
+
+/// Issues a certificate for a new worker (named `name` when given); returns its id and number.
+async fn issued(
+    h: &Harness,
+    name: Option<&str>,
+    decided_at: OffsetDateTime,
+) -> (Uuid, CertificateId, String) {
+    let worker = Uuid::now_v7();
+    if let Some(name) = name {
+        h.register_holder(worker, name).await;
+    }
+    let delivered = decision(worker, "PEKSOS-GENERALIS", true, decided_at);
+    h.deliver(&delivered).await;
+    let id = CertificateId::for_decision(delivered.event.event_id);
+    let view = h.certification.view(id).await.unwrap();
+    (worker, id, view.number)
+}
+
+async fn a_kompeten_decision_issues_a_certificate_with_number_validity_and_basis(h: &Harness) {
+    let worker = Uuid::now_v7();
+    let delivered = decision(
+        worker,
+        "PEKSOS-GENERALIS",
+        true,
+        datetime!(2026-03-01 09:00 +07:00),
+    );
+    h.deliver(&delivered).await;
+    let id = CertificateId::for_decision(delivered.event.event_id);
+    let view = h.certification.view(id).await.unwrap();
+    let number = CertificateNumber::parse(&view.number).unwrap();
+    assert_eq!((number.scheme(), number.year()), ("PSG", 2026));
+    assert_eq!(view.worker_id, worker.to_string());
+    assert_eq!(view.valid_from, "2026-03-01");
+    assert_eq!(view.valid_until, "2029-02-28");
+    assert_eq!(
+        view.basis_decision_event_id,
+        delivered.event.event_id.to_string()
+    );
+    assert_eq!(view.issuing_body, "LSPS Pekerjaan Sosial");
+    assert_eq!(
+        (view.category.as_str(), view.level.as_str()),
+        ("PEKSOS", "GENERALIS")
+    );
+}
+
+async fn a_belum_kompeten_decision_issues_nothing(h: &Harness) {
+    h.deliver(&decision(
+        Uuid::now_v7(),
+        "PEKSOS-GENERALIS",
+        false,
+        recently(),
+    ))
+    .await;
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 0);
+}
+
+async fn a_redelivered_or_replayed_decision_issues_nothing_new(h: &Harness) {
+    let delivered = decision(Uuid::now_v7(), "TKS-ASISTEN", true, recently());
+    for _ in 0..3 {
+        h.deliver(&delivered).await;
+    }
+    // A replay: the same decision much later, after other certificates were issued.
+    issued(h, None, recently()).await;
+    h.deliver(&delivered).await;
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 2);
+}
+
+async fn one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate(h: &Harness) {
+    let delivered = decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let intake = h.certification.intake();
+            let delivered = delivered.clone();
+            tokio::spawn(async move { intake.issue_from(&delivered).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 1);
+    let (views, _) = h
+        .certification
+        .list(&CertificateFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(views.len(), 1);
+}
+
+async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harness) {
+    // Two services over one store stand for two processes: each allocates numbers on its own,
+    // so they collide, and the store's claims make the loser pick again.
+    let c = &h.certification;
+    let other = Certification::new(
+        c.store().clone(),
+        c.vault().clone(),
+        c.reference().clone(),
+        c.registry().clone(),
+        h.key.clone(),
+        common::BASE_URL,
+    );
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let intake = if i % 2 == 0 {
+                c.intake()
+            } else {
+                other.intake()
+            };
+            let scheme = if i % 4 < 2 {
+                "PEKSOS-GENERALIS"
+            } else {
+                "TKS-ASISTEN"
+            };
+            let delivered = decision(Uuid::now_v7(), scheme, true, recently());
+            tokio::spawn(async move { intake.issue_from(&delivered).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let (views, _) = c
+        .list(&CertificateFilter::default(), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(views.len(), 24);
+    let numbers: HashSet<_> = views.iter().map(|v| v.number.clone()).collect();
+    let indexes: HashSet<_> = views.iter().map(|v| v.status_list_index).collect();
+    assert_eq!((numbers.len(), indexes.len()), (24, 24));
+}
+
+async fn a_new_kompeten_decision_renews_and_supersedes_the_current_certificate(h: &Harness) {
+    let worker = Uuid::now_v7();
+    let first = decision(
+        worker,
+        "PEKSOS-GENERALIS",
+        true,
+        recently() - Duration::days(700),
+    );
+    h.deliver(&first).await;
+    let renewal = decision(worker, "PEKSOS-GENERALIS", true, recently());
+    h.deliver(&renewal).await;
+    h.deliver(&renewal).await;
+    let old = h
+        .certification
+        .view(CertificateId::for_decision(first.event.event_id))
+        .await
+        .unwrap();
+    let new = h
+        .certification
+        .view(CertificateId::for_decision(renewal.event.event_id))
+        .await
+        .unwrap();
+    assert_eq!(old.status, "superseded");
+    assert_eq!(
+        old.superseded_by.as_deref(),
+        Some(new.certificate_id.as_str())
+    );
+    assert_eq!(new.supersedes.as_deref(), Some(old.certificate_id.as_str()));
+    assert_eq!(new.status, "valid");
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
+    // Another scheme is another certificate, not a renewal.
+    h.deliver(&decision(worker, "TKS-ASISTEN", true, recently()))
+        .await;
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
+}
+
+async fn suspension_reinstatement_and_revocation_follow_the_rules(h: &Harness) {
+    let c = &h.certification;
+    let (_, id, _) = issued(h, None, recently()).await;
+    let view = c
+        .suspend(id, reason("under investigation"), &context())
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.status.as_str(), view.status_reason.as_deref()),
+        ("suspended", Some("under investigation"))
+    );
+    let again = c
+        .suspend(id, reason("again"), &context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            CertificationError::Certificate(CertificateError::AlreadySuspended(_))
+        ),
+        "{again}"
+    );
+    assert_eq!(
+        c.reinstate(id, reason("cleared"), &context())
+            .await
+            .unwrap()
+            .status,
+        "valid"
+    );
+    let view = c
+        .revoke(
+            id,
+            RevocationCategory::EthicsBreach,
+            reason("ruling 1/2026"),
+            &context(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.status.as_str(), view.revocation_category.as_deref()),
+        ("revoked", Some("ethics_breach"))
+    );
+    let error = c
+        .reinstate(id, reason("appeal"), &context())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("revocation is final"), "{error}");
+    let missing = c
+        .suspend(CertificateId(Uuid::now_v7()), reason("x"), &context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, CertificationError::NotFound(_)),
+        "{missing}"
+    );
+    // A retried command (same Idempotency-Key) has no second effect.
+    let (_, other, _) = issued(h, None, recently()).await;
+    let once = context();
+    c.suspend(other, reason("x"), &once).await.unwrap();
+    c.suspend(other, reason("x"), &once).await.unwrap();
+}
+
+async fn expiry_after_downtime_emits_each_expiry_once(h: &Harness) {
+    let c = &h.certification;
+    // Three certificates from 2019-2020 (expired by 2023) and one from now: the job "was down"
+    // for years.
+    let mut old = Vec::new();
+    for day in [
+        datetime!(2019-05-01 10:00 UTC),
+        datetime!(2020-01-15 10:00 UTC),
+        datetime!(2020-02-29 10:00 UTC),
+    ] {
+        old.push(issued(h, None, day).await.1);
+    }
+    c.suspend(old[1], reason("investigation"), &context())
+        .await
+        .unwrap_err(); // past validity
+    let (_, current, _) = issued(h, None, recently()).await;
+    assert_eq!(c.expire_due(date!(2022 - 01 - 01)).await.unwrap(), 0);
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.expire_due(time::OffsetDateTime::now_utc().date()).await })
+        })
+        .collect();
+    let mut total = 0;
+    for run in runs {
+        total += run.await.unwrap().unwrap();
+    }
+    assert_eq!(total, 3);
+    assert_eq!(
+        c.expire_due(OffsetDateTime::now_utc().date())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(count(&*h.store(), CERTIFICATE_EXPIRED).await, 3);
+    for id in old {
+        assert_eq!(c.view(id).await.unwrap().status, "expired");
+    }
+    assert_eq!(c.view(current).await.unwrap().status, "valid");
+}
+
+async fn verification_answers_for_valid_suspended_revoked_expired_mistyped_and_unknown_numbers(
+    h: &Harness,
+) {
+    let c = &h.certification;
+    let (_, valid, valid_number) = issued(h, Some("Siti Aminah"), recently()).await;
+    let answer = c.verify_number(&valid_number).await.unwrap();
+    assert_eq!(
+        (answer.status.as_str(), answer.level.as_str()),
+        ("valid", "GENERALIS")
+    );
+    assert_eq!(answer.issuing_body, "LSPS Pekerjaan Sosial");
+    assert_eq!(answer.issuer, "Kementerian Sosial Republik Indonesia");
+    assert_eq!(answer.holder.as_deref(), Some("S**** A****"));
+    assert_eq!(
+        c.verify_number(&valid_number.to_lowercase().replace('-', ""))
+            .await
+            .unwrap()
+            .number,
+        valid_number
+    );
+
+    let (_, suspended, suspended_number) = issued(h, None, recently()).await;
+    c.suspend(suspended, reason("x"), &context()).await.unwrap();
+    assert_eq!(
+        c.verify_number(&suspended_number).await.unwrap().status,
+        "suspended"
+    );
+    let (_, revoked, revoked_number) = issued(h, None, recently()).await;
+    c.revoke(revoked, RevocationCategory::Other, reason("x"), &context())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.verify_number(&revoked_number).await.unwrap().status,
+        "revoked"
+    );
+    // Past validity reads as expired even before the job; and after it.
+    let (_, _, expired_number) = issued(h, None, datetime!(2019-01-02 10:00 UTC)).await;
+    assert_eq!(
+        c.verify_number(&expired_number).await.unwrap().status,
+        "expired"
+    );
+    c.expire_due(OffsetDateTime::now_utc().date())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.verify_number(&expired_number).await.unwrap().status,
+        "expired"
+    );
+
+    // One character mistyped: not a valid number, never "not found".
+    let mut typo: Vec<char> = valid_number.chars().collect();
+    typo[9] = if typo[9] == '7' { '8' } else { '7' };
+    let typo: String = typo.into_iter().collect();
+    assert!(matches!(
+        c.verify_number(&typo).await,
+        Err(CertificationError::InvalidNumber(_))
+    ));
+    let unknown = CertificateNumber::new("PSG", 2026, 999_998)
+        .or_else(|_| CertificateNumber::new("PSG", 2026, 999_997))
+        .unwrap();
+    assert!(matches!(
+        c.verify_number(&unknown.to_string()).await,
+        Err(CertificationError::NumberNotFound(_))
+    ));
+    assert!(matches!(
+        c.verify_number("hello").await,
+        Err(CertificationError::InvalidNumber(_))
+    ));
+    let _ = valid;
+}
+
+async fn the_name_is_masked_matched_and_gone_after_erasure(h: &Harness) {
+    let c = &h.certification;
+    let (worker, id, number) = issued(h, Some("Budi Santoso"), recently()).await;
+    assert_eq!(
+        c.verify_number(&number).await.unwrap().holder.as_deref(),
+        Some("B**** S****")
+    );
+    assert!(c.verify_name(&number, "  budi   SANTOSO ").await.unwrap());
+    assert!(!c.verify_name(&number, "Budi Santosa").await.unwrap());
+    assert_eq!(
+        c.view(id).await.unwrap().holder_name.as_deref(),
+        Some("Budi Santoso")
+    );
+    h.erase_holder(worker).await;
+    assert_eq!(
+        c.verify_number(&number).await.unwrap().holder.as_deref(),
+        Some("(data erased)")
+    );
+    assert!(!c.verify_name(&number, "Budi Santoso").await.unwrap());
+    assert_eq!(
+        c.view(id).await.unwrap().holder_name.as_deref(),
+        Some("(data erased)")
+    );
+    // A holder whose registration never reached certification: no name, no match.
+    let (_, _, anonymous) = issued(h, None, recently()).await;
+    assert_eq!(c.verify_number(&anonymous).await.unwrap().holder, None);
+    assert!(!c.verify_name(&anonymous, "Anyone").await.unwrap());
+}
+
+async fn an_exported_credential_verifies_offline_and_any_tampering_fails(h: &Harness) {
+    let c = &h.certification;
+    let (_, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
+    let credential = c.credential(id).await.unwrap();
+    let bytes = serde_json::to_vec_pretty(&credential).unwrap();
+    let trusted = [h.key.verifying_key()];
+    let verified = verify_credential(&bytes, &trusted).unwrap();
+    assert_eq!(
+        (verified.number.as_str(), verified.holder_name.as_str()),
+        (number.as_str(), "Siti Aminah")
+    );
+    assert_eq!(
+        verified.status_list.as_deref(),
+        Some("https://kesos.example/v1/status-list")
+    );
+    assert_eq!(
+        credential["credentialStatus"][0]["type"],
+        "BitstringStatusListEntry"
+    );
+    assert!(
+        credential["validUntil"]
+            .as_str()
+            .unwrap()
+            .ends_with("T23:59:59+07:00")
+    );
+
+    let tamper = |path: &[&str], value: Value| {
+        let mut altered = credential.clone();
+        let mut target = &mut altered;
+        for name in &path[..path.len() - 1] {
+            target = &mut target[*name];
+        }
+        target[path[path.len() - 1]] = value;
+        verify_credential(&serde_json::to_vec(&altered).unwrap(), &trusted)
+    };
+    assert_eq!(
+        tamper(&["validUntil"], json!("2099-12-31T23:59:59+07:00")),
+        Err(CredentialError::BadSignature)
+    );
+    assert_eq!(
+        tamper(&["credentialSubject", "name"], json!("Someone Else")),
+        Err(CredentialError::BadSignature)
+    );
+    assert_eq!(
+        tamper(&["proof", "created"], json!("2020-01-01T00:00:00Z")),
+        Err(CredentialError::BadSignature)
+    );
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+    assert!(matches!(
+        verify_credential(&bytes, &[other]),
+        Err(CredentialError::UntrustedKey(_))
+    ));
+    assert!(matches!(
+        verify_credential(b"{not json", &trusted),
+        Err(CredentialError::Malformed(_))
+    ));
+    let mut unsigned = credential.clone();
+    unsigned.as_object_mut().unwrap().remove("proof");
+    assert_eq!(
+        verify_credential(&serde_json::to_vec(&unsigned).unwrap(), &trusted),
+        Err(CredentialError::Unsigned)
+    );
+
+    let page = c.certificate_html(id).await.unwrap();
+    assert!(page.contains(&number) && page.contains("Siti Aminah") && page.contains("<svg"));
+    assert!(page.contains(&format!("https://kesos.example/verify/{number}")));
+}
+
+async fn the_status_lists_follow_revocation_and_suspension(h: &Harness) {
+    let c = &h.certification;
+    let (_, revoked, _) = issued(h, None, recently()).await;
+    let (_, suspended, _) = issued(h, None, recently()).await;
+    let (_, untouched, _) = issued(h, None, recently()).await;
+    c.revoke(
+        revoked,
+        RevocationCategory::CriminalConviction,
+        reason("x"),
+        &context(),
+    )
+    .await
+    .unwrap();
+    c.suspend(suspended, reason("x"), &context()).await.unwrap();
+    let index = |id| async move { c.view(id).await.unwrap().status_list_index };
+    let bits = |list: Value| {
+        let encoded = list["credentialSubject"]["encodedList"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        status_list::decode(&encoded).unwrap()
+    };
+    let revocation = c.status_list(Purpose::Revocation).await.unwrap();
+    assert_eq!(revocation["type"][1], "BitstringStatusListCredential");
+    assert!(
+        revocation["proof"]["proofValue"]
+            .as_str()
+            .unwrap()
+            .starts_with('z')
+    );
+    let revocation = bits(revocation);
+    assert_eq!(revocation.len() * 8, 131_072);
+    assert!(status_list::is_set(&revocation, index(revoked).await));
+    assert!(!status_list::is_set(&revocation, index(suspended).await));
+    assert!(!status_list::is_set(&revocation, index(untouched).await));
+    let suspension = bits(c.status_list(Purpose::Suspension).await.unwrap());
+    assert!(status_list::is_set(&suspension, index(suspended).await));
+    c.reinstate(suspended, reason("cleared"), &context())
+        .await
+        .unwrap();
+    let suspension = bits(c.status_list(Purpose::Suspension).await.unwrap());
+    assert!(!status_list::is_set(&suspension, index(suspended).await));
+}
+
+async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
+    let c: &Certification = &h.certification;
+    let (addr, server) = serve(kesos_certification::http::router(c.clone())).await;
+    let (worker, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
+    let json_of = |body: &str| serde_json::from_str::<Value>(body).unwrap();
+
+    let (status, _, body) = http(addr, "GET", &format!("/v1/verify/{number}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["holder"], "S**** A****");
+    let mut typo: Vec<char> = number.chars().collect();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == 'A' { 'B' } else { 'A' };
+    let typo: String = typo.into_iter().collect();
+    let (status, content_type, body) = http(addr, "GET", &format!("/v1/verify/{typo}"), None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (422, "application/problem+json"),
+        "{body}"
+    );
+    assert!(body.contains("not a valid certificate number"), "{body}");
+    let unknown = CertificateNumber::new("TKA", 2030, 4242)
+        .or_else(|_| CertificateNumber::new("TKA", 2030, 4243))
+        .unwrap();
+    assert_eq!(
+        http(addr, "GET", &format!("/v1/verify/{unknown}"), None)
+            .await
+            .0,
+        404
+    );
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        "/v1/verify",
+        Some(&json!({ "number": number, "full_name": "siti aminah" })),
+    )
+    .await;
+    assert_eq!(
+        (status, json_of(&body)["matches"].clone()),
+        (200, json!(true))
+    );
+
+    let path = format!("/v1/certificates/{id}");
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("{path}/suspend"),
+        Some(&json!({ "reason": "under investigation" })),
+    )
+    .await;
+    assert_eq!(
+        (status, json_of(&body)["status"].clone()),
+        (200, json!("suspended")),
+        "{body}"
+    );
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("{path}/suspend"),
+        Some(&json!({ "reason": "again" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("{path}/revoke"),
+        Some(&json!({ "category": "ethics_breach", "reason": "ruling" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("{path}/reinstate"),
+        Some(&json!({ "reason": "appeal" })),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        json_of(&body)["detail"].as_str().unwrap().contains("final"),
+        "{body}"
+    );
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("{path}/revoke"),
+        Some(&json!({ "category": "whim", "reason": "x" })),
+    )
+    .await;
+    assert_eq!(
+        (status, json_of(&body)["errors"][0]["field"].clone()),
+        (400, json!("category")),
+        "{body}"
+    );
+    let (status, _, body) = http(addr, "POST", &format!("{path}/suspend"), Some(&json!({}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        http(
+            addr,
+            "GET",
+            &format!("/v1/certificates/{}", Uuid::now_v7()),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        http(addr, "GET", "/v1/certificates/not-a-uuid", None)
+            .await
+            .0,
+        400
+    );
+
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/certificates?worker_id={worker}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, json_of(&body)["total"].clone()),
+        (200, json!(1)),
+        "{body}"
+    );
+    assert_eq!(json_of(&body)["items"][0]["status"], "revoked");
+    let (status, content_type, body) =
+        http(addr, "GET", &format!("{path}/credential.json"), None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/vc+json")
+    );
+    assert!(verify_credential(body.as_bytes(), &[h.key.verifying_key()]).is_ok());
+    let (status, content_type, body) =
+        http(addr, "GET", &format!("{path}/certificate.html"), None).await;
+    assert!(
+        status == 200
+            && content_type.starts_with("text/html")
+            && body.contains("SERTIFIKAT KOMPETENSI")
+    );
+    let (status, _, body) = http(addr, "GET", "/v1/status-list", None).await;
+    assert_eq!(
+        (
+            status,
+            json_of(&body)["credentialSubject"]["statusPurpose"].clone()
+        ),
+        (200, json!("revocation"))
+    );
+    let (status, _, body) = http(addr, "GET", &format!("/verify/{number}"), None).await;
+    assert!(status == 200 && body.contains("Dicabut"), "{body}");
+    assert_eq!(
+        http(addr, "GET", &format!("/verify/{typo}"), None).await.0,
+        422
+    );
+    server.abort();
+}
