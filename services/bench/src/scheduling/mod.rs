@@ -108,11 +108,13 @@ fn scheme() -> SchemeRef {
     }
 }
 
-fn places() -> Vec<RegionCode> {
+/// The first `count` kabupaten/kota: candidates and sessions share them, so every candidate
+/// has a session in reach.
+fn places(count: usize) -> Vec<RegionCode> {
     Regions::embedded()
         .iter()
         .filter(|r| r.level() == Level::KabupatenKota)
-        .take(PLACES)
+        .take(count.clamp(1, PLACES))
         .map(|r| r.code().clone())
         .collect()
 }
@@ -138,7 +140,7 @@ async fn measure(
     );
     let now = OffsetDateTime::now_utc();
     let starts = now + time::Duration::days(30);
-    let places = places();
+    let places = places(options.sessions);
     queue_candidates(&scheduling, options.candidates, &places, now).await?;
     let capacity = u32::try_from(options.candidates.div_ceil(options.sessions)).unwrap_or(u32::MAX);
     let sessions = schedule_sessions(
@@ -350,7 +352,12 @@ async fn ingest_results(
                         judgement: common::UnitJudgement::K as i32,
                     }],
                     decision: common::AssessmentDecision::Kompeten as i32,
-                    assessor_ids: vec![plan.assessors[0].to_string()],
+                    assessor_ids: plan
+                        .assessors
+                        .iter()
+                        .take(1)
+                        .map(ToString::to_string)
+                        .collect(),
                     decided_at: timestamp(starts + time::Duration::hours(7)),
                     lsps_id: plan.lsps.to_string(),
                 };
@@ -401,4 +408,33 @@ async fn ingest_results(
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Timing is never asserted (shared, noisy machines): only that every figure is produced
+    /// and every candidate is seated and decided.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_tiny_scheduling_bench_produces_every_figure() {
+        let options = SchedulingBenchOptions {
+            database_url: std::env::var("KESOS_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+            nats_url: std::env::var("KESOS_TEST_NATS_URL")
+                .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            candidates: 300,
+            sessions: 6,
+            append_seconds: 1,
+            json: true,
+        };
+        let mut out = Vec::new();
+        let figures = scheduling(&options, &mut out).await.unwrap();
+        assert_eq!(figures.len(), 3, "{}", String::from_utf8_lossy(&out));
+        for figure in &figures {
+            assert!(figure.value.is_finite() && figure.value > 0.0, "{figure:?}");
+        }
+    }
 }
