@@ -37,6 +37,25 @@ pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
     Uuid::from_u128(kept | VERSION_BITS | VARIANT_BITS | rand_b)
 }
 
+/// A stable UUIDv8 from SHA-256 over `label` and `id`: the id of a command that another event
+/// or command causes (a certificate issued from a decision, a candidate returned after a
+/// cancellation, the n-th step of a saga). Distinct per label, the same on every redelivery.
+///
+/// Derive such ids with this, never with [`event_id`]: event ids are `id + (index + 1) * k`,
+/// so `event_id(event_id(c, n), i)` is `event_id(c, n + i + 1)` — one step's second event
+/// would be the next step's first.
+pub fn derive_uuid(label: &str, id: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(label.as_bytes());
+    hasher.update([0]);
+    hasher.update(id.as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

@@ -37,4 +37,4 @@ pub use command::{
     load, to_new_events,
 };
 pub use error::AppError;
-pub use event_id::event_id;
+pub use event_id::{derive_uuid, event_id};

@@ -18,6 +18,7 @@ mod certification;
 mod command_path;
 mod counter;
 mod enrollment;
+mod http_load;
 mod raw;
 mod relay;
 mod replay;

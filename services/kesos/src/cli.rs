@@ -338,7 +338,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 lsps,
                 pass_rate,
                 no_show_rate,
-                delay: crate::lsps_sim::delay(delay_ms),
+                delay: std::time::Duration::from_millis(delay_ms),
                 duplicates,
                 reorder,
                 malformed,

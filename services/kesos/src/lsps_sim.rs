@@ -2,7 +2,6 @@
 //! [`kesos_scheduling::lsps::simulator`]).
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use kesos_runtime::{Config, Shutdown};
@@ -69,9 +68,4 @@ pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> 
         report.wrong
     )?;
     Ok(())
-}
-
-/// Milliseconds as a duration.
-pub fn delay(millis: u64) -> Duration {
-    Duration::from_millis(millis)
 }

@@ -11,8 +11,6 @@
 //! 3. public verification by number at a fixed rate (default 2,000/s for 20 s), open-loop:
 //!    p50 and p99 (goal: p99 under 5 ms).
 
-mod verify_load;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +29,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::http_load::{self, Request};
 use crate::report::{Figure, LimitKind};
 use crate::target::Target;
 use crate::workload::unique_name;
@@ -419,8 +418,9 @@ async fn verification(
         seconds = options.seconds,
         "verifying over HTTP"
     );
-    let load = verify_load::get_at_fixed_rate(address, options.rate, total, 32, |i| {
-        format!("/v1/verify/{}", numbers[i % numbers.len()])
+    let load = http_load::at_fixed_rate(address, options.rate, total, 32, |i| Request {
+        path: format!("/v1/verify/{}", numbers[i % numbers.len()]),
+        body: None,
     })
     .await;
     let _ = stop.send(());

@@ -8,7 +8,6 @@
 //! 3. registering over HTTP at a fixed rate (default 500/s for 20 s): p50 and p99 latency
 //!    (goal: p99 under 10 ms), measured open-loop.
 
-mod http_load;
 mod workers;
 
 use std::sync::Arc;
@@ -23,6 +22,7 @@ use kesos_eventstore::EventStore;
 use kesos_vault::{MasterKey, Vault};
 use tokio::time::Instant;
 
+use crate::http_load::{self, Request};
 use crate::report::{Figure, LimitKind};
 use crate::target::Target;
 use crate::workload::unique_name;
@@ -224,11 +224,11 @@ async fn http_registration(
         seconds = options.seconds,
         "registering over HTTP"
     );
-    let load =
-        http_load::post_at_fixed_rate(address, "/v1/workers", options.rate, total, 32, |i| {
-            bodies.get(i).cloned().unwrap_or_default()
-        })
-        .await;
+    let load = http_load::at_fixed_rate(address, options.rate, total, 32, |i| Request {
+        path: "/v1/workers".to_owned(),
+        body: Some(bodies.get(i).cloned().unwrap_or_default()),
+    })
+    .await;
     let _ = stop.send(());
     let _ = server.await;
     let load = load?;

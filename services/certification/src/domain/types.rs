@@ -21,18 +21,8 @@ impl CertificateId {
     }
 }
 
-/// A UUIDv8 from SHA-256 over `label` and `id`: stable, and distinct per label.
-pub fn derive_uuid(label: &str, id: Uuid) -> Uuid {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(label.as_bytes());
-    hasher.update([0]);
-    hasher.update(id.as_bytes());
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
-}
+/// Derived ids (see [`kesos_aggregate::derive_uuid`]).
+pub use kesos_aggregate::derive_uuid;
 
 impl fmt::Display for CertificateId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

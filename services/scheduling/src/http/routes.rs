@@ -22,7 +22,7 @@ use super::forms::{
 };
 use crate::domain::{Attendance, CandidateId, Session, SessionId, WorkerId};
 use crate::lsps::roster::{RosterNames, build_roster};
-use crate::service::{CandidateFilter, ReportedDecision, Scheduling, SessionFilter};
+use crate::service::{CandidateFilter, Page, ReportedDecision, Scheduling, SessionFilter};
 
 /// What the handlers share: the service, and where names come from for rosters fetched over
 /// HTTP (enrollment, when it runs in this process).
@@ -432,6 +432,10 @@ async fn list_sessions(State(api): State<ApiState>, Query(query): Query<ListQuer
         .list_sessions(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
         .await
         .map_err(problem)?;
+    page_answer(page)
+}
+
+fn page_answer<T: serde::Serialize>(page: Page<T>) -> Answer {
     Ok(
         Json(json!({ "items": page.items, "next": page.next, "total": page.total }))
             .into_response(),
@@ -465,10 +469,7 @@ async fn list_candidates(State(api): State<ApiState>, Query(query): Query<ListQu
         .list_candidates(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
         .await
         .map_err(problem)?;
-    Ok(
-        Json(json!({ "items": page.items, "next": page.next, "total": page.total }))
-            .into_response(),
-    )
+    page_answer(page)
 }
 
 async fn read_candidate(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {

@@ -12,8 +12,9 @@ use prost::Message;
 use sqlx::Transaction;
 use uuid::Uuid;
 
-use super::{Scheduling, SchedulingError, derive_id, system_context};
+use super::{Scheduling, SchedulingError, system_context};
 use crate::domain::{CandidateId, Queued, WorkerId};
+use kesos_aggregate::derive_uuid;
 
 /// Type name of a verified nomination.
 pub const NOMINATION_VERIFIED: &str = "kesos.enrollment.v1.NominationVerified";
@@ -91,7 +92,7 @@ impl<D: ConsumerDb> Handler<D> for Intake {
             .map_err(permanent)?;
         let event = &delivered.event;
         let mut context = system_context(
-            derive_id(event.event_id, "scheduling-intake"),
+            derive_uuid("kesos.scheduling.intake", event.event_id),
             "system:scheduling-intake",
             event.occurred_at,
         );

@@ -13,7 +13,9 @@ pub mod returns;
 
 use std::sync::Arc;
 
-use kesos_aggregate::{AppError, CommandContext, Executed, execute_deriving_claims, load};
+use kesos_aggregate::{
+    AppError, CommandContext, Executed, derive_uuid, execute_deriving_claims, load,
+};
 use kesos_enrollment::domain::{SchemeCatalog, SchemeCode};
 use kesos_eventstore::{AsOf, Claims, EventStore, StoreError, StreamId};
 use time::OffsetDateTime;
@@ -340,7 +342,7 @@ impl Scheduling {
         let mut locked = 0;
         for session in due {
             let context = system_context(
-                derive_id(session.0, "roster-lock"),
+                derive_uuid("kesos.scheduling.roster-lock", session.0),
                 "system:roster-lock",
                 now,
             );
@@ -495,17 +497,10 @@ impl Scheduling {
     }
 }
 
-/// A stable id for the step `label` of whatever `base` names (a command, an event). Hashed, not
-/// [`kesos_aggregate::event_id`]: event ids are `base + (index + 1) * k`, so deriving command
-/// ids that way would make one step's second event the next step's first.
-pub fn derive_id(base: uuid::Uuid, label: &str) -> uuid::Uuid {
-    kesos_http::uuid_for_key(&format!("{base}:{label}"))
-}
-
 /// A context for a follow-up command of `context` (the `n`-th), with its own stable id.
 pub fn derived(context: &CommandContext, n: usize) -> CommandContext {
     CommandContext {
-        command_id: derive_id(context.command_id, &format!("step-{n}")),
+        command_id: derive_uuid(&format!("kesos.scheduling.step-{n}"), context.command_id),
         causation_id: Some(context.command_id.to_string()),
         ..context.clone()
     }

@@ -9,9 +9,10 @@ use kesos_aggregate::EventCodec;
 use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
 use sqlx::Transaction;
 
-use super::{Scheduling, SchedulingError, derive_id, system_context};
+use super::{Scheduling, SchedulingError, system_context};
 use crate::domain::{Attendance, Decision, ReturnReason, SessionEvent};
 use crate::wire::{ASSESSMENT_DECIDED, ATTENDANCE_RECORDED, SESSION_CANCELLED};
+use kesos_aggregate::derive_uuid;
 
 /// The returns handler.
 #[derive(Clone)]
@@ -63,7 +64,7 @@ impl<D: ConsumerDb> Handler<D> for Returns {
         };
         for (index, (session, candidate, reason, note)) in returns.into_iter().enumerate() {
             let mut context = system_context(
-                derive_id(event.event_id, &format!("return-{index}")),
+                derive_uuid(&format!("kesos.scheduling.return-{index}"), event.event_id),
                 "system:scheduling-returns",
                 event.occurred_at,
             );

@@ -1,7 +1,8 @@
-//! An open-loop GET load for public verification: requests are *scheduled* at a fixed rate
-//! and each latency is measured from its scheduled time (no coordinated omission), over
-//! keep-alive connections with a minimal HTTP/1.1 client (the enrollment bench's POST client,
-//! for GET).
+//! An open-loop HTTP load: requests are *scheduled* at a fixed rate and each latency is
+//! measured from its scheduled time, so a slow server cannot hide its queueing by slowing the
+//! client down (coordinated omission). A minimal HTTP/1.1 client over keep-alive connections
+//! keeps the dependency tree as it is. The enrollment bench POSTs registrations with it, the
+//! certification bench GETs verifications.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio::time::Instant;
 pub(crate) struct Load {
     /// Latency of every 2xx answer, sorted, in milliseconds.
     pub(crate) latencies_ms: Vec<f64>,
-    /// Requests answered otherwise, or not at all.
+    /// Requests answered with a status other than 2xx, or not at all.
     pub(crate) failures: usize,
     /// Requests sent.
     pub(crate) sent: usize,
@@ -37,6 +38,14 @@ impl Load {
     }
 }
 
+/// One request of the load: a GET, or a POST of a JSON body.
+pub(crate) struct Request {
+    /// The path, e.g. `/v1/workers`.
+    pub(crate) path: String,
+    /// The JSON body of a POST; `None` for a GET.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
 struct Connection {
     reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
     writer: tokio::net::tcp::OwnedWriteHalf,
@@ -53,9 +62,23 @@ impl Connection {
         })
     }
 
-    async fn get(&mut self, path: &str) -> anyhow::Result<u16> {
-        let head = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n");
-        self.writer.write_all(head.as_bytes()).await?;
+    /// Sends the request and answers the status code (the body is read and dropped).
+    async fn send(&mut self, request: &Request) -> anyhow::Result<u16> {
+        let path = &request.path;
+        match &request.body {
+            Some(body) => {
+                let head = format!(
+                    "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                self.writer.write_all(head.as_bytes()).await?;
+                self.writer.write_all(body).await?;
+            }
+            None => {
+                let head = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n");
+                self.writer.write_all(head.as_bytes()).await?;
+            }
+        }
         let mut line = String::new();
         self.reader.read_line(&mut line).await?;
         let status: u16 = line
@@ -85,14 +108,14 @@ impl Connection {
     }
 }
 
-/// Sends `total` GETs of `path(i)`, `rate` per second, over up to `connections` keep-alive
+/// Sends `total` requests `request(i)`, `rate` per second, over up to `connections` keep-alive
 /// connections; bounded by the count and by `total / rate` plus a grace period.
-pub(crate) async fn get_at_fixed_rate(
+pub(crate) async fn at_fixed_rate(
     address: SocketAddr,
     rate: u32,
     total: usize,
     connections: usize,
-    path: impl Fn(usize) -> String,
+    request: impl Fn(usize) -> Request,
 ) -> anyhow::Result<Load> {
     let mut pool = Vec::with_capacity(connections);
     for _ in 0..connections {
@@ -105,7 +128,7 @@ pub(crate) async fn get_at_fixed_rate(
     for index in 0..total {
         let scheduled = start + interval.mul_f64(index as f64);
         tokio::time::sleep_until(scheduled).await;
-        let path = path(index);
+        let request = request(index);
         let pool = pool.clone();
         tasks.spawn(async move {
             let taken = pool.lock().await.pop();
@@ -113,7 +136,7 @@ pub(crate) async fn get_at_fixed_rate(
                 Some(connection) => connection,
                 None => Connection::open(address).await?,
             };
-            let status = connection.get(&path).await?;
+            let status = connection.send(&request).await?;
             let latency = scheduled.elapsed();
             pool.lock().await.push(connection);
             anyhow::Ok((status, latency))
@@ -128,7 +151,7 @@ pub(crate) async fn get_at_fixed_rate(
                 latencies_ms.push(latency.as_secs_f64() * 1_000.0);
             }
             Ok(Ok((status, _))) => {
-                tracing::warn!(status, "a verification was not answered 2xx");
+                tracing::warn!(status, "a request was not answered 2xx");
                 failures += 1;
             }
             Ok(Err(error)) => {
