@@ -8,6 +8,15 @@
 //!   consumer moves on;
 //! - a transient failure (database away, handler says "later") is **retried in place** with
 //!   exponential backoff, so events of a stream are never handled out of order.
+//!
+//! **Batches (opt-in).** A handler whose [`Handler::batch_size`] is above 1 gets up to that many
+//! messages together: [`Handler::act_batch`], then one transaction with the processed markers
+//! (one statement), one checkpoint advance per source and [`Handler::handle_batch`], then the
+//! acknowledgements. The guarantees stay those above, per message: a batch commits whole or not
+//! at all; a transient failure retries the whole batch with backoff; a permanent failure (or a
+//! batch that keeps failing) falls back to handling its messages one at a time, so only the
+//! poison message is dead-lettered. A batch holding an undecodable message is handled one at a
+//! time too, so a dead letter never moves the checkpoint past messages not yet committed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,9 +60,25 @@ impl From<sqlx::Error> for HandlerError {
 /// id, a `Nats-Msg-Id` JetStream de-duplicates.
 #[async_trait]
 pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
+    /// Most messages handed over together (see the module docs on batches). The default, 1,
+    /// keeps one transaction per message; a handler opts in only when its batch methods keep
+    /// each message's effects exactly as one-at-a-time handling would.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
     /// Idempotent effects outside the consumer's database, run before [`Handler::handle`]; an
     /// error here is treated as `handle`'s would be. The default does nothing.
     async fn act(&self, _delivered: &Delivered) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// [`Handler::act`] for a batch, in delivery order (it may hold redeliveries); an error
+    /// fails the whole batch (retried, or handled one at a time). The default acts on each.
+    async fn act_batch(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+        for delivered in batch {
+            self.act(delivered).await?;
+        }
         Ok(())
     }
 
@@ -63,6 +88,19 @@ pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
         transaction: &mut Transaction<'static, D>,
         delivered: &Delivered,
     ) -> Result<(), HandlerError>;
+
+    /// Applies a batch's fresh events (never processed before, each once), in delivery order,
+    /// in one transaction. The default handles each.
+    async fn handle_batch(
+        &self,
+        transaction: &mut Transaction<'static, D>,
+        batch: &[&Delivered],
+    ) -> Result<(), HandlerError> {
+        for delivered in batch {
+            self.handle(transaction, delivered).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A message from a feed: an event, or the reason it is not one, plus what the feed needs to
@@ -143,6 +181,15 @@ enum Failure {
     Transient(String),
 }
 
+impl From<HandlerError> for Failure {
+    fn from(error: HandlerError) -> Self {
+        match error {
+            HandlerError::Permanent(reason) => Self::Permanent(reason),
+            HandlerError::Transient(reason) => Self::Transient(reason),
+        }
+    }
+}
+
 impl<D: ConsumerDb> Consumer<D> {
     /// A consumer named `name` (the durable name on JetStream; the checkpoint key on the log).
     pub fn new(name: impl Into<String>, pool: Pool<D>, handler: Arc<dyn Handler<D>>) -> Self {
@@ -183,13 +230,108 @@ impl<D: ConsumerDb> Consumer<D> {
                 () = &mut shutdown => return Ok(()),
                 batch = feed.next() => batch?,
             };
-            for incoming in batch {
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    done = self.deliver(&mut feed, &incoming) => done?,
+            let size = self.handler.batch_size().max(1);
+            if size == 1 {
+                for incoming in batch {
+                    tokio::select! {
+                        () = &mut shutdown => return Ok(()),
+                        done = self.deliver(&mut feed, &incoming) => done?,
+                    }
+                }
+            } else {
+                for chunk in batch.chunks(size) {
+                    tokio::select! {
+                        () = &mut shutdown => return Ok(()),
+                        done = self.deliver_batch(&mut feed, chunk) => done?,
+                    }
                 }
             }
         }
+    }
+
+    /// Handles a batch in one transaction (see the module docs), falling back to one message
+    /// at a time when that cannot succeed.
+    async fn deliver_batch<F: Feed>(
+        &self,
+        feed: &mut F,
+        batch: &[Incoming<F::Token>],
+    ) -> Result<(), BusError> {
+        let events: Vec<&Delivered> = batch
+            .iter()
+            .filter_map(|incoming| incoming.content.as_ref().ok())
+            .collect();
+        if events.len() == batch.len() {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.apply_batch(&events).await {
+                    Ok(()) => {
+                        for incoming in batch {
+                            feed.ack(&incoming.token).await?;
+                        }
+                        return Ok(());
+                    }
+                    Err(Failure::Permanent(reason)) => {
+                        tracing::warn!(
+                            consumer = %self.name, messages = batch.len(), %reason,
+                            "a batch was rejected; handling its messages one at a time"
+                        );
+                        break;
+                    }
+                    Err(Failure::Transient(reason)) if attempt >= self.retry.max_attempts => {
+                        tracing::warn!(
+                            consumer = %self.name, messages = batch.len(), attempt, %reason,
+                            "a batch kept failing; handling its messages one at a time"
+                        );
+                        break;
+                    }
+                    Err(Failure::Transient(reason)) => {
+                        let delay = self.retry.delay(attempt);
+                        tracing::warn!(
+                            consumer = %self.name, messages = batch.len(), attempt, ?delay,
+                            %reason, "transient failure of a batch; retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                        for incoming in batch {
+                            if let Err(error) = feed.working(&incoming.token).await {
+                                tracing::debug!(%error, "could not extend the ack deadline");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for incoming in batch {
+            self.deliver(feed, incoming).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles a batch's events in one transaction with their processed markers.
+    async fn apply_batch(&self, events: &[&Delivered]) -> Result<(), Failure> {
+        let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
+        self.handler.act_batch(events).await?;
+        let mut transaction = self.pool.begin().await.map_err(transient)?;
+        let fresh = D::mark_processed_batch(&mut transaction, &self.name, events)
+            .await
+            .map_err(transient)?;
+        let mut first = std::collections::HashSet::with_capacity(fresh.len());
+        let fresh: Vec<&Delivered> = events
+            .iter()
+            .copied()
+            .filter(|d| fresh.contains(&d.event.event_id) && first.insert(d.event.event_id))
+            .collect();
+        if fresh.len() < events.len() {
+            tracing::debug!(
+                consumer = %self.name, duplicates = events.len() - fresh.len(),
+                "duplicate deliveries in a batch skipped"
+            );
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        self.handler.handle_batch(&mut transaction, &fresh).await?;
+        transaction.commit().await.map_err(transient)
     }
 
     async fn deliver<F: Feed>(
@@ -231,11 +373,7 @@ impl<D: ConsumerDb> Consumer<D> {
     /// Handles one event in one transaction with its processed marker.
     async fn apply(&self, delivered: &Delivered) -> Result<(), Failure> {
         let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
-        match self.handler.act(delivered).await {
-            Ok(()) => {}
-            Err(HandlerError::Permanent(reason)) => return Err(Failure::Permanent(reason)),
-            Err(HandlerError::Transient(reason)) => return Err(Failure::Transient(reason)),
-        }
+        self.handler.act(delivered).await?;
         let mut transaction = self.pool.begin().await.map_err(transient)?;
         let fresh = D::mark_processed(&mut transaction, &self.name, delivered)
             .await
@@ -244,11 +382,8 @@ impl<D: ConsumerDb> Consumer<D> {
             tracing::debug!(consumer = %self.name, event_id = %delivered.event.event_id, "duplicate delivery skipped");
             return Ok(());
         }
-        match self.handler.handle(&mut transaction, delivered).await {
-            Ok(()) => transaction.commit().await.map_err(transient),
-            Err(HandlerError::Permanent(reason)) => Err(Failure::Permanent(reason)),
-            Err(HandlerError::Transient(reason)) => Err(Failure::Transient(reason)),
-        }
+        self.handler.handle(&mut transaction, delivered).await?;
+        transaction.commit().await.map_err(transient)
     }
 
     /// Records a dead letter (marking the event processed, so a redelivery is skipped), then

@@ -2,6 +2,8 @@
 //! per-source checkpoints and dead letters. The SQL differs only in dialect; the meaning is the
 //! same and is tested against both.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 use uuid::Uuid;
@@ -23,6 +25,17 @@ pub trait ConsumerDb: sqlx::Database {
         delivered: &Delivered,
     ) -> Result<bool, sqlx::Error>;
 
+    /// Marks a batch of events processed by `consumer` with one statement per
+    /// [`MARK_CHUNK`] events, and advances its checkpoint once per source to the highest
+    /// position among the fresh ones; answers the ids that were fresh (not processed before,
+    /// each once even if the batch repeats it). Same meaning as [`ConsumerDb::mark_processed`]
+    /// for each event, in a fraction of the round trips.
+    async fn mark_processed_batch(
+        transaction: &mut Transaction<'static, Self>,
+        consumer: &str,
+        batch: &[&Delivered],
+    ) -> Result<HashSet<Uuid>, sqlx::Error>;
+
     /// The highest position of `source` that `consumer` handled (0 if none).
     async fn checkpoint(
         pool: &Pool<Self>,
@@ -42,6 +55,32 @@ pub trait ConsumerDb: sqlx::Database {
 
     /// How many dead letters `consumer` has recorded (operations and tests).
     async fn dead_letter_count(pool: &Pool<Self>, consumer: &str) -> Result<u64, sqlx::Error>;
+}
+
+/// Events marked per statement: SQLite allows at most 999 parameters, and each event takes
+/// one besides the consumer's name.
+pub const MARK_CHUNK: usize = 500;
+const _: () = assert!(MARK_CHUNK < 999, "SQLite allows at most 999 parameters");
+
+/// `INSERT … VALUES ($1, $2), ($1, $3), … ON CONFLICT DO NOTHING RETURNING event_id` for `rows`
+/// events: the one statement both databases accept.
+fn mark_many_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows).map(|i| format!("($1, ${})", i + 2)).collect();
+    format!(
+        "INSERT INTO kesos_consumer_processed (consumer, event_id) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+        values.join(", ")
+    )
+}
+
+/// The highest position per source among the fresh events of a batch.
+fn highest_per_source<'a>(batch: &[&'a Delivered], fresh: &HashSet<Uuid>) -> HashMap<&'a str, u64> {
+    let mut highest: HashMap<&str, u64> = HashMap::new();
+    for delivered in batch.iter().filter(|d| fresh.contains(&d.event.event_id)) {
+        let position = highest.entry(delivered.source.as_str()).or_insert(0);
+        *position = (*position).max(delivered.event.position);
+    }
+    highest
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -90,6 +129,31 @@ macro_rules! consumer_db {
                     .execute(&mut **transaction)
                     .await?;
                 Ok(true)
+            }
+
+            async fn mark_processed_batch(
+                transaction: &mut Transaction<'static, Self>,
+                consumer: &str,
+                batch: &[&Delivered],
+            ) -> Result<HashSet<Uuid>, sqlx::Error> {
+                let mut fresh = HashSet::with_capacity(batch.len());
+                for chunk in batch.chunks(MARK_CHUNK) {
+                    let sql = mark_many_sql(chunk.len());
+                    let mut query = sqlx::query_scalar::<_, Uuid>(&sql).bind(consumer);
+                    for delivered in chunk {
+                        query = query.bind(delivered.event.event_id);
+                    }
+                    fresh.extend(query.fetch_all(&mut **transaction).await?);
+                }
+                for (source, position) in highest_per_source(batch, &fresh) {
+                    sqlx::query(ADVANCE)
+                        .bind(consumer)
+                        .bind(source)
+                        .bind(to_i64(position))
+                        .execute(&mut **transaction)
+                        .await?;
+                }
+                Ok(fresh)
             }
 
             async fn checkpoint(
@@ -164,3 +228,15 @@ const ADVANCE: &str = "INSERT INTO kesos_consumer_checkpoints (consumer, source,
 
 consumer_db!(Postgres, "./migrations/postgres");
 consumer_db!(Sqlite, "./migrations/sqlite");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_marker_binds_the_consumer_once_and_one_parameter_per_event() {
+        let sql = mark_many_sql(3);
+        assert!(sql.contains("VALUES ($1, $2), ($1, $3), ($1, $4) ON CONFLICT DO NOTHING"));
+        assert!(sql.ends_with("RETURNING event_id"));
+    }
+}

@@ -49,6 +49,23 @@ impl EmbeddedFeed {
         })
     }
 
+    /// Reads `store` (named `source`) after `position`: for readers that keep their checkpoint
+    /// themselves, such as projections that store it with their read model.
+    pub fn from_position(
+        store: Arc<dyn EventStore>,
+        source: impl Into<String>,
+        position: u64,
+    ) -> Self {
+        let appended = store.appended();
+        Self {
+            store,
+            source: source.into(),
+            position,
+            appended,
+            failures: 0,
+        }
+    }
+
     /// The position the feed has read up to.
     pub fn position(&self) -> u64 {
         self.position

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::consumer::{Feed, Incoming};
 use crate::envelope;
@@ -135,6 +135,7 @@ pub struct JetStreamFeed {
     messages: pull::Stream,
     dead_letter_subject: String,
     consumer: String,
+    batch: usize,
 }
 
 impl JetStreamFeed {
@@ -194,9 +195,10 @@ impl JetStreamFeed {
                 .await
                 .map_err(BusError::nats)?;
         }
+        let batch = settings.batch.max(1);
         let messages = durable
             .stream()
-            .max_messages_per_batch(settings.batch)
+            .max_messages_per_batch(batch)
             .messages()
             .await
             .map_err(BusError::nats)?;
@@ -205,30 +207,16 @@ impl JetStreamFeed {
             messages,
             dead_letter_subject: names.dead_letter_subject(consumer),
             consumer: consumer.to_owned(),
+            batch,
         })
     }
 }
 
-#[async_trait]
-impl Feed for JetStreamFeed {
-    type Token = jetstream::Message;
-
-    async fn next(&mut self) -> Result<Vec<Incoming<jetstream::Message>>, BusError> {
+impl JetStreamFeed {
+    async fn next_message(&mut self) -> Result<jetstream::Message, BusError> {
         loop {
             match self.messages.next().await {
-                Some(Ok(message)) => {
-                    let content = envelope::decode(&message.payload).map_err(|e| e.to_string());
-                    let origin = content
-                        .as_ref()
-                        .ok()
-                        .map(|d| (d.source.clone(), d.event.position));
-                    return Ok(vec![Incoming {
-                        raw: message.payload.to_vec(),
-                        content,
-                        origin,
-                        token: message,
-                    }]);
-                }
+                Some(Ok(message)) => return Ok(message),
                 Some(Err(error)) => {
                     tracing::warn!(%error, consumer = %self.consumer, "JetStream pull hiccup; continuing");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -236,6 +224,43 @@ impl Feed for JetStreamFeed {
                 None => return Err(BusError::Nats("the JetStream message stream ended".into())),
             }
         }
+    }
+}
+
+fn incoming_from(message: jetstream::Message) -> Incoming<jetstream::Message> {
+    let content = envelope::decode(&message.payload).map_err(|e| e.to_string());
+    let origin = content
+        .as_ref()
+        .ok()
+        .map(|d| (d.source.clone(), d.event.position));
+    Incoming {
+        raw: message.payload.to_vec(),
+        content,
+        origin,
+        token: message,
+    }
+}
+
+#[async_trait]
+impl Feed for JetStreamFeed {
+    type Token = jetstream::Message;
+
+    /// Waits for one message, then takes every message already received (up to the pull batch)
+    /// without waiting again, so a consumer that handles batches sees them together.
+    async fn next(&mut self) -> Result<Vec<Incoming<jetstream::Message>>, BusError> {
+        let first = self.next_message().await?;
+        let mut incoming = vec![incoming_from(first)];
+        while incoming.len() < self.batch {
+            match self.messages.next().now_or_never() {
+                Some(Some(Ok(message))) => incoming.push(incoming_from(message)),
+                Some(Some(Err(error))) => {
+                    tracing::warn!(%error, consumer = %self.consumer, "JetStream pull hiccup; continuing");
+                    break;
+                }
+                Some(None) | None => break,
+            }
+        }
+        Ok(incoming)
     }
 
     async fn ack(&mut self, token: &jetstream::Message) -> Result<(), BusError> {

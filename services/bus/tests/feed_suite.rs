@@ -30,9 +30,12 @@ const WAIT: Duration = Duration::from_secs(30);
 // ---- the handler under test: records what it saw in the consumer's own database -----------
 
 /// Payload `poison` is rejected for good; `flaky` fails twice (transiently) before it succeeds.
+/// With `batch` above 1 the consumer hands it batches (the default `act_batch`/`handle_batch`),
+/// and every case must hold exactly as one message at a time.
 #[derive(Default)]
 struct Recorder {
     attempts: Mutex<HashMap<Uuid, u32>>,
+    batch: usize,
 }
 
 impl Recorder {
@@ -91,6 +94,10 @@ impl SeenTable for Postgres {
 
 #[async_trait]
 impl Handler<Sqlite> for Recorder {
+    fn batch_size(&self) -> usize {
+        self.batch.max(1)
+    }
+
     async fn handle(
         &self,
         tx: &mut Transaction<'static, Sqlite>,
@@ -109,6 +116,10 @@ impl Handler<Sqlite> for Recorder {
 
 #[async_trait]
 impl Handler<Postgres> for Recorder {
+    fn batch_size(&self) -> usize {
+        self.batch.max(1)
+    }
+
     async fn handle(
         &self,
         tx: &mut Transaction<'static, Postgres>,
@@ -403,7 +414,7 @@ async fn append(store: &dyn EventStore, stream: &str, labels: &[&str]) {
         .unwrap();
 }
 
-fn consumer<F: Fixture>(fixture: &F, name: &str) -> Arc<Consumer<F::Db>>
+fn consumer<F: Fixture>(fixture: &F, name: &str, batch: usize) -> Arc<Consumer<F::Db>>
 where
     Recorder: Handler<F::Db>,
 {
@@ -412,7 +423,11 @@ where
         max: Duration::from_millis(50),
         max_attempts: 5,
     };
-    Arc::new(Consumer::new(name, fixture.pool(), Arc::new(Recorder::default())).with_retry(retry))
+    let recorder = Recorder {
+        batch,
+        ..Recorder::default()
+    };
+    Arc::new(Consumer::new(name, fixture.pool(), Arc::new(recorder)).with_retry(retry))
 }
 
 async fn wait_for_seen<F: Fixture>(fixture: &F, count: usize) -> Vec<(String, i64, Vec<u8>)> {
@@ -448,11 +463,11 @@ fn assert_streams_in_order(seen: &[(String, i64, Vec<u8>)]) {
 
 // ---- the cases -----------------------------------------------------------------------------
 
-async fn every_event_is_handled_once_and_each_stream_in_order<F: Fixture>(fixture: &F)
+async fn every_event_is_handled_once_and_each_stream_in_order<F: Fixture>(fixture: &F, batch: usize)
 where
     Recorder: Handler<F::Db>,
 {
-    let running = fixture.start(consumer(fixture, "orderly")).await;
+    let running = fixture.start(consumer(fixture, "orderly", batch)).await;
     for round in 0..10 {
         for stream in ["w-1", "w-2", "w-3", "w-4", "w-5"] {
             append(&*fixture.store(), stream, &[&format!("{stream}/{round}")]).await;
@@ -464,17 +479,17 @@ where
     assert_streams_in_order(&seen);
 }
 
-async fn a_redelivered_event_has_no_second_effect<F: Fixture>(fixture: &F)
+async fn a_redelivered_event_has_no_second_effect<F: Fixture>(fixture: &F, batch: usize)
 where
     Recorder: Handler<F::Db>,
 {
     append(&*fixture.store(), "w-1", &["a", "b", "c"]).await;
-    let running = fixture.start(consumer(fixture, "dedupe")).await;
+    let running = fixture.start(consumer(fixture, "dedupe", batch)).await;
     assert_eq!(wait_for_seen(fixture, 3).await.len(), 3);
     running.stop().await;
     fixture.redeliver_everything().await;
     append(&*fixture.store(), "w-1", &["d"]).await;
-    let running = fixture.start(consumer(fixture, "dedupe")).await;
+    let running = fixture.start(consumer(fixture, "dedupe", batch)).await;
     let seen = wait_for_seen(fixture, 4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let seen_later = F::Db::seen(&fixture.pool()).await;
@@ -483,8 +498,10 @@ where
     assert_eq!(seen_later.len(), 4, "redelivered events were applied again");
 }
 
-async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: Fixture>(fixture: &F)
-where
+async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: Fixture>(
+    fixture: &F,
+    batch: usize,
+) where
     Recorder: Handler<F::Db>,
 {
     let total = 200;
@@ -497,11 +514,11 @@ where
         .await;
     }
     for crash_after_ms in [15, 40, 5] {
-        let running = fixture.start(consumer(fixture, "crashy")).await;
+        let running = fixture.start(consumer(fixture, "crashy", batch)).await;
         tokio::time::sleep(Duration::from_millis(crash_after_ms)).await;
         running.crash();
     }
-    let running = fixture.start(consumer(fixture, "crashy")).await;
+    let running = fixture.start(consumer(fixture, "crashy", batch)).await;
     let seen = wait_for_seen(fixture, total).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let seen_later = F::Db::seen(&fixture.pool()).await;
@@ -511,12 +528,14 @@ where
     assert_streams_in_order(&seen_later);
 }
 
-async fn a_poison_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(fixture: &F)
-where
+async fn a_poison_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(
+    fixture: &F,
+    batch: usize,
+) where
     Recorder: Handler<F::Db>,
 {
     append(&*fixture.store(), "w-1", &["fine", "poison", "after"]).await;
-    let running = fixture.start(consumer(fixture, "poisoned")).await;
+    let running = fixture.start(consumer(fixture, "poisoned", batch)).await;
     let seen = wait_for_seen(fixture, 2).await;
     let dead = wait_for_dead_letters(fixture, "poisoned", 1).await;
     running.stop().await;
@@ -525,12 +544,14 @@ where
     assert_eq!(dead, 1);
 }
 
-async fn an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(fixture: &F)
-where
+async fn an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(
+    fixture: &F,
+    batch: usize,
+) where
     Recorder: Handler<F::Db>,
 {
     append(&*fixture.store(), "w-1", &["before"]).await;
-    let running = fixture.start(consumer(fixture, "garbled")).await;
+    let running = fixture.start(consumer(fixture, "garbled", batch)).await;
     assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
     fixture.inject_undecodable().await;
     append(&*fixture.store(), "w-1", &["after"]).await;
@@ -541,12 +562,14 @@ where
     assert_eq!(dead, 1);
 }
 
-async fn a_transient_failure_is_retried_in_place_keeping_the_order<F: Fixture>(fixture: &F)
-where
+async fn a_transient_failure_is_retried_in_place_keeping_the_order<F: Fixture>(
+    fixture: &F,
+    batch: usize,
+) where
     Recorder: Handler<F::Db>,
 {
     append(&*fixture.store(), "w-1", &["one", "flaky", "three"]).await;
-    let running = fixture.start(consumer(fixture, "patient")).await;
+    let running = fixture.start(consumer(fixture, "patient", batch)).await;
     let seen = wait_for_seen(fixture, 3).await;
     running.stop().await;
     let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
@@ -557,6 +580,9 @@ where
     assert_eq!(fixture.dead_letters("patient").await, 0);
 }
 
+/// The batch size of the batched runs: small, so that the cases' few events span batches.
+const BATCH: usize = 8;
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod over_embedded_log {
@@ -564,7 +590,7 @@ macro_rules! suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let fixture = super::Embedded::new().await;
-                    super::$case(&fixture).await;
+                    super::$case(&fixture, 1).await;
                     super::Fixture::finish(fixture).await;
                 }
             )*
@@ -574,7 +600,27 @@ macro_rules! suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let fixture = super::Distributed::new().await;
-                    super::$case(&fixture).await;
+                    super::$case(&fixture, 1).await;
+                    super::Fixture::finish(fixture).await;
+                }
+            )*
+        }
+        mod batched_over_embedded_log {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::Embedded::new().await;
+                    super::$case(&fixture, super::BATCH).await;
+                    super::Fixture::finish(fixture).await;
+                }
+            )*
+        }
+        mod batched_over_jetstream {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::Distributed::new().await;
+                    super::$case(&fixture, super::BATCH).await;
                     super::Fixture::finish(fixture).await;
                 }
             )*
