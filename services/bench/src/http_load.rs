@@ -62,20 +62,21 @@ impl Connection {
         })
     }
 
-    /// Sends the request and answers the status code (the body is read and dropped).
-    async fn send(&mut self, request: &Request) -> anyhow::Result<u16> {
+    /// Sends the request (with `authorization`, a header line or empty) and answers the status
+    /// code (the body is read and dropped).
+    async fn send(&mut self, request: &Request, authorization: &str) -> anyhow::Result<u16> {
         let path = &request.path;
         match &request.body {
             Some(body) => {
                 let head = format!(
-                    "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    "POST {path} HTTP/1.1\r\nHost: bench\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                     body.len()
                 );
                 self.writer.write_all(head.as_bytes()).await?;
                 self.writer.write_all(body).await?;
             }
             None => {
-                let head = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n");
+                let head = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{authorization}\r\n");
                 self.writer.write_all(head.as_bytes()).await?;
             }
         }
@@ -117,6 +118,22 @@ pub(crate) async fn at_fixed_rate(
     connections: usize,
     request: impl Fn(usize) -> Request,
 ) -> anyhow::Result<Load> {
+    at_fixed_rate_as(address, None, rate, total, connections, request).await
+}
+
+/// [`at_fixed_rate`] with every request carrying `Authorization: Bearer <token>`.
+pub(crate) async fn at_fixed_rate_as(
+    address: SocketAddr,
+    token: Option<&str>,
+    rate: u32,
+    total: usize,
+    connections: usize,
+    request: impl Fn(usize) -> Request,
+) -> anyhow::Result<Load> {
+    let authorization: Arc<str> = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default()
+        .into();
     let mut pool = Vec::with_capacity(connections);
     for _ in 0..connections {
         pool.push(Connection::open(address).await?);
@@ -130,13 +147,14 @@ pub(crate) async fn at_fixed_rate(
         tokio::time::sleep_until(scheduled).await;
         let request = request(index);
         let pool = pool.clone();
+        let authorization = authorization.clone();
         tasks.spawn(async move {
             let taken = pool.lock().await.pop();
             let mut connection = match taken {
                 Some(connection) => connection,
                 None => Connection::open(address).await?,
             };
-            let status = connection.send(&request).await?;
+            let status = connection.send(&request, &authorization).await?;
             let latency = scheduled.elapsed();
             pool.lock().await.push(connection);
             anyhow::Ok((status, latency))

@@ -19,6 +19,7 @@ mod command_path;
 mod counter;
 mod enrollment;
 mod http_load;
+mod progress;
 mod raw;
 mod relay;
 mod replay;
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 pub use certification::{CertificationBenchOptions, certification};
 pub use enrollment::{EnrollmentBenchOptions, enrollment};
+pub use progress::{ProgressBenchOptions, progress};
 pub use report::{Figure, LimitKind};
 pub use scheduling::{SchedulingBenchOptions, scheduling};
 

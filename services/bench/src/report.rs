@@ -23,7 +23,8 @@ pub enum LimitKind {
 /// One measured figure beside the limit it is compared with.
 ///
 /// Invariant: `passed` is what `limit_kind` says about `value`, `ratio` and `limit`; `ratio`
-/// is `value / baseline` and both are `Some` exactly for [`LimitKind::AtLeastRatio`].
+/// is `value / baseline`. Both are `Some` for [`LimitKind::AtLeastRatio`], and for an absolute
+/// limit shown beside a baseline ([`Figure::beside`]), where they inform but do not decide.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figure {
     /// What was measured, e.g. `command path, 4 tasks`.
@@ -123,6 +124,15 @@ impl Figure {
             ratio: None,
             passed,
         }
+    }
+
+    /// The same figure printed beside a plain-SQL rate measured in the same run (an absolute
+    /// goal stays the verdict; the baseline shows what the database itself did).
+    pub(crate) fn beside(mut self, baseline_name: &str, baseline: f64) -> Self {
+        self.ratio = Some(self.value / baseline);
+        self.baseline_name = Some(baseline_name.to_owned());
+        self.baseline = Some(baseline);
+        self
     }
 
     /// One aligned line, e.g. `command path, 4 tasks   9,870 commands/s   raw INSERT, 4 tasks

@@ -33,6 +33,16 @@ impl Random {
         Self(Uuid::new_v4().as_u64_pair().0)
     }
 
+    /// A generator with a fixed seed, for generated histories that are the same every run.
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A number below `bound` (at least 1); slightly biased, which a workload does not mind.
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound.max(1)
+    }
+
     fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

@@ -51,6 +51,9 @@ on_both!(
     a_belum_kompeten_decision_issues_nothing,
     a_redelivered_or_replayed_decision_issues_nothing_new,
     one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate,
+    a_batch_of_decisions_issues_each_certificate_once_and_renews_as_one_at_a_time_would,
+    one_batch_delivered_by_four_concurrent_tasks_issues_each_certificate_once,
+    two_first_decisions_of_one_worker_in_concurrent_batches_leave_one_current_certificate,
     concurrent_decisions_get_distinct_numbers_and_status_indexes,
     a_new_kompeten_decision_renews_and_supersedes_the_current_certificate,
     suspension_reinstatement_and_revocation_follow_the_rules,
@@ -166,6 +169,142 @@ async fn one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate
         .await
         .unwrap();
     assert_eq!(views.len(), 1);
+}
+
+async fn a_batch_of_decisions_issues_each_certificate_once_and_renews_as_one_at_a_time_would(
+    h: &Harness,
+) {
+    let c = &h.certification;
+    // Issued before the batch: one to be renewed by it, one it delivers again.
+    let renewed_worker = Uuid::now_v7();
+    let old = decision(
+        renewed_worker,
+        "PEKSOS-GENERALIS",
+        true,
+        recently() - Duration::days(700),
+    );
+    h.deliver(&old).await;
+    let earlier = decision(Uuid::now_v7(), "TKS-ASISTEN", true, recently());
+    h.deliver(&earlier).await;
+    // Two decisions of one new worker and scheme in the batch: the later renews the earlier.
+    let twice_worker = Uuid::now_v7();
+    let first_of_two = decision(
+        twice_worker,
+        "TKS-GENERALIS",
+        true,
+        recently() - Duration::days(30),
+    );
+    let second_of_two = decision(twice_worker, "TKS-GENERALIS", true, recently());
+    let renewal = decision(renewed_worker, "PEKSOS-GENERALIS", true, recently());
+    let plain: Vec<_> = (0..12)
+        .map(|_| decision(Uuid::now_v7(), "PEKSOS-ASISTEN", true, recently()))
+        .collect();
+    let mut batch = plain.clone();
+    batch.extend([
+        earlier.clone(),
+        plain[3].clone(),
+        decision(Uuid::now_v7(), "PEKSOS-ASISTEN", false, recently()),
+        first_of_two.clone(),
+        renewal.clone(),
+        second_of_two.clone(),
+    ]);
+    h.deliver_batch(&batch).await;
+    // 2 before, 12 plain, 2 of one worker, 1 renewal.
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 2);
+    let view = |delivered: &kesos_bus::Delivered| {
+        c.view(CertificateId::for_decision(delivered.event.event_id))
+    };
+    let (old, renewal) = (view(&old).await.unwrap(), view(&renewal).await.unwrap());
+    assert_eq!(old.status, "superseded");
+    assert_eq!(
+        renewal.supersedes.as_deref(),
+        Some(old.certificate_id.as_str())
+    );
+    let (first, second) = (
+        view(&first_of_two).await.unwrap(),
+        view(&second_of_two).await.unwrap(),
+    );
+    assert_eq!(first.status, "superseded");
+    assert_eq!(
+        second.supersedes.as_deref(),
+        Some(first.certificate_id.as_str())
+    );
+    // Redelivered whole: nothing new.
+    h.deliver_batch(&batch).await;
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 2);
+    let (views, _) = c
+        .list(&CertificateFilter::default(), None, 100)
+        .await
+        .unwrap();
+    let numbers: HashSet<_> = views.iter().map(|v| v.number.clone()).collect();
+    let indexes: HashSet<_> = views.iter().map(|v| v.status_list_index).collect();
+    assert_eq!((views.len(), numbers.len(), indexes.len()), (17, 17, 17));
+}
+
+async fn one_batch_delivered_by_four_concurrent_tasks_issues_each_certificate_once(h: &Harness) {
+    let batch: Vec<_> = (0..30)
+        .map(|i| {
+            let scheme = if i % 2 == 0 {
+                "PEKSOS-GENERALIS"
+            } else {
+                "TKS-ASISTEN"
+            };
+            decision(Uuid::now_v7(), scheme, true, recently())
+        })
+        .collect();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let intake = h.certification.intake();
+            let batch = batch.clone();
+            tokio::spawn(async move {
+                let batch: Vec<&kesos_bus::Delivered> = batch.iter().collect();
+                intake.issue_batch_from(&batch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 30);
+    for delivered in &batch {
+        let id = CertificateId::for_decision(delivered.event.event_id);
+        assert!(h.certification.view(id).await.is_ok());
+    }
+}
+
+async fn two_first_decisions_of_one_worker_in_concurrent_batches_leave_one_current_certificate(
+    h: &Harness,
+) {
+    // Neither batch sees the other's certificate in the registry; the holder claim makes the
+    // loser issue as a renewal of the winner.
+    let worker = Uuid::now_v7();
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let intake = h.certification.intake();
+            let mut batch: Vec<_> = (0..5)
+                .map(|_| decision(Uuid::now_v7(), "TKS-ASISTEN", true, recently()))
+                .collect();
+            batch.push(decision(worker, "PEKSOS-GENERALIS", true, recently()));
+            tokio::spawn(async move {
+                let batch: Vec<&kesos_bus::Delivered> = batch.iter().collect();
+                intake.issue_batch_from(&batch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 12);
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
+    let filter = CertificateFilter {
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&filter, None, 10).await.unwrap();
+    let statuses: HashSet<_> = views.iter().map(|v| v.status.as_str()).collect();
+    assert_eq!(statuses, HashSet::from(["valid", "superseded"]));
 }
 
 async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harness) {
@@ -562,7 +701,16 @@ async fn the_status_lists_follow_revocation_and_suspension(h: &Harness) {
 
 async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
     let c: &Certification = &h.certification;
-    let (addr, server) = serve(kesos_certification::http::router(c.clone())).await;
+    let (addr, server) = serve(
+        kesos_certification::http::router(c.clone()).layer(
+            kesos_auth::Gate::trusting(kesos_auth::Principal {
+                subject: "test".to_owned(),
+                role: kesos_auth::Role::CentralOperations,
+            })
+            .layer(),
+        ),
+    )
+    .await;
     let (worker, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
     let json_of = |body: &str| serde_json::from_str::<Value>(body).unwrap();
 

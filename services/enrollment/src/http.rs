@@ -6,7 +6,7 @@ mod errors;
 mod routes;
 
 pub use errors::problem;
-pub use routes::router;
+pub use routes::{access_rules, router};
 
 /// The paths this service adds, for the start-up banner.
 pub const ROUTES: &[&str] = &[

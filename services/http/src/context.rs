@@ -12,8 +12,8 @@ pub const CORRELATION_ID: &str = "x-correlation-id";
 
 /// The context of a command sent over HTTP: its id from `Idempotency-Key` (so a retry is a
 /// no-op), the correlation id from `X-Correlation-Id` (else the command id), the time now.
-/// Until access control lands every caller is recorded as `http:anonymous`; the field exists
-/// so that authenticated actors fill it without a contract change.
+/// The actor is `http:anonymous` here; routes behind the access gate take their context from
+/// `kesos_auth::Caller::command_context`, which sets the token's `<role>:<subject>`.
 pub fn command_context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
     let command_id = command_id(headers)?;
     Ok(CommandContext {

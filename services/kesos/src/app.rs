@@ -10,7 +10,7 @@ use anyhow::Context;
 use ed25519_dalek::SigningKey;
 use kesos_bus::{Relay, RelaySettings, StreamNames};
 use kesos_eventstore::{EventStore, write_checkpoint};
-use kesos_runtime::{Config, Mode, Shutdown};
+use kesos_runtime::{Config, Mode, Service, Services, Shutdown};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -20,9 +20,11 @@ use crate::enrollment::open_enrollment;
 use crate::http::{self, AppState};
 use crate::keys;
 use crate::open::{OpenedStore, connect_nats, open_store};
+use crate::progress::open_progress;
 use crate::scheduling::{Distributed, EnrollmentNames, open_scheduling, start_background};
 use kesos_certification::service::Certification;
 use kesos_enrollment::service::Enrollment;
+use kesos_progress::Progress;
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::service::Scheduling;
 
@@ -31,6 +33,9 @@ pub struct Application {
     enrollment: Enrollment,
     scheduling: Scheduling,
     certification: Certification,
+    progress: Progress,
+    services: Services,
+    gate: kesos_auth::Gate,
     distributed: Option<Distributed>,
     listener: TcpListener,
     address: SocketAddr,
@@ -111,6 +116,8 @@ impl Application {
             base_url,
         )
         .await?;
+        let progress = open_progress(config, &store).await?;
+        let gate = http::gate(config, mode)?;
         let state = AppState {
             store: store.shared(),
             mode,
@@ -121,6 +128,9 @@ impl Application {
             enrollment,
             scheduling,
             certification,
+            progress,
+            services: config.services.clone(),
+            gate,
             distributed,
             listener,
             address,
@@ -158,6 +168,11 @@ impl Application {
         &self.certification
     }
 
+    /// The progress read model this process keeps.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
     /// The process's event store.
     pub fn store(&self) -> Arc<dyn EventStore> {
         self.store.shared()
@@ -175,34 +190,51 @@ impl Application {
                 .chain(kesos_enrollment::http::ROUTES)
                 .chain(kesos_scheduling::http::ROUTES)
                 .chain(kesos_certification::http::ROUTES)
+                .chain(kesos_progress::http::ROUTES)
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ")
         );
         let store = self.store.shared();
+        let services = self.services.clone();
+        let runs = |service| services.runs(service);
         let mut background = JoinSet::new();
-        background.spawn(checkpoints(
-            store.clone(),
-            self.signing_key.clone(),
-            self.checkpoint_every,
-            shutdown.clone(),
-        ));
-        start_background(
-            &mut background,
-            &self.scheduling,
-            &self.enrollment,
-            &self.store,
-            self.distributed.as_ref(),
-            &shutdown,
-        );
-        crate::certification::start_background(
-            &mut background,
-            &self.certification,
-            &self.store,
-            self.distributed.as_ref(),
-            &shutdown,
-        );
-        if let Some(relay) = self.relay {
+        if runs(Service::Enrollment) {
+            background.spawn(checkpoints(
+                store.clone(),
+                self.signing_key.clone(),
+                self.checkpoint_every,
+                shutdown.clone(),
+            ));
+        }
+        if runs(Service::Scheduling) {
+            start_background(
+                &mut background,
+                &self.scheduling,
+                &self.enrollment,
+                &self.store,
+                self.distributed.as_ref(),
+                &shutdown,
+            );
+        }
+        if runs(Service::Certification) {
+            crate::certification::start_background(
+                &mut background,
+                &self.certification,
+                &self.store,
+                self.distributed.as_ref(),
+                &shutdown,
+            );
+        }
+        if runs(Service::Progress) {
+            crate::progress::start_background(
+                &mut background,
+                &self.progress,
+                self.distributed.as_ref(),
+                &shutdown,
+            );
+        }
+        if let Some(relay) = self.relay.filter(|_| runs(Service::Enrollment)) {
             let stop = shutdown.clone();
             background.spawn(async move { relay.run(async move { stop.wait().await }).await });
         }
@@ -211,16 +243,38 @@ impl Application {
             scheduling: self.scheduling,
             names: Some(Arc::new(EnrollmentNames(self.enrollment.clone()))),
         };
-        let routes = http::router(self.state)
-            .merge(kesos_enrollment::http::router(self.enrollment))
-            .merge(kesos_scheduling::http::router(scheduling_api))
-            .merge(kesos_certification::http::router(self.certification));
-        let served = axum::serve(self.listener, routes)
-            .with_graceful_shutdown(async move { stop.wait().await })
-            .await;
+        let mut routes = http::router(self.state);
+        if runs(Service::Enrollment) {
+            routes = routes.merge(kesos_enrollment::http::router(self.enrollment));
+        }
+        if runs(Service::Scheduling) {
+            routes = routes.merge(kesos_scheduling::http::router(scheduling_api));
+        }
+        if runs(Service::Certification) {
+            routes = routes.merge(kesos_certification::http::router(self.certification));
+        }
+        if runs(Service::Progress) {
+            routes = routes.merge(kesos_progress::http::router(self.progress));
+        }
+        let routes = routes
+            .merge(kesos_auth::routes::router(self.gate.clone()))
+            .layer(self.gate.layer());
+        tracing::info!(
+            keys = self.gate.key_count(),
+            "every route needs a bearer token but /healthz /readyz /openapi.json and public \
+             verification; mint one with `kesos token issue --role central-operations`"
+        );
+        let served = axum::serve(
+            self.listener,
+            routes.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.wait().await })
+        .await;
         shutdown.trigger();
         while background.join_next().await.is_some() {}
-        sign_checkpoint(&*store, &self.signing_key).await;
+        if runs(Service::Enrollment) {
+            sign_checkpoint(&*store, &self.signing_key).await;
+        }
         tracing::info!("kesos stopped");
         served.context("the HTTP server failed")
     }

@@ -12,7 +12,7 @@ use ed25519_dalek::SigningKey;
 use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings};
 use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
-use kesos_certification::service::{Certification, Registry, today};
+use kesos_certification::service::{Certification, Intake, Registry, today};
 use kesos_runtime::{Config, Shutdown};
 use kesos_vault::Vault;
 use tokio::task::JoinSet;
@@ -85,11 +85,16 @@ fn start<D: ConsumerDb>(
             let (context, names) = (nats.context.clone(), nats.names.clone());
             background.spawn(async move {
                 let bind = || {
+                    // Pull as many as the intake takes in one batch (see `Intake::BATCH`).
+                    let settings = PullSettings {
+                        batch: Intake::BATCH,
+                        ..PullSettings::default()
+                    };
                     JetStreamFeed::subscribe(
                         context.clone(),
                         &names,
                         "certification-intake",
-                        PullSettings::default(),
+                        settings,
                     )
                 };
                 consume(consumer, bind, stop).await;

@@ -35,6 +35,9 @@ pub enum Command {
     Serve,
     /// Create or update the database tables, then exit.
     Migrate,
+    /// Rebuild every read model of regional progress from the event log (into fresh tables,
+    /// swapped in only when complete; safe while kesos serves), with a progress bar.
+    Replay,
     /// Check that history was not altered, or sign a checkpoint.
     Audit {
         /// The audit action.
@@ -89,6 +92,12 @@ pub enum Command {
         /// Stop after answering this many rosters (default: until Ctrl-C).
         #[arg(long)]
         rosters: Option<usize>,
+    },
+    /// Access tokens for the HTTP API (see the README's "Access control").
+    Token {
+        /// The token action.
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Manage checkpoint signing keys and the personal-data master key.
     Key {
@@ -161,6 +170,22 @@ pub enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// Regional progress: a generated national history (default 1,000,000 workers, about ten
+    /// events each) projected live from JetStream (events/s, goal 50,000), queried (kabupaten/kota
+    /// p99 under 5 ms; province as of a date under 1 s) and replayed (events/s, goal 250,000;
+    /// peak memory under 300 MB), beside a plain SELECT of the log. PostgreSQL and NATS as for
+    /// `store`.
+    Progress {
+        /// Workers in the generated history.
+        #[arg(long, default_value_t = 1_000_000)]
+        workers: usize,
+        /// Kabupaten/kota queries timed (a tenth as many province as-of queries).
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
     /// The scheduling service: auto-allocation of waiting candidates into sessions (seconds and
     /// seats/s) and ingestion of LSPS results through JetStream (results/s, goal 10,000),
     /// each next to the store's batched append. PostgreSQL and NATS as for `store`.
@@ -201,6 +226,34 @@ pub enum ImportTarget {
         /// Also write the full report as JSON here.
         #[arg(long)]
         report: Option<PathBuf>,
+    },
+}
+
+/// `kesos token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Print a signed bearer token (EdDSA JWT) for a role: central-operations, auditor,
+    /// regional-dinas (with --region 32 or 32.77) or lsps (with --lsps LSPS-PEKSOS).
+    Issue {
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// A Dinas office's region prefix: a province or kabupaten/kota code.
+        #[arg(long)]
+        region: Option<String>,
+        /// An LSPS's id.
+        #[arg(long)]
+        lsps: Option<String>,
+        /// Who the token is for (recorded as the actor of every command); default `$USER`.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Lifetime: 30m, 8h, 7d (at most 366d).
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+        /// The signing key (64 hex digits, as `kesos key generate` writes); default
+        /// `token_key_file` (`<data_dir>/token.key`, created in the embedded mode).
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
 }
 
@@ -247,6 +300,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate_consumers().await?;
             writeln!(out, "migrated: {}", store.describe(&config))?;
             Ok(())
+        }
+        Command::Replay => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            crate::progress::replay_command(&config, &mut out).await
         }
         Command::Audit {
             action: AuditAction::Verify,
@@ -404,6 +461,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             kesos_bench::scheduling(&options, &mut out).await?;
             Ok(())
         }
+        Command::Bench {
+            target:
+                BenchTarget::Progress {
+                    workers,
+                    queries,
+                    json,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let options = kesos_bench::ProgressBenchOptions {
+                database_url: config
+                    .database_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
+                nats_url: config
+                    .nats_url
+                    .clone()
+                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                workers,
+                queries,
+                json,
+            };
+            kesos_bench::progress(&options, &mut out).await?;
+            Ok(())
+        }
         Command::Key {
             action:
                 KeyAction::Generate {
@@ -434,6 +516,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             keys::write_signing_key(&path, &key, force)?;
             writeln!(out, "{}", hex::encode(key.verifying_key().to_bytes()))
                 .context("cannot print the public key")
+        }
+        Command::Token {
+            action:
+                TokenAction::Issue {
+                    role,
+                    region,
+                    lsps,
+                    subject,
+                    ttl,
+                    key,
+                },
+        } => {
+            let subject = subject
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "operator".to_owned());
+            let request = kesos_auth::issue::IssueRequest {
+                role: &role,
+                region: region.as_deref(),
+                lsps: lsps.as_deref(),
+                subject: &subject,
+                ttl: &ttl,
+                audience: &config.token_audience,
+            };
+            let default_key = config.token_key_file.clone();
+            let create = key.is_none() && config.mode()? == kesos_runtime::Mode::Embedded;
+            let path = key
+                .or(default_key)
+                .context("no token key: pass --key FILE or set KESOS_TOKEN_KEY_FILE")?;
+            let token =
+                kesos_auth::issue::issue(&request, &path, create, time::OffsetDateTime::now_utc())?;
+            writeln!(out, "{token}").context("cannot print the token")
         }
         Command::Key {
             action: KeyAction::Public { key },

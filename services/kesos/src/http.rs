@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use ed25519_dalek::VerifyingKey;
+use kesos_auth::{AccessLog, Action, Gate, RateLimiter, Rule, Secured, TokenVerifier};
 use kesos_eventstore::{EventStore, verify};
-use kesos_runtime::Mode;
+use kesos_runtime::{Config, Mode};
 use serde_json::json;
 
 use kesos_http::Problem;
@@ -29,16 +29,69 @@ pub struct AppState {
     pub nats: Option<async_nats::Client>,
 }
 
+/// Every operational route with its access rule: the router is built from this table only.
+fn secured() -> Secured<AppState> {
+    Secured::new()
+        .get("/healthz", Action::Probe, health)
+        .get("/readyz", Action::Probe, ready)
+        .get("/v1/log", Action::ReadHistory, log_status)
+        .post("/v1/audit/verify", Action::ReadHistory, audit_verify)
+        .get("/openapi.json", Action::Probe, openapi)
+}
+
 /// The routes, with problem+json for unknown paths.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/readyz", get(ready))
-        .route("/v1/log", get(log_status))
-        .route("/v1/audit/verify", post(audit_verify))
-        .route("/openapi.json", get(openapi))
+    secured()
+        .into_router()
         .fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
         .with_state(state)
+}
+
+/// The access rule of every route this process serves through [`crate::Application`]: the
+/// operational routes, the access log, and every service's routes.
+pub fn access_rules() -> Vec<Rule> {
+    let mut rules = secured().rules().to_vec();
+    rules.extend(kesos_auth::routes::rules());
+    rules.extend(kesos_enrollment::http::access_rules());
+    rules.extend(kesos_scheduling::http::access_rules());
+    rules.extend(kesos_certification::http::access_rules());
+    rules.extend(kesos_progress::http::access_rules());
+    rules
+}
+
+/// The access gate for this configuration: tokens are verified with the public half of the
+/// token key (`token_key_file`, created under the data directory in the embedded mode) and
+/// every key in `token_trusted_keys_file`. The distributed mode refuses to start with no key.
+pub fn gate(config: &Config, mode: Mode) -> anyhow::Result<Gate> {
+    let mut keys = Vec::new();
+    if let Some(path) = &config.token_key_file {
+        if mode == Mode::Embedded {
+            let (key, created) = kesos_auth::keys::load_or_create_signing_key(path)?;
+            if created {
+                tracing::info!(path = %path.display(), "created a token signing key");
+            }
+            keys.push(key.verifying_key());
+        } else if path.exists() {
+            keys.push(kesos_auth::keys::read_signing_key(path)?.verifying_key());
+        }
+    }
+    if let Some(path) = &config.token_trusted_keys_file {
+        keys.extend(kesos_auth::keys::read_trusted_keys(path)?);
+    }
+    if keys.is_empty() {
+        anyhow::bail!(
+            "no token verification key: set KESOS_TOKEN_TRUSTED_KEYS_FILE (public keys, one per \
+             line) or KESOS_TOKEN_KEY_FILE; see the README's \"Access control\""
+        );
+    }
+    let limiter = RateLimiter::new(
+        config.public_rate_limit_per_minute,
+        config.public_rate_limit_burst,
+        kesos_auth::rate::DEFAULT_MAX_CLIENTS,
+    );
+    let access_log = AccessLog::new(kesos_auth::access_log::DEFAULT_CAPACITY);
+    let verifier = TokenVerifier::new(keys, config.token_audience.clone());
+    Ok(Gate::new(verifier, limiter, access_log))
 }
 
 /// The paths this process serves, for the start-up banner.
@@ -47,6 +100,7 @@ pub const SERVED: &[&str] = &[
     "/readyz",
     "/v1/log",
     "/v1/audit/verify",
+    "/v1/access-log",
     "/openapi.json",
 ];
 

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lsps_sim;
 pub mod open;
 pub mod openapi;
+pub mod progress;
 pub mod scheduling;
 
 pub use app::Application;

@@ -233,15 +233,9 @@ async fn a_kompeten_decision_becomes_a_certificate_that_verifies_offline() {
     assert_eq!(status, 200, "{public}");
     assert_eq!(public["status"], json!("valid"), "{public}");
     let id = certificate["certificate_id"].as_str().unwrap();
-    let credential = reqwest::get(format!(
-        "{}/v1/certificates/{id}/credential.json",
-        running.base
-    ))
-    .await
-    .unwrap()
-    .bytes()
-    .await
-    .unwrap();
+    let credential = running
+        .get_bytes(&format!("/v1/certificates/{id}/credential.json"))
+        .await;
     running.stop().await;
 
     let dir = file.path.parent().unwrap();

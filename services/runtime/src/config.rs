@@ -11,6 +11,9 @@
 
 mod fields;
 mod redact;
+mod services;
+
+pub use services::{Service, Services};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -98,8 +101,25 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Seconds between audit checkpoints, at least 1.
     pub checkpoint_interval_secs: u64,
-    /// Name reported in logs and metrics, telling the processes of a deployment apart.
+    /// Name reported in logs and metrics, telling the processes of a deployment apart; also
+    /// the source name the relay gives this process's events on JetStream.
     pub service_name: String,
+    /// The services this process runs (`KESOS_SERVICES`, e.g. `scheduling`; default all).
+    pub services: Services,
+    /// Ed25519 key that signs access tokens (`kesos token issue`); its public half is trusted
+    /// by the server. Defaults to `<data_dir>/token.key`, created by the embedded mode; the
+    /// distributed mode reads it only if it exists (servers need only the public keys).
+    pub token_key_file: Option<PathBuf>,
+    /// Public keys whose tokens are accepted besides the token key's own, one hex key per line
+    /// (`KESOS_TOKEN_TRUSTED_KEYS_FILE`): several at once, so keys rotate without downtime.
+    pub token_trusted_keys_file: Option<PathBuf>,
+    /// The audience tokens must name (`KESOS_TOKEN_AUDIENCE`), so a token for one deployment
+    /// is refused by another.
+    pub token_audience: String,
+    /// Sustained public verification requests per minute per client address.
+    pub public_rate_limit_per_minute: u32,
+    /// Public verification requests a client may send at once before the rate applies.
+    pub public_rate_limit_burst: u32,
 }
 
 /// Where the events and the state live, derived from which servers are configured.
@@ -268,11 +288,13 @@ impl Default for Config {
             sqlite_path: Self::default_sqlite_path(&data_dir),
             signing_key_file: Some(Self::default_signing_key_file(&data_dir)),
             master_key_file: Some(Self::default_master_key_file(&data_dir)),
+            token_key_file: Some(Self::default_token_key_file(&data_dir)),
             schemes_file: None,
             scheduling_file: None,
             nats_lsps_stream: "KESOS_LSPS".to_owned(),
             certification_file: None,
             public_base_url: None,
+            services: Services::default(),
             data_dir,
             database_url: None,
             database_schema: None,
@@ -288,6 +310,10 @@ impl Default for Config {
             trusted_keys_file: None,
             checkpoint_interval_secs: 60,
             service_name: "kesos".to_owned(),
+            token_trusted_keys_file: None,
+            token_audience: "kesos".to_owned(),
+            public_rate_limit_per_minute: 120,
+            public_rate_limit_burst: 30,
         }
     }
 }
@@ -362,7 +388,14 @@ impl Config {
             ("nats_lsps_stream", self.nats_lsps_stream.clone()),
             ("certification_file", path(&self.certification_file)),
             ("public_base_url", text(&self.public_base_url)),
+            ("services", self.services.to_string()),
             ("log_format", self.log_format.to_string()),
+            ("token_key_file", path(&self.token_key_file)),
+            (
+                "token_trusted_keys_file",
+                path(&self.token_trusted_keys_file),
+            ),
+            ("token_audience", self.token_audience.clone()),
         ];
         pairs
             .iter()
@@ -391,6 +424,10 @@ impl Config {
 
     fn default_master_key_file(data_dir: &Path) -> PathBuf {
         data_dir.join("master.key")
+    }
+
+    fn default_token_key_file(data_dir: &Path) -> PathBuf {
+        data_dir.join("token.key")
     }
 }
 
@@ -421,6 +458,15 @@ impl fmt::Debug for Config {
             .field("public_base_url", &self.public_base_url)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
+            .field("services", &self.services)
+            .field("token_key_file", &self.token_key_file)
+            .field("token_trusted_keys_file", &self.token_trusted_keys_file)
+            .field("token_audience", &self.token_audience)
+            .field(
+                "public_rate_limit_per_minute",
+                &self.public_rate_limit_per_minute,
+            )
+            .field("public_rate_limit_burst", &self.public_rate_limit_burst)
             .finish()
     }
 }

@@ -12,6 +12,8 @@ pub mod config;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{CONFIG_FILE_VAR, Config, ConfigError, LogFormat, Mode, Origin};
+pub use config::{
+    CONFIG_FILE_VAR, Config, ConfigError, LogFormat, Mode, Origin, Service, Services,
+};
 pub use shutdown::Shutdown;
 pub use telemetry::{TelemetryError, init_tracing};

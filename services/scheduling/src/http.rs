@@ -7,7 +7,7 @@ mod forms;
 mod routes;
 
 pub use errors::problem;
-pub use routes::{ApiState, router};
+pub use routes::{ApiState, access_rules, router};
 
 /// The paths this service adds, for the start-up banner.
 pub const ROUTES: &[&str] = &[

@@ -206,7 +206,28 @@ async fn http_registration(
 ) -> anyhow::Result<Vec<Figure>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let router = kesos_enrollment::http::router(enrollment.clone());
+    // The routes behind a real access gate, called with a central-operations token, as kesos
+    // serves them.
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let audience = "kesos-bench";
+    let gate = kesos_auth::Gate::new(
+        kesos_auth::TokenVerifier::new([key.verifying_key()], audience),
+        kesos_auth::RateLimiter::new(u32::MAX, u32::MAX, 1),
+        kesos_auth::AccessLog::new(1_000),
+    );
+    let principal = kesos_auth::Principal {
+        subject: "bench".to_owned(),
+        role: kesos_auth::Role::CentralOperations,
+    };
+    let token = kesos_auth::TokenIssuer::new(key).issue(
+        &principal,
+        audience,
+        time::OffsetDateTime::now_utc(),
+        time::Duration::hours(1),
+    );
+    let router = kesos_enrollment::http::router(enrollment.clone())
+        .layer(gate.layer())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -224,9 +245,11 @@ async fn http_registration(
         seconds = options.seconds,
         "registering over HTTP"
     );
-    let load = http_load::at_fixed_rate(address, options.rate, total, 32, |i| Request {
-        path: "/v1/workers".to_owned(),
-        body: Some(bodies.get(i).cloned().unwrap_or_default()),
+    let load = http_load::at_fixed_rate_as(address, Some(&token), options.rate, total, 32, |i| {
+        Request {
+            path: "/v1/workers".to_owned(),
+            body: Some(bodies.get(i).cloned().unwrap_or_default()),
+        }
     })
     .await;
     let _ = stop.send(());
@@ -260,4 +283,33 @@ async fn http_registration(
             P99_GOAL_MS,
         ),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tiny_enrollment_bench_registers_over_http_through_the_access_gate() {
+        let options = EnrollmentBenchOptions {
+            database_url: std::env::var("KESOS_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+            nats_url: std::env::var("KESOS_TEST_NATS_URL")
+                .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            workers: 200,
+            rate: 20,
+            seconds: 1,
+            append_seconds: 1,
+            json: true,
+        };
+        let mut out = Vec::new();
+        let figures = enrollment(&options, &mut out)
+            .await
+            .expect("the bench runs");
+        let http = figures
+            .iter()
+            .find(|f| f.name.starts_with("registered over HTTP"))
+            .expect("an HTTP figure");
+        assert!(http.name.ends_with(", 0 failed)"), "{}", http.name);
+    }
 }

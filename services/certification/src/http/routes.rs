@@ -3,9 +3,9 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use kesos_http::{FieldError, JsonBody, Problem, command_context};
+use kesos_auth::{Action, Caller, Rule, Secured};
+use kesos_http::{FieldError, JsonBody, Problem};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -17,31 +17,60 @@ use crate::http::errors::problem;
 use crate::service::rows::MAX_PAGE;
 use crate::service::{CertificateFilter, Certification, CertificationError};
 
-/// The certification routes over a service.
-pub fn router(certification: Certification) -> Router {
-    Router::new()
-        .route("/v1/certificates", get(list))
-        .route("/v1/certificates/{certificate_id}", get(read))
-        .route("/v1/certificates/{certificate_id}/suspend", post(suspend))
-        .route(
+/// Every route with its access rule: the router is built from this table only.
+fn secured() -> Secured<Certification> {
+    use Action as A;
+    Secured::new()
+        .get("/v1/certificates", A::ReadCertificates, list)
+        .get(
+            "/v1/certificates/{certificate_id}",
+            A::ReadCertificates,
+            read,
+        )
+        .post(
+            "/v1/certificates/{certificate_id}/suspend",
+            A::ChangeCertificate,
+            suspend,
+        )
+        .post(
             "/v1/certificates/{certificate_id}/reinstate",
-            post(reinstate),
+            A::ChangeCertificate,
+            reinstate,
         )
-        .route("/v1/certificates/{certificate_id}/revoke", post(revoke))
-        .route(
+        .post(
+            "/v1/certificates/{certificate_id}/revoke",
+            A::ChangeCertificate,
+            revoke,
+        )
+        .get(
             "/v1/certificates/{certificate_id}/credential.json",
-            get(credential),
+            A::ReadCertificates,
+            credential,
         )
-        .route(
+        .get(
             "/v1/certificates/{certificate_id}/certificate.html",
-            get(printable),
+            A::ReadCertificates,
+            printable,
         )
-        .route("/v1/verify/{number}", get(verify_number))
-        .route("/v1/verify", post(verify_name))
-        .route("/v1/status-list", get(revocation_list))
-        .route("/v1/status-list/suspension", get(suspension_list))
-        .route("/verify/{number}", get(verify_page))
-        .with_state(certification)
+        .get("/v1/verify/{number}", A::PublicVerify, verify_number)
+        .post("/v1/verify", A::PublicVerify, verify_name)
+        .get("/v1/status-list", A::PublicVerify, revocation_list)
+        .get(
+            "/v1/status-list/suspension",
+            A::PublicVerify,
+            suspension_list,
+        )
+        .get("/verify/{number}", A::PublicVerify, verify_page)
+}
+
+/// The certification routes over a service; each passes the access gate with its rule.
+pub fn router(certification: Certification) -> Router {
+    secured().into_router().with_state(certification)
+}
+
+/// The access rule of every certification route.
+pub fn access_rules() -> Vec<Rule> {
+    secured().rules().to_vec()
 }
 
 type Answer = Result<Response, Problem>;
@@ -75,11 +104,12 @@ struct RevokeBody {
 
 async fn suspend(
     State(certification): State<Certification>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Answer {
-    let context = command_context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
     let view = certification
         .suspend(id, reason, &context)
@@ -90,11 +120,12 @@ async fn suspend(
 
 async fn reinstate(
     State(certification): State<Certification>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Answer {
-    let context = command_context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
     let view = certification
         .reinstate(id, reason, &context)
@@ -105,11 +136,12 @@ async fn reinstate(
 
 async fn revoke(
     State(certification): State<Certification>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> Answer {
-    let context = command_context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let id = certificate_id(&id)?;
     let category = RevocationCategory::parse(&body.category).ok_or_else(|| {
         invalid(

@@ -6,18 +6,30 @@
 //!   transaction; idempotent by construction, see [`Certification::issue`]). Belum kompeten:
 //!   nothing.
 //! - `kesos.enrollment.v1.WorkerRegistered` / `WorkerErased`: keep the holder's sealed name
-//!   (and mark erasure) in `certification_holders`, in the consumer's transaction.
+//!   and its mask (`S**** A****`, opened once here so public verification needs no vault), or
+//!   mark erasure and drop both, in `certification_holders`, in the consumer's transaction.
 //! - Anything else: nothing.
+//!
+//! The handler takes batches ([`Intake::BATCH`]): decisions are issued together
+//! ([`Certification::issue_batch`], exactly once as one at a time), holders' names are opened
+//! with one vault read per batch.
 //!
 //! A payload that does not decode, or a decision for a scheme the reference data does not
 //! know, is a permanent failure (dead letter); a store or database away is transient (retried).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
+use kesos_vault::{KeyState, VaultError};
 use sqlx::{Postgres, Sqlite, Transaction};
+use uuid::Uuid;
 
+use crate::domain::names;
+use crate::service::issue_batch::Delivery;
+use crate::service::views::NAME_LABEL;
 use crate::service::{Certification, CertificationError, IssueOutcome};
-use crate::wire::{self, ASSESSMENT_DECIDED, WORKER_ERASED, WORKER_REGISTERED};
+use crate::wire::{self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_REGISTERED};
 
 /// The handler; build it with [`Certification::intake`] and run it in a `kesos_bus::Consumer`
 /// whose database is the registry's.
@@ -35,6 +47,10 @@ fn failure(error: CertificationError) -> HandlerError {
 }
 
 impl Intake {
+    /// Messages the consumer hands over together: enough to spread a bulk append's and a
+    /// registry read's round trips thin, within JetStream's default pull batch.
+    pub const BATCH: usize = 500;
+
     /// The handler over a service.
     pub fn new(certification: Certification) -> Self {
         Self { certification }
@@ -66,20 +82,116 @@ impl Intake {
         }
         Ok(Some(outcome))
     }
+
+    /// Issues from the delivered decisions of a batch together; other events do nothing here.
+    pub async fn issue_batch_from(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+        let decisions = batch
+            .iter()
+            .map(|d| &d.event)
+            .filter(|event| event.event_type.as_str() == ASSESSMENT_DECIDED)
+            .map(|event| {
+                wire::decision(event.event_id, event.occurred_at, &event.payload)
+                    .map(|decision| (decision, event.metadata.correlation_id.as_str()))
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let deliveries: Vec<Delivery<'_>> = decisions
+            .iter()
+            .map(|(decision, correlation_id)| Delivery {
+                decision,
+                correlation_id,
+            })
+            .collect();
+        let outcomes = self
+            .certification
+            .issue_batch(&deliveries)
+            .await
+            .map_err(failure)?;
+        let issued = outcomes
+            .iter()
+            .filter(|o| matches!(o, IssueOutcome::Issued { .. }))
+            .count();
+        if issued > 0 {
+            tracing::info!(decisions = deliveries.len(), issued, "certificates issued");
+        }
+        Ok(())
+    }
+
+    /// The masks of the holders' names, opened with one vault read; a holder whose name cannot
+    /// be opened here has none (verification then opens it itself, or says erased).
+    async fn masks(&self, holders: &[&Holder]) -> Result<HashMap<Uuid, String>, HandlerError> {
+        if holders.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let workers: Vec<Uuid> = holders.iter().map(|h| h.worker_id.0).collect();
+        let keys = match self.certification.vault().keys(&workers).await {
+            Ok(keys) => keys,
+            Err(VaultError::Database(error)) => return Err(HandlerError::from(error)),
+            // A key that does not unwrap: keep the sealed name; verification reports it then.
+            Err(error) => {
+                tracing::warn!(%error, "holders' names not masked at intake");
+                return Ok(HashMap::new());
+            }
+        };
+        Ok(holders
+            .iter()
+            .filter_map(|holder| {
+                let KeyState::Live(key) = keys.get(&holder.worker_id.0)? else {
+                    return None;
+                };
+                let name = key.open(NAME_LABEL, &holder.full_name).ok()?;
+                let name = String::from_utf8(name).ok()?;
+                Some((holder.worker_id.0, names::mask(&name)))
+            })
+            .collect())
+    }
+}
+
+/// A holder event of a batch, decoded.
+enum HolderEvent {
+    Registered(Holder),
+    Erased(Uuid),
+}
+
+fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerError> {
+    let event = &delivered.event;
+    let permanent = |e: kesos_aggregate::DecodeError| HandlerError::Permanent(e.to_string());
+    Ok(match event.event_type.as_str() {
+        WORKER_REGISTERED => Some(HolderEvent::Registered(
+            wire::worker_registered(&event.payload).map_err(permanent)?,
+        )),
+        WORKER_ERASED => Some(HolderEvent::Erased(
+            wire::worker_erased(&event.payload).map_err(permanent)?.0,
+        )),
+        _ => None,
+    })
 }
 
 /// The holder statements: the same SQL on both databases.
 const REGISTER_HOLDER: &str = "INSERT INTO certification_holders (worker_id, name_ciphertext, \
-    name_nonce, name_key_id, posting, erased) VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (worker_id) DO NOTHING";
+    name_nonce, name_key_id, posting, erased, name_masked) VALUES ($1, $2, $3, $4, $5, 0, $6) \
+    ON CONFLICT (worker_id) DO NOTHING";
 const ERASE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased) VALUES ($1, 1) \
-    ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_ciphertext = NULL, name_nonce = NULL, name_key_id = NULL";
+    ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_ciphertext = NULL, name_nonce = NULL, \
+    name_key_id = NULL, name_masked = NULL";
 
 macro_rules! handler_for {
     ($db:ty) => {
         #[async_trait]
         impl Handler<$db> for Intake {
+            fn batch_size(&self) -> usize {
+                Self::BATCH
+            }
+
             async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
                 self.issue_from(delivered).await.map(|_| ())
+            }
+
+            async fn act_batch(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+                self.issue_batch_from(batch).await
             }
 
             async fn handle(
@@ -87,29 +199,48 @@ macro_rules! handler_for {
                 transaction: &mut Transaction<'static, $db>,
                 delivered: &Delivered,
             ) -> Result<(), HandlerError> {
-                let event = &delivered.event;
-                let permanent =
-                    |e: kesos_aggregate::DecodeError| HandlerError::Permanent(e.to_string());
-                match event.event_type.as_str() {
-                    WORKER_REGISTERED => {
-                        let holder = wire::worker_registered(&event.payload).map_err(permanent)?;
-                        sqlx::query(REGISTER_HOLDER)
-                            .bind(holder.worker_id.to_string())
-                            .bind(holder.full_name.ciphertext)
-                            .bind(holder.full_name.nonce)
-                            .bind(holder.full_name.key_id)
-                            .bind(holder.posting)
-                            .execute(&mut **transaction)
-                            .await?;
+                Handler::<$db>::handle_batch(self, transaction, &[delivered]).await
+            }
+
+            async fn handle_batch(
+                &self,
+                transaction: &mut Transaction<'static, $db>,
+                batch: &[&Delivered],
+            ) -> Result<(), HandlerError> {
+                let events = batch
+                    .iter()
+                    .map(|delivered| holder_event(delivered))
+                    .filter_map(Result::transpose)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let registered: Vec<&Holder> = events
+                    .iter()
+                    .filter_map(|event| match event {
+                        HolderEvent::Registered(holder) => Some(holder),
+                        HolderEvent::Erased(_) => None,
+                    })
+                    .collect();
+                let masks = self.masks(&registered).await?;
+                for event in events {
+                    match event {
+                        HolderEvent::Registered(holder) => {
+                            let mask = masks.get(&holder.worker_id.0).cloned();
+                            sqlx::query(REGISTER_HOLDER)
+                                .bind(holder.worker_id.to_string())
+                                .bind(holder.full_name.ciphertext)
+                                .bind(holder.full_name.nonce)
+                                .bind(holder.full_name.key_id)
+                                .bind(holder.posting)
+                                .bind(mask)
+                                .execute(&mut **transaction)
+                                .await?;
+                        }
+                        HolderEvent::Erased(worker) => {
+                            sqlx::query(ERASE_HOLDER)
+                                .bind(worker.to_string())
+                                .execute(&mut **transaction)
+                                .await?;
+                        }
                     }
-                    WORKER_ERASED => {
-                        let worker = wire::worker_erased(&event.payload).map_err(permanent)?;
-                        sqlx::query(ERASE_HOLDER)
-                            .bind(worker.to_string())
-                            .execute(&mut **transaction)
-                            .await?;
-                    }
-                    _ => {}
                 }
                 Ok(())
             }

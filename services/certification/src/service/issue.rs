@@ -7,6 +7,10 @@
 //! an "already stored" retry) and issues nothing. A renewal supersedes the holder's current
 //! certificate of the scheme afterwards, with an event id derived from the new certificate, so
 //! a crash between the two appends is completed by the next delivery.
+//!
+//! A worker's first certificate of a scheme also takes the holder claim (see
+//! [`crate::service::numbers::HOLDER_SCOPE`]); a concurrent first certificate of the same
+//! worker and scheme then loses it, catches up and issues as a renewal.
 
 use kesos_aggregate::{Aggregate, execute, load, to_new_events};
 use kesos_eventstore::{AsOf, Claims, ExpectedVersion, StoreError};
@@ -16,7 +20,7 @@ use crate::domain::{
     Certificate, CertificateCommand, CertificateId, CertificateNumber, Issuance, WorkerId,
     derive_uuid, valid_until,
 };
-use crate::service::numbers::{index_claim, number_claim};
+use crate::service::numbers::{HOLDER_SCOPE, holder_claim, index_claim, number_claim};
 use crate::service::{Certification, CertificationError, WIB, certificate_stream, system_context};
 use crate::wire::Decision;
 
@@ -67,13 +71,7 @@ impl Certification {
         let valid_until = valid_until(valid_from, reference.validity_years(rules))?;
         let registry = &self.inner.registry;
         registry.refresh(store).await?;
-        let current = registry
-            .current_for(decision.worker_id.0, &decision.scheme.code)
-            .await?;
-        let current: Vec<CertificateId> = current
-            .into_iter()
-            .filter(|c| *c != certificate_id)
-            .collect();
+        let (mut current, mut first) = self.holdings_of(decision, certificate_id).await?;
         let context = system_context(
             certificate_id.0,
             OffsetDateTime::now_utc(),
@@ -100,8 +98,12 @@ impl Certification {
             };
             let events = Certificate::default()
                 .decide(&CertificateCommand::Issue(Box::new(issuance.clone())))?;
+            let mut take = vec![number_claim(&number)?, index_claim(status_list_index)?];
+            if first {
+                take.push(holder_claim(decision.worker_id.0, &decision.scheme.code)?);
+            }
             let claims = Claims {
-                take: vec![number_claim(&number)?, index_claim(status_list_index)?],
+                take,
                 release: Vec::new(),
             };
             let appended = store
@@ -140,14 +142,42 @@ impl Certification {
                     return Ok(IssueOutcome::AlreadyIssued(certificate_id));
                 }
                 Err(StoreError::ClaimTaken { key, holder }) => {
-                    tracing::debug!(%key, %holder, "number or index taken; picking again");
+                    tracing::debug!(%key, %holder, "a claim is taken; trying again");
                     registry.refresh(store).await?;
-                    numbers.taken(registry, &key).await?;
+                    if key.as_str().starts_with(HOLDER_SCOPE) {
+                        // Another first certificate of the worker and scheme: renew it.
+                        (current, first) = self.holdings_of(decision, certificate_id).await?;
+                    } else {
+                        numbers.taken(registry, &key).await?;
+                    }
                 }
                 Err(error) => return Err(error.into()),
             }
         }
         Err(CertificationError::NumbersExhausted(MAX_NUMBER_ATTEMPTS))
+    }
+
+    /// From the registry (caught up by the caller): the worker's current certificates of the
+    /// decision's scheme, newest first, and whether it holds none of the scheme at all (the
+    /// new one is then the first, and takes the holder claim).
+    async fn holdings_of(
+        &self,
+        decision: &Decision,
+        certificate_id: CertificateId,
+    ) -> Result<(Vec<CertificateId>, bool), CertificationError> {
+        let registry = &self.inner.registry;
+        let worker = decision.worker_id.0;
+        let current: Vec<CertificateId> = registry
+            .current_for(worker, &decision.scheme.code)
+            .await?
+            .into_iter()
+            .filter(|c| *c != certificate_id)
+            .collect();
+        let first =
+            !registry.holdings(&[worker]).await?.iter().any(|h| {
+                h.scheme_code == decision.scheme.code && h.certificate_id != certificate_id
+            });
+        Ok((current, first))
     }
 
     /// Supersedes the certificate an issued renewal names (idempotent).

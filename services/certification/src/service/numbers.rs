@@ -21,6 +21,10 @@ use crate::service::registry::Registry;
 pub const NUMBER_SCOPE: &str = "certification.number";
 /// Scope of the status-list index claims.
 pub const INDEX_SCOPE: &str = "certification.status-index";
+/// Scope of the holder claims: `certification.holder:<worker id>/<scheme code>` is taken by a
+/// worker's first certificate of a scheme and kept for good, so an issuance that takes it
+/// knows, in its own append, that it renews nothing (see `issue_batch`).
+pub const HOLDER_SCOPE: &str = "certification.holder";
 
 /// The next free values, per process.
 #[derive(Default)]
@@ -34,6 +38,12 @@ pub struct Numbers {
 /// The claim key of a number.
 pub fn number_claim(number: &CertificateNumber) -> Result<ClaimKey, CertificationError> {
     ClaimKey::parse(&format!("{NUMBER_SCOPE}:{number}"))
+        .map_err(|e| CertificationError::Store(StoreError::Input(e)))
+}
+
+/// The holder claim of a worker and scheme (a worker id is no personal data).
+pub fn holder_claim(worker: uuid::Uuid, scheme_code: &str) -> Result<ClaimKey, CertificationError> {
+    ClaimKey::parse(&format!("{HOLDER_SCOPE}:{worker}/{scheme_code}"))
         .map_err(|e| CertificationError::Store(StoreError::Input(e)))
 }
 

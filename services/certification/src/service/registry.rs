@@ -15,7 +15,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::Mutex;
 
-use crate::domain::{CertificateChange, CertificateEvent};
+use crate::domain::{CertificateChange, CertificateEvent, Issuance};
 use crate::service::error::CertificationError;
 use crate::wire::PACKAGE;
 
@@ -96,6 +96,22 @@ impl Registry {
     /// when it is current.
     pub async fn refresh(&self, store: &dyn EventStore) -> Result<(), CertificationError> {
         let head = store.head_position().await?;
+        self.refresh_to(store, head).await
+    }
+
+    /// What this process knows the registry has applied at least (it may have applied more,
+    /// e.g. by another process). Read it *before* a registry read: if the log's head was not
+    /// beyond it, that read saw everything committed up to the head.
+    pub fn applied_at_least(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
+    /// Catches up to `head` (a log position read by the caller) unless already there.
+    pub async fn refresh_to(
+        &self,
+        store: &dyn EventStore,
+        head: u64,
+    ) -> Result<(), CertificationError> {
         if self.applied.load(Ordering::Relaxed) >= head {
             return Ok(());
         }
@@ -156,35 +172,40 @@ impl Registry {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            for (position, event) in changes {
-                let position = to_i64(*position);
+            for step in steps(changes) {
+                let (position, event) = match step {
+                    Step::Issued(run) => {
+                        let sql = issued_sql(run.len());
+                        let mut query = sqlx::query(&sql);
+                        for (position, issued) in run {
+                            query = query
+                                .bind(issued.certificate_id.to_string())
+                                .bind(issued.number.to_string())
+                                .bind(issued.worker_id.to_string())
+                                .bind(issued.scheme.code.clone())
+                                .bind(issued.scheme.category.clone())
+                                .bind(issued.scheme.level.clone())
+                                .bind(issued.number.scheme().to_owned())
+                                .bind(i64::from(issued.number.year()))
+                                .bind(to_i64(issued.number.sequence()))
+                                .bind(issued.lsps_id.clone())
+                                .bind(issued.basis_decision_event_id.to_string())
+                                .bind(issued.valid_from.to_string())
+                                .bind(issued.valid_until.to_string())
+                                .bind(to_i64(issued.status_list_index))
+                                .bind(issued.supersedes.map(|s| s.to_string()))
+                                .bind(issued.region.clone())
+                                .bind(to_i64(position));
+                        }
+                        query.execute(&mut *tx).await?;
+                        continue;
+                    }
+                    Step::Other(position, event) => (to_i64(position), event),
+                };
                 let id = event.certificate_id.to_string();
                 let update = |sql: &'static str| sqlx::query(sql);
                 let query = match &event.change {
-                    CertificateChange::CertificateIssued(issued) => sqlx::query(
-                        "INSERT INTO certification_certificates (certificate_id, number, worker_id, \
-                         scheme_code, scheme_category, scheme_level, abbreviation, issue_year, sequence, \
-                         lsps_id, basis_event_id, valid_from, valid_until, status, status_index, \
-                         supersedes, region, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                         $11, $12, $13, 'valid', $14, $15, $16, $17) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(issued.number.to_string())
-                    .bind(issued.worker_id.to_string())
-                    .bind(issued.scheme.code.clone())
-                    .bind(issued.scheme.category.clone())
-                    .bind(issued.scheme.level.clone())
-                    .bind(issued.number.scheme().to_owned())
-                    .bind(i64::from(issued.number.year()))
-                    .bind(to_i64(issued.number.sequence()))
-                    .bind(issued.lsps_id.clone())
-                    .bind(issued.basis_decision_event_id.to_string())
-                    .bind(issued.valid_from.to_string())
-                    .bind(issued.valid_until.to_string())
-                    .bind(to_i64(issued.status_list_index))
-                    .bind(issued.supersedes.map(|s| s.to_string()))
-                    .bind(issued.region.clone())
-                    .bind(position),
+                    CertificateChange::CertificateIssued(_) => continue,
                     CertificateChange::CertificateSuspended { reason } => update(
                         "UPDATE certification_certificates SET status = 'suspended', status_reason = $1, \
                          position = $2 WHERE certificate_id = $3",
@@ -227,6 +248,59 @@ impl Registry {
             Ok(true)
         })
     }
+}
+
+/// Issued certificates per insert: 17 parameters each, under SQLite's 999.
+const ISSUED_PER_INSERT: usize = 50;
+
+/// The registry's columns an issuance fills (17, in bind order).
+const ISSUED_COLUMNS: &str = "certificate_id, number, worker_id, scheme_code, scheme_category, \
+    scheme_level, abbreviation, issue_year, sequence, lsps_id, basis_event_id, valid_from, \
+    valid_until, status_index, supersedes, region, position";
+
+/// A multi-row insert of `rows` issued certificates (status `valid`); a row already there (a
+/// stretch applied twice) is left as it is.
+fn issued_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=17).map(|p| format!("${}", row * 17 + p)).collect();
+            format!("({}, 'valid')", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO certification_certificates ({ISSUED_COLUMNS}, status) VALUES {} \
+         ON CONFLICT DO NOTHING",
+        values.join(", ")
+    )
+}
+
+/// What applying a stretch of the log takes, in log order: runs of issuances (nearly all of a
+/// busy log, inserted many rows at a time), and every other change on its own.
+enum Step<'a> {
+    Issued(Vec<(u64, &'a Issuance)>),
+    Other(u64, &'a CertificateEvent),
+}
+
+fn steps(changes: &[(u64, CertificateEvent)]) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    let mut run: Vec<(u64, &Issuance)> = Vec::new();
+    for (position, event) in changes {
+        if let CertificateChange::CertificateIssued(issued) = &event.change {
+            run.push((*position, issued));
+            if run.len() == ISSUED_PER_INSERT {
+                steps.push(Step::Issued(std::mem::take(&mut run)));
+            }
+            continue;
+        }
+        if !run.is_empty() {
+            steps.push(Step::Issued(std::mem::take(&mut run)));
+        }
+        steps.push(Step::Other(*position, event));
+    }
+    if !run.is_empty() {
+        steps.push(Step::Issued(run));
+    }
+    steps
 }
 
 fn decode(batch: &[RecordedEvent]) -> Result<Vec<(u64, CertificateEvent)>, CertificationError> {

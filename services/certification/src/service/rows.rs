@@ -15,7 +15,16 @@ pub const MAX_PAGE: u32 = 500;
 const COLUMNS: &str = "c.certificate_id, c.number, c.worker_id, c.scheme_code, c.scheme_category, \
     c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, c.status, \
     c.status_index, c.status_reason, c.revocation_category, c.supersedes, c.superseded_by, \
-    c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased";
+    c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, h.name_masked";
+
+/// [`Registry::by_number_at_head`]'s statement: [`COLUMNS`] and the log's head.
+const BY_NUMBER_AT_HEAD: &str = "SELECT c.certificate_id, c.number, c.worker_id, c.scheme_code, \
+    c.scheme_category, c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, \
+    c.status, c.status_index, c.status_reason, c.revocation_category, c.supersedes, \
+    c.superseded_by, c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, \
+    h.name_masked, (SELECT position FROM kesos_log_head) AS log_head \
+    FROM certification_certificates c LEFT JOIN certification_holders h \
+    ON h.worker_id = c.worker_id WHERE c.number = $1";
 
 /// One certificate as the registry holds it, with its holder's sealed name when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +67,27 @@ pub struct CertificateRow {
     pub sealed_name: Option<Sealed>,
     /// The holder was erased (UU PDP).
     pub holder_erased: bool,
+    /// The holder's name masked, as the consumer recorded it; `None` when not recorded (then
+    /// opened from `sealed_name` when needed).
+    pub masked_name: Option<String>,
+}
+
+/// Workers per [`Registry::holdings`] query (parameters stay under SQLite's 999).
+const HOLDINGS_PER_QUERY: usize = 500;
+
+/// A certificate a worker holds, as batch issuance looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    /// The certificate.
+    pub certificate_id: CertificateId,
+    /// Its holder.
+    pub worker_id: Uuid,
+    /// Its scheme.
+    pub scheme_code: String,
+    /// Valid or suspended (what a renewal supersedes).
+    pub current: bool,
+    /// The certificate it renews, if any.
+    pub supersedes: Option<CertificateId>,
 }
 
 /// Which certificates a list shows.
@@ -123,6 +153,7 @@ where
             _ => None,
         },
         holder_erased: erased.unwrap_or(0) != 0,
+        masked_name: row.try_get("name_masked")?,
     })
 }
 
@@ -166,6 +197,31 @@ impl Registry {
         self.one("number", number).await
     }
 
+    /// The certificate with this number and, read in the same statement (one snapshot, one
+    /// round trip), the log's head: what public verification needs to answer read-your-writes.
+    /// The registry lives in the store's database (see [`Registry::postgres`]), whose log-head
+    /// row both stores keep in `kesos_log_head`. The head is `None` when no certificate has
+    /// the number (ask the store then).
+    pub async fn by_number_at_head(
+        &self,
+        number: &str,
+    ) -> Result<(Option<CertificateRow>, Option<u64>), CertificationError> {
+        let found = with_db!(&self.db, pool => {
+            let row = sqlx::query(BY_NUMBER_AT_HEAD).bind(number).fetch_optional(pool).await?;
+            match row {
+                Some(row) => {
+                    let head: i64 = row.try_get("log_head")?;
+                    Some((row_of(&row)?, u64::try_from(head).unwrap_or(0)))
+                }
+                None => None,
+            }
+        });
+        Ok(match found {
+            Some((row, head)) => (Some(row), Some(head)),
+            None => (None, None),
+        })
+    }
+
     /// The holder's current (valid or suspended) certificates of a scheme, newest first: what
     /// a renewal supersedes.
     pub async fn current_for(
@@ -184,6 +240,41 @@ impl Registry {
             .await?
         });
         Ok(ids(rows))
+    }
+
+    /// Every certificate the registry holds of these workers (any status), for issuing a batch
+    /// of decisions with one read: which are issued already, which renew a current one.
+    pub async fn holdings(&self, workers: &[Uuid]) -> Result<Vec<Holding>, CertificationError> {
+        let mut holdings = Vec::new();
+        for chunk in workers.chunks(HOLDINGS_PER_QUERY) {
+            let params: Vec<String> = (1..=chunk.len()).map(|p| format!("${p}")).collect();
+            let sql = format!(
+                "SELECT certificate_id, worker_id, scheme_code, status, supersedes \
+                 FROM certification_certificates WHERE worker_id IN ({})",
+                params.join(", ")
+            );
+            let rows: Vec<(String, String, String, String, Option<String>)> = with_db!(&self.db, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for worker in chunk {
+                    query = query.bind(worker.to_string());
+                }
+                query.fetch_all(pool).await?
+            });
+            holdings.extend(rows.into_iter().filter_map(
+                |(id, worker, scheme_code, status, supersedes)| {
+                    Some(Holding {
+                        certificate_id: CertificateId(Uuid::parse_str(&id).ok()?),
+                        worker_id: Uuid::parse_str(&worker).ok()?,
+                        scheme_code,
+                        current: Status::parse(&status).is_some_and(|s| s.is_current()),
+                        supersedes: supersedes
+                            .and_then(|s| Uuid::parse_str(&s).ok())
+                            .map(CertificateId),
+                    })
+                },
+            ));
+        }
+        Ok(holdings)
     }
 
     /// Certificates still valid or suspended whose last valid day is before `today`.

@@ -124,6 +124,35 @@ impl Harness {
         }
     }
 
+    /// Hands a batch to the consumer's handler as a batching consumer would: `act_batch`, then
+    /// `handle_batch` in one transaction.
+    pub async fn deliver_batch(&self, batch: &[Delivered]) {
+        let intake = self.certification.intake();
+        let batch: Vec<&Delivered> = batch.iter().collect();
+        match &self.place {
+            Place::Pg(_, store) => {
+                Handler::<sqlx::Postgres>::act_batch(&intake, &batch)
+                    .await
+                    .unwrap();
+                let mut tx = store.pool().begin().await.unwrap();
+                Handler::<sqlx::Postgres>::handle_batch(&intake, &mut tx, &batch)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+            Place::Lite(_, store) => {
+                Handler::<sqlx::Sqlite>::act_batch(&intake, &batch)
+                    .await
+                    .unwrap();
+                let mut tx = store.pool().begin().await.unwrap();
+                Handler::<sqlx::Sqlite>::handle_batch(&intake, &mut tx, &batch)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    }
+
     /// Registers a holder's sealed name as enrollment's event would carry it.
     pub async fn register_holder(&self, worker: Uuid, full_name: &str) {
         let key = self.certification.vault().key_for(worker).await.unwrap();

@@ -1,12 +1,11 @@
 //! The handlers: each reads and checks its input, calls the service, and answers JSON.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use kesos_aggregate::CommandContext;
+use kesos_auth::{Action, Caller, Rule, Scope, Secured};
 use kesos_http::{FieldError, JsonBody, Problem};
 use kesos_regions::{Level, RegionCode};
 use kesos_vault::KeyState;
@@ -26,41 +25,98 @@ use crate::service::{Enrollment, EnrollmentError, WorkerFilter, WorkerForm, Work
 /// less).
 const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-/// The enrollment routes over a service.
-pub fn router(enrollment: Enrollment) -> Router {
-    Router::new()
-        .route("/v1/workers", post(register).get(list))
-        .route("/v1/workers/{worker_id}", get(read))
-        .route("/v1/workers/{worker_id}/posting", post(move_posting))
-        .route(
+/// Every route with its access rule: the router is built from this table only.
+fn secured() -> Secured<Enrollment> {
+    Secured::new()
+        .post("/v1/workers", Action::RegisterWorker, register)
+        .get("/v1/workers", Action::ReadWorkers, list)
+        .get("/v1/workers/{worker_id}", Action::ReadWorkers, read)
+        .post(
+            "/v1/workers/{worker_id}/posting",
+            Action::RegisterWorker,
+            move_posting,
+        )
+        .post(
             "/v1/workers/{worker_id}/employment-status",
-            post(change_employment),
+            Action::RegisterWorker,
+            change_employment,
         )
-        .route(
+        .post(
             "/v1/workers/{worker_id}/qualifications",
-            post(update_qualifications),
+            Action::RegisterWorker,
+            update_qualifications,
         )
-        .route("/v1/workers/{worker_id}/role", post(change_role))
-        .route("/v1/workers/{worker_id}/erasure", post(erase))
-        .route("/v1/workers/{worker_id}/nominations", post(nominate))
-        .route(
-            "/v1/workers/{worker_id}/nominations/{nomination_id}/{action}",
-            post(nomination_step),
+        .post(
+            "/v1/workers/{worker_id}/role",
+            Action::RegisterWorker,
+            change_role,
         )
-        .route("/v1/targets", post(set_target))
-        .route(
+        .post(
+            "/v1/workers/{worker_id}/erasure",
+            Action::EraseWorker,
+            erase,
+        )
+        .post(
+            "/v1/workers/{worker_id}/nominations",
+            Action::Nominate,
+            nominate,
+        )
+        .post(
+            "/v1/workers/{worker_id}/nominations/{nomination_id}/verify",
+            Action::DecideNomination,
+            verify_nomination,
+        )
+        .post(
+            "/v1/workers/{worker_id}/nominations/{nomination_id}/reject",
+            Action::DecideNomination,
+            reject_nomination,
+        )
+        .post(
+            "/v1/workers/{worker_id}/nominations/{nomination_id}/override",
+            Action::DecideNomination,
+            override_nomination,
+        )
+        .post(
+            "/v1/workers/{worker_id}/nominations/{nomination_id}/withdraw",
+            Action::Nominate,
+            withdraw_nomination,
+        )
+        .post("/v1/targets", Action::SetTargets, set_target)
+        .post_upload(
             "/v1/imports/workers",
-            post(import).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            Action::ImportWorkers,
+            MAX_UPLOAD_BYTES,
+            import,
         )
-        .route("/v1/schemes", get(schemes))
-        .route("/v1/regions/{code}", get(region))
-        .with_state(enrollment)
+        .get("/v1/schemes", Action::ReadReference, schemes)
+        .get("/v1/regions/{code}", Action::ReadReference, region)
+}
+
+/// The enrollment routes over a service; each passes the access gate with its rule.
+pub fn router(enrollment: Enrollment) -> Router {
+    secured().into_router().with_state(enrollment)
+}
+
+/// The access rule of every enrollment route.
+pub fn access_rules() -> Vec<Rule> {
+    secured().rules().to_vec()
 }
 
 type Answer = Result<Response, Problem>;
 
-fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
-    kesos_http::command_context(headers)
+/// Loads a worker and checks the caller may take its route's action on it (a Dinas only in
+/// its region); a worker that does not exist is 404 for everyone.
+async fn authorize_worker(
+    enrollment: &Enrollment,
+    caller: &Caller,
+    id: WorkerId,
+) -> Result<(), Problem> {
+    let worker = enrollment.load(id).await.map_err(problem)?;
+    let posting = worker.record.as_ref().map(|r| r.posting.code().clone());
+    match &posting {
+        Some(region) => caller.authorize(Scope::region(region)),
+        None => caller.authorize(Scope::none()),
+    }
 }
 
 fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
@@ -85,14 +141,20 @@ fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
 
 async fn register(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(form): JsonBody<WorkerForm>,
 ) -> Answer {
-    let context = context(&headers)?;
+    // The office's region is checked before the form, so a refusal says nothing about it.
+    if let Ok(region) = RegionCode::parse(&form.posting) {
+        caller.authorize(Scope::region(&region))?;
+    }
+    let context = caller.command_context(&headers)?;
     let today = context.occurred_at.date();
     let worker = form
         .validate(enrollment.regions(), today)
         .map_err(Problem::invalid)?;
+    caller.authorize(Scope::region(worker.posting.code()))?;
     let registered = enrollment
         .register(&worker, &context)
         .await
@@ -109,8 +171,19 @@ async fn register(
         .into_response())
 }
 
-async fn read(State(enrollment): State<Enrollment>, Path(id): Path<String>) -> Answer {
-    let view = enrollment.view(worker_id(&id)?).await.map_err(problem)?;
+async fn read(
+    State(enrollment): State<Enrollment>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = worker_id(&id)?;
+    authorize_worker(&enrollment, &caller, id).await?;
+    let mut view = enrollment.view(id).await.map_err(problem)?;
+    if !caller.sees_personal_data() {
+        view.nik = None;
+        view.full_name = None;
+        view.birth_date = None;
+    }
     Ok(Json(view).into_response())
 }
 
@@ -144,6 +217,7 @@ fn known<T>(
 
 async fn list(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
     let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
@@ -154,6 +228,7 @@ async fn list(
             RegionCode::parse(&r).map_err(|e| invalid("region", "region.format", e.to_string()))
         })
         .transpose()?;
+    let region = caller.region_filter(region)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(s @ ("active" | "erased")) => Some(s.to_owned()),
@@ -212,7 +287,8 @@ async fn list(
                     KeyState::Live(key) => key.open(crate::service::NAME_LABEL, sealed).ok(),
                     _ => None,
                 })
-                .and_then(|bytes| String::from_utf8(bytes).ok());
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|_| caller.sees_personal_data());
             json!({
                 "worker_id": item.worker_id,
                 "full_name": name,
@@ -229,11 +305,12 @@ async fn list(
 
 async fn run(
     enrollment: &Enrollment,
+    caller: &Caller,
     headers: &HeaderMap,
     id: &str,
     command: WorkerCommand,
 ) -> Answer {
-    let context = context(headers)?;
+    let context = caller.command_context(headers)?;
     let worker_id = worker_id(id)?;
     let state = enrollment
         .command(worker_id, command, &context)
@@ -255,14 +332,18 @@ struct PostingBody {
 
 async fn move_posting(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PostingBody>,
 ) -> Answer {
+    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
     let posting = Posting::parse(&body.posting, enrollment.regions())
         .map_err(|e| invalid("posting", "posting.region", e.to_string()))?;
+    caller.authorize(Scope::region(posting.code()))?;
     run(
         &enrollment,
+        &caller,
         &headers,
         &id,
         WorkerCommand::MovePosting(posting),
@@ -278,10 +359,12 @@ struct EmploymentBody {
 
 async fn change_employment(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<EmploymentBody>,
 ) -> Answer {
+    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
     let status = EmploymentStatus::parse(&body.employment_status).map_err(|e| {
         invalid(
             "employment_status",
@@ -291,6 +374,7 @@ async fn change_employment(
     })?;
     run(
         &enrollment,
+        &caller,
         &headers,
         &id,
         WorkerCommand::ChangeEmploymentStatus(status),
@@ -306,12 +390,21 @@ struct RoleBody {
 
 async fn change_role(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RoleBody>,
 ) -> Answer {
+    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
     let role = Role::parse(&body.role).map_err(|e| invalid("role", "role.known", e.to_string()))?;
-    run(&enrollment, &headers, &id, WorkerCommand::ChangeRole(role)).await
+    run(
+        &enrollment,
+        &caller,
+        &headers,
+        &id,
+        WorkerCommand::ChangeRole(role),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,10 +423,12 @@ struct QualificationsBody {
 
 async fn update_qualifications(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<QualificationsBody>,
 ) -> Answer {
+    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
     let level = EducationLevel::parse(&body.education_level)
         .map_err(|e| invalid("education_level", "education_level.known", e.to_string()))?;
     let qualifications = Qualifications {
@@ -347,6 +442,7 @@ async fn update_qualifications(
     };
     run(
         &enrollment,
+        &caller,
         &headers,
         &id,
         WorkerCommand::UpdateQualifications(qualifications),
@@ -363,11 +459,12 @@ struct ErasureBody {
 
 async fn erase(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ErasureBody>,
 ) -> Answer {
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let worker_id = worker_id(&id)?;
     let why = reason("reason", &body.reason)?;
     let legal_basis = reason("legal_basis", &body.legal_basis)?;
@@ -375,7 +472,7 @@ async fn erase(
         .erase(worker_id, why, legal_basis, &context)
         .await
         .map_err(problem)?;
-    read(State(enrollment), Path(id)).await
+    read(State(enrollment), caller, Path(id)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -389,14 +486,17 @@ struct NominationBody {
 
 async fn nominate(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<NominationBody>,
 ) -> Answer {
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
+    let id = worker_id(&id)?;
+    authorize_worker(&enrollment, &caller, id).await?;
     let nomination = enrollment
         .nominate(
-            worker_id(&id)?,
+            id,
             &body.scheme_code,
             body.period_year,
             &body.recommending_office,
@@ -412,6 +512,48 @@ async fn nominate(
         .into_response())
 }
 
+type StepPath = Path<(String, String)>;
+
+async fn verify_nomination(
+    s: State<Enrollment>,
+    c: Caller,
+    h: HeaderMap,
+    p: StepPath,
+    b: Bytes,
+) -> Answer {
+    nomination_step(s, c, h, p, b, "verify").await
+}
+
+async fn reject_nomination(
+    s: State<Enrollment>,
+    c: Caller,
+    h: HeaderMap,
+    p: StepPath,
+    b: Bytes,
+) -> Answer {
+    nomination_step(s, c, h, p, b, "reject").await
+}
+
+async fn override_nomination(
+    s: State<Enrollment>,
+    c: Caller,
+    h: HeaderMap,
+    p: StepPath,
+    b: Bytes,
+) -> Answer {
+    nomination_step(s, c, h, p, b, "override").await
+}
+
+async fn withdraw_nomination(
+    s: State<Enrollment>,
+    c: Caller,
+    h: HeaderMap,
+    p: StepPath,
+    b: Bytes,
+) -> Answer {
+    nomination_step(s, c, h, p, b, "withdraw").await
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
@@ -421,20 +563,23 @@ struct StepBody {
 
 async fn nomination_step(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
-    Path((id, nomination, action)): Path<(String, String, String)>,
+    Path((id, nomination)): Path<(String, String)>,
     body: Bytes,
+    action: &'static str,
 ) -> Answer {
+    let worker = worker_id(&id)?;
+    authorize_worker(&enrollment, &caller, worker).await?;
     let body: StepBody = if body.is_empty() {
         StepBody::default()
     } else {
         kesos_http::body::parse(&body)?
     };
-    let worker = worker_id(&id)?;
     let nomination = nomination_id(&nomination)?;
-    let command = match action.as_str() {
+    let command = match action {
         "verify" => {
-            let context = context(&headers)?;
+            let context = caller.command_context(&headers)?;
             let state = enrollment
                 .verify(worker, nomination, &context)
                 .await
@@ -462,7 +607,7 @@ async fn nomination_step(
             ));
         }
     };
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let state = enrollment
         .command(worker, command, &context)
         .await
@@ -493,10 +638,11 @@ struct TargetBody {
 
 async fn set_target(
     State(enrollment): State<Enrollment>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody<TargetBody>,
 ) -> Answer {
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let region = TargetRegion::parse(&body.region, enrollment.regions())
         .map_err(|e| invalid("region", "region.target_level", e.to_string()))?;
     let category = Category::parse(&body.category)
@@ -520,10 +666,10 @@ async fn set_target(
     .into_response())
 }
 
-async fn import(State(enrollment): State<Enrollment>, body: Bytes) -> Answer {
+async fn import(State(enrollment): State<Enrollment>, caller: Caller, body: Bytes) -> Answer {
     let today = OffsetDateTime::now_utc().date();
     let report = enrollment
-        .import_workers(&body, "http:anonymous", today, |_, _| {})
+        .import_workers(&body, &caller.actor(), today, |_, _| {})
         .await
         .map_err(problem)?;
     Ok(Json(report).into_response())

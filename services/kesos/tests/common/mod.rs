@@ -8,33 +8,92 @@ use serde_json::Value;
 
 pub struct Running {
     pub base: String,
+    /// A central-operations bearer token every helper sends.
+    pub token: String,
+    /// The token signing key, to mint tokens of other roles.
+    pub token_key: std::path::PathBuf,
     pub shutdown: Shutdown,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub store: std::sync::Arc<dyn kesos_eventstore::EventStore>,
 }
 
-pub async fn start(config: Config) -> Running {
+pub async fn start(mut config: Config) -> Running {
+    let defaults = Config::default();
+    if config.token_key_file == defaults.token_key_file {
+        let dir = std::env::temp_dir().join(format!("kesos-token-{}", uuid::Uuid::now_v7()));
+        config.token_key_file = Some(dir.join("token.key"));
+    }
+    if config.public_rate_limit_per_minute == defaults.public_rate_limit_per_minute {
+        config.public_rate_limit_per_minute = 1_000_000;
+        config.public_rate_limit_burst = 1_000_000;
+    }
+    let token_key = config.token_key_file.clone().unwrap();
+    kesos_auth::keys::load_or_create_signing_key(&token_key).unwrap();
     let application = Application::build(&config).await.unwrap();
     let base = format!("http://{}", application.address());
     let store = application.store();
     let shutdown = Shutdown::new();
     let task = tokio::spawn(application.run_until_stopped(shutdown.clone()));
+    let token = mint(
+        &token_key,
+        &config.token_audience,
+        "central-operations",
+        None,
+        None,
+    );
     Running {
         base,
+        token,
+        token_key,
         shutdown,
         task,
         store,
     }
 }
 
+/// A token for `role` signed with the key at `key`, valid for an hour.
+pub fn mint(
+    key: &std::path::Path,
+    audience: &str,
+    role: &str,
+    region: Option<&str>,
+    lsps: Option<&str>,
+) -> String {
+    let request = kesos_auth::issue::IssueRequest {
+        role,
+        region,
+        lsps,
+        subject: "test",
+        ttl: "1h",
+        audience,
+    };
+    kesos_auth::issue::issue(&request, key, false, time::OffsetDateTime::now_utc()).unwrap()
+}
+
 impl Running {
     pub async fn get(&self, path: &str) -> (u16, String, Value) {
-        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         answer(response).await
+    }
+    /// The raw bytes of a GET (exports), with the token.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        response.bytes().await.unwrap().to_vec()
     }
     pub async fn post(&self, path: &str) -> (u16, String, Value) {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .await
             .unwrap();
@@ -48,6 +107,7 @@ impl Running {
     ) -> (u16, String, Value) {
         let mut request = reqwest::Client::new()
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .json(body);
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
@@ -57,6 +117,7 @@ impl Running {
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, String, Value) {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .body(body)
             .send()
             .await

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 23] = [
+pub(super) const FIELDS: [&str; 29] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -38,6 +38,12 @@ pub(super) const FIELDS: [&str; 23] = [
     "public_base_url",
     "checkpoint_interval_secs",
     "service_name",
+    "services",
+    "token_key_file",
+    "token_trusted_keys_file",
+    "token_audience",
+    "public_rate_limit_per_minute",
+    "public_rate_limit_burst",
 ];
 
 /// Fields whose values may carry a secret, so an error message must redact them.
@@ -88,6 +94,7 @@ pub(super) struct Layered {
     sqlite_path_set: bool,
     signing_key_file_set: bool,
     master_key_file_set: bool,
+    token_key_file_set: bool,
 }
 
 impl Layered {
@@ -127,6 +134,15 @@ impl Layered {
             "public_base_url" => c.public_base_url = optional(raw, public_url)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
+            "services" => c.services = services(raw)?,
+            "token_key_file" => {
+                c.token_key_file = optional(raw, path)?;
+                self.token_key_file_set = true;
+            }
+            "token_trusted_keys_file" => c.token_trusted_keys_file = optional(raw, path)?,
+            "token_audience" => c.token_audience = service_name(raw)?,
+            "public_rate_limit_per_minute" => c.public_rate_limit_per_minute = positive_u32(raw)?,
+            "public_rate_limit_burst" => c.public_rate_limit_burst = positive_u32(raw)?,
             _ => return Err(FieldError::Unknown),
         }
         Ok(())
@@ -143,6 +159,9 @@ impl Layered {
         }
         if !self.master_key_file_set {
             config.master_key_file = Some(Config::default_master_key_file(&config.data_dir));
+        }
+        if !self.token_key_file_set {
+            config.token_key_file = Some(Config::default_token_key_file(&config.data_dir));
         }
         config
     }
@@ -229,6 +248,12 @@ fn public_url(raw: Raw<'_>) -> Result<String, FieldError> {
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+fn services(raw: Raw<'_>) -> Result<super::Services, FieldError> {
+    const EXPECTED: &str =
+        "`all` or a comma-separated list of enrollment, scheduling, certification, progress";
+    super::Services::parse(text(raw, EXPECTED)?).ok_or(FieldError::Invalid(EXPECTED))
 }
 
 fn stream_name(raw: Raw<'_>) -> Result<String, FieldError> {

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use kesos_aggregate::CommandContext;
+use kesos_auth::{Action, Caller, Rule, Scope, Secured};
 use kesos_http::{FieldError, JsonBody, Problem};
 use kesos_regions::{RegionCode, Regions};
 use serde::Deserialize;
@@ -34,35 +33,85 @@ pub struct ApiState {
     pub names: Option<Arc<dyn RosterNames>>,
 }
 
-/// The scheduling routes.
-pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/v1/sessions", post(schedule).get(list_sessions))
-        .route("/v1/sessions/{session_id}", get(read_session))
-        .route("/v1/sessions/{session_id}/change", post(change))
-        .route("/v1/sessions/{session_id}/cancel", post(cancel))
-        .route("/v1/sessions/{session_id}/lock", post(lock))
-        .route("/v1/sessions/{session_id}/results", post(record_result))
-        .route("/v1/sessions/{session_id}/roster", get(roster))
-        .route("/v1/sessions/{session_id}/seats", post(seat))
-        .route(
+/// Every route with its access rule: the router is built from this table only.
+fn secured() -> Secured<ApiState> {
+    use Action as A;
+    Secured::new()
+        .post("/v1/sessions", A::ScheduleSession, schedule)
+        .get("/v1/sessions", A::ReadSessions, list_sessions)
+        .get("/v1/sessions/{session_id}", A::ReadSessions, read_session)
+        .post(
+            "/v1/sessions/{session_id}/change",
+            A::ScheduleSession,
+            change,
+        )
+        .post(
+            "/v1/sessions/{session_id}/cancel",
+            A::ScheduleSession,
+            cancel,
+        )
+        .post("/v1/sessions/{session_id}/lock", A::ScheduleSession, lock)
+        .post(
+            "/v1/sessions/{session_id}/results",
+            A::RecordResults,
+            record_result,
+        )
+        .get("/v1/sessions/{session_id}/roster", A::ReadRoster, roster)
+        .post("/v1/sessions/{session_id}/seats", A::SeatCandidates, seat)
+        .post(
             "/v1/sessions/{session_id}/seats/{candidate_id}/unseat",
-            post(unseat),
+            A::SeatCandidates,
+            unseat,
         )
-        .route(
+        .post(
             "/v1/sessions/{session_id}/seats/{candidate_id}/reschedule",
-            post(reschedule),
+            A::SeatCandidates,
+            reschedule,
         )
-        .route("/v1/allocations", post(allocate))
-        .route("/v1/candidates", get(list_candidates))
-        .route("/v1/candidates/{candidate_id}", get(read_candidate))
-        .with_state(state)
+        .post("/v1/allocations", A::SeatCandidates, allocate)
+        .get("/v1/candidates", A::ReadCandidates, list_candidates)
+        .get(
+            "/v1/candidates/{candidate_id}",
+            A::ReadCandidates,
+            read_candidate,
+        )
+}
+
+/// The scheduling routes; each passes the access gate with its rule.
+pub fn router(state: ApiState) -> Router {
+    secured().into_router().with_state(state)
+}
+
+/// The access rule of every scheduling route.
+pub fn access_rules() -> Vec<Rule> {
+    secured().rules().to_vec()
 }
 
 type Answer = Result<Response, Problem>;
 
-fn context(headers: &HeaderMap) -> Result<CommandContext, Problem> {
-    kesos_http::command_context(headers)
+/// Checks the caller may take its route's action on a session: a Dinas where the session is
+/// sited (or organised), an LSPS on its own sessions.
+fn authorize_session(caller: &Caller, state: &Session) -> Result<(), Problem> {
+    let Some(plan) = &state.plan else {
+        return caller.authorize(Scope::none());
+    };
+    let region = match &plan.venue {
+        crate::domain::Venue::TestSite { region, .. } => region,
+        crate::domain::Venue::Online { organiser } => organiser,
+    };
+    let lsps = plan.lsps.to_string();
+    caller.authorize(Scope {
+        region: Some(region),
+        lsps: Some(&lsps),
+    })
+}
+
+async fn load_session(api: &ApiState, session: SessionId) -> Result<Session, Problem> {
+    api.scheduling
+        .session(session)
+        .await
+        .map_err(problem)?
+        .ok_or_else(|| Problem::not_found(format!("session {session} does not exist")))
 }
 
 fn one(error: FieldError) -> Problem {
@@ -138,10 +187,11 @@ fn answer(status: StatusCode, id: SessionId, state: &Session) -> Answer {
 
 async fn schedule(
     State(api): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(form): JsonBody<ScheduleForm>,
 ) -> Answer {
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let session = match &form.session_id {
         Some(text) => session_id(text)?,
         None => SessionId(context.command_id),
@@ -165,25 +215,26 @@ async fn schedule(
     answer(StatusCode::CREATED, session, &ran.state)
 }
 
-async fn read_session(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+async fn read_session(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
     let session = session_id(&id)?;
-    let state = api
-        .scheduling
-        .session(session)
-        .await
-        .map_err(problem)?
-        .ok_or_else(|| Problem::not_found(format!("session {session} does not exist")))?;
+    let state = load_session(&api, session).await?;
+    authorize_session(&caller, &state)?;
     answer(StatusCode::OK, session, &state)
 }
 
 async fn change(
     State(api): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<ChangeForm>,
 ) -> Answer {
     let session = session_id(&id)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let (timing, reason) = form.timing().map_err(Problem::invalid)?;
     let ran = api
         .scheduling
@@ -195,12 +246,13 @@ async fn change(
 
 async fn cancel(
     State(api): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<ReasonForm>,
 ) -> Answer {
     let session = session_id(&id)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let reason = form.reason().map_err(Problem::invalid)?;
     let ran = api
         .scheduling
@@ -210,9 +262,14 @@ async fn cancel(
     answer(StatusCode::OK, session, &ran.state)
 }
 
-async fn lock(State(api): State<ApiState>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
+async fn lock(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
     let session = session_id(&id)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let ran = api
         .scheduling
         .lock(&context, session)
@@ -223,13 +280,14 @@ async fn lock(State(api): State<ApiState>, Path(id): Path<String>, headers: Head
 
 async fn seat(
     State(api): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<SeatForm>,
 ) -> Answer {
     let session = session_id(&id)?;
     let candidate = candidate_id(&form.candidate_id)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let ran = api
         .scheduling
         .seat(&context, session, candidate)
@@ -240,13 +298,14 @@ async fn seat(
 
 async fn unseat(
     State(api): State<ApiState>,
+    caller: Caller,
     Path((id, candidate)): Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<ReasonForm>,
 ) -> Answer {
     let session = session_id(&id)?;
     let candidate = candidate_id(&candidate)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let reason = form.reason().map_err(Problem::invalid)?;
     let ran = api
         .scheduling
@@ -258,13 +317,14 @@ async fn unseat(
 
 async fn reschedule(
     State(api): State<ApiState>,
+    caller: Caller,
     Path((id, candidate)): Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<RescheduleForm>,
 ) -> Answer {
     let from = session_id(&id)?;
     let candidate = candidate_id(&candidate)?;
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     let (to, reason) = form.checked().map_err(Problem::invalid)?;
     let ran = api
         .scheduling
@@ -276,12 +336,14 @@ async fn reschedule(
 
 async fn record_result(
     State(api): State<ApiState>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(form): JsonBody<ResultForm>,
 ) -> Answer {
     let session = session_id(&id)?;
-    let context = context(&headers)?;
+    authorize_session(&caller, &load_session(&api, session).await?)?;
+    let context = caller.command_context(&headers)?;
     let ran = match form.checked().map_err(Problem::invalid)? {
         ResultInput::NoShow(candidate, lsps) => {
             api.scheduling
@@ -314,17 +376,13 @@ async fn record_result(
     answer(StatusCode::OK, session, &ran.state)
 }
 
-async fn roster(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+async fn roster(State(api): State<ApiState>, caller: Caller, Path(id): Path<String>) -> Answer {
     let session = session_id(&id)?;
+    let state = load_session(&api, session).await?;
+    authorize_session(&caller, &state)?;
     let names = api.names.as_ref().ok_or_else(|| {
         Problem::unavailable("rosters are built where enrollment runs; ask that process")
     })?;
-    let state = api
-        .scheduling
-        .session(session)
-        .await
-        .map_err(problem)?
-        .ok_or_else(|| Problem::not_found(format!("session {session} does not exist")))?;
     if state.status != crate::domain::SessionStatus::Locked {
         return Err(Problem::rule(
             StatusCode::CONFLICT,
@@ -350,6 +408,7 @@ async fn roster(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
 
 async fn allocate(
     State(api): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Answer {
@@ -358,7 +417,7 @@ async fn allocate(
     } else {
         kesos_http::body::parse(&body)?
     };
-    let context = context(&headers)?;
+    let context = caller.command_context(&headers)?;
     if let Some(scheme) = &form.scheme {
         api.scheduling.scheme(scheme).map_err(problem)?;
     }
@@ -416,11 +475,15 @@ fn status_filter(text: Option<&String>, allowed: &[&str]) -> Result<Option<Strin
     }
 }
 
-async fn list_sessions(State(api): State<ApiState>, Query(query): Query<ListQuery>) -> Answer {
+async fn list_sessions(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Answer {
     let filter = SessionFilter {
         scheme: query.scheme.clone(),
         status: status_filter(query.status.as_ref(), &["open", "locked", "cancelled"])?,
-        region: region_filter(query.region.as_ref())?,
+        region: caller.region_filter(region_filter(query.region.as_ref())?)?,
         from: instant_filter("from", query.from.as_ref())?,
         until: instant_filter("until", query.until.as_ref())?,
     };

@@ -1,0 +1,31 @@
+//! Access control for kesos: who may do what, for which region.
+//!
+//! - [`Principal`] and [`Role`]: central operations, a regional Dinas Sosial scoped to a
+//!   region prefix, LSPS scoped to its id, auditor, public.
+//! - [`policy`]: the pure rules, [`authorize`]`(principal, action, scope)`.
+//! - [`token`]: EdDSA bearer tokens (compact JWS) with several verification keys by `kid`,
+//!   so keys rotate without downtime.
+//! - [`Gate`] and [`Secured`]: every route is declared with its [`Action`]; the gate answers
+//!   401/403/429 as problem+json and hands handlers a [`Caller`] for region-level checks and
+//!   for the actor recorded in event metadata.
+//! - [`rate`]: the per-client token bucket on public verification; [`access_log`]: denials
+//!   for auditors.
+
+pub mod access_log;
+pub mod gate;
+pub mod issue;
+pub mod keys;
+pub mod policy;
+pub mod principal;
+pub mod rate;
+pub mod routes;
+pub mod secured;
+pub mod token;
+
+pub use access_log::AccessLog;
+pub use gate::{Caller, Gate, forbidden};
+pub use policy::{Action, Denied, Scope, authorize, role_may};
+pub use principal::{LspsId, Principal, RegionScope, Role, RoleError};
+pub use rate::RateLimiter;
+pub use secured::{Rule, Secured, guard_all};
+pub use token::{Claims, TokenError, TokenIssuer, TokenVerifier, key_id};

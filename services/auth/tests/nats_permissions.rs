@@ -1,0 +1,376 @@
+//! The NATS accounts of `deploy/nats/accounts.conf` on a real nats-server: each test starts its
+//! own server with that file on a free loopback port in a temporary directory, and stops
+//! exactly that process (by its handle, also when the test panics). Each forbidden publish,
+//! subscription or consumer is refused with a permissions violation; the allowed ones work.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use async_nats::{Client, ConnectOptions, Event, ServerError};
+use futures::StreamExt;
+
+const NATS_SERVER: &str = "/usr/sbin/nats-server";
+
+const USERS: [(&str, &str); 6] = [
+    ("kesos", "KESOS_NATS_PASSWORD"),
+    ("enrollment", "KESOS_NATS_ENROLLMENT_PASSWORD"),
+    ("scheduling", "KESOS_NATS_SCHEDULING_PASSWORD"),
+    ("certification", "KESOS_NATS_CERTIFICATION_PASSWORD"),
+    ("LSPS-PEKSOS", "KESOS_NATS_LSPS_PEKSOS_PASSWORD"),
+    ("LSPS-KESOS", "KESOS_NATS_LSPS_KESOS_PASSWORD"),
+];
+
+/// A nats-server this test started; dropping it kills that one process and removes its
+/// directory.
+struct Server {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn password(user: &str) -> String {
+    format!("test-password-of-{user}")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_server() -> Server {
+    assert!(
+        std::path::Path::new(NATS_SERVER).exists(),
+        "{NATS_SERVER} is missing: run deploy/local/up, which installs nats-server"
+    );
+    let dir = std::env::temp_dir().join(format!("kesos-nats-acl-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let accounts =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/accounts.conf");
+    std::fs::copy(&accounts, dir.join("accounts.conf")).unwrap();
+    let port = free_port();
+    let config = format!(
+        "listen: 127.0.0.1:{port}\n\
+         jetstream {{ store_dir: \"{}\", max_memory_store: 64MB, max_file_store: 256MB }}\n\
+         include ./accounts.conf\n",
+        dir.join("js").display()
+    );
+    std::fs::write(dir.join("server.conf"), config).unwrap();
+    let mut command = Command::new(NATS_SERVER);
+    command
+        .arg("-c")
+        .arg(dir.join("server.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (user, variable) in USERS {
+        command.env(variable, password(user));
+    }
+    let child = command.spawn().unwrap();
+    let server = Server { child, dir, port };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nats-server did not start on port {port}");
+}
+
+/// A connection as `user`, collecting the permission violations the server reports.
+struct Connection {
+    client: Client,
+    js: jetstream::Context,
+    violations: Arc<Mutex<Vec<String>>>,
+}
+
+impl Connection {
+    async fn open(server: &Server, user: &str) -> Self {
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let seen = violations.clone();
+        let mut options = ConnectOptions::with_user_and_password(user.to_owned(), password(user))
+            .event_callback(move |event| {
+                let seen = seen.clone();
+                async move {
+                    if let Event::ServerError(ServerError::Other(text)) = event {
+                        seen.lock().unwrap().push(text);
+                    }
+                }
+            });
+        if user.starts_with("LSPS-") {
+            options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
+        }
+        let client = options
+            .connect(format!("nats://127.0.0.1:{}", server.port))
+            .await
+            .unwrap();
+        let js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_millis(700))
+            .build(client.clone());
+        Self {
+            client,
+            js,
+            violations,
+        }
+    }
+
+    /// Whether the server refused something on `subject` (waits for its asynchronous -ERR).
+    async fn refused(&self, subject: &str) -> bool {
+        for _ in 0..40 {
+            self.client.flush().await.ok();
+            if self
+                .violations
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|v| v.contains("Permissions Violation") && v.contains(subject))
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+
+    async fn publish_is_refused(&self, subject: &str) -> bool {
+        self.client
+            .publish(subject.to_owned(), "x".into())
+            .await
+            .unwrap();
+        self.refused(subject).await
+    }
+
+    async fn subscribe_is_refused(&self, subject: &str) -> bool {
+        let _subscription = self.client.subscribe(subject.to_owned()).await.unwrap();
+        self.refused(subject).await
+    }
+
+    /// Publishes through JetStream and waits for the stream's acknowledgement.
+    async fn stored(&self, subject: &str) -> bool {
+        match self.js.publish(subject.to_owned(), "x".into()).await {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The streams as the kesos process creates them, with one roster per LSPS.
+async fn prepare(server: &Server) -> Connection {
+    let kesos = Connection::open(server, "kesos").await;
+    kesos
+        .js
+        .get_or_create_stream(stream::Config {
+            name: "KESOS".to_owned(),
+            subjects: vec![
+                "kesos.enrollment.>".to_owned(),
+                "kesos.scheduling.>".to_owned(),
+                "kesos.certification.>".to_owned(),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    kesos
+        .js
+        .get_or_create_stream(stream::Config {
+            name: "KESOS_LSPS".to_owned(),
+            subjects: vec!["kesos.lsps.v1.>".to_owned()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let scheduling = Connection::open(server, "scheduling").await;
+    for lsps in ["LSPS-PEKSOS", "LSPS-KESOS"] {
+        assert!(
+            scheduling
+                .stored(&format!("kesos.lsps.v1.roster.{lsps}"))
+                .await
+        );
+    }
+    kesos
+}
+
+async fn roster_consumer(
+    connection: &Connection,
+    name: &str,
+    filter: &str,
+) -> Result<jetstream::consumer::PullConsumer, String> {
+    let stream = connection
+        .js
+        .get_stream("KESOS_LSPS")
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            filter_subject: filter.to_owned(),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn an_lsps_reads_its_own_roster_and_reports_on_its_own_subjects() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    let lsps = Connection::open(&server, "LSPS-PEKSOS").await;
+
+    let consumer = roster_consumer(
+        &lsps,
+        "lsps-LSPS-PEKSOS",
+        "kesos.lsps.v1.roster.LSPS-PEKSOS",
+    )
+    .await
+    .unwrap();
+    let mut batch = consumer.fetch().max_messages(10).messages().await.unwrap();
+    let message = batch.next().await.unwrap().unwrap();
+    assert_eq!(message.subject.as_str(), "kesos.lsps.v1.roster.LSPS-PEKSOS");
+    message.ack().await.unwrap();
+
+    assert!(
+        lsps.stored("kesos.lsps.v1.report.attendance.LSPS-PEKSOS")
+            .await
+    );
+    assert!(lsps.stored("kesos.lsps.v1.report.result.LSPS-PEKSOS").await);
+    assert!(lsps.violations.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_lsps_can_neither_read_another_lsps_roster_nor_report_for_it() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    let lsps = Connection::open(&server, "LSPS-PEKSOS").await;
+
+    // A consumer on the other LSPS's roster, under its own name or the other's.
+    for name in ["lsps-LSPS-PEKSOS", "lsps-LSPS-KESOS"] {
+        assert!(
+            roster_consumer(&lsps, name, "kesos.lsps.v1.roster.LSPS-KESOS")
+                .await
+                .is_err()
+        );
+    }
+    assert!(lsps.refused("$JS.API.CONSUMER.CREATE.KESOS_LSPS").await);
+    // Nor any consumer without its roster filter.
+    assert!(
+        roster_consumer(&lsps, "lsps-LSPS-PEKSOS", "")
+            .await
+            .is_err()
+    );
+
+    assert!(
+        lsps.publish_is_refused("kesos.lsps.v1.report.result.LSPS-KESOS")
+            .await
+    );
+    assert!(
+        lsps.publish_is_refused("kesos.lsps.v1.report.attendance.LSPS-KESOS")
+            .await
+    );
+    assert!(
+        lsps.publish_is_refused("kesos.lsps.v1.roster.LSPS-PEKSOS")
+            .await
+    );
+    assert!(
+        lsps.publish_is_refused("kesos.scheduling.v1.AssessmentDecided")
+            .await
+    );
+    // Plain subscriptions, to rosters or to the services' reply inboxes, are refused too.
+    assert!(
+        lsps.subscribe_is_refused("kesos.lsps.v1.roster.LSPS-KESOS")
+            .await
+    );
+    assert!(lsps.subscribe_is_refused("_INBOX.>").await);
+}
+
+#[tokio::test]
+async fn nobody_but_an_lsps_may_publish_on_lsps_report_subjects() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    for user in [
+        "kesos",
+        "enrollment",
+        "scheduling",
+        "certification",
+        "LSPS-KESOS",
+    ] {
+        let connection = Connection::open(&server, user).await;
+        assert!(
+            connection
+                .publish_is_refused("kesos.lsps.v1.report.result.LSPS-PEKSOS")
+                .await,
+            "{user} published an LSPS-PEKSOS result"
+        );
+        assert!(
+            connection
+                .publish_is_refused("kesos.lsps.v1.report.attendance.LSPS-PEKSOS")
+                .await,
+            "{user} published LSPS-PEKSOS attendance"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_service_publishes_only_its_own_events() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    let own = [
+        ("enrollment", "kesos.enrollment.v1.WorkerRegistered"),
+        ("scheduling", "kesos.scheduling.v1.AssessmentDecided"),
+        ("certification", "kesos.certification.v1.CertificateIssued"),
+    ];
+    for (user, subject) in own {
+        let connection = Connection::open(&server, user).await;
+        assert!(
+            connection.stored(subject).await,
+            "{user} could not publish {subject}"
+        );
+        for (other, foreign) in own {
+            if other != user {
+                assert!(
+                    connection.publish_is_refused(foreign).await,
+                    "{user} published {foreign}"
+                );
+            }
+        }
+    }
+    let enrollment = Connection::open(&server, "enrollment").await;
+    assert!(
+        enrollment
+            .publish_is_refused("kesos.lsps.v1.roster.LSPS-PEKSOS")
+            .await
+    );
+}
+
+#[tokio::test]
+async fn enrollment_and_certification_cannot_read_the_rosters() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    for user in ["enrollment", "certification"] {
+        let connection = Connection::open(&server, user).await;
+        assert!(
+            roster_consumer(&connection, "snoop", "kesos.lsps.v1.roster.LSPS-PEKSOS")
+                .await
+                .is_err(),
+            "{user} opened a consumer on the rosters"
+        );
+        assert!(
+            connection
+                .refused("$JS.API.CONSUMER.CREATE.KESOS_LSPS")
+                .await
+        );
+    }
+}

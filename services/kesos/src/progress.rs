@@ -1,0 +1,116 @@
+//! Wiring the progress read model into the process: opened in the store's database, fed live
+//! from the embedded log or JetStream, and rebuilt by `kesos replay`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings};
+use kesos_progress::runner::PULL_BATCH;
+use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
+use kesos_runtime::{Config, Shutdown};
+use tokio::task::JoinSet;
+
+use crate::open::{OpenedStore, open_store};
+use crate::scheduling::Distributed;
+
+/// The durable consumer name of the live projection on JetStream.
+const CONSUMER: &str = "progress";
+
+/// Opens the model in the store's own database; histories are read from that store, whose
+/// events carry the process's service name as their source (as the relay publishes them).
+pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Result<Progress> {
+    let database = match store {
+        OpenedStore::Sqlite(sqlite) => ProgressStore::Sqlite(sqlite.pool().clone()),
+        OpenedStore::Postgres(postgres) => ProgressStore::Postgres(postgres.pool().clone()),
+    };
+    let model = ProgressModel::open(database)
+        .await
+        .context("cannot open the progress read model")?;
+    let sources = vec![Source {
+        name: config.service_name.clone(),
+        store: store.shared(),
+    }];
+    Ok(Progress::new(model, sources))
+}
+
+/// Runs the live projection until shutdown, binding its feed again after a failure.
+pub fn start_background(
+    background: &mut JoinSet<()>,
+    progress: &Progress,
+    nats: Option<&Distributed>,
+    shutdown: &Shutdown,
+) {
+    let model = progress.model().clone();
+    let source = progress.sources().first().cloned();
+    let nats = nats.map(|n| (n.context.clone(), n.names.clone()));
+    let shutdown = shutdown.clone();
+    background.spawn(async move {
+        let mut failures = 0_u32;
+        while !shutdown.is_triggered() {
+            let stop = shutdown.clone();
+            let stopped = async move { stop.wait().await };
+            let outcome = match (&nats, &source) {
+                (Some((context, names)), _) => {
+                    let settings = PullSettings {
+                        batch: PULL_BATCH,
+                        ..PullSettings::default()
+                    };
+                    match JetStreamFeed::subscribe(context.clone(), names, CONSUMER, settings).await
+                    {
+                        Ok(feed) => project(&model, feed, stopped).await,
+                        Err(error) => Err(error.into()),
+                    }
+                }
+                (None, Some(source)) => match model.checkpoints().await {
+                    Ok(done) => {
+                        let after = done.get(&source.name).copied().unwrap_or(0);
+                        let feed =
+                            EmbeddedFeed::from_position(source.store.clone(), &source.name, after);
+                        project(&model, feed, stopped).await
+                    }
+                    Err(error) => Err(error),
+                },
+                (None, None) => return,
+            };
+            if let Err(error) = outcome {
+                failures += 1;
+                let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
+                tracing::warn!(%error, ?delay, "the progress projection stopped; starting again");
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    });
+}
+
+/// `kesos replay`: rebuilds every read model of progress from the event log into fresh tables,
+/// swapped in when complete; progress on stderr, the summary on `out`.
+pub async fn replay_command(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mode = config.mode()?;
+    let store = open_store(config, mode).await?;
+    let progress = open_progress(config, &store).await?;
+    let started = std::time::Instant::now();
+    let mut stderr = std::io::stderr();
+    let mut last_percent = u64::MAX;
+    let report = replay(progress.model(), progress.sources(), |done, total| {
+        let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
+        if percent != last_percent {
+            last_percent = percent;
+            let _ = write!(stderr, "\rreplaying: {done} of {total} events ({percent}%)");
+        }
+    })
+    .await
+    .context("the replay failed; the live read model is unchanged")?;
+    let _ = writeln!(stderr);
+    let seconds = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "replayed {} events ({} count changes) in {seconds:.1} s; {} applied at the swap; the \
+         rebuilt progress model is live",
+        report.events, report.facts, report.caught_up
+    )?;
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! What an event means for progress: every event of the three services that moves a count or
+//! a target, decoded from its protobuf payload into a [`Change`]. Pure; events that move nothing
+//! (sessions scheduled, attendance, status-list bookkeeping) decode to `None`.
+
+use kesos_eventstore::RecordedEvent;
+use kesos_proto::kesos::certification::v1 as certification;
+use kesos_proto::kesos::common::v1 as common;
+use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_proto::kesos::scheduling::v1 as scheduling;
+use prost::Message;
+use uuid::Uuid;
+
+/// How one worker's standing changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerChange {
+    /// Registered with a posting, category and role.
+    Registered {
+        /// Posting region code (any level from kabupaten/kota down).
+        posting: String,
+        /// `WorkerCategory` number.
+        category: i32,
+        /// `WorkerRole` number.
+        role: i32,
+    },
+    /// Moved to another posting.
+    Moved {
+        /// The new posting region code.
+        posting: String,
+    },
+    /// Took up another role.
+    RoleChanged {
+        /// The new `WorkerRole` number.
+        role: i32,
+    },
+    /// Nominated for a scheme.
+    Nominated {
+        /// The nomination.
+        nomination: Uuid,
+        /// The scheme code.
+        scheme: String,
+    },
+    /// A nomination was verified (or admitted by override).
+    Verified {
+        /// The nomination.
+        nomination: Uuid,
+        /// The scheme code, when the event carries it.
+        scheme: Option<String>,
+    },
+    /// A nomination was rejected.
+    Rejected {
+        /// The nomination.
+        nomination: Uuid,
+    },
+    /// A nomination was withdrawn.
+    Withdrawn {
+        /// The nomination.
+        nomination: Uuid,
+    },
+    /// Queued for a test (carries the scheme and region scheduling knows).
+    Queued {
+        /// The candidate (= nomination) id.
+        nomination: Uuid,
+        /// The scheme code.
+        scheme: String,
+        /// The candidate's region code.
+        region: String,
+    },
+    /// Seated in a session.
+    Seated {
+        /// The candidate (= nomination) id.
+        nomination: Uuid,
+    },
+    /// An assessment decision.
+    Decided {
+        /// The scheme code.
+        scheme: String,
+        /// Kompeten (true) or Belum Kompeten (false).
+        kompeten: bool,
+        /// The candidate's region code.
+        region: String,
+    },
+    /// A certificate was issued.
+    Issued {
+        /// The certificate.
+        certificate: Uuid,
+        /// The scheme code.
+        scheme: String,
+        /// The certificate it renews, if any.
+        supersedes: Option<Uuid>,
+        /// The holder's region code at issuance.
+        region: String,
+    },
+    /// A certificate's status changed.
+    CertificateStatus {
+        /// The certificate.
+        certificate: Uuid,
+        /// Its new status.
+        status: CertificateStatus,
+    },
+}
+
+/// A certificate's status, as progress counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CertificateStatus {
+    /// Valid.
+    Valid,
+    /// Suspended.
+    Suspended,
+    /// Revoked.
+    Revoked,
+    /// Expired.
+    Expired,
+    /// Replaced by a renewal: no longer the holder's current certificate.
+    Superseded,
+}
+
+/// A yearly target for a region and category.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The year.
+    pub year: i32,
+    /// Region code (empty: national).
+    pub region: String,
+    /// `WorkerCategory` number.
+    pub category: i32,
+    /// Workers to certify.
+    pub count: u32,
+}
+
+/// What an event changes for progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A worker's standing.
+    Worker {
+        /// The worker.
+        worker: Uuid,
+        /// The change.
+        change: WorkerChange,
+    },
+    /// A yearly target.
+    Target(Target),
+}
+
+/// Why an event of a known type could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{event_type} at position {position} does not decode: {reason}")]
+pub struct UndecodableEvent {
+    /// The event type.
+    pub event_type: String,
+    /// Its position.
+    pub position: u64,
+    /// The decoder's complaint.
+    pub reason: String,
+}
+
+/// The progress meaning of `event`; `Ok(None)` for events progress does not count.
+pub fn change_of(event: &RecordedEvent) -> Result<Option<Change>, UndecodableEvent> {
+    let payload = event.payload.as_slice();
+    let fail = |reason: String| UndecodableEvent {
+        event_type: event.event_type.as_str().to_owned(),
+        position: event.position,
+        reason,
+    };
+    let Some((package, name)) = event.event_type.as_str().rsplit_once('.') else {
+        return Ok(None);
+    };
+    let decoded = match package {
+        "kesos.enrollment.v1" => enrollment_change(name, payload),
+        "kesos.scheduling.v1" => scheduling_change(name, payload),
+        "kesos.certification.v1" => certification_change(name, payload),
+        _ => Ok(None),
+    };
+    decoded.map_err(|e| fail(e.to_string()))
+}
+
+type Decoded = Result<Option<Change>, DecodeFailure>;
+
+#[derive(Debug, thiserror::Error)]
+enum DecodeFailure {
+    #[error(transparent)]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("{0} is not a valid id")]
+    Id(String),
+}
+
+fn id(text: &str) -> Result<Uuid, DecodeFailure> {
+    Uuid::parse_str(text).map_err(|_| DecodeFailure::Id(text.to_owned()))
+}
+
+fn optional_id(text: &str) -> Result<Option<Uuid>, DecodeFailure> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        id(text).map(Some)
+    }
+}
+
+fn worker(worker: &str, change: WorkerChange) -> Decoded {
+    Ok(Some(Change::Worker {
+        worker: id(worker)?,
+        change,
+    }))
+}
+
+fn region(region: Option<&common::RegionRef>) -> String {
+    region.map(|r| r.code.clone()).unwrap_or_default()
+}
+
+fn scheme_code(scheme: Option<&common::Scheme>) -> String {
+    scheme.map(|s| s.code.clone()).unwrap_or_default()
+}
+
+fn enrollment_change(name: &str, payload: &[u8]) -> Decoded {
+    match name {
+        "WorkerRegistered" => {
+            let e = enrollment::WorkerRegistered::decode(payload)?;
+            let change = WorkerChange::Registered {
+                posting: region(e.posting.as_ref()),
+                category: e.category,
+                role: e.role,
+            };
+            worker(&e.worker_id, change)
+        }
+        "WorkerPostingMoved" => {
+            let e = enrollment::WorkerPostingMoved::decode(payload)?;
+            let posting = region(e.to_posting.as_ref());
+            worker(&e.worker_id, WorkerChange::Moved { posting })
+        }
+        "WorkerRoleChanged" => {
+            let e = enrollment::WorkerRoleChanged::decode(payload)?;
+            worker(&e.worker_id, WorkerChange::RoleChanged { role: e.to_role })
+        }
+        "NominationSubmitted" => {
+            let e = enrollment::NominationSubmitted::decode(payload)?;
+            let change = WorkerChange::Nominated {
+                nomination: id(&e.nomination_id)?,
+                scheme: e.scheme_code,
+            };
+            worker(&e.worker_id, change)
+        }
+        "NominationVerified" => {
+            let e = enrollment::NominationVerified::decode(payload)?;
+            let change = WorkerChange::Verified {
+                nomination: id(&e.nomination_id)?,
+                scheme: Some(e.scheme_code).filter(|s| !s.is_empty()),
+            };
+            worker(&e.worker_id, change)
+        }
+        "NominationOverridden" => {
+            let e = enrollment::NominationOverridden::decode(payload)?;
+            let change = WorkerChange::Verified {
+                nomination: id(&e.nomination_id)?,
+                scheme: Some(e.scheme_code).filter(|s| !s.is_empty()),
+            };
+            worker(&e.worker_id, change)
+        }
+        "NominationRejected" => {
+            let e = enrollment::NominationRejected::decode(payload)?;
+            let nomination = id(&e.nomination_id)?;
+            worker(&e.worker_id, WorkerChange::Rejected { nomination })
+        }
+        "NominationWithdrawn" => {
+            let e = enrollment::NominationWithdrawn::decode(payload)?;
+            let nomination = id(&e.nomination_id)?;
+            worker(&e.worker_id, WorkerChange::Withdrawn { nomination })
+        }
+        "TargetSet" => {
+            let e = enrollment::TargetSet::decode(payload)?;
+            Ok(Some(Change::Target(Target {
+                year: e.year,
+                region: region(e.region.as_ref()),
+                category: e.category,
+                count: e.target_count,
+            })))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn scheduling_change(name: &str, payload: &[u8]) -> Decoded {
+    match name {
+        "CandidateQueued" => {
+            let e = scheduling::CandidateQueued::decode(payload)?;
+            let change = WorkerChange::Queued {
+                nomination: id(&e.nomination_id).or_else(|_| id(&e.candidate_id))?,
+                scheme: scheme_code(e.scheme.as_ref()),
+                region: region(e.region.as_ref()),
+            };
+            worker(&e.worker_id, change)
+        }
+        "CandidateSeated" => {
+            let e = scheduling::CandidateSeated::decode(payload)?;
+            let nomination = id(&e.candidate_id)?;
+            worker(&e.worker_id, WorkerChange::Seated { nomination })
+        }
+        "AssessmentDecided" => {
+            let e = scheduling::AssessmentDecided::decode(payload)?;
+            let change = WorkerChange::Decided {
+                scheme: scheme_code(e.scheme.as_ref()),
+                kompeten: e.decision == common::AssessmentDecision::Kompeten as i32,
+                region: region(e.region.as_ref()),
+            };
+            worker(&e.worker_id, change)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn certification_change(name: &str, payload: &[u8]) -> Decoded {
+    let status = |worker_id: &str, certificate: &str, status| {
+        worker(
+            worker_id,
+            WorkerChange::CertificateStatus {
+                certificate: id(certificate)?,
+                status,
+            },
+        )
+    };
+    match name {
+        "CertificateIssued" => {
+            let e = certification::CertificateIssued::decode(payload)?;
+            let change = WorkerChange::Issued {
+                certificate: id(&e.certificate_id)?,
+                scheme: scheme_code(e.scheme.as_ref()),
+                supersedes: optional_id(&e.supersedes_certificate_id)?,
+                region: region(e.region.as_ref()),
+            };
+            worker(&e.worker_id, change)
+        }
+        "CertificateSuspended" => {
+            let e = certification::CertificateSuspended::decode(payload)?;
+            status(
+                &e.worker_id,
+                &e.certificate_id,
+                CertificateStatus::Suspended,
+            )
+        }
+        "CertificateReinstated" => {
+            let e = certification::CertificateReinstated::decode(payload)?;
+            status(&e.worker_id, &e.certificate_id, CertificateStatus::Valid)
+        }
+        "CertificateRevoked" => {
+            let e = certification::CertificateRevoked::decode(payload)?;
+            status(&e.worker_id, &e.certificate_id, CertificateStatus::Revoked)
+        }
+        "CertificateExpired" => {
+            let e = certification::CertificateExpired::decode(payload)?;
+            status(&e.worker_id, &e.certificate_id, CertificateStatus::Expired)
+        }
+        "CertificateSuperseded" => {
+            let e = certification::CertificateSuperseded::decode(payload)?;
+            status(
+                &e.worker_id,
+                &e.certificate_id,
+                CertificateStatus::Superseded,
+            )
+        }
+        _ => Ok(None),
+    }
+}

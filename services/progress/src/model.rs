@@ -1,0 +1,207 @@
+//! The progress read model over its database: applying batches (live and in replay) and
+//! answering questions. Cheap to clone.
+
+use std::collections::BTreeMap;
+
+use sqlx::{Pool, Postgres, Sqlite};
+use uuid::Uuid;
+
+use crate::db::{ProgressDb, StoredTarget};
+use crate::error::ProgressError;
+use crate::measure::Measure;
+use crate::plan::{Plan, SourcedEvent, plan, prepare, workers_named};
+use crate::query::{AsOf, Filter, RegionCounts};
+use crate::tables::Tables;
+
+/// The model's database.
+#[derive(Debug, Clone)]
+pub enum ProgressStore {
+    /// PostgreSQL (distributed mode).
+    Postgres(Pool<Postgres>),
+    /// SQLite (embedded mode).
+    Sqlite(Pool<Sqlite>),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool and `$db` to its type.
+macro_rules! on_backend {
+    ($store:expr, $db:ident, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::model::ProgressStore::Postgres($pool) => {
+                type $db = sqlx::Postgres;
+                $body
+            }
+            $crate::model::ProgressStore::Sqlite($pool) => {
+                type $db = sqlx::Sqlite;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Events applied (redeliveries skipped).
+    pub events: usize,
+    /// Count changes recorded.
+    pub facts: usize,
+    /// Events of a known type that did not decode (logged and skipped).
+    pub undecodable: usize,
+}
+
+/// The progress read model.
+#[derive(Debug, Clone)]
+pub struct ProgressModel {
+    store: ProgressStore,
+    tables: Tables,
+}
+
+impl ProgressModel {
+    /// The live model in `store`, creating its tables if needed.
+    pub async fn open(store: ProgressStore) -> Result<Self, ProgressError> {
+        let model = Self {
+            store,
+            tables: Tables::live(),
+        };
+        on_backend!(&model.store, D, pool => D::create(pool, &model.tables, Some("live")).await?);
+        Ok(model)
+    }
+
+    /// The model on another table set of the same database (replay's).
+    pub(crate) fn with_tables(&self, tables: Tables) -> Self {
+        Self {
+            store: self.store.clone(),
+            tables,
+        }
+    }
+
+    /// The database.
+    pub fn store(&self) -> &ProgressStore {
+        &self.store
+    }
+
+    /// The table set.
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Applies a batch in one transaction with the checkpoints: events at or before a source's
+    /// checkpoint are skipped, so a redelivered or replayed batch changes nothing.
+    pub async fn apply(&self, events: &[SourcedEvent]) -> Result<Applied, ProgressError> {
+        self.apply_writing(events, Counts::Maintained).await
+    }
+
+    /// Applies a batch of a replay's bulk load: the current counts are left out, since the
+    /// replay sums them from the facts once at the end.
+    pub(crate) async fn apply_bulk(
+        &self,
+        events: &[SourcedEvent],
+    ) -> Result<Applied, ProgressError> {
+        self.apply_writing(events, Counts::FromFactsLater).await
+    }
+
+    async fn apply_writing(
+        &self,
+        events: &[SourcedEvent],
+        counts: Counts,
+    ) -> Result<Applied, ProgressError> {
+        if events.is_empty() {
+            return Ok(Applied::default());
+        }
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => {
+            let mut transaction = pool.begin().await?;
+            let applied = apply_in::<D>(&mut transaction, tables, events, counts).await?;
+            transaction.commit().await?;
+            Ok(applied)
+        })
+    }
+
+    /// Positions applied per source.
+    pub async fn checkpoints(&self) -> Result<BTreeMap<String, u64>, ProgressError> {
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => {
+            let mut transaction = pool.begin().await?;
+            let checkpoints = D::checkpoints(&mut transaction, tables).await?;
+            transaction.commit().await?;
+            Ok(checkpoints.into_iter().collect())
+        })
+    }
+
+    /// Figures for a region and its children.
+    pub async fn counts(
+        &self,
+        filter: &Filter,
+        as_of: AsOf,
+    ) -> Result<RegionCounts, ProgressError> {
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => Ok(D::counts(pool, tables, filter, as_of).await?))
+    }
+
+    /// Net change per business day and measure.
+    pub async fn daily(
+        &self,
+        filter: &Filter,
+        as_of: AsOf,
+    ) -> Result<Vec<(i64, Measure, i64)>, ProgressError> {
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => Ok(D::daily(pool, tables, filter, as_of).await?))
+    }
+
+    /// Every setting of a year's target for a region.
+    pub async fn target_settings(
+        &self,
+        year: i32,
+        region: &str,
+    ) -> Result<Vec<StoredTarget>, ProgressError> {
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => Ok(D::targets(pool, tables, year, region).await?))
+    }
+
+    /// The (source, position) of every event in a worker's history.
+    pub async fn history_index(&self, worker: Uuid) -> Result<Vec<(String, u64)>, ProgressError> {
+        let tables = &self.tables;
+        on_backend!(&self.store, D, pool => Ok(D::history(pool, tables, worker).await?))
+    }
+}
+
+/// Whether a batch updates the current counts as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counts {
+    /// Yes: the live model.
+    Maintained,
+    /// No: a replay's bulk load sums them from the facts at the end.
+    FromFactsLater,
+}
+
+/// Applies a batch inside `transaction` (the live apply, the replay's bulk load, and its last
+/// catch-up under the swap's lock).
+pub(crate) async fn apply_in<D: ProgressDb>(
+    transaction: &mut sqlx::Transaction<'static, D>,
+    tables: &Tables,
+    events: &[SourcedEvent],
+    counts: Counts,
+) -> Result<Applied, ProgressError> {
+    let prepared = prepare(events);
+    let named = workers_named(&prepared);
+    let checkpoints = D::checkpoints(transaction, tables).await?;
+    let workers = D::load_workers(transaction, tables, &named).await?;
+    let mut planned = plan(prepared, &checkpoints, workers);
+    if counts == Counts::FromFactsLater {
+        planned.counts.clear();
+    }
+    D::write(transaction, tables, &planned).await?;
+    Ok(report(&planned))
+}
+
+fn report(plan: &Plan) -> Applied {
+    for undecodable in &plan.undecodable {
+        tracing::error!(%undecodable, "progress skipped an event it cannot read");
+    }
+    Applied {
+        events: plan.applied,
+        facts: plan.facts.len(),
+        undecodable: plan.undecodable.len(),
+    }
+}

@@ -1,0 +1,214 @@
+//! The answers central operations and auditors get: a region's figures with rates and targets,
+//! its children, its monthly series, and a worker's history.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::StoredTarget;
+use crate::error::ProgressError;
+use crate::history::{Step, step};
+use crate::measure::Measure;
+use crate::model::ProgressModel;
+use crate::plan::EPOCH_JULIAN_DAY;
+use crate::query::{AsOf, Counts, Filter, Scope, TargetFigure};
+use crate::replay::Source;
+
+/// A region's figures: the counts, the certification rate and progress against the target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    /// Counts per measure.
+    pub counts: Counts,
+    /// Workers holding a valid certificate per registered worker (0-1); none without workers.
+    pub certification_rate: Option<f64>,
+    /// The year's target in force, when one is set for this region.
+    pub target: Option<TargetFigure>,
+    /// Valid certificates per target (0-1 and beyond); none without a target.
+    pub target_progress: Option<f64>,
+}
+
+/// A region and its children.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionReport {
+    /// The region's code (empty: the nation).
+    pub code: String,
+    /// The region's own figures.
+    pub figures: Figures,
+    /// Each child region's figures, by code (provinces of the nation, kabupaten/kota of a
+    /// province).
+    pub children: BTreeMap<String, Figures>,
+}
+
+/// One month of a time series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Month {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Net change of each count during the month (registrations, decisions, certificates…).
+    pub change: Counts,
+    /// Each count at the end of the month.
+    pub end: Counts,
+}
+
+/// The progress read side: the model plus the event logs histories are read from.
+#[derive(Clone)]
+pub struct Progress {
+    model: ProgressModel,
+    sources: Arc<Vec<Source>>,
+}
+
+impl Progress {
+    /// Reads from `model`, and histories from `sources`.
+    pub fn new(model: ProgressModel, sources: Vec<Source>) -> Self {
+        Self {
+            model,
+            sources: Arc::new(sources),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &ProgressModel {
+        &self.model
+    }
+
+    /// The event logs.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// A region's figures and its children's, now or as of a moment, for the targets of
+    /// `year`.
+    pub async fn region(
+        &self,
+        filter: &Filter,
+        as_of: AsOf,
+        year: i32,
+    ) -> Result<RegionReport, ProgressError> {
+        let counts = self.model.counts(filter, as_of).await?;
+        let target = self
+            .target(year, filter.scope.code(), filter.category, as_of)
+            .await?;
+        let mut children = BTreeMap::new();
+        for (code, child) in counts.children {
+            let target = self.target(year, &code, filter.category, as_of).await?;
+            children.insert(code, figures(child, target));
+        }
+        Ok(RegionReport {
+            code: filter.scope.code().to_owned(),
+            figures: figures(counts.total, target),
+            children,
+        })
+    }
+
+    /// The target in force for a region as of a moment: the latest setting known then, per
+    /// category, summed over categories unless one is asked.
+    async fn target(
+        &self,
+        year: i32,
+        region: &str,
+        category: Option<i32>,
+        as_of: AsOf,
+    ) -> Result<Option<TargetFigure>, ProgressError> {
+        let settings = self.model.target_settings(year, region).await?;
+        let mut latest: BTreeMap<i64, &StoredTarget> = BTreeMap::new();
+        for setting in settings.iter().filter(|s| {
+            as_of.day.is_none_or(|day| s.day <= day)
+                && as_of.recorded_us.is_none_or(|at| s.recorded_us <= at)
+                && category.is_none_or(|c| i64::from(c) == s.category)
+        }) {
+            let entry = latest.entry(setting.category).or_insert(setting);
+            if (setting.recorded_us, &setting.source, setting.position)
+                > (entry.recorded_us, &entry.source, entry.position)
+            {
+                *entry = setting;
+            }
+        }
+        if latest.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(TargetFigure {
+            year,
+            count: latest.values().map(|s| s.count).sum(),
+        }))
+    }
+
+    /// A region's monthly series up to the as-of moment.
+    pub async fn series(&self, filter: &Filter, as_of: AsOf) -> Result<Vec<Month>, ProgressError> {
+        let daily = self.model.daily(filter, as_of).await?;
+        let mut months: BTreeMap<String, Counts> = BTreeMap::new();
+        for (day, measure, value) in daily {
+            months.entry(month_of(day)).or_default().add(measure, value);
+        }
+        let mut running = Counts::default();
+        Ok(months
+            .into_iter()
+            .map(|(month, change)| {
+                for (measure, value) in &change.0 {
+                    running.add(*measure, *value);
+                }
+                Month {
+                    month,
+                    change,
+                    end: running.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// Every step of a worker's history across the services, in business-time order.
+    pub async fn history(&self, worker: Uuid) -> Result<Vec<Step>, ProgressError> {
+        let index = self.model.history_index(worker).await?;
+        let mut steps = Vec::with_capacity(index.len());
+        for (source, position) in index {
+            let store = self
+                .sources
+                .iter()
+                .find(|s| s.name == source)
+                .ok_or_else(|| ProgressError::UnknownSource(source.clone()))?;
+            let events = store
+                .store
+                .read_batch(position.saturating_sub(1), 1)
+                .await?;
+            if let Some(event) = events.first().filter(|e| e.position == position)
+                && let Some(step) = step(&source, event)
+            {
+                steps.push(step);
+            }
+        }
+        Ok(steps)
+    }
+}
+
+fn figures(counts: Counts, target: Option<TargetFigure>) -> Figures {
+    let registered = counts.get(Measure::Registered);
+    let valid = counts.get(Measure::Valid);
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
+    Figures {
+        certification_rate: ratio(valid, registered),
+        target_progress: target.and_then(|t| ratio(valid, t.count)),
+        target,
+        counts,
+    }
+}
+
+/// `YYYY-MM` of a business day number.
+pub fn month_of(day: i64) -> String {
+    let julian = i32::try_from(day + EPOCH_JULIAN_DAY).unwrap_or(0);
+    match time::Date::from_julian_day(julian) {
+        Ok(date) => format!("{:04}-{:02}", date.year(), u8::from(date.month())),
+        Err(_) => "0000-00".to_owned(),
+    }
+}
+
+/// The business day number of a date.
+pub fn day_of(date: time::Date) -> i64 {
+    i64::from(date.to_julian_day()) - EPOCH_JULIAN_DAY
+}
+
+/// The scope of a region code, for callers that hold one.
+pub fn scope(code: &str) -> Option<Scope> {
+    Scope::of_code(code)
+}

@@ -1,0 +1,566 @@
+//! The progress model against the real databases: every case runs on PostgreSQL (a fresh
+//! schema) and on SQLite (a fresh file), fed from a real event store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use kesos_progress::query::{AsOf, Filter, Scope};
+use kesos_progress::reads::day_of;
+use kesos_progress::{Measure, Progress, replay};
+use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use uuid::Uuid;
+
+const CIMAHI: &str = "32.77.01.1001";
+const BANDUNG_BARAT: &str = "32.17.01.2001";
+
+fn cimahi() -> Filter {
+    Filter::region(Scope::KabupatenKota("32.77".to_owned()))
+}
+
+async fn count(bench: &Bench, filter: &Filter, as_of: AsOf, measure: Measure) -> i64 {
+    bench
+        .model
+        .counts(filter, as_of)
+        .await
+        .unwrap()
+        .total
+        .get(measure)
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let bench = super::Bench::postgres().await;
+                    super::$name(&bench).await;
+                    bench.finish().await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let bench = super::Bench::sqlite().await;
+                    super::$name(&bench).await;
+                    bench.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    counts_follow_each_worker_through_the_funnel,
+    redelivered_batches_change_nothing,
+    a_move_of_posting_moves_every_count_and_an_erased_worker_still_counts,
+    as_of_a_business_date_counts_backdated_history_as_it_stood_then,
+    as_of_a_recorded_time_counts_only_what_the_system_knew_then,
+    renewal_suspension_revocation_and_expiry_move_the_standing_counts,
+    targets_and_rates_are_reported_with_drill_down,
+    a_replay_rebuilds_a_model_identical_to_the_live_one,
+    a_workers_history_lists_every_step_with_who_when_and_why,
+    the_live_projection_follows_the_log_from_its_checkpoint,
+);
+
+async fn counts_follow_each_worker_through_the_funnel(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-03-02 09:00 UTC);
+    let (a, b, c, d) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    w.certify(a, CIMAHI, PEKSOS, at).await;
+    w.register(b, CIMAHI, PEKSOS, at).await;
+    let nb = w.nominate(b, at).await;
+    w.verify(b, nb, at).await;
+    w.seat(b, nb, at).await;
+    w.decide(b, false, CIMAHI, at).await;
+    w.register(c, CIMAHI, TKS, at).await;
+    let nc = w.nominate(c, at).await;
+    w.reject(c, nc, at).await;
+    w.register(d, BANDUNG_BARAT, PEKSOS, at).await;
+    bench.catch_up(7).await;
+
+    let now = AsOf::default();
+    let expect = [
+        (Measure::Registered, 3),
+        (Measure::Nominated, 3),
+        (Measure::Verified, 2),
+        (Measure::Rejected, 1),
+        (Measure::Seated, 2),
+        (Measure::Assessed, 2),
+        (Measure::Kompeten, 1),
+        (Measure::BelumKompeten, 1),
+        (Measure::Certified, 1),
+        (Measure::Valid, 1),
+        (Measure::Suspended, 0),
+    ];
+    for (measure, expected) in expect {
+        assert_eq!(
+            count(bench, &cimahi(), now, measure).await,
+            expected,
+            "{measure:?}"
+        );
+    }
+    let peksos = Filter {
+        category: Some(PEKSOS),
+        ..cimahi()
+    };
+    assert_eq!(count(bench, &peksos, now, Measure::Registered).await, 2);
+    let by_scheme = Filter {
+        scheme: SCHEME.to_owned(),
+        ..cimahi()
+    };
+    assert_eq!(count(bench, &by_scheme, now, Measure::Verified).await, 2);
+    assert_eq!(count(bench, &by_scheme, now, Measure::Registered).await, 0);
+    let province = bench
+        .model
+        .counts(&Filter::region(Scope::Province("32".to_owned())), now)
+        .await
+        .unwrap();
+    assert_eq!(province.total.get(Measure::Registered), 4);
+    assert_eq!(province.children["32.77"].get(Measure::Registered), 3);
+    assert_eq!(province.children["32.17"].get(Measure::Registered), 1);
+    let nation = bench
+        .model
+        .counts(&Filter::region(Scope::Nation), now)
+        .await
+        .unwrap();
+    assert_eq!(nation.children["32"].get(Measure::Registered), 4);
+}
+
+async fn redelivered_batches_change_nothing(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-03-02 09:00 UTC);
+    for _ in 0..3 {
+        w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    }
+    let events: Vec<_> = bench
+        .store
+        .read_batch(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| kesos_progress::plan::SourcedEvent {
+            source: support::SOURCE.to_owned(),
+            event,
+        })
+        .collect();
+    let first = bench.model.apply(&events[..10]).await.unwrap();
+    assert_eq!(first.events, 10);
+    let again = bench.model.apply(&events).await.unwrap();
+    assert_eq!(
+        again.events,
+        events.len() - 10,
+        "the first ten were skipped"
+    );
+    let third = bench.model.apply(&events).await.unwrap();
+    assert_eq!(third.events, 0);
+    assert_eq!(
+        count(bench, &cimahi(), AsOf::default(), Measure::Valid).await,
+        3
+    );
+    assert_eq!(
+        count(bench, &cimahi(), AsOf::default(), Measure::Registered).await,
+        3
+    );
+}
+
+async fn a_move_of_posting_moves_every_count_and_an_erased_worker_still_counts(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    w.certify(a, CIMAHI, PEKSOS, datetime!(2026-01-05 09:00 UTC))
+        .await;
+    w.certify(b, CIMAHI, PEKSOS, datetime!(2026-01-05 09:00 UTC))
+        .await;
+    w.move_to(a, CIMAHI, BANDUNG_BARAT, datetime!(2026-06-01 09:00 UTC))
+        .await;
+    w.erase(b, datetime!(2026-07-01 09:00 UTC)).await;
+    bench.catch_up(500).await;
+    let bandung_barat = Filter::region(Scope::KabupatenKota("32.17".to_owned()));
+    for measure in [
+        Measure::Registered,
+        Measure::Certified,
+        Measure::Valid,
+        Measure::Kompeten,
+    ] {
+        assert_eq!(
+            count(bench, &cimahi(), AsOf::default(), measure).await,
+            1,
+            "{measure:?}"
+        );
+        assert_eq!(
+            count(bench, &bandung_barat, AsOf::default(), measure).await,
+            1,
+            "{measure:?}"
+        );
+    }
+    let before_move = AsOf {
+        day: Some(day_of(date!(2026 - 05 - 31))),
+        recorded_us: None,
+    };
+    assert_eq!(
+        count(bench, &cimahi(), before_move, Measure::Valid).await,
+        2
+    );
+    assert_eq!(
+        count(bench, &bandung_barat, before_move, Measure::Valid).await,
+        0
+    );
+}
+
+async fn as_of_a_business_date_counts_backdated_history_as_it_stood_then(bench: &Bench) {
+    // Kota Cimahi, Peksos, as of 3 December 2017: 36 workers, 13 certified (imported history).
+    let w = Writer::new(&*bench.store);
+    let mut certified = Vec::new();
+    for i in 0..36 {
+        let worker = Uuid::now_v7();
+        w.register(worker, CIMAHI, PEKSOS, datetime!(2017-02-01 09:00 UTC))
+            .await;
+        if i < 18 {
+            certified.push(worker);
+        }
+    }
+    for (i, worker) in certified.iter().enumerate() {
+        let at = if i < 13 {
+            datetime!(2017-11-20 09:00 UTC)
+        } else {
+            datetime!(2018-03-01 09:00 UTC)
+        };
+        let nomination = w.nominate(*worker, at).await;
+        w.verify(*worker, nomination, at).await;
+        w.decide(*worker, true, CIMAHI, at).await;
+        w.issue(*worker, CIMAHI, None, at).await;
+    }
+    bench.catch_up(64).await;
+    let peksos = Filter {
+        category: Some(PEKSOS),
+        ..cimahi()
+    };
+    let then = AsOf {
+        day: Some(day_of(date!(2017 - 12 - 03))),
+        recorded_us: None,
+    };
+    assert_eq!(count(bench, &peksos, then, Measure::Registered).await, 36);
+    assert_eq!(count(bench, &peksos, then, Measure::Certified).await, 13);
+    assert_eq!(count(bench, &peksos, then, Measure::Valid).await, 13);
+    assert_eq!(
+        count(bench, &peksos, AsOf::default(), Measure::Valid).await,
+        18
+    );
+    let before = AsOf {
+        day: Some(day_of(date!(2017 - 01 - 31))),
+        recorded_us: None,
+    };
+    assert_eq!(count(bench, &peksos, before, Measure::Registered).await, 0);
+}
+
+async fn as_of_a_recorded_time_counts_only_what_the_system_knew_then(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-02-01 09:00 UTC);
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let known = OffsetDateTime::now_utc();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Learned later, but about the same business day.
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    bench.catch_up(500).await;
+    let then = AsOf {
+        day: None,
+        recorded_us: Some(kesos_progress::plan::micros(known)),
+    };
+    assert_eq!(count(bench, &cimahi(), then, Measure::Valid).await, 1);
+    assert_eq!(
+        count(bench, &cimahi(), AsOf::default(), Measure::Valid).await,
+        2
+    );
+    let both = AsOf {
+        day: Some(day_of(date!(2026 - 01 - 31))),
+        recorded_us: Some(kesos_progress::plan::micros(known)),
+    };
+    assert_eq!(count(bench, &cimahi(), both, Measure::Registered).await, 0);
+}
+
+async fn renewal_suspension_revocation_and_expiry_move_the_standing_counts(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2023-02-01 09:00 UTC);
+    let (renewed, suspended, revoked, expired) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let old = w.certify(renewed, CIMAHI, PEKSOS, at).await;
+    w.issue(renewed, CIMAHI, Some(old), datetime!(2026-01-10 09:00 UTC))
+        .await;
+    let s = w.certify(suspended, CIMAHI, PEKSOS, at).await;
+    w.suspend(suspended, s, datetime!(2024-01-10 09:00 UTC))
+        .await;
+    let r = w.certify(revoked, CIMAHI, PEKSOS, at).await;
+    w.suspend(revoked, r, datetime!(2024-01-10 09:00 UTC)).await;
+    w.revoke(revoked, r, datetime!(2024-05-10 09:00 UTC)).await;
+    let e = w.certify(expired, CIMAHI, PEKSOS, at).await;
+    w.expire(expired, e, datetime!(2026-02-01 09:00 UTC)).await;
+    bench.catch_up(500).await;
+    let now = AsOf::default();
+    assert_eq!(count(bench, &cimahi(), now, Measure::Certified).await, 4);
+    assert_eq!(count(bench, &cimahi(), now, Measure::Valid).await, 1);
+    assert_eq!(count(bench, &cimahi(), now, Measure::Suspended).await, 1);
+    assert_eq!(count(bench, &cimahi(), now, Measure::Revoked).await, 1);
+    assert_eq!(count(bench, &cimahi(), now, Measure::Expired).await, 1);
+    let early_2024 = AsOf {
+        day: Some(day_of(date!(2024 - 03 - 01))),
+        recorded_us: None,
+    };
+    assert_eq!(count(bench, &cimahi(), early_2024, Measure::Valid).await, 2);
+    assert_eq!(
+        count(bench, &cimahi(), early_2024, Measure::Suspended).await,
+        2
+    );
+    assert_eq!(
+        count(bench, &cimahi(), early_2024, Measure::Revoked).await,
+        0
+    );
+}
+
+async fn targets_and_rates_are_reported_with_drill_down(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-03-02 09:00 UTC);
+    for _ in 0..3 {
+        w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    }
+    w.register(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    w.register(Uuid::now_v7(), BANDUNG_BARAT, PEKSOS, at).await;
+    w.target(2026, "32.77", PEKSOS, 10, datetime!(2026-01-02 09:00 UTC))
+        .await;
+    w.target(2026, "32.77", PEKSOS, 6, datetime!(2026-04-02 09:00 UTC))
+        .await;
+    w.target(2026, "32", PEKSOS, 100, datetime!(2026-01-02 09:00 UTC))
+        .await;
+    bench.catch_up(500).await;
+    let progress = Progress::new(bench.model.clone(), bench.sources());
+    let report = progress
+        .region(
+            &Filter::region(Scope::Province("32".to_owned())),
+            AsOf::default(),
+            2026,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.figures.target.unwrap().count, 100);
+    let cimahi = &report.children["32.77"];
+    assert_eq!(cimahi.counts.get(Measure::Registered), 4);
+    assert_eq!(cimahi.certification_rate, Some(0.75));
+    assert_eq!(
+        cimahi.target.unwrap().count,
+        6,
+        "the latest setting is in force"
+    );
+    assert_eq!(cimahi.target_progress, Some(0.5));
+    assert_eq!(report.children["32.17"].certification_rate, Some(0.0));
+    let in_march = AsOf {
+        day: Some(day_of(date!(2026 - 03 - 31))),
+        recorded_us: None,
+    };
+    let then = progress
+        .region(
+            &Filter::region(Scope::KabupatenKota("32.77".to_owned())),
+            in_march,
+            2026,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        then.figures.target.unwrap().count,
+        10,
+        "the April setting was not yet made"
+    );
+    let series = progress
+        .series(
+            &Filter::region(Scope::KabupatenKota("32.77".to_owned())),
+            AsOf::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].month, "2026-03");
+    assert_eq!(series[0].end.get(Measure::Valid), 3);
+}
+
+async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    for i in 0..12 {
+        let worker = Uuid::now_v7();
+        let at = datetime!(2025-01-01 09:00 UTC) + time::Duration::days(i * 20);
+        let c = w
+            .certify(
+                worker,
+                if i % 2 == 0 { CIMAHI } else { BANDUNG_BARAT },
+                PEKSOS,
+                at,
+            )
+            .await;
+        if i % 3 == 0 {
+            w.suspend(worker, c, at + time::Duration::days(5)).await;
+        }
+        if i % 4 == 0 {
+            w.move_to(worker, CIMAHI, BANDUNG_BARAT, at + time::Duration::days(9))
+                .await;
+        }
+    }
+    w.target(2026, "32.77", PEKSOS, 10, datetime!(2026-01-02 09:00 UTC))
+        .await;
+    bench.catch_up(9).await;
+    let snapshot = |bench: &Bench| {
+        let model = bench.model.clone();
+        async move {
+            let mut seen = Vec::new();
+            for scope in [
+                Scope::Nation,
+                Scope::Province("32".to_owned()),
+                Scope::KabupatenKota("32.77".to_owned()),
+            ] {
+                let filter = Filter::region(scope);
+                seen.push(format!(
+                    "{:?}",
+                    model.counts(&filter, AsOf::default()).await.unwrap()
+                ));
+                let past = AsOf {
+                    day: Some(day_of(date!(2025 - 06 - 30))),
+                    recorded_us: None,
+                };
+                seen.push(format!("{:?}", model.counts(&filter, past).await.unwrap()));
+                seen.push(format!(
+                    "{:?}",
+                    model.daily(&filter, AsOf::default()).await.unwrap()
+                ));
+            }
+            seen.push(format!("{:?}", model.checkpoints().await.unwrap()));
+            seen
+        }
+    };
+    let live = snapshot(bench).await;
+    let mut calls = 0;
+    let report = replay(&bench.model, &bench.sources(), |_, _| calls += 1)
+        .await
+        .unwrap();
+    assert!(calls > 0, "progress is reported");
+    assert_eq!(report.events, bench.store.head_position().await.unwrap());
+    assert_eq!(snapshot(bench).await, live);
+    // The live model keeps working on the swapped-in tables, and a second replay works too.
+    w.certify(
+        Uuid::now_v7(),
+        CIMAHI,
+        PEKSOS,
+        datetime!(2026-05-01 09:00 UTC),
+    )
+    .await;
+    bench.catch_up(500).await;
+    replay(&bench.model, &bench.sources(), |_, _| {})
+        .await
+        .unwrap();
+    let after = bench
+        .model
+        .counts(&cimahi(), AsOf::default())
+        .await
+        .unwrap();
+    assert_eq!(after.total.get(Measure::Registered), 4);
+}
+
+async fn a_workers_history_lists_every_step_with_who_when_and_why(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let worker = Uuid::now_v7();
+    let certificate = w
+        .certify(worker, CIMAHI, PEKSOS, datetime!(2026-01-05 09:00 UTC))
+        .await;
+    w.suspend(worker, certificate, datetime!(2026-02-05 09:00 UTC))
+        .await;
+    w.register(
+        Uuid::now_v7(),
+        CIMAHI,
+        PEKSOS,
+        datetime!(2026-01-05 09:00 UTC),
+    )
+    .await;
+    bench.catch_up(500).await;
+    let progress = Progress::new(bench.model.clone(), bench.sources());
+    let steps = progress.history(worker).await.unwrap();
+    let types: Vec<_> = steps
+        .iter()
+        .map(|s| s.event_type.rsplit('.').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "WorkerRegistered",
+            "NominationSubmitted",
+            "NominationVerified",
+            "CandidateSeated",
+            "AssessmentDecided",
+            "CertificateIssued",
+            "CertificateSuspended"
+        ]
+    );
+    let suspension = steps.last().unwrap();
+    assert_eq!(
+        suspension.reason.as_deref(),
+        Some("under criminal investigation")
+    );
+    assert_eq!(suspension.actor, "test:operator");
+    assert_eq!(suspension.correlation_id, format!("corr-{worker}"));
+    assert_eq!(suspension.occurred_at, datetime!(2026-02-05 09:00 UTC));
+    assert!(suspension.recorded_at > suspension.occurred_at);
+    assert!(progress.history(Uuid::now_v7()).await.unwrap().is_empty());
+}
+
+async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-03-02 09:00 UTC);
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    for round in 1..=2_i64 {
+        let start = bench
+            .model
+            .checkpoints()
+            .await
+            .unwrap()
+            .get(support::SOURCE)
+            .copied()
+            .unwrap_or(0);
+        let feed =
+            kesos_bus::EmbeddedFeed::from_position(bench.store.clone(), support::SOURCE, start);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let model = bench.model.clone();
+        let task = tokio::spawn(async move {
+            let mut stopped = stopped;
+            kesos_progress::project(&model, feed, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        });
+        w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+        let expected = round + 1;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while count(bench, &cimahi(), AsOf::default(), Measure::Valid).await != expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the projection did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        count(bench, &cimahi(), AsOf::default(), Measure::Registered).await,
+        3
+    );
+}

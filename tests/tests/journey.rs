@@ -1,0 +1,482 @@
+//! The whole journey, end to end, with the real `kesos` binary: workers are imported, nominated
+//! and verified; scheduling seats them by auto-allocation; LSPS answers; certificates issue; and
+//! the regional progress counts come out exactly as expected — also after each service process
+//! was killed without warning and started again, and after `kesos replay` rebuilt the model.
+//!
+//! Distributed: enrollment, scheduling, certification and progress each run as their own
+//! process (`KESOS_SERVICES`) on PostgreSQL and NATS JetStream, with the LSPS simulator as a
+//! fifth. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url, unique_name};
+use serde_json::{Value, json};
+use support::{Client, Process, eventually, kesos};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The sample import: ten workers, five Peksos in Kota Cimahi (all eligible), three in
+/// Kabupaten Bandung Barat, two in Kota Bandar Lampung.
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/enrollment/samples/workers.csv")
+}
+
+const CIMAHI_PEKSOS: [&str; 5] = [
+    "Siti Aminah",
+    "Asep Sunandar",
+    "Dewi Lestari",
+    "Ujang Rahmat",
+    "Rina Marlina",
+];
+/// A TKS with secondary schooling: not eligible for TKS Spesialis, so rejected.
+const INELIGIBLE: &str = "Dadang Suryana";
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap()
+}
+
+fn var(name: &str, value: impl Into<String>) -> (String, String) {
+    (name.to_owned(), value.into())
+}
+
+/// The counts the journey must produce, per region and measure.
+fn expected() -> Vec<(&'static str, &'static str, i64)> {
+    vec![
+        ("", "registered", 10),
+        ("32", "registered", 8),
+        ("32.77", "registered", 5),
+        ("32.77", "nominated", 5),
+        ("32.77", "verified", 5),
+        ("32.77", "seated", 5),
+        ("32.77", "assessed", 5),
+        ("32.77", "kompeten", 5),
+        ("32.77", "certified", 5),
+        ("32.77", "valid", 5),
+        ("32.77", "rejected", 0),
+        ("32.17", "registered", 3),
+        ("32.17", "nominated", 1),
+        ("32.17", "rejected", 1),
+        ("32.17", "verified", 0),
+        ("18", "registered", 2),
+        ("", "valid", 5),
+    ]
+}
+
+/// Every expected count, read from the progress API; `None` until all match.
+async fn counts_match(progress: &Client, base: &str) -> Option<()> {
+    for (region, measure, count) in expected() {
+        let (status, body) = progress
+            .get(&format!("{base}/v1/progress?region={region}"))
+            .await;
+        if status != 200 {
+            return None;
+        }
+        let seen = body["figures"]["counts"][measure].as_i64().unwrap_or(0);
+        if seen != count {
+            return None;
+        }
+    }
+    Some(())
+}
+
+async fn figures(progress: &Client, base: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    for region in ["", "32", "32.77", "32.17"] {
+        let (_, body) = progress
+            .get(&format!("{base}/v1/progress?region={region}"))
+            .await;
+        all.push(body["figures"].clone());
+        all.push(body["children"].clone());
+        let (_, past) = progress
+            .get(&format!(
+                "{base}/v1/progress?region={region}&as_of=2020-01-01"
+            ))
+            .await;
+        all.push(past["figures"].clone());
+    }
+    all
+}
+
+/// Imports the sample, nominates and verifies; returns the worker ids by name.
+async fn enroll(
+    env: &[(String, String)],
+    dir: &Path,
+    api: &Client,
+    base: &str,
+) -> Vec<(String, String)> {
+    let imported = kesos(env, &["import", "workers", sample().to_str().unwrap()], dir);
+    assert!(imported.contains("10"), "{imported}");
+    let (status, page) = api.get(&format!("{base}/v1/workers?limit=50")).await;
+    assert_eq!(status, 200, "{page}");
+    let workers: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["full_name"].as_str().unwrap_or_default().to_owned(),
+                w["worker_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(workers.len(), 10, "{page}");
+    for (name, id) in &workers {
+        if !CIMAHI_PEKSOS.contains(&name.as_str()) && name != INELIGIBLE {
+            continue;
+        }
+        // The TKS worker asks for the specialist scheme, which needs a bachelor's degree.
+        let scheme = if name == INELIGIBLE {
+            "TKS-SPESIALIS"
+        } else {
+            "PEKSOS-GENERALIS"
+        };
+        let nomination = json!({
+            "scheme_code": scheme, "period_year": 2026,
+            "recommending_office": "32.77", "portfolio_ref": format!("dinsos/2026/{name}")
+        });
+        let (status, created) = api
+            .post(
+                &format!("{base}/v1/workers/{id}/nominations"),
+                &nomination,
+                &format!("nominate-{id}"),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let nomination_id = created["nomination_id"].as_str().unwrap();
+        let (status, verified) = api
+            .post(
+                &format!("{base}/v1/workers/{id}/nominations/{nomination_id}/verify"),
+                &json!({}),
+                &format!("verify-{id}"),
+            )
+            .await;
+        assert_eq!(status, 200, "{verified}");
+    }
+    let (status, _) = api
+        .post(
+            &format!("{base}/v1/targets"),
+            &json!({ "year": 2026, "region": "32.77", "category": "peksos", "target_count": 10 }),
+            "target-2026-cimahi",
+        )
+        .await;
+    assert!(status < 300, "setting a target: {status}");
+    workers
+}
+
+/// Schedules a session with a cut-off in a few seconds, allocates and locks; returns its id.
+async fn seat_everyone(api: &Client, base: &str, lsps: &str) -> String {
+    eventually(60, "five waiting candidates", || async {
+        let (_, page) = api
+            .get(&format!("{base}/v1/candidates?status=waiting"))
+            .await;
+        (page["total"] == json!(5)).then_some(())
+    })
+    .await;
+    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let starts = cutoff + time::Duration::hours(1);
+    let session = json!({
+        "scheme": "PEKSOS-GENERALIS", "mode": "test_site",
+        "test_site": { "name": "TUK Cimahi", "region": "32.77" },
+        "starts_at": rfc3339(starts), "ends_at": rfc3339(starts + time::Duration::hours(8)),
+        "reschedule_cutoff": rfc3339(cutoff),
+        "capacity": 10, "assessor_ids": ["ASR-001"], "lsps_id": lsps
+    });
+    let (status, created) = api
+        .post(&format!("{base}/v1/sessions"), &session, "session-1")
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let session_id = created["session_id"].as_str().unwrap().to_owned();
+    let (status, allocation) = api
+        .post(
+            &format!("{base}/v1/allocations"),
+            &json!({}),
+            "allocation-1",
+        )
+        .await;
+    assert_eq!(
+        (status, allocation["seated"].as_u64()),
+        (200, Some(5)),
+        "{allocation}"
+    );
+    session_id
+}
+
+async fn lock(api: &Client, base: &str, session_id: &str) {
+    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    let (status, locked) = api
+        .post(
+            &format!("{base}/v1/sessions/{session_id}/lock"),
+            &json!({}),
+            "lock-1",
+        )
+        .await;
+    assert_eq!(status, 200, "{locked}");
+}
+
+fn token(env: &[(String, String)], dir: &Path) -> String {
+    kesos(
+        env,
+        &[
+            "token",
+            "issue",
+            "--role",
+            "central-operations",
+            "--ttl",
+            "2h",
+        ],
+        dir,
+    )
+    .lines()
+    .next()
+    .unwrap()
+    .trim()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_once() {
+    let schema = PgSchema::create().await;
+    let place = SqliteFile::create();
+    let dir = place.path.parent().unwrap().to_path_buf();
+    let names = (
+        unique_name("j"),
+        unique_name("J"),
+        unique_name("JD"),
+        unique_name("JL"),
+    );
+    let mut env = vec![
+        var("KESOS_DATABASE_URL", database_url()),
+        var("KESOS_DATABASE_SCHEMA", schema.name.clone()),
+        var("KESOS_NATS_URL", nats_url()),
+        var("KESOS_NATS_SUBJECT_PREFIX", names.0.clone()),
+        var("KESOS_NATS_STREAM", names.1.clone()),
+        var("KESOS_NATS_DEAD_LETTER_STREAM", names.2.clone()),
+        var("KESOS_NATS_LSPS_STREAM", names.3.clone()),
+        var("KESOS_DATA_DIR", dir.display().to_string()),
+        var(
+            "KESOS_SIGNING_KEY_FILE",
+            dir.join("signing.key").display().to_string(),
+        ),
+        var(
+            "KESOS_MASTER_KEY_FILE",
+            dir.join("master.key").display().to_string(),
+        ),
+        var(
+            "KESOS_TOKEN_KEY_FILE",
+            dir.join("token.key").display().to_string(),
+        ),
+        var("KESOS_CHECKPOINT_INTERVAL_SECS", "2"),
+    ];
+    kesos(
+        &env,
+        &[
+            "key",
+            "generate",
+            "--out",
+            dir.join("signing.key").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    kesos(
+        &env,
+        &[
+            "key",
+            "generate",
+            "--master",
+            "--out",
+            dir.join("master.key").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    kesos(
+        &env,
+        &[
+            "key",
+            "generate",
+            "--out",
+            dir.join("token.key").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    kesos(&env, &["migrate"], &dir);
+    let api = Client::new(&token(&env, &dir));
+    let service = |name: &str| {
+        let mut own = env.clone();
+        own.push(var("KESOS_SERVICES", name));
+        own
+    };
+    let mut enrollment = Process::start("enrollment", &service("enrollment"), &dir).await;
+    let mut scheduling = Process::start("scheduling", &service("scheduling"), &dir).await;
+    let mut certification = Process::start("certification", &service("certification"), &dir).await;
+    let mut progress = Process::start("progress", &service("progress"), &dir).await;
+
+    let workers = enroll(&env, &dir, &api, &enrollment.base).await;
+    enrollment.crash_and_restart().await;
+    let session_id = seat_everyone(&api, &scheduling.base, "LSPS-SIM").await;
+    scheduling.crash_and_restart().await;
+    lock(&api, &scheduling.base, &session_id).await;
+    progress.crash_and_restart().await;
+    let answered = kesos(
+        &env,
+        &[
+            "lsps-sim",
+            "--lsps",
+            "LSPS-SIM",
+            "--pass-rate",
+            "1",
+            "--no-show-rate",
+            "0",
+            "--duplicates",
+            "--rosters",
+            "1",
+        ],
+        &dir,
+    );
+    assert!(
+        answered.contains("kompeten 5 "),
+        "the simulator judged all five: {answered}"
+    );
+    certification.crash_and_restart().await;
+    eventually(90, "five certificates", || async {
+        let (_, page) = api
+            .get(&format!("{}/v1/certificates", certification.base))
+            .await;
+        (page["total"] == json!(5)).then_some(())
+    })
+    .await;
+    eventually(90, "the expected regional counts", || {
+        counts_match(&api, &progress.base)
+    })
+    .await;
+
+    let (status, cimahi) = api
+        .get(&format!(
+            "{}/v1/progress?region=32.77&category=peksos",
+            progress.base
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cimahi["region"]["name"], json!("Kota Cimahi"));
+    assert_eq!(cimahi["figures"]["target"]["count"], json!(10), "{cimahi}");
+    assert_eq!(cimahi["figures"]["target_progress"], json!(0.5), "{cimahi}");
+    assert_eq!(
+        cimahi["figures"]["certification_rate"],
+        json!(1.0),
+        "{cimahi}"
+    );
+
+    let siti = &workers
+        .iter()
+        .find(|(name, _)| name == "Siti Aminah")
+        .unwrap()
+        .1;
+    let (status, history) = api
+        .get(&format!(
+            "{}/v1/audit/workers/{siti}/history",
+            progress.base
+        ))
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let kinds: Vec<&str> = history["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["event_type"]
+                .as_str()
+                .unwrap()
+                .rsplit('.')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    for kind in [
+        "WorkerRegistered",
+        "NominationVerified",
+        "CandidateSeated",
+        "AssessmentDecided",
+        "CertificateIssued",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+
+    let before = figures(&api, &progress.base).await;
+    let replayed = kesos(&env, &["replay"], &dir);
+    assert!(replayed.contains("replayed"), "{replayed}");
+    assert_eq!(
+        figures(&api, &progress.base).await,
+        before,
+        "replay gives the same model"
+    );
+    let verified = kesos(&env, &["audit", "verify"], &dir);
+    assert!(verified.starts_with("intact"), "{verified}");
+
+    for process in [
+        &mut enrollment,
+        &mut scheduling,
+        &mut certification,
+        &mut progress,
+    ] {
+        process.stop();
+    }
+    let context = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    for stream in [&names.1, &names.2, &names.3] {
+        let _ = context.delete_stream(stream).await;
+    }
+    env.clear();
+    schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_journey_counts_exactly_also_after_a_crash() {
+    let place = SqliteFile::create();
+    let dir = place.path.parent().unwrap().to_path_buf();
+    let env = vec![
+        var("KESOS_DATA_DIR", dir.display().to_string()),
+        var("KESOS_SQLITE_PATH", place.path.display().to_string()),
+    ];
+    kesos(&env, &["migrate"], &dir);
+    let mut kesos_process = Process::start("kesos", &env, &dir).await;
+    let api = Client::new(&token(&env, &dir));
+    let base = kesos_process.base.clone();
+    enroll(&env, &dir, &api, &base).await;
+    let session_id = seat_everyone(&api, &base, "LSPS-PEKSOS").await;
+    kesos_process.crash_and_restart().await;
+    let base = kesos_process.base.clone();
+    lock(&api, &base, &session_id).await;
+    let (_, session) = api.get(&format!("{base}/v1/sessions/{session_id}")).await;
+    for seat in session["seats"].as_array().unwrap() {
+        let candidate = seat["candidate_id"].as_str().unwrap();
+        let result = json!({
+            "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
+            "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
+            "decided_at": session["ends_at"], "lsps_id": "LSPS-PEKSOS"
+        });
+        let (status, recorded) = api
+            .post(
+                &format!("{base}/v1/sessions/{session_id}/results"),
+                &result,
+                &format!("result-{candidate}"),
+            )
+            .await;
+        assert_eq!(status, 200, "{recorded}");
+    }
+    eventually(60, "the expected regional counts", || {
+        counts_match(&api, &base)
+    })
+    .await;
+    let before = figures(&api, &base).await;
+    kesos_process.stop();
+    let replayed = kesos(&env, &["replay"], &dir);
+    assert!(replayed.contains("replayed"), "{replayed}");
+    let mut restarted = Process::start("kesos-again", &env, &dir).await;
+    assert_eq!(
+        figures(&api, &restarted.base).await,
+        before,
+        "replay gives the same model"
+    );
+    restarted.stop();
+}
