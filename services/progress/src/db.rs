@@ -166,7 +166,7 @@ fn child_column(scope: &Scope) -> &'static str {
 }
 
 macro_rules! progress_db {
-    ($db:ty, $bulk:ident) => {
+    ($db:ty, $bulk:ident, $indexed:expr) => {
         #[async_trait]
         impl ProgressDb for $db {
             async fn create(
@@ -176,7 +176,13 @@ macro_rules! progress_db {
             ) -> Result<(), sqlx::Error> {
                 let mut transaction = pool.begin().await?;
                 Self::execute_all(&mut transaction, &tables.create_statements()).await?;
-                if let Some(tag) = indexes {
+                // A replayed set keeps the index names it was built with; only a set without
+                // any index on its facts gets the default one.
+                let indexed: i64 = sqlx::query_scalar($indexed)
+                    .bind(tables.facts())
+                    .fetch_one(&mut *transaction)
+                    .await?;
+                if let Some(tag) = indexes.filter(|_| indexed == 0) {
                     Self::execute_all(&mut transaction, &tables.index_statements(tag)).await?;
                 }
                 transaction.commit().await
@@ -437,5 +443,12 @@ macro_rules! progress_db {
     };
 }
 
-progress_db!(Postgres, postgres);
-progress_db!(Sqlite, sqlite);
+/// How many indexes a table has, by backend (PostgreSQL counts its primary key's too, SQLite's
+/// `sql IS NOT NULL` leaves automatic ones out; the facts table has no primary key).
+const PG_INDEXED: &str =
+    "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1";
+const SQLITE_INDEXED: &str = "SELECT count(*) FROM sqlite_master \
+    WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL";
+
+progress_db!(Postgres, postgres, PG_INDEXED);
+progress_db!(Sqlite, sqlite, SQLITE_INDEXED);

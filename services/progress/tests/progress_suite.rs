@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kesos_progress::query::{AsOf, Filter, Scope};
 use kesos_progress::reads::day_of;
-use kesos_progress::{Measure, Progress, replay};
+use kesos_progress::{Measure, Progress, ProgressModel, ProgressStore, replay};
 use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -474,6 +474,17 @@ async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
         .await
         .unwrap();
     assert_eq!(after.total.get(Measure::Registered), 4);
+    // Opening the model again (a restart) keeps the replayed set's one index on the facts.
+    let reopened = match &bench.place {
+        support::Place::Pg(_, store) => {
+            ProgressModel::open(ProgressStore::Postgres(store.pool().clone())).await
+        }
+        support::Place::Lite(_, store) => {
+            ProgressModel::open(ProgressStore::Sqlite(store.pool().clone())).await
+        }
+    };
+    assert!(reopened.is_ok());
+    assert_eq!(support::facts_indexes(bench).await, 1);
 }
 
 async fn a_workers_history_lists_every_step_with_who_when_and_why(bench: &Bench) {

@@ -99,6 +99,26 @@ impl Bench {
     }
 }
 
+/// The number of indexes on the live facts table.
+pub async fn facts_indexes(bench: &Bench) -> i64 {
+    match &bench.place {
+        Place::Pg(_, store) => sqlx::query_scalar(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename = 'progress_facts'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap(),
+        Place::Lite(_, store) => sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = 'progress_facts' AND sql IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap(),
+    }
+}
+
 fn region(code: &str) -> Option<common::RegionRef> {
     Some(common::RegionRef {
         code: code.to_owned(),
