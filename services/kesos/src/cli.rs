@@ -279,6 +279,10 @@ pub enum KeyAction {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Re-wrap every personal-data key still under the previous master key
+    /// (`KESOS_PREVIOUS_MASTER_KEY_FILE`) with the current one (`KESOS_MASTER_KEY_FILE`). Safe
+    /// to repeat and to run while kesos serves; see the README for the whole rotation.
+    RotateMaster,
 }
 
 /// Runs the parsed command line.
@@ -554,6 +558,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = keys::read_signing_key(&key)?;
             writeln!(out, "{}", hex::encode(key.verifying_key().to_bytes()))
                 .context("cannot print the public key")
+        }
+        Command::Key {
+            action: KeyAction::RotateMaster,
+        } => {
+            let (rewrapped, fingerprint) = crate::enrollment::rotate_master(&config).await?;
+            writeln!(
+                out,
+                "re-wrapped {rewrapped} keys under master {fingerprint}; the previous master key \
+                 is no longer needed once every process runs without it"
+            )
+            .context("cannot print the result")
         }
     }
 }

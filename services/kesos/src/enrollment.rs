@@ -10,6 +10,28 @@ use kesos_vault::Vault;
 use crate::keys;
 use crate::open::OpenedStore;
 
+/// Re-wraps every personal-data key still under the previous master key with the current one
+/// (`kesos key rotate-master`); answers how many were re-wrapped and the current master's
+/// fingerprint.
+pub async fn rotate_master(config: &Config) -> anyhow::Result<(u64, String)> {
+    let mode = config.mode()?;
+    if config.previous_master_key_file.is_none() {
+        anyhow::bail!(
+            "set KESOS_PREVIOUS_MASTER_KEY_FILE to the old master key and KESOS_MASTER_KEY_FILE \
+             to the new one"
+        );
+    }
+    let store = crate::open::open_store(config, mode).await?;
+    let enrollment = open_enrollment(config, mode, &store).await?;
+    let rewrapped = enrollment
+        .vault()
+        .rotate()
+        .await
+        .context("the rotation stopped; run it again, it resumes")?;
+    let fingerprint = keys::load_or_create_master_key(config, mode)?.fingerprint();
+    Ok((rewrapped, fingerprint))
+}
+
 /// Builds the enrollment service (migrating its tables).
 pub async fn open_enrollment(
     config: &Config,
@@ -17,6 +39,7 @@ pub async fn open_enrollment(
     store: &OpenedStore,
 ) -> anyhow::Result<Enrollment> {
     let master = keys::load_or_create_master_key(config, mode)?;
+    let previous = keys::previous_master_keys(config)?;
     let catalog = match &config.schemes_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -28,11 +51,11 @@ pub async fn open_enrollment(
     };
     let (vault, directory) = match store {
         OpenedStore::Sqlite(sqlite) => (
-            Vault::sqlite(sqlite.pool().clone(), master, Vec::new()).await,
+            Vault::sqlite(sqlite.pool().clone(), master, previous).await,
             Directory::sqlite(sqlite.pool().clone()).await,
         ),
         OpenedStore::Postgres(postgres) => (
-            Vault::postgres(postgres.pool().clone(), master, Vec::new()).await,
+            Vault::postgres(postgres.pool().clone(), master, previous).await,
             Directory::postgres(postgres.pool().clone()).await,
         ),
     };

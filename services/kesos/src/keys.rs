@@ -85,6 +85,18 @@ pub fn load_or_create_master_key(config: &Config, mode: Mode) -> anyhow::Result<
         .with_context(|| format!("master key {} is not 64 hex digits", path.display()))
 }
 
+/// The master key being rotated away from, when `previous_master_key_file` is set.
+pub fn previous_master_keys(config: &Config) -> anyhow::Result<Vec<MasterKey>> {
+    let Some(path) = &config.previous_master_key_file else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the previous master key {}", path.display()))?;
+    let key = MasterKey::from_hex(text.trim())
+        .with_context(|| format!("master key {} is not 64 hex digits", path.display()))?;
+    Ok(vec![key])
+}
+
 /// Writes a secret as one hex line, readable by its owner only; refuses to overwrite unless
 /// `force`.
 pub fn write_secret_file(path: &Path, hex_text: &str, force: bool) -> anyhow::Result<()> {

@@ -25,7 +25,45 @@ pub fn document() -> Value {
             all.extend(schemas);
         }
     }
+    open_to_the_public(&mut document);
     document
+}
+
+/// The routes anyone may call without a token: every operation of these paths says so
+/// (`security: []` overrides the document's bearer requirement).
+const PUBLIC_PATHS: [&str; 8] = [
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/v1/verify/{number}",
+    "/v1/verify",
+    "/v1/status-list",
+    "/v1/status-list/suspension",
+    "/verify/{number}",
+];
+
+fn open_to_the_public(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let public = PUBLIC_PATHS.contains(&path.as_str());
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            if public {
+                operation["security"] = json!([]);
+            } else if let Some(responses) = operation["responses"].as_object_mut() {
+                responses
+                    .entry("401")
+                    .or_insert_with(|| problem_response("no valid bearer token"));
+                responses.entry("403").or_insert_with(|| {
+                    problem_response("the token's role or region does not cover this")
+                });
+            }
+        }
+    }
 }
 
 fn operational() -> Value {
@@ -34,8 +72,9 @@ fn operational() -> Value {
         "info": {
             "title": "kesos",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Certification of Indonesia's social-welfare workforce: operational routes."
+            "description": "Certification of Indonesia's social-welfare workforce. Every route but health, this document and public verification needs a bearer token (`kesos token issue`); public verification is rate limited per client (429 with Retry-After)."
         },
+        "security": [{ "bearer": [] }],
         "paths": {
             "/healthz": { "get": {
                 "summary": "Liveness: the process answers.",
@@ -49,6 +88,10 @@ fn operational() -> Value {
                 "summary": "Head position of the event log and its last signed checkpoint.",
                 "responses": { "200": { "description": "log status" }, "500": problem_response("store failure") }
             }},
+            "/v1/access-log": { "get": {
+                "summary": "The most recent denied requests (who, what, when, why), newest first; for auditors and central operations.",
+                "responses": { "200": { "description": "{ denials: [AccessEntry] }" } }
+            }},
             "/v1/audit/verify": { "post": {
                 "summary": "Walk every hash chain and signed checkpoint; name the first broken event.",
                 "responses": {
@@ -58,7 +101,9 @@ fn operational() -> Value {
                 }
             }}
         },
-        "components": { "schemas": { "Problem": {
+        "components": {
+        "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)" } },
+        "schemas": { "Problem": {
             "type": "object",
             "required": ["type", "title", "status", "detail"],
             "properties": {
@@ -76,4 +121,24 @@ fn operational() -> Value {
             }
         }}}
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_verification_needs_no_token_and_every_other_operation_answers_401_and_403() {
+        let document = document();
+        assert_eq!(document["security"], json!([{ "bearer": [] }]));
+        assert_eq!(
+            document["paths"]["/v1/verify/{number}"]["get"]["security"],
+            json!([])
+        );
+        let register = &document["paths"]["/v1/workers"]["post"];
+        assert!(register["security"].is_null());
+        assert!(register["responses"]["401"].is_object());
+        assert!(register["responses"]["403"].is_object());
+        assert!(document["paths"]["/v1/access-log"]["get"].is_object());
+    }
 }

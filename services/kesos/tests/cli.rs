@@ -237,3 +237,67 @@ fn an_empty_file_is_refused_in_one_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("the file is empty"), "{stderr}");
 }
+
+#[test]
+fn after_rotate_master_the_new_master_key_alone_opens_every_workers_key() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../enrollment/samples/workers.csv");
+    let sample = sample.to_str().unwrap();
+    let old = dir.join("master.key");
+    let new = dir.join("new-master.key");
+    let data = [("KESOS_DATA_DIR", dir.to_str().unwrap())];
+    let first = run(dir, &["import", "workers", sample], &data);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let generated = run(
+        dir,
+        &[
+            "key",
+            "generate",
+            "--master",
+            "--out",
+            new.to_str().unwrap(),
+        ],
+        &data,
+    );
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let only_new = [
+        ("KESOS_DATA_DIR", dir.to_str().unwrap()),
+        ("KESOS_MASTER_KEY_FILE", new.to_str().unwrap()),
+    ];
+    let refused = run(dir, &["import", "workers", sample], &only_new);
+    assert!(
+        !refused.status.success(),
+        "the new key alone opens nothing yet"
+    );
+
+    let rotating = [
+        ("KESOS_DATA_DIR", dir.to_str().unwrap()),
+        ("KESOS_MASTER_KEY_FILE", new.to_str().unwrap()),
+        ("KESOS_PREVIOUS_MASTER_KEY_FILE", old.to_str().unwrap()),
+    ];
+    let rotated = run(dir, &["key", "rotate-master"], &rotating);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(
+        text(&rotated.stdout).starts_with("re-wrapped 11 keys"),
+        "ten workers and the blind-index key: {}",
+        text(&rotated.stdout)
+    );
+    let again = run(dir, &["key", "rotate-master"], &rotating);
+    assert!(
+        text(&again.stdout).starts_with("re-wrapped 0 keys"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let after = run(dir, &["import", "workers", sample], &only_new);
+    assert!(after.status.success(), "{}", text(&after.stderr));
+    assert!(
+        text(&after.stdout).contains("0 registered, 10 unchanged"),
+        "{}",
+        text(&after.stdout)
+    );
+    let without_previous = run(dir, &["key", "rotate-master"], &only_new);
+    assert!(!without_previous.status.success());
+    assert!(text(&without_previous.stderr).contains("KESOS_PREVIOUS_MASTER_KEY_FILE"));
+}

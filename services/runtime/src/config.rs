@@ -84,6 +84,9 @@ pub struct Config {
     /// (`KESOS_MASTER_KEY_FILE`); the embedded mode creates `<data_dir>/master.key` when it is
     /// missing, the distributed mode refuses to start without it.
     pub master_key_file: Option<PathBuf>,
+    /// The master key being rotated away from (`KESOS_PREVIOUS_MASTER_KEY_FILE`): while set,
+    /// keys still wrapped under it open too, until `kesos key rotate-master` re-wrapped them.
+    pub previous_master_key_file: Option<PathBuf>,
     /// TOML catalogue of certification schemes and eligibility rules
     /// (`KESOS_SCHEMES_FILE`); unset, the catalogue shipped in the binary.
     pub schemes_file: Option<PathBuf>,
@@ -288,6 +291,7 @@ impl Default for Config {
             sqlite_path: Self::default_sqlite_path(&data_dir),
             signing_key_file: Some(Self::default_signing_key_file(&data_dir)),
             master_key_file: Some(Self::default_master_key_file(&data_dir)),
+            previous_master_key_file: None,
             token_key_file: Some(Self::default_token_key_file(&data_dir)),
             schemes_file: None,
             scheduling_file: None,
@@ -383,6 +387,10 @@ impl Config {
             ("signing_key_file", path(&self.signing_key_file)),
             ("trusted_keys_file", path(&self.trusted_keys_file)),
             ("master_key_file", path(&self.master_key_file)),
+            (
+                "previous_master_key_file",
+                path(&self.previous_master_key_file),
+            ),
             ("schemes_file", path(&self.schemes_file)),
             ("scheduling_file", path(&self.scheduling_file)),
             ("nats_lsps_stream", self.nats_lsps_stream.clone()),
@@ -451,6 +459,7 @@ impl fmt::Debug for Config {
             .field("signing_key_file", &self.signing_key_file)
             .field("trusted_keys_file", &self.trusted_keys_file)
             .field("master_key_file", &self.master_key_file)
+            .field("previous_master_key_file", &self.previous_master_key_file)
             .field("schemes_file", &self.schemes_file)
             .field("scheduling_file", &self.scheduling_file)
             .field("nats_lsps_stream", &self.nats_lsps_stream)

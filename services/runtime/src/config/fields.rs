@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 29] = [
+pub(super) const FIELDS: [&str; 30] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -31,6 +31,7 @@ pub(super) const FIELDS: [&str; 29] = [
     "signing_key_file",
     "trusted_keys_file",
     "master_key_file",
+    "previous_master_key_file",
     "schemes_file",
     "scheduling_file",
     "nats_lsps_stream",
@@ -127,6 +128,7 @@ impl Layered {
                 c.master_key_file = optional(raw, path)?;
                 self.master_key_file_set = true;
             }
+            "previous_master_key_file" => c.previous_master_key_file = optional(raw, path)?,
             "schemes_file" => c.schemes_file = optional(raw, path)?,
             "scheduling_file" => c.scheduling_file = optional(raw, path)?,
             "nats_lsps_stream" => c.nats_lsps_stream = stream_name(raw)?,
