@@ -33,7 +33,12 @@ pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> 
     let Some(url) = &config.nats_url else {
         bail!("kesos lsps-sim needs NATS: set KESOS_NATS_URL");
     };
-    let client = async_nats::connect(url.as_str())
+    // Replies come on the LSPS's own inbox prefix, the only one its NATS user may read
+    // (deploy/nats/accounts.conf), so the simulator runs as a real LSPS would.
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("lsps-sim-{}", options.settings.lsps))
+        .custom_inbox_prefix(format!("_INBOX_{}", options.settings.lsps))
+        .connect(url.as_str())
         .await
         .context("cannot connect to NATS (KESOS_NATS_URL)")?;
     let channel = LspsChannel::new(
