@@ -1,7 +1,8 @@
 //! A realistic national history for the progress bench: workers registered over a decade
 //! across every kabupaten/kota, nominated, verified, queued, seated, assessed (four in five
 //! Kompeten), certified; some move, change role, are suspended or see their certificate
-//! expire; yearly targets per kabupaten/kota. About ten events per worker, written by bulk
+//! expire; their records are updated (qualifications, employment status, role); yearly
+//! targets per kabupaten/kota. About ten events per worker, written by bulk
 //! appends (one stream per worker) from two tasks.
 
 use std::sync::Arc;
@@ -135,6 +136,40 @@ fn worker_history(random: &mut Random, places: &[String]) -> anyhow::Result<Vec<
         .encode_to_vec(),
         at,
     )?);
+    // The record is kept up to date: qualifications grow, THL become PPPK, roles change.
+    events.push(event(
+        "kesos.enrollment.v1.WorkerQualificationsUpdated",
+        enrollment::WorkerQualificationsUpdated {
+            worker_id: worker.clone(),
+            qualifications: None,
+        }
+        .encode_to_vec(),
+        later(&mut at, random),
+    )?);
+    if random.below(2) == 0 {
+        events.push(event(
+            "kesos.enrollment.v1.WorkerEmploymentStatusChanged",
+            enrollment::WorkerEmploymentStatusChanged {
+                worker_id: worker.clone(),
+                from_status: 3,
+                to_status: 2,
+            }
+            .encode_to_vec(),
+            later(&mut at, random),
+        )?);
+    }
+    if random.below(10) < 4 {
+        events.push(event(
+            "kesos.enrollment.v1.WorkerRoleChanged",
+            enrollment::WorkerRoleChanged {
+                worker_id: worker.clone(),
+                from_role: role,
+                to_role: 1 + (role % 13),
+            }
+            .encode_to_vec(),
+            later(&mut at, random),
+        )?);
+    }
     if random.below(10) < 3 {
         let to = &places[random.below(places.len() as u64) as usize];
         events.push(event(
