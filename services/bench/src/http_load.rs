@@ -14,6 +14,8 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::report::{Figure, LimitKind};
+
 /// What the load saw.
 pub(crate) struct Load {
     /// Latency of every 2xx answer, sorted, in milliseconds.
@@ -35,6 +37,40 @@ impl Load {
         let last = self.latencies_ms.len() - 1;
         let index = ((last as f64) * q).round() as usize;
         self.latencies_ms[index.min(last)]
+    }
+
+    /// The three figures of a fixed-rate load: the rate answered 2xx (named `answered`, with
+    /// the sent and failed counts; at least 95% of `rate`), and p50 and p99 (named `latency,
+    /// p50` and `latency, p99`) held to `p99_goal_ms`.
+    pub(crate) fn figures(
+        &self,
+        answered: &str,
+        latency: &str,
+        rate: u32,
+        p99_goal_ms: f64,
+    ) -> Vec<Figure> {
+        let achieved = self.latencies_ms.len() as f64 / self.elapsed.as_secs_f64();
+        let answered = format!("{answered} ({} sent, {} failed)", self.sent, self.failures);
+        let quantile = |name: &str, q: f64| {
+            Figure::absolute(
+                &format!("{latency}, {name}"),
+                self.quantile(q),
+                "ms",
+                LimitKind::AtMostValue,
+                p99_goal_ms,
+            )
+        };
+        vec![
+            Figure::absolute(
+                &answered,
+                achieved,
+                "requests/s",
+                LimitKind::AtLeastValue,
+                f64::from(rate) * 0.95,
+            ),
+            quantile("p50", 0.50),
+            quantile("p99", 0.99),
+        ]
     }
 }
 

@@ -285,6 +285,22 @@ pub enum KeyAction {
     RotateMaster,
 }
 
+/// The PostgreSQL a benchmark measures: the configured one, else the local test server.
+fn bench_database_url(config: &Config) -> String {
+    config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned())
+}
+
+/// The NATS a benchmark measures: the configured one, else the local one.
+fn bench_nats_url(config: &Config) -> String {
+    config
+        .nats_url
+        .clone()
+        .unwrap_or_else(|| LOCAL_NATS_URL.to_owned())
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = std::env::vars();
@@ -330,16 +346,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
                 events,
                 duration_secs: duration,
-                database_url: config
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
-                nats_url: Some(
-                    config
-                        .nats_url
-                        .clone()
-                        .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
-                ),
+                database_url: bench_database_url(&config),
+                nats_url: Some(bench_nats_url(&config)),
             };
             let figures = kesos_bench::store(&options, &mut out).await?;
             let missed: Vec<_> = figures
@@ -366,14 +374,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::EnrollmentBenchOptions {
-                database_url: config
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
-                nats_url: config
-                    .nats_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                database_url: bench_database_url(&config),
+                nats_url: bench_nats_url(&config),
                 workers,
                 rate,
                 seconds,
@@ -423,14 +425,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let mut options = kesos_bench::CertificationBenchOptions::new(
-                config
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
-                config
-                    .nats_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                bench_database_url(&config),
+                bench_nats_url(&config),
             );
             options.decisions = decisions;
             options.rate = rate;
@@ -449,14 +445,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::SchedulingBenchOptions {
-                database_url: config
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
-                nats_url: config
-                    .nats_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                database_url: bench_database_url(&config),
+                nats_url: bench_nats_url(&config),
                 candidates,
                 sessions,
                 append_seconds: kesos_bench::DEFAULT_DURATION_SECS,
@@ -475,14 +465,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::ProgressBenchOptions {
-                database_url: config
-                    .database_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_DATABASE_URL.to_owned()),
-                nats_url: config
-                    .nats_url
-                    .clone()
-                    .unwrap_or_else(|| LOCAL_NATS_URL.to_owned()),
+                database_url: bench_database_url(&config),
+                nats_url: bench_nats_url(&config),
                 workers,
                 queries,
                 json,

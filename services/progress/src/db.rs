@@ -85,12 +85,13 @@ pub trait ProgressDb: sqlx::Database {
         as_of: AsOf,
     ) -> Result<Vec<(i64, Measure, i64)>, sqlx::Error>;
 
-    /// Target settings of a year for a region (every setting; the caller picks by as-of).
+    /// Target settings of a year for some regions (every setting; the caller picks by as-of),
+    /// in one query for a region and all its children.
     async fn targets(
         pool: &Pool<Self>,
         tables: &Tables,
         year: i32,
-        region: &str,
+        regions: &[&str],
     ) -> Result<Vec<StoredTarget>, sqlx::Error>;
 
     /// The history index of a worker: (source, position), in business-time order.
@@ -383,18 +384,24 @@ macro_rules! progress_db {
                 pool: &Pool<Self>,
                 tables: &Tables,
                 year: i32,
-                region: &str,
+                regions: &[&str],
             ) -> Result<Vec<StoredTarget>, sqlx::Error> {
-                let sql = format!(
+                if regions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = QueryBuilder::<$db>::new(format!(
                     "SELECT year, region, category, count, day, recorded_us, source, position \
-                     FROM {} WHERE year = $1 AND region = $2",
+                     FROM {} WHERE year = ",
                     tables.targets()
-                );
-                let rows = sqlx::query(&sql)
-                    .bind(i64::from(year))
-                    .bind(region)
-                    .fetch_all(pool)
-                    .await?;
+                ));
+                builder.push_bind(i64::from(year));
+                builder.push(" AND region IN (");
+                let mut list = builder.separated(", ");
+                for region in regions {
+                    list.push_bind(*region);
+                }
+                builder.push(")");
+                let rows = builder.build().fetch_all(pool).await?;
                 rows.iter()
                     .map(|row| {
                         Ok(StoredTarget {

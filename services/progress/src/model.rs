@@ -149,14 +149,14 @@ impl ProgressModel {
         on_backend!(&self.store, D, pool => Ok(D::daily(pool, tables, filter, as_of).await?))
     }
 
-    /// Every setting of a year's target for a region.
+    /// Every setting of a year's target for some regions.
     pub async fn target_settings(
         &self,
         year: i32,
-        region: &str,
+        regions: &[&str],
     ) -> Result<Vec<StoredTarget>, ProgressError> {
         let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::targets(pool, tables, year, region).await?))
+        on_backend!(&self.store, D, pool => Ok(D::targets(pool, tables, year, regions).await?))
     }
 
     /// The (source, position) of every event in a worker's history.

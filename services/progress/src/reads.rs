@@ -13,7 +13,7 @@ use crate::history::{Step, step};
 use crate::measure::Measure;
 use crate::model::ProgressModel;
 use crate::plan::EPOCH_JULIAN_DAY;
-use crate::query::{AsOf, Counts, Filter, Scope, TargetFigure};
+use crate::query::{AsOf, Counts, Filter, TargetFigure};
 use crate::replay::Source;
 
 /// A region's figures: the counts, the certification rate and progress against the target.
@@ -87,51 +87,26 @@ impl Progress {
         year: i32,
     ) -> Result<RegionReport, ProgressError> {
         let counts = self.model.counts(filter, as_of).await?;
-        let target = self
-            .target(year, filter.scope.code(), filter.category, as_of)
-            .await?;
-        let mut children = BTreeMap::new();
-        for (code, child) in counts.children {
-            let target = self.target(year, &code, filter.category, as_of).await?;
-            children.insert(code, figures(child, target));
-        }
+        let own = filter.scope.code();
+        let mut codes: Vec<&str> = vec![own];
+        codes.extend(counts.children.keys().map(String::as_str));
+        let settings = self.model.target_settings(year, &codes).await?;
+        let target =
+            |region: &str| target_in_force(&settings, year, region, filter.category, as_of);
+        let own_target = target(own);
+        let children = counts
+            .children
+            .into_iter()
+            .map(|(code, child)| {
+                let target = target(&code);
+                (code, figures(child, target))
+            })
+            .collect();
         Ok(RegionReport {
             code: filter.scope.code().to_owned(),
-            figures: figures(counts.total, target),
+            figures: figures(counts.total, own_target),
             children,
         })
-    }
-
-    /// The target in force for a region as of a moment: the latest setting known then, per
-    /// category, summed over categories unless one is asked.
-    async fn target(
-        &self,
-        year: i32,
-        region: &str,
-        category: Option<i32>,
-        as_of: AsOf,
-    ) -> Result<Option<TargetFigure>, ProgressError> {
-        let settings = self.model.target_settings(year, region).await?;
-        let mut latest: BTreeMap<i64, &StoredTarget> = BTreeMap::new();
-        for setting in settings.iter().filter(|s| {
-            as_of.day.is_none_or(|day| s.day <= day)
-                && as_of.recorded_us.is_none_or(|at| s.recorded_us <= at)
-                && category.is_none_or(|c| i64::from(c) == s.category)
-        }) {
-            let entry = latest.entry(setting.category).or_insert(setting);
-            if (setting.recorded_us, &setting.source, setting.position)
-                > (entry.recorded_us, &entry.source, entry.position)
-            {
-                *entry = setting;
-            }
-        }
-        if latest.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(TargetFigure {
-            year,
-            count: latest.values().map(|s| s.count).sum(),
-        }))
     }
 
     /// A region's monthly series up to the as-of moment.
@@ -181,6 +156,35 @@ impl Progress {
     }
 }
 
+/// The target in force for `region` as of a moment, among a year's `settings`: the latest
+/// setting known then, per category, summed over categories unless one is asked.
+fn target_in_force(
+    settings: &[StoredTarget],
+    year: i32,
+    region: &str,
+    category: Option<i32>,
+    as_of: AsOf,
+) -> Option<TargetFigure> {
+    let mut latest: BTreeMap<i64, &StoredTarget> = BTreeMap::new();
+    for setting in settings.iter().filter(|s| {
+        s.region == region
+            && as_of.day.is_none_or(|day| s.day <= day)
+            && as_of.recorded_us.is_none_or(|at| s.recorded_us <= at)
+            && category.is_none_or(|c| i64::from(c) == s.category)
+    }) {
+        let entry = latest.entry(setting.category).or_insert(setting);
+        if (setting.recorded_us, &setting.source, setting.position)
+            > (entry.recorded_us, &entry.source, entry.position)
+        {
+            *entry = setting;
+        }
+    }
+    (!latest.is_empty()).then(|| TargetFigure {
+        year,
+        count: latest.values().map(|s| s.count).sum(),
+    })
+}
+
 fn figures(counts: Counts, target: Option<TargetFigure>) -> Figures {
     let registered = counts.get(Measure::Registered);
     let valid = counts.get(Measure::Valid);
@@ -206,9 +210,4 @@ pub fn month_of(day: i64) -> String {
 /// The business day number of a date.
 pub fn day_of(date: time::Date) -> i64 {
     i64::from(date.to_julian_day()) - EPOCH_JULIAN_DAY
-}
-
-/// The scope of a region code, for callers that hold one.
-pub fn scope(code: &str) -> Option<Scope> {
-    Scope::of_code(code)
 }

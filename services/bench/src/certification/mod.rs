@@ -437,34 +437,12 @@ async fn verification(
     let _ = stop.send(());
     let _ = server.await;
     let load = load?;
-    let achieved = load.latencies_ms.len() as f64 / load.elapsed.as_secs_f64();
-    let answered = format!(
-        "verified over HTTP ({} sent, {} failed)",
-        load.sent, load.failures
-    );
-    Ok(vec![
-        Figure::absolute(
-            &answered,
-            achieved,
-            "requests/s",
-            LimitKind::AtLeastValue,
-            f64::from(options.rate) * 0.95,
-        ),
-        Figure::absolute(
-            "verify by number, p50",
-            load.quantile(0.50),
-            "ms",
-            LimitKind::AtMostValue,
-            P99_GOAL_MS,
-        ),
-        Figure::absolute(
-            "verify by number, p99",
-            load.quantile(0.99),
-            "ms",
-            LimitKind::AtMostValue,
-            P99_GOAL_MS,
-        ),
-    ])
+    Ok(load.figures(
+        "verified over HTTP",
+        "verify by number",
+        options.rate,
+        P99_GOAL_MS,
+    ))
 }
 
 #[cfg(test)]

@@ -255,34 +255,12 @@ async fn http_registration(
     let _ = stop.send(());
     let _ = server.await;
     let load = load?;
-    let achieved = load.latencies_ms.len() as f64 / load.elapsed.as_secs_f64();
-    let answered = format!(
-        "registered over HTTP ({} sent, {} failed)",
-        load.sent, load.failures
-    );
-    Ok(vec![
-        Figure::absolute(
-            &answered,
-            achieved,
-            "requests/s",
-            LimitKind::AtLeastValue,
-            f64::from(options.rate) * 0.95,
-        ),
-        Figure::absolute(
-            "register over HTTP, p50",
-            load.quantile(0.50),
-            "ms",
-            LimitKind::AtMostValue,
-            P99_GOAL_MS,
-        ),
-        Figure::absolute(
-            "register over HTTP, p99",
-            load.quantile(0.99),
-            "ms",
-            LimitKind::AtMostValue,
-            P99_GOAL_MS,
-        ),
-    ])
+    Ok(load.figures(
+        "registered over HTTP",
+        "register over HTTP",
+        options.rate,
+        P99_GOAL_MS,
+    ))
 }
 
 #[cfg(test)]
