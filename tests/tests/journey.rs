@@ -10,37 +10,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url, unique_name};
 use serde_json::{Value, json};
+use support::journey::{
+    embedded, enroll, lock, record_kompeten_results, seat_everyone, token, var,
+};
 use support::{Client, Process, eventually, kesos};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-/// The sample import: ten workers, five Peksos in Kota Cimahi (all eligible), three in
-/// Kabupaten Bandung Barat, two in Kota Bandar Lampung.
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/enrollment/samples/workers.csv")
-}
-
-const CIMAHI_PEKSOS: [&str; 5] = [
-    "Siti Aminah",
-    "Asep Sunandar",
-    "Dewi Lestari",
-    "Ujang Rahmat",
-    "Rina Marlina",
-];
-/// A TKS with secondary schooling: not eligible for TKS Spesialis, so rejected.
-const INELIGIBLE: &str = "Dadang Suryana";
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap()
-}
-
-fn var(name: &str, value: impl Into<String>) -> (String, String) {
-    (name.to_owned(), value.into())
-}
 
 /// The counts the journey must produce, per region and measure.
 fn expected() -> Vec<(&'static str, &'static str, i64)> {
@@ -98,142 +73,6 @@ async fn figures(progress: &Client, base: &str) -> Vec<Value> {
         all.push(past["figures"].clone());
     }
     all
-}
-
-/// Imports the sample, nominates and verifies; returns the worker ids by name.
-async fn enroll(
-    env: &[(String, String)],
-    dir: &Path,
-    api: &Client,
-    base: &str,
-) -> Vec<(String, String)> {
-    let imported = kesos(env, &["import", "workers", sample().to_str().unwrap()], dir);
-    assert!(imported.contains("10"), "{imported}");
-    let (status, page) = api.get(&format!("{base}/v1/workers?limit=50")).await;
-    assert_eq!(status, 200, "{page}");
-    let workers: Vec<(String, String)> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| {
-            (
-                w["full_name"].as_str().unwrap_or_default().to_owned(),
-                w["worker_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(workers.len(), 10, "{page}");
-    for (name, id) in &workers {
-        if !CIMAHI_PEKSOS.contains(&name.as_str()) && name != INELIGIBLE {
-            continue;
-        }
-        // The TKS worker asks for the specialist scheme, which needs a bachelor's degree.
-        let scheme = if name == INELIGIBLE {
-            "TKS-SPESIALIS"
-        } else {
-            "PEKSOS-GENERALIS"
-        };
-        let nomination = json!({
-            "scheme_code": scheme, "period_year": 2026,
-            "recommending_office": "32.77", "portfolio_ref": format!("dinsos/2026/{name}")
-        });
-        let (status, created) = api
-            .post(
-                &format!("{base}/v1/workers/{id}/nominations"),
-                &nomination,
-                &format!("nominate-{id}"),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        let nomination_id = created["nomination_id"].as_str().unwrap();
-        let (status, verified) = api
-            .post(
-                &format!("{base}/v1/workers/{id}/nominations/{nomination_id}/verify"),
-                &json!({}),
-                &format!("verify-{id}"),
-            )
-            .await;
-        assert_eq!(status, 200, "{verified}");
-    }
-    let (status, _) = api
-        .post(
-            &format!("{base}/v1/targets"),
-            &json!({ "year": 2026, "region": "32.77", "category": "peksos", "target_count": 10 }),
-            "target-2026-cimahi",
-        )
-        .await;
-    assert!(status < 300, "setting a target: {status}");
-    workers
-}
-
-/// Schedules a session with a cut-off in a few seconds, allocates and locks; returns its id.
-async fn seat_everyone(api: &Client, base: &str, lsps: &str) -> String {
-    eventually(60, "five waiting candidates", || async {
-        let (_, page) = api
-            .get(&format!("{base}/v1/candidates?status=waiting"))
-            .await;
-        (page["total"] == json!(5)).then_some(())
-    })
-    .await;
-    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(3);
-    let starts = cutoff + time::Duration::hours(1);
-    let session = json!({
-        "scheme": "PEKSOS-GENERALIS", "mode": "test_site",
-        "test_site": { "name": "TUK Cimahi", "region": "32.77" },
-        "starts_at": rfc3339(starts), "ends_at": rfc3339(starts + time::Duration::hours(8)),
-        "reschedule_cutoff": rfc3339(cutoff),
-        "capacity": 10, "assessor_ids": ["ASR-001"], "lsps_id": lsps
-    });
-    let (status, created) = api
-        .post(&format!("{base}/v1/sessions"), &session, "session-1")
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let session_id = created["session_id"].as_str().unwrap().to_owned();
-    let (status, allocation) = api
-        .post(
-            &format!("{base}/v1/allocations"),
-            &json!({}),
-            "allocation-1",
-        )
-        .await;
-    assert_eq!(
-        (status, allocation["seated"].as_u64()),
-        (200, Some(5)),
-        "{allocation}"
-    );
-    session_id
-}
-
-async fn lock(api: &Client, base: &str, session_id: &str) {
-    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
-    let (status, locked) = api
-        .post(
-            &format!("{base}/v1/sessions/{session_id}/lock"),
-            &json!({}),
-            "lock-1",
-        )
-        .await;
-    assert_eq!(status, 200, "{locked}");
-}
-
-fn token(env: &[(String, String)], dir: &Path) -> String {
-    kesos(
-        env,
-        &[
-            "token",
-            "issue",
-            "--role",
-            "central-operations",
-            "--ttl",
-            "2h",
-        ],
-        dir,
-    )
-    .lines()
-    .next()
-    .unwrap()
-    .trim()
-    .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,13 +271,7 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_journey_counts_exactly_also_after_a_crash() {
-    let place = SqliteFile::create();
-    let dir = place.path.parent().unwrap().to_path_buf();
-    let env = vec![
-        var("KESOS_DATA_DIR", dir.display().to_string()),
-        var("KESOS_SQLITE_PATH", place.path.display().to_string()),
-    ];
-    kesos(&env, &["migrate"], &dir);
+    let (_place, dir, env) = embedded();
     let mut kesos_process = Process::start("kesos", &env, &dir).await;
     let api = Client::new(&token(&env, &dir));
     let base = kesos_process.base.clone();
@@ -447,23 +280,7 @@ async fn the_embedded_journey_counts_exactly_also_after_a_crash() {
     kesos_process.crash_and_restart().await;
     let base = kesos_process.base.clone();
     lock(&api, &base, &session_id).await;
-    let (_, session) = api.get(&format!("{base}/v1/sessions/{session_id}")).await;
-    for seat in session["seats"].as_array().unwrap() {
-        let candidate = seat["candidate_id"].as_str().unwrap();
-        let result = json!({
-            "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
-            "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
-            "decided_at": session["ends_at"], "lsps_id": "LSPS-PEKSOS"
-        });
-        let (status, recorded) = api
-            .post(
-                &format!("{base}/v1/sessions/{session_id}/results"),
-                &result,
-                &format!("result-{candidate}"),
-            )
-            .await;
-        assert_eq!(status, 200, "{recorded}");
-    }
+    record_kompeten_results(&api, &base, &session_id).await;
     eventually(60, "the expected regional counts", || {
         counts_match(&api, &base)
     })

@@ -21,6 +21,9 @@ pub enum Action {
     Probe,
     /// Certificate verification and the status lists: anyone, rate limited per client.
     PublicVerify,
+    /// The dashboard's page and static files: anyone, since they hold no data (the data
+    /// comes from the API, under the caller's own token and rules).
+    Page,
     /// Scheme catalogue and region table: any authenticated caller.
     ReadReference,
     /// Register a worker, or change a registered worker's posting, employment, qualifications
@@ -63,9 +66,10 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Probe,
         Action::PublicVerify,
+        Action::Page,
         Action::ReadReference,
         Action::RegisterWorker,
         Action::ImportWorkers,
@@ -88,7 +92,7 @@ impl Action {
 
     /// Whether anyone, token or not, may take it.
     pub fn is_public(self) -> bool {
-        matches!(self, Action::Probe | Action::PublicVerify)
+        matches!(self, Action::Probe | Action::PublicVerify | Action::Page)
     }
 
     /// Whether it is counted against the per-client rate limit.
@@ -102,6 +106,7 @@ impl Action {
             self,
             Action::Probe
                 | Action::PublicVerify
+                | Action::Page
                 | Action::ReadReference
                 | Action::ReadWorkers
                 | Action::ReadSessions
@@ -300,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn the_public_may_only_verify_and_probe() {
+    fn the_public_may_only_verify_probe_and_load_the_dashboard_page() {
         let public = Principal::public();
         for action in Action::ALL {
             assert_eq!(

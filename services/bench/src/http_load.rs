@@ -74,6 +74,122 @@ impl Load {
     }
 }
 
+/// The benchmarked routes served on a loopback port of their own, until [`Server::stop`].
+pub(crate) struct Server {
+    /// Where they are served.
+    pub(crate) address: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves `router` (with the caller's address, which the access gate's rate limit keys on)
+    /// on a free loopback port.
+    pub(crate) async fn start(router: axum::Router) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Self {
+            address,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops serving, letting requests in flight finish.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// A real access gate for the benchmarked routes, and a central-operations token it accepts
+/// (valid for an hour): the routes are measured as kesos serves them, token check included.
+pub(crate) fn bench_gate() -> (kesos_auth::Gate, String) {
+    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let audience = "kesos-bench";
+    let gate = kesos_auth::Gate::new(
+        kesos_auth::TokenVerifier::new([key.verifying_key()], audience),
+        kesos_auth::RateLimiter::new(u32::MAX, u32::MAX, 1),
+        kesos_auth::AccessLog::new(1_000),
+    );
+    let principal = kesos_auth::Principal {
+        subject: "bench".to_owned(),
+        role: kesos_auth::Role::CentralOperations,
+    };
+    let token = kesos_auth::TokenIssuer::new(key).issue(
+        &principal,
+        audience,
+        time::OffsetDateTime::now_utc(),
+        time::Duration::hours(1),
+    );
+    (gate, token)
+}
+
+/// Pages loaded as a browser loads them: a page's requests sent at once, each on its own
+/// keep-alive connection, and timed from the first request to the last answer (closed loop:
+/// one page after another).
+pub(crate) struct PageLoader {
+    connections: Vec<Connection>,
+    authorization: String,
+}
+
+impl PageLoader {
+    /// Opens `parallel` connections to `address`; every request carries `token`.
+    pub(crate) async fn open(
+        address: SocketAddr,
+        token: &str,
+        parallel: usize,
+    ) -> anyhow::Result<Self> {
+        let mut connections = Vec::with_capacity(parallel);
+        for _ in 0..parallel {
+            connections.push(Connection::open(address).await?);
+        }
+        Ok(Self {
+            connections,
+            authorization: format!("Authorization: Bearer {token}\r\n"),
+        })
+    }
+
+    /// GETs `paths` at once (at most as many as connections) and answers the page's time; an
+    /// answer other than 2xx is an error.
+    pub(crate) async fn load(&mut self, paths: &[String]) -> anyhow::Result<Duration> {
+        if paths.len() > self.connections.len() {
+            bail!(
+                "a page of {} requests needs as many connections",
+                paths.len()
+            );
+        }
+        let started = Instant::now();
+        let authorization = self.authorization.as_str();
+        let sent = self
+            .connections
+            .iter_mut()
+            .zip(paths)
+            .map(|(connection, path)| async move {
+                let request = Request {
+                    path: path.clone(),
+                    body: None,
+                };
+                let status = connection.send(&request, authorization).await?;
+                if !(200..300).contains(&status) {
+                    bail!("GET {path} answered {status}");
+                }
+                anyhow::Ok(())
+            });
+        futures::future::try_join_all(sent).await?;
+        Ok(started.elapsed())
+    }
+}
+
 /// One request of the load: a GET, or a POST of a JSON body.
 pub(crate) struct Request {
     /// The path, e.g. `/v1/workers`.

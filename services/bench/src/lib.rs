@@ -17,6 +17,7 @@ mod append;
 mod certification;
 mod command_path;
 mod counter;
+mod dashboard;
 mod enrollment;
 mod http_load;
 mod progress;
@@ -31,6 +32,7 @@ mod workload;
 use std::time::Duration;
 
 pub use certification::{CertificationBenchOptions, certification};
+pub use dashboard::{DashboardBenchOptions, dashboard};
 pub use enrollment::{EnrollmentBenchOptions, enrollment};
 pub use progress::{ProgressBenchOptions, progress};
 pub use report::{Figure, LimitKind};

@@ -12,6 +12,7 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use crate::StoreBenchOptions;
 use crate::raw::Raw;
+use crate::report::Figure;
 use crate::workload::unique_name;
 
 /// Which store is measured.
@@ -39,11 +40,39 @@ enum Place {
     Directory(PathBuf),
 }
 
+/// Runs `measure` in a fresh PostgreSQL schema at `database_url`, then removes the schema and
+/// writes the figures under `header` (which `measure` may extend), also those of a run that
+/// failed part-way; answers the figures, or the first error.
+pub(crate) async fn on_fresh_postgres(
+    database_url: &str,
+    mut header: String,
+    json: bool,
+    out: &mut dyn std::io::Write,
+    measure: impl AsyncFnOnce(&Target, &mut Vec<Figure>, &mut String) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<Figure>> {
+    let target = Target::open(&StoreBenchOptions::new(database_url.to_owned())).await?;
+    let mut figures = Vec::new();
+    let measured = measure(&target, &mut figures, &mut header).await;
+    let closed = target.close().await;
+    crate::report::write_all(out, &figures, &header, json)?;
+    measured?;
+    closed?;
+    Ok(figures)
+}
+
 /// Connections the PostgreSQL store may open: the command path's 4 tasks read while the
 /// group-commit writer writes, with room to spare.
 const PG_CONNECTIONS: u32 = 16;
 
 impl Target {
+    /// The PostgreSQL pool of plain SQL, for benches that run on PostgreSQL only (`name`).
+    pub(crate) fn postgres_pool(&self, name: &str) -> anyhow::Result<sqlx::PgPool> {
+        match &self.raw {
+            Raw::Postgres(pool) => Ok(pool.clone()),
+            Raw::Sqlite { .. } => anyhow::bail!("the {name} bench runs on PostgreSQL"),
+        }
+    }
+
     /// Opens the store in a fresh schema or file; nothing is left behind when this fails.
     pub(crate) async fn open(options: &StoreBenchOptions) -> anyhow::Result<Self> {
         if options.sqlite {

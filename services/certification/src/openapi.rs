@@ -35,12 +35,12 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
     let nullable = json!({ "type": ["string", "null"] });
     let number_param = json!({ "name": "number", "in": "path", "required": true, "schema": text, "description": "e.g. KSS-PSG-2026-000123-K; case, spaces and hyphens do not matter" });
     let mut paths = Map::new();
-    let filters: Vec<Value> = ["worker_id", "status", "scheme", "after", "limit"]
+    let filters: Vec<Value> = ["worker_id", "status", "scheme", "region", "after", "limit"]
         .iter()
         .map(|name| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }))
         .collect();
     paths.insert("/v1/certificates".into(), json!({ "get": {
-        "summary": "List certificates, paged by certificate id; filter by holder, status, scheme.",
+        "summary": "List certificates, paged by certificate id; filter by holder, status, scheme, region (the region or any within it).",
         "parameters": filters,
         "responses": { "200": { "description": "{ items: [Certificate], next, total }" }, "400": problem("a filter is malformed") }
     }}));
@@ -97,9 +97,18 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
             "responses": { "200": { "description": "application/vc+json" } }
         }}));
     }
+    let lang_param = json!({ "name": "lang", "in": "query", "required": false, "schema": { "type": "string", "enum": ["id", "en"] }, "description": "the page's language: Bahasa Indonesia (default) or English" });
+    paths.insert("/verify".into(), json!({ "get": {
+        "summary": "The public verification page with a form; `?number=` checks a number (HTML).",
+        "parameters": [
+            { "name": "number", "in": "query", "required": false, "schema": text },
+            lang_param.clone()
+        ],
+        "responses": { "200": { "description": "text/html" }, "404": { "description": "not found (HTML)" }, "422": { "description": "not a valid number (HTML)" } }
+    }}));
     paths.insert("/verify/{number}".into(), json!({ "get": {
-        "summary": "The verification page a certificate's QR code opens (HTML, Bahasa Indonesia).",
-        "parameters": [number_param],
+        "summary": "The verification page a certificate's QR code opens (HTML, Bahasa Indonesia; English with `?lang=en`).",
+        "parameters": [number_param, lang_param],
         "responses": { "200": { "description": "text/html" }, "404": { "description": "not found (HTML)" }, "422": { "description": "not a valid number (HTML)" } }
     }}));
     let mut schemas = Map::new();

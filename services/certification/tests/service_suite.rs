@@ -49,6 +49,7 @@ macro_rules! on_both {
 on_both!(
     a_kompeten_decision_issues_a_certificate_with_number_validity_and_basis,
     a_belum_kompeten_decision_issues_nothing,
+    certificates_are_listed_by_the_region_they_were_issued_in_and_its_ancestors,
     a_redelivered_or_replayed_decision_issues_nothing_new,
     one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate,
     a_batch_of_decisions_issues_each_certificate_once_and_renews_as_one_at_a_time_would,
@@ -126,6 +127,30 @@ async fn a_kompeten_decision_issues_a_certificate_with_number_validity_and_basis
         (view.category.as_str(), view.level.as_str()),
         ("PEKSOS", "GENERALIS")
     );
+}
+
+async fn certificates_are_listed_by_the_region_they_were_issued_in_and_its_ancestors(h: &Harness) {
+    let delivered = decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently());
+    h.deliver(&delivered).await;
+    // The decision was made in Kota Cimahi (32.77); 32.7 is a prefix of it but no ancestor.
+    for (region, listed) in [
+        ("32", 1u64),
+        ("32.77", 1),
+        ("33", 0),
+        ("32.73", 0),
+        ("32.7", 0),
+    ] {
+        let filter = CertificateFilter {
+            region: Some(region.into()),
+            ..CertificateFilter::default()
+        };
+        let (views, page) = h.certification.list(&filter, None, 10).await.unwrap();
+        assert_eq!(
+            (views.len() as u64, page.total),
+            (listed, listed),
+            "{region}"
+        );
+    }
 }
 
 async fn a_belum_kompeten_decision_issues_nothing(h: &Harness) {
@@ -863,5 +888,11 @@ async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
         http(addr, "GET", &format!("/verify/{typo}"), None).await.0,
         422
     );
+    let (status, _, body) = http(addr, "GET", &format!("/verify/{number}?lang=en"), None).await;
+    assert!(status == 200 && body.contains("Revoked"), "{body}");
+    let (status, _, body) = http(addr, "GET", &format!("/verify?number={number}"), None).await;
+    assert!(status == 200 && body.contains("Dicabut"), "{body}");
+    let (status, _, body) = http(addr, "GET", "/verify", None).await;
+    assert!(status == 200 && body.contains("<form"), "{body}");
     server.abort();
 }

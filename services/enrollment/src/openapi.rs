@@ -61,7 +61,8 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
             "posting": { "type": "string", "description": "Kemendagri code, at least a kabupaten/kota (e.g. 32.77 or 32.77.01.1001)" },
             "education_level": text, "education_in_social_work": { "type": ["boolean", "string"] },
             "practice_months": { "type": ["integer", "string"] }, "training_hours": { "type": ["integer", "string"] },
-            "association_member": { "type": ["boolean", "string"] }
+            "association_member": { "type": ["boolean", "string"] },
+            "registered_on": { "type": "string", "description": "first registration day for imported history (YYYY-MM-DD, not in the future); empty: now" }
         }),
     );
     let mut paths = Map::new();

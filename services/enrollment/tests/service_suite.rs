@@ -146,6 +146,7 @@ fn form(nik: &str, day: u8) -> WorkerForm {
         practice_months: "24".into(),
         training_hours: "60".into(),
         association_member: "tidak".into(),
+        registered_on: String::new(),
     }
 }
 

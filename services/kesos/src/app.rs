@@ -182,15 +182,17 @@ impl Application {
     /// drains requests, stops the background work and signs a last checkpoint.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(
-            "kesos listening on http://{} ({}); serving {}",
+            "kesos listening on http://{} ({}); dashboard at http://{}/ ; serving {}",
             self.address,
             self.description,
+            self.address,
             http::SERVED
                 .iter()
                 .chain(kesos_enrollment::http::ROUTES)
                 .chain(kesos_scheduling::http::ROUTES)
                 .chain(kesos_certification::http::ROUTES)
                 .chain(kesos_progress::http::ROUTES)
+                .chain(kesos_dashboard::ROUTES)
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -257,6 +259,7 @@ impl Application {
             routes = routes.merge(kesos_progress::http::router(self.progress));
         }
         let routes = routes
+            .merge(kesos_dashboard::router())
             .merge(kesos_auth::routes::router(self.gate.clone()))
             .layer(self.gate.layer());
         tracing::info!(

@@ -186,6 +186,20 @@ pub enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// The dashboard: server time of each page's data (the nation with its map, a province, a
+    /// kabupaten/kota; now and as of a date; p50/p99, goal 200 ms) for a generated national
+    /// history (default 1,000,000 workers). PostgreSQL as for `store`.
+    Dashboard {
+        /// Workers in the generated history.
+        #[arg(long, default_value_t = 1_000_000)]
+        workers: usize,
+        /// Loads of each page kind timed.
+        #[arg(long, default_value_t = 200)]
+        pages: usize,
+        /// One JSON object per figure.
+        #[arg(long)]
+        json: bool,
+    },
     /// The scheduling service: auto-allocation of waiting candidates into sessions (seconds and
     /// seats/s) and ingestion of LSPS results through JetStream (results/s, goal 10,000),
     /// each next to the store's batched append. PostgreSQL and NATS as for `store`.
@@ -472,6 +486,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
             };
             kesos_bench::progress(&options, &mut out).await?;
+            Ok(())
+        }
+        Command::Bench {
+            target:
+                BenchTarget::Dashboard {
+                    workers,
+                    pages,
+                    json,
+                },
+        } => {
+            init_tracing(config.log_format, &config.log_filter)?;
+            let options = kesos_bench::DashboardBenchOptions {
+                database_url: bench_database_url(&config),
+                workers,
+                pages,
+                json,
+            };
+            kesos_bench::dashboard(&options, &mut out).await?;
             Ok(())
         }
         Command::Key {

@@ -56,6 +56,7 @@ pub fn access_rules() -> Vec<Rule> {
     rules.extend(kesos_scheduling::http::access_rules());
     rules.extend(kesos_certification::http::access_rules());
     rules.extend(kesos_progress::http::access_rules());
+    rules.extend(kesos_dashboard::access_rules());
     rules
 }
 

@@ -31,7 +31,9 @@ pub fn document() -> Value {
 
 /// The routes anyone may call without a token: every operation of these paths says so
 /// (`security: []` overrides the document's bearer requirement).
-const PUBLIC_PATHS: [&str; 8] = [
+const PUBLIC_PATHS: [&str; 11] = [
+    "/",
+    "/assets/{name}",
     "/healthz",
     "/readyz",
     "/openapi.json",
@@ -39,6 +41,7 @@ const PUBLIC_PATHS: [&str; 8] = [
     "/v1/verify",
     "/v1/status-list",
     "/v1/status-list/suspension",
+    "/verify",
     "/verify/{number}",
 ];
 
@@ -76,6 +79,15 @@ fn operational() -> Value {
         },
         "security": [{ "bearer": [] }],
         "paths": {
+            "/": { "get": {
+                "summary": "The operations dashboard (HTML; it reads the API with the bearer token the user signs in with).",
+                "responses": { "200": { "description": "text/html" } }
+            }},
+            "/assets/{name}": { "get": {
+                "summary": "The dashboard's built-in files (script, style sheet, province map, notices), with entity tags.",
+                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "the file" }, "304": { "description": "not modified" }, "404": problem_response("no such asset") }
+            }},
             "/healthz": { "get": {
                 "summary": "Liveness: the process answers.",
                 "responses": { "200": { "description": "alive" } }

@@ -54,6 +54,8 @@ const fn with(
 /// Placeholders: {worker} {session} (inside or outside), {region}, {posting}, {any} (an id
 /// that exists nowhere), {number} (a number with a wrong check character).
 const TABLE: &[Row] = &[
+    row("GET", "/", "CdlAP", 200),
+    row("GET", "/assets/app.js", "CdlAP", 200),
     row("GET", "/healthz", "CdlAP", 200),
     row("GET", "/readyz", "CdlAP", 200),
     row("GET", "/openapi.json", "CdlAP", 200),
@@ -230,6 +232,7 @@ const TABLE: &[Row] = &[
     ),
     row("GET", "/v1/status-list", "CdlAP", 200),
     row("GET", "/v1/status-list/suspension", "CdlAP", 200),
+    row("GET", "/verify", "CdlAP", 200),
     row("GET", "/verify/{number}", "CdlAP", 422),
     // progress
     row("GET", "/v1/progress?region={region}", "CDA", 200),
@@ -269,6 +272,7 @@ fn rule_path(template: &str) -> String {
             ("candidates", "{any}") => "{candidate_id}",
             ("certificates", "{any}") => "{certificate_id}",
             ("regions", "{region}") => "{code}",
+            ("assets", _) => "{name}",
             (_, other) => other,
         };
         parts.push(named.to_owned());

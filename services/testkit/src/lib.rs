@@ -4,6 +4,8 @@
 //! that says how to start it (`deploy/local/up`).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod history;
+
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod browser;
+pub mod journey;
+
 /// The kesos binary of this workspace, built once per test run if needed.
 pub fn kesos_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();

@@ -412,17 +412,9 @@ async fn verification(
     if numbers.is_empty() {
         bail!("no certificate to verify");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let router = kesos_certification::http::router(certification.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let server =
+        http_load::Server::start(kesos_certification::http::router(certification.clone())).await?;
+    let address = server.address;
     let total = usize::try_from(u64::from(options.rate) * options.seconds).unwrap_or(usize::MAX);
     tracing::info!(
         rate = options.rate,
@@ -434,8 +426,7 @@ async fn verification(
         body: None,
     })
     .await;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let load = load?;
     Ok(load.figures(
         "verified over HTTP",

@@ -204,38 +204,14 @@ async fn http_registration(
     generator: &workers::Generator,
     options: &EnrollmentBenchOptions,
 ) -> anyhow::Result<Vec<Figure>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     // The routes behind a real access gate, called with a central-operations token, as kesos
     // serves them.
-    let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let audience = "kesos-bench";
-    let gate = kesos_auth::Gate::new(
-        kesos_auth::TokenVerifier::new([key.verifying_key()], audience),
-        kesos_auth::RateLimiter::new(u32::MAX, u32::MAX, 1),
-        kesos_auth::AccessLog::new(1_000),
-    );
-    let principal = kesos_auth::Principal {
-        subject: "bench".to_owned(),
-        role: kesos_auth::Role::CentralOperations,
-    };
-    let token = kesos_auth::TokenIssuer::new(key).issue(
-        &principal,
-        audience,
-        time::OffsetDateTime::now_utc(),
-        time::Duration::hours(1),
-    );
-    let router = kesos_enrollment::http::router(enrollment.clone())
-        .layer(gate.layer())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (gate, token) = http_load::bench_gate();
+    let server = http_load::Server::start(
+        kesos_enrollment::http::router(enrollment.clone()).layer(gate.layer()),
+    )
+    .await?;
+    let address = server.address;
     let total = usize::try_from(u64::from(options.rate) * options.seconds).unwrap_or(usize::MAX);
     let bodies: Vec<Vec<u8>> = (0..total)
         .map(|index| serde_json::to_vec(&workers::body(generator, index)))
@@ -252,8 +228,7 @@ async fn http_registration(
         }
     })
     .await;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     let load = load?;
     Ok(load.figures(
         "registered over HTTP",

@@ -12,7 +12,7 @@
 //! 4. `replay` rebuilds the model from the log into fresh tables and swaps them in: events/s
 //!    (goal 250,000/s) and the process's peak resident memory meanwhile (goal under 300 MB).
 
-mod history;
+pub(crate) mod history;
 
 use std::time::Duration;
 
@@ -27,9 +27,8 @@ use kesos_regions::{Level, Regions};
 use time::macros::date;
 use tokio::time::Instant;
 
-use crate::StoreBenchOptions;
 use crate::report::{Figure, LimitKind};
-use crate::target::Target;
+use crate::target::{Target, on_fresh_postgres};
 use crate::workload::{Random, unique_name};
 
 /// Live projection goal, events/s.
@@ -43,7 +42,7 @@ pub const KABKOTA_P99_GOAL_MS: f64 = 5.0;
 /// Province as-of query goal, p99 in ms.
 pub const AS_OF_P99_GOAL_MS: f64 = 1_000.0;
 /// The source name the bench's events carry.
-const SOURCE: &str = "bench";
+pub(crate) const SOURCE: &str = "bench";
 /// The projection is given up on after this long.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(1_800);
 
@@ -70,18 +69,18 @@ pub async fn progress(
     if options.workers == 0 || options.queries == 0 {
         bail!("--workers and --queries must be at least 1");
     }
-    let target = Target::open(&StoreBenchOptions::new(options.database_url.clone())).await?;
-    let mut figures = Vec::new();
-    let mut header = format!(
+    let header = format!(
         "kesos bench progress: PostgreSQL + NATS JetStream, {} workers",
         options.workers
     );
-    let measured = measure(&target, options, &mut figures, &mut header).await;
-    let closed = target.close().await;
-    crate::report::write_all(out, &figures, &header, options.json)?;
-    measured?;
-    closed?;
-    Ok(figures)
+    on_fresh_postgres(
+        &options.database_url,
+        header,
+        options.json,
+        out,
+        async |target, figures, header| measure(target, options, figures, header).await,
+    )
+    .await
 }
 
 async fn measure(
@@ -91,10 +90,7 @@ async fn measure(
     header: &mut String,
 ) -> anyhow::Result<()> {
     let store = target.store.clone();
-    let pool = match &target.raw {
-        crate::raw::Raw::Postgres(pool) => pool.clone(),
-        crate::raw::Raw::Sqlite { .. } => bail!("the progress bench runs on PostgreSQL"),
-    };
+    let pool = target.postgres_pool("progress")?;
     let started = Instant::now();
     let events = history::write(store.clone(), options.workers).await?;
     tracing::info!(

@@ -39,10 +39,10 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::append;
 use crate::report::{Figure, LimitKind};
-use crate::target::Target;
+use crate::target::{Target, on_fresh_postgres};
 use crate::workload::unique_name;
-use crate::{StoreBenchOptions, append};
 
 /// Results per second the inbox must reach (the goal).
 pub const RESULTS_GOAL: f64 = 10_000.0;
@@ -76,18 +76,18 @@ pub async fn scheduling(
     if options.candidates == 0 || options.sessions == 0 {
         bail!("--candidates and --sessions must be at least 1");
     }
-    let target = Target::open(&StoreBenchOptions::new(options.database_url.clone())).await?;
-    let mut figures = Vec::new();
-    let measured = measure(&target, options, &mut figures).await;
-    let closed = target.close().await;
     let header = format!(
         "kesos bench scheduling: PostgreSQL + NATS JetStream, {} candidates into {} sessions, one result each",
         options.candidates, options.sessions
     );
-    crate::report::write_all(out, &figures, &header, options.json)?;
-    measured?;
-    closed?;
-    Ok(figures)
+    on_fresh_postgres(
+        &options.database_url,
+        header,
+        options.json,
+        out,
+        async |target, figures, _| measure(target, options, figures).await,
+    )
+    .await
 }
 
 fn context(at: OffsetDateTime) -> CommandContext {

@@ -49,7 +49,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const MONTHS: [&str; 12] = [
+/// The months' names in Bahasa Indonesia.
+pub const MONTHS: [&str; 12] = [
     "Januari",
     "Februari",
     "Maret",

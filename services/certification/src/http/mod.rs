@@ -4,6 +4,7 @@
 //! and documented in the OpenAPI document ([`crate::openapi`]).
 
 mod errors;
+pub mod page;
 mod routes;
 
 pub use errors::problem;
@@ -19,5 +20,6 @@ pub const ROUTES: &[&str] = &[
     "/v1/verify",
     "/v1/status-list",
     "/v1/status-list/suspension",
+    "/verify",
     "/verify/{number}",
 ];

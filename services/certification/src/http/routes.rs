@@ -6,14 +6,15 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Secured};
 use kesos_http::{FieldError, JsonBody, Problem};
+use kesos_regions::RegionCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::credential::html::{escape, status_text};
 use crate::credential::status_list::Purpose;
 use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
+use crate::http::page::{self, Lang, Outcome};
 use crate::service::rows::MAX_PAGE;
 use crate::service::{CertificateFilter, Certification, CertificationError};
 
@@ -60,6 +61,7 @@ fn secured() -> Secured<Certification> {
             A::PublicVerify,
             suspension_list,
         )
+        .get("/verify", A::PublicVerify, verify_form)
         .get("/verify/{number}", A::PublicVerify, verify_page)
 }
 
@@ -172,6 +174,7 @@ struct ListQuery {
     worker_id: Option<String>,
     status: Option<String>,
     scheme: Option<String>,
+    region: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -210,6 +213,15 @@ async fn list(
         worker_id,
         status,
         scheme_code: query.scheme.filter(|s| !s.trim().is_empty()),
+        region: query
+            .region
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| {
+                RegionCode::parse(&r)
+                    .map(|code| code.as_str().to_owned())
+                    .map_err(|e| invalid("region", "region.format", e.to_string()))
+            })
+            .transpose()?,
     };
     let (items, page) = certification
         .list(&filter, query.after.as_deref(), limit)
@@ -294,43 +306,49 @@ async fn suspension_list(State(certification): State<Certification>) -> Answer {
 }
 
 /// The page a certificate's QR code opens: the public verification, in Indonesian.
+#[derive(Deserialize)]
+struct PageQuery {
+    number: Option<String>,
+    lang: Option<String>,
+}
+
+/// The verification page for a number in the path (the QR code's link).
 async fn verify_page(
     State(certification): State<Certification>,
     Path(number): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Response {
-    let (status, body) = match certification.verify_number(&number).await {
-        Ok(v) => (
-            StatusCode::OK,
-            format!(
-                "<h1>{}</h1><p>Nomor <b>{}</b></p><table><tr><td>Pemegang</td><td>{}</td></tr>\
-                 <tr><td>Skema</td><td>{}</td></tr><tr><td>Jenjang</td><td>{}</td></tr>\
-                 <tr><td>Berlaku</td><td>{} s.d. {}</td></tr><tr><td>Lembaga sertifikasi</td><td>{}</td></tr>\
-                 <tr><td>Penerbit</td><td>{}</td></tr></table>",
-                status_text(&v.status),
-                escape(&v.number),
-                escape(v.holder.as_deref().unwrap_or("-")),
-                escape(v.scheme_name.as_deref().unwrap_or(&v.scheme_code)),
-                escape(&v.level),
-                escape(&v.valid_from),
-                escape(&v.valid_until),
-                escape(&v.issuing_body),
-                escape(&v.issuer),
-            ),
-        ),
-        Err(CertificationError::InvalidNumber(_)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "<h1>Bukan nomor sertifikat yang sah</h1><p>Periksa kembali nomor yang diketik: ada huruf atau angka yang salah atau tertukar.</p>".to_owned(),
-        ),
-        Err(CertificationError::NumberNotFound(_)) => (
-            StatusCode::NOT_FOUND,
-            "<h1>Sertifikat tidak ditemukan</h1><p>Tidak ada sertifikat dengan nomor ini.</p>".to_owned(),
-        ),
+    verification_page(&certification, Some(number), query.lang.as_deref()).await
+}
+
+/// The verification page with its form; `?number=` checks a number.
+async fn verify_form(
+    State(certification): State<Certification>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let number = query.number.filter(|n| !n.trim().is_empty());
+    verification_page(&certification, number, query.lang.as_deref()).await
+}
+
+async fn verification_page(
+    certification: &Certification,
+    number: Option<String>,
+    lang: Option<&str>,
+) -> Response {
+    let lang = Lang::from_query(lang);
+    let Some(number) = number else {
+        return Html(page::render(&Outcome::Blank, "", lang)).into_response();
+    };
+    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, lang);
+    let (status, html) = match certification.verify_number(&number).await {
+        Ok(found) => (StatusCode::OK, render(Outcome::Found(&found))),
+        Err(CertificationError::InvalidNumber(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, render(Outcome::Malformed))
+        }
+        Err(CertificationError::NumberNotFound(_)) => {
+            (StatusCode::NOT_FOUND, render(Outcome::NotFound))
+        }
         Err(error) => return problem(error).into_response(),
     };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>Verifikasi sertifikat</title>\
-         <style>body{{font-family:sans-serif;max-width:640px;margin:2em auto}}td{{padding:4px 12px}}</style>\
-         </head><body>{body}</body></html>"
-    );
-    (status, Html(page)).into_response()
+    (status, Html(html)).into_response()
 }

@@ -99,6 +99,9 @@ pub struct CertificateFilter {
     pub status: Option<Status>,
     /// Of this scheme code.
     pub scheme_code: Option<String>,
+    /// Posted in this region or within it (a province, kabupaten/kota, … code), so a
+    /// drill-down can list the certificates behind a region's figures.
+    pub region: Option<String>,
 }
 
 /// One page of a list.
@@ -358,6 +361,15 @@ impl Registry {
                 values.push(value);
                 conditions.push(format!("{column} = ${}", values.len()));
             }
+        }
+        if let Some(region) = &filter.region {
+            values.push(region.clone());
+            values.push(format!("{region}.%"));
+            conditions.push(format!(
+                "(c.region = ${} OR c.region LIKE ${})",
+                values.len() - 1,
+                values.len()
+            ));
         }
         let filtered = |conditions: &[String]| {
             if conditions.is_empty() {

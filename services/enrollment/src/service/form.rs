@@ -4,7 +4,7 @@
 
 use kesos_http::FieldError;
 use kesos_regions::Regions;
-use time::{Date, Month};
+use time::{Date, Month, OffsetDateTime};
 
 use crate::domain::{
     Category, Education, EducationLevel, EmploymentStatus, Nik, NikError, Posting, Qualifications,
@@ -54,6 +54,11 @@ pub struct WorkerForm {
     /// `ya`/`tidak`, `yes`/`no`, `true`/`false`, `1`/`0`.
     #[serde(default, deserialize_with = "text")]
     pub association_member: String,
+    /// When the worker was first registered, for history imported from an earlier register
+    /// (`YYYY-MM-DD`, or `DD-MM-YYYY` / `DD/MM/YYYY`); empty means now. Progress counts the
+    /// worker from that business day on, so reports as of a past date include them.
+    #[serde(default)]
+    pub registered_on: String,
 }
 
 /// Accepts a JSON string, number or boolean as text, so a client may send `24` or `"24"`.
@@ -91,6 +96,9 @@ pub struct ValidWorker {
     pub posting: Posting,
     /// Qualifications.
     pub qualifications: Qualifications,
+    /// The business day of the first registration, when it lies in the past (imported
+    /// history); `None` means the registration happens now.
+    pub registered_on: Option<Date>,
 }
 
 fn required<'a>(errors: &mut Vec<FieldError>, field: &str, value: &'a str) -> Option<&'a str> {
@@ -263,6 +271,7 @@ impl WorkerForm {
         let practice_months = count(&mut errors, "practice_months", &self.practice_months, 900);
         let training_hours = count(&mut errors, "training_hours", &self.training_hours, 100_000);
         let association_member = flag(&mut errors, "association_member", &self.association_member);
+        let registered_on = registered_on(&mut errors, &self.registered_on, birth_date, today);
         match (
             nik, full_name, sex, birth_date, category, role, employment, posting, level,
         ) {
@@ -294,10 +303,53 @@ impl WorkerForm {
                     training_hours,
                     association_member,
                 },
+                registered_on,
             }),
             _ => Err(errors),
         }
     }
+}
+
+impl ValidWorker {
+    /// When the registration happened in business time: the start of its registration day in
+    /// WIB for imported history, otherwise `now`.
+    pub fn registered_at(&self, now: OffsetDateTime) -> OffsetDateTime {
+        self.registered_on.map_or(now, |day| {
+            day.midnight().assume_offset(time::macros::offset!(+7))
+        })
+    }
+}
+
+/// The optional registration date: a real date, not after today, not before the worker's
+/// birth nor before 1945.
+fn registered_on(
+    errors: &mut Vec<FieldError>,
+    text: &str,
+    birth_date: Option<Date>,
+    today: Date,
+) -> Option<Date> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let Some(date) = parse_date(text) else {
+        errors.push(FieldError::new(
+            "registered_on",
+            "registered_on.real",
+            format!("{text:?} is not a real date (YYYY-MM-DD or DD-MM-YYYY)"),
+        ));
+        return None;
+    };
+    let after_birth = birth_date.is_none_or(|birth| date > birth);
+    if date > today || date.year() < 1945 || !after_birth {
+        errors.push(FieldError::new(
+            "registered_on",
+            "registered_on.plausible",
+            "must not be in the future, nor before 1945 or the worker's birth",
+        ));
+        return None;
+    }
+    (date < today).then_some(date)
 }
 
 #[cfg(test)]
@@ -321,6 +373,7 @@ mod tests {
             practice_months: "24".into(),
             training_hours: "60".into(),
             association_member: "tidak".into(),
+            registered_on: String::new(),
         }
     }
 
@@ -339,6 +392,33 @@ mod tests {
             .unwrap();
         assert_eq!(worker.full_name, "Siti Aminah");
         assert_eq!(worker.birth_date, date!(1990 - 05 - 17));
+    }
+
+    #[test]
+    fn a_past_registration_date_is_kept_and_today_or_none_means_now() {
+        let today = date!(2026 - 11 - 22);
+        let dated = |text: &str| {
+            WorkerForm {
+                registered_on: text.into(),
+                ..good()
+            }
+            .validate(Regions::embedded(), today)
+        };
+        assert_eq!(
+            dated("01-03-2017").unwrap().registered_on,
+            Some(date!(2017 - 03 - 01))
+        );
+        assert_eq!(dated("2026-11-22").unwrap().registered_on, None);
+        assert_eq!(dated("").unwrap().registered_on, None);
+        for (text, rule) in [
+            ("2026-11-23", "registered_on.plausible"),
+            ("1990-05-16", "registered_on.plausible"),
+            ("2017-02-30", "registered_on.real"),
+        ] {
+            let errors = dated(text).unwrap_err();
+            assert_eq!(errors.len(), 1, "{text}");
+            assert_eq!(errors[0].rule, rule, "{text}");
+        }
     }
 
     #[test]

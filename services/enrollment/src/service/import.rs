@@ -80,6 +80,11 @@ pub const COLUMNS: &[(&str, bool, &[&str])] = &[
         false,
         &["anggota_asosiasi", "association_member"],
     ),
+    (
+        "registered_on",
+        false,
+        &["tanggal_registrasi", "tgl_registrasi", "registered_on"],
+    ),
 ];
 
 /// The column names of a file kesos itself writes (samples, templates, benchmarks): each
@@ -191,6 +196,7 @@ fn form_of(cells: &[String], places: &[Option<usize>]) -> WorkerForm {
         practice_months: cell(10),
         training_hours: cell(11),
         association_member: cell(12),
+        registered_on: cell(13),
     }
 }
 
@@ -340,7 +346,7 @@ impl Enrollment {
                 actor: actor.to_owned(),
                 correlation_id: correlation.to_owned(),
                 causation_id: None,
-                occurred_at: now,
+                occurred_at: pending.worker.registered_at(now),
             };
             let registration = seal_registration(worker_id, &key, &pending.worker);
             // A new stream: decided on the empty state, appended as "no stream yet".

@@ -176,7 +176,11 @@ impl Enrollment {
         let events = Worker::default()
             .decide(&WorkerCommand::RegisterWorker(Box::new(registration)))
             .map_err(EnrollmentError::Worker)?;
-        let new_events = to_new_events(&events, context)?;
+        let dated = CommandContext {
+            occurred_at: worker.registered_at(context.occurred_at),
+            ..context.clone()
+        };
+        let new_events = to_new_events(&events, &dated)?;
         let appended = self
             .store
             .append_claiming(

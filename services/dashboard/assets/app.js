@@ -1,0 +1,613 @@
+// kesos dashboard: regional progress for people who look rather than read.
+// No framework and no build step: the DOM is built with h(), the charts are SVG, the data
+// comes from the kesos HTTP API with the bearer token the user signed in with, and the API's
+// access rules decide what each role sees. Routes live in the location hash:
+//   #/            the nation (provinces)          #/r/32      a province (its kabupaten/kota)
+//   #/r/32.77     a kabupaten/kota and the sessions, candidates, workers and certificates
+// with ?as_of=YYYY-MM-DD for "as it stood on that date".
+"use strict";
+
+const TEXT = {
+  id: {
+    skip: "Lewati ke isi", brand: "Kementerian Sosial RI · Dasbor SDM Kesos",
+    asOf: "Per tanggal", apply: "Terapkan", today: "Hari ini", signOut: "Keluar",
+    verifyLink: "Verifikasi sertifikat", mapCredit: "Peta provinsi: MapSVG / svg-maps, CC BY 4.0",
+    crumbs: "Jejak wilayah", nation: "Indonesia", loading: "Memuat…",
+    loaded: "Data dimuat.", failed: "Data tidak dapat dimuat", denied: "Peran Anda tidak berwenang melihat data ini.",
+    now: "keadaan terkini", asOfDate: "keadaan per {date}",
+    registered: "Pekerja terdaftar", nominated: "Diusulkan", verified: "Terverifikasi", rejected: "Ditolak",
+    seated: "Mendapat kursi uji", assessed: "Telah diases", kompeten: "Kompeten", belum_kompeten: "Belum kompeten",
+    certified: "Pernah tersertifikasi", valid: "Sertifikat berlaku", suspended: "Dibekukan", revoked: "Dicabut", expired: "Kedaluwarsa",
+    rate: "Tingkat sertifikasi", target: "Target {year}", targetProgress: "Capaian target", region: "Wilayah",
+    provinces: "Provinsi", kabkota: "Kabupaten/kota", noChildren: "Belum ada pekerja terdaftar di wilayah ini.",
+    mapTitle: "Peta tingkat sertifikasi per provinsi", mapNote: "Garis batas 34 provinsi sebelum 2022; Papua dan Papua Barat digabung dengan provinsi pemekarannya.",
+    noData: "tanpa data", chartTitle: "Pekerja terdaftar dan tersertifikasi", trendTitle: "Tren bulanan",
+    trendRegistered: "Registrasi", trendAssessed: "Keputusan asesmen", trendCertified: "Sertifikat terbit",
+    month: "Bulan", showTable: "Tampilkan sebagai tabel", noTrend: "Belum ada perubahan bulanan.",
+    sessions: "Sesi uji kompetensi", candidates: "Kandidat", workers: "Pekerja", certificates: "Sertifikat",
+    listsNote: "Daftar di bawah menunjukkan keadaan terkini, juga saat tanggal lain dipilih.",
+    shown: "{shown} dari {total} ditampilkan", none: "Tidak ada.",
+    starts: "Mulai", scheme: "Skema", site: "Tempat", seats: "Kursi", status: "Status", lsps: "LSPS",
+    candidate: "Kandidat", worker: "Pekerja", verifiedAt: "Terverifikasi", name: "Nama", category: "Kategori",
+    role: "Peran", posting: "Penempatan", number: "Nomor", holder: "Pemegang", validUntil: "Berlaku s.d.",
+    signInTitle: "Masuk ke dasbor", tokenLabel: "Token akses",
+    tokenHint: "Tempel token dari `kesos token issue` (atau buka tautan yang berisi #token=…). Token hanya disimpan di tab ini.",
+    signIn: "Masuk", tokenRejected: "Token ditolak atau sudah kedaluwarsa. Masuk lagi.",
+    badDate: "Tanggal tidak sah: gunakan format tahun-bulan-tanggal.", sortBy: "Urutkan menurut {column}",
+  },
+  en: {
+    skip: "Skip to content", brand: "Ministry of Social Affairs · SDM Kesos dashboard",
+    asOf: "As of", apply: "Apply", today: "Today", signOut: "Sign out",
+    verifyLink: "Verify a certificate", mapCredit: "Province map: MapSVG / svg-maps, CC BY 4.0",
+    crumbs: "Region trail", nation: "Indonesia", loading: "Loading…",
+    loaded: "Data loaded.", failed: "The data could not be loaded", denied: "Your role may not see this data.",
+    now: "as it stands now", asOfDate: "as it stood on {date}",
+    registered: "Registered workers", nominated: "Nominated", verified: "Verified", rejected: "Rejected",
+    seated: "Seated", assessed: "Assessed", kompeten: "Kompeten", belum_kompeten: "Belum kompeten",
+    certified: "Ever certified", valid: "Valid certificates", suspended: "Suspended", revoked: "Revoked", expired: "Expired",
+    rate: "Certification rate", target: "Target {year}", targetProgress: "Progress to target", region: "Region",
+    provinces: "Provinces", kabkota: "Regencies/cities", noChildren: "No workers are registered in this region yet.",
+    mapTitle: "Certification rate by province", mapNote: "Outlines of the 34 provinces before 2022; Papua and Papua Barat include the provinces split from them.",
+    noData: "no data", chartTitle: "Registered and certified workers", trendTitle: "Monthly trend",
+    trendRegistered: "Registrations", trendAssessed: "Assessment decisions", trendCertified: "Certificates issued",
+    month: "Month", showTable: "Show as a table", noTrend: "No monthly changes yet.",
+    sessions: "Competency test sessions", candidates: "Candidates", workers: "Workers", certificates: "Certificates",
+    listsNote: "The lists below show the present state, also when another date is chosen.",
+    shown: "{shown} of {total} shown", none: "None.",
+    starts: "Starts", scheme: "Scheme", site: "Site", seats: "Seats", status: "Status", lsps: "LSPS",
+    candidate: "Candidate", worker: "Worker", verifiedAt: "Verified", name: "Name", category: "Category",
+    role: "Role", posting: "Posting", number: "Number", holder: "Holder", validUntil: "Valid until",
+    signInTitle: "Sign in to the dashboard", tokenLabel: "Access token",
+    tokenHint: "Paste a token from `kesos token issue` (or open a link that carries #token=…). It is kept in this tab only.",
+    signIn: "Sign in", tokenRejected: "The token was refused or has expired. Sign in again.",
+    badDate: "Not a date: use year-month-day.", sortBy: "Sort by {column}",
+  },
+};
+
+const MONTHS = {
+  id: ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"],
+  en: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+};
+const SHORT_MONTHS = {
+  id: ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+  en: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+};
+
+const state = {
+  lang: localStorage.getItem("kesos.lang") === "en" ? "en" : "id",
+  token: sessionStorage.getItem("kesos.token") || "",
+  redraw: null,
+  sort: { key: "registered", dir: "descending" },
+  map: null,
+};
+
+// ---- words, numbers and dates -------------------------------------------------------------
+
+function t(key, values) {
+  let text = TEXT[state.lang][key] ?? key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+  return text;
+}
+
+/** 16920 → "16.920" (Bahasa Indonesia) or "16,920" (English). */
+function number(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const sign = value < 0 ? "-" : "";
+  const digits = String(Math.trunc(Math.abs(value)));
+  const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, state.lang === "id" ? "." : ",");
+  return sign + grouped;
+}
+
+/** 0.3611 → "36,1%" or "36.1%". */
+function percent(ratio) {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "–";
+  const tenths = Math.round(ratio * 1000);
+  const whole = number(Math.trunc(tenths / 10));
+  return `${whole}${state.lang === "id" ? "," : "."}${Math.abs(tenths % 10)}%`;
+}
+
+/** "2017-12-03" → "3 Desember 2017" or "3 December 2017". */
+function longDate(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+  if (!match) return iso || "";
+  const month = MONTHS[state.lang][Number(match[2]) - 1];
+  return month ? `${Number(match[3])} ${month} ${match[1]}` : iso;
+}
+
+/** "2017-12" → "Des 2017". */
+function shortMonth(yearMonth) {
+  const [year, month] = yearMonth.split("-");
+  return `${SHORT_MONTHS[state.lang][Number(month) - 1] || month} ${year}`;
+}
+
+// ---- the DOM ------------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function h(tag, attributes, ...children) {
+  const svg = tag.startsWith("svg:");
+  const element = svg ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+function setStatus(text, error) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  status.classList.toggle("error", Boolean(error));
+}
+
+// ---- routes and the API -------------------------------------------------------------------
+
+function route() {
+  const [path, query] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query || "");
+  const match = /^\/r\/(\d{2}(?:\.\d{2})?)$/.exec(path || "");
+  return { region: match ? match[1] : "", asOf: params.get("as_of") || "" };
+}
+
+function link(region, asOf) {
+  const path = region ? `#/r/${region}` : "#/";
+  return asOf ? `${path}?as_of=${asOf}` : path;
+}
+
+class Refused extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" } });
+  if (response.status === 401) {
+    signOut(t("tokenRejected"));
+    throw new Refused(401, t("tokenRejected"));
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Refused(response.status, body.detail || body.title || String(response.status));
+  return body;
+}
+
+/** The body, or `null` when the role may not see it (the page says so instead). */
+async function optional(path) {
+  try {
+    return await api(path);
+  } catch (error) {
+    if (error instanceof Refused && error.status === 403) return null;
+    throw error;
+  }
+}
+
+async function mapShapes() {
+  if (!state.map) state.map = fetch("/assets/map.json").then((r) => r.json());
+  return state.map;
+}
+
+// ---- pieces of a page ---------------------------------------------------------------------
+
+function crumbs(region, asOf) {
+  const nav = document.getElementById("crumbs");
+  nav.setAttribute("aria-label", t("crumbs"));
+  const trail = [{ code: "", name: t("nation") }];
+  if (region.code.length >= 2 && region.province) trail.push({ code: region.code.slice(0, 2), name: region.province });
+  if (region.code.length === 5) trail.push({ code: region.code, name: region.name });
+  const items = trail.map((step, index) =>
+    h("li", {}, index === trail.length - 1
+      ? h("span", { "aria-current": "page" }, step.name)
+      : h("a", { href: link(step.code, asOf) }, step.name)));
+  nav.replaceChildren(h("ol", {}, items));
+}
+
+function bar(ratio, label) {
+  const fill = h("span", { class: "fill" });
+  fill.style.width = `${Math.max(0, Math.min(1, ratio || 0)) * 100}%`;
+  return h("span", { class: "bar" },
+    h("span", { class: "track", role: "img", "aria-label": `${label}: ${percent(ratio)}` }, fill),
+    h("span", { class: "figure" }, percent(ratio)));
+}
+
+function cards(figures, year) {
+  const counts = figures.counts || {};
+  const card = (key, label, value) =>
+    h("li", { "data-measure": key }, h("span", { class: "label" }, label), h("span", { class: "value" }, value));
+  return h("ul", { class: "cards", id: "summary" },
+    card("registered", t("registered"), number(counts.registered || 0)),
+    card("certified", t("certified"), number(counts.certified || 0)),
+    card("valid", t("valid"), number(counts.valid || 0)),
+    card("rate", t("rate"), percent(figures.certification_rate)),
+    card("target", t("target", { year }), figures.target ? number(figures.target.count) : "–"),
+    card("target_progress", t("targetProgress"), percent(figures.target_progress)),
+    card("verified", t("verified"), number(counts.verified || 0)),
+    card("kompeten", t("kompeten"), number(counts.kompeten || 0)),
+    card("suspended", t("suspended"), number(counts.suspended || 0)),
+    card("revoked", t("revoked"), number(counts.revoked || 0)),
+    card("expired", t("expired"), number(counts.expired || 0)));
+}
+
+const COLUMNS = [
+  { key: "name", label: () => t("region"), value: (c) => c.name || c.code, text: true },
+  { key: "registered", label: () => t("registered"), value: (c) => c.figures.counts.registered || 0 },
+  { key: "certified", label: () => t("certified"), value: (c) => c.figures.counts.certified || 0 },
+  { key: "valid", label: () => t("valid"), value: (c) => c.figures.counts.valid || 0 },
+  { key: "rate", label: () => t("rate"), value: (c) => c.figures.certification_rate ?? -1, ratio: true },
+  { key: "target", label: (year) => t("target", { year }), value: (c) => (c.figures.target ? c.figures.target.count : -1) },
+  { key: "target_progress", label: () => t("targetProgress"), value: (c) => c.figures.target_progress ?? -1, ratio: true },
+];
+
+function childTable(report, asOf, level) {
+  const rows = [...report.children];
+  const column = COLUMNS.find((c) => c.key === state.sort.key) || COLUMNS[1];
+  const direction = state.sort.dir === "ascending" ? 1 : -1;
+  rows.sort((a, b) => {
+    const x = column.value(a);
+    const y = column.value(b);
+    const order = column.text ? String(x).localeCompare(String(y), state.lang) : x - y;
+    return order * direction || a.code.localeCompare(b.code);
+  });
+  const head = COLUMNS.map((c) => {
+    const label = c.label(report.year);
+    const sorted = c.key === state.sort.key ? state.sort.dir : "none";
+    return h("th", { scope: "col", class: c.text ? null : "num", "aria-sort": sorted, "data-key": c.key },
+      h("button", {
+        type: "button", title: t("sortBy", { column: label }),
+        onclick: () => {
+          const same = state.sort.key === c.key;
+          state.sort = { key: c.key, dir: same && state.sort.dir === "descending" ? "ascending" : "descending" };
+          if (c.text && !same) state.sort.dir = "ascending";
+          state.redraw();
+          document.querySelector(`#children th[data-key="${c.key}"] button`)?.focus();
+        },
+      }, label));
+  });
+  const body = rows.map((child) => {
+    const f = child.figures;
+    const counts = f.counts || {};
+    return h("tr", { "data-code": child.code },
+      h("th", { scope: "row" }, h("a", { href: link(child.code, asOf) }, child.name || child.code)),
+      h("td", { class: "num registered" }, number(counts.registered || 0)),
+      h("td", { class: "num certified" }, number(counts.certified || 0)),
+      h("td", { class: "num valid" }, number(counts.valid || 0)),
+      h("td", { class: "rate" }, bar(f.certification_rate, t("rate"))),
+      h("td", { class: "num target" }, f.target ? number(f.target.count) : "–"),
+      h("td", { class: "target-progress" }, f.target_progress === null || f.target_progress === undefined
+        ? "–" : bar(f.target_progress, t("targetProgress"))));
+  });
+  return h("table", { id: "children" },
+    h("caption", {}, level),
+    h("thead", {}, h("tr", {}, head)),
+    h("tbody", {}, body));
+}
+
+/** Registered (light) and certified (dark) workers per child region, largest first. */
+function barChart(report) {
+  const rows = [...report.children].sort((a, b) => (b.figures.counts.registered || 0) - (a.figures.counts.registered || 0)).slice(0, 40);
+  const most = Math.max(1, ...rows.map((c) => c.figures.counts.registered || 0));
+  const rowHeight = 16;
+  const labelWidth = 170;
+  const width = 520;
+  const height = rows.length * rowHeight + 8;
+  const scale = (value) => ((width - labelWidth - 60) * value) / most;
+  const svg = h("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "bars-title", class: "bars" },
+    h("svg:title", { id: "bars-title" }, t("chartTitle")));
+  rows.forEach((child, i) => {
+    const y = i * rowHeight + 4;
+    const counts = child.figures.counts;
+    svg.append(
+      h("svg:text", { x: labelWidth - 6, y: y + 11, "text-anchor": "end" }, (child.name || child.code).slice(0, 28)),
+      h("svg:rect", { x: labelWidth, y, width: scale(counts.registered || 0), height: rowHeight - 4, fill: "#9fb8d3" }),
+      h("svg:rect", { x: labelWidth, y, width: scale(counts.certified || 0), height: rowHeight - 4, fill: "#0b5394" }),
+      h("svg:text", { x: labelWidth + scale(counts.registered || 0) + 4, y: y + 11 }, number(counts.certified || 0) + " / " + number(counts.registered || 0)));
+  });
+  return h("figure", {}, h("figcaption", {}, t("chartTitle")), svg,
+    h("ul", { class: "legend" },
+      h("li", {}, h("span", { class: "swatch swatch-registered" }), t("registered")),
+      h("li", {}, h("span", { class: "swatch swatch-certified" }), t("certified"))));
+}
+
+const SHADES = ["#c6dbef", "#8fb6dc", "#5a8fc4", "#2c63a0", "#0b3d73"];
+const NO_DATA = "#e3e7ec";
+
+function shade(ratio) {
+  if (ratio === null || ratio === undefined) return NO_DATA;
+  return SHADES[Math.min(SHADES.length - 1, Math.floor(ratio * SHADES.length))];
+}
+
+/** The provinces shaded by certification rate; each outline links to its province. */
+async function provinceMap(report, asOf) {
+  const shapes = await mapShapes();
+  const byCode = new Map(report.children.map((c) => [c.code, c]));
+  const svg = h("svg:svg", { viewBox: shapes.viewBox, role: "group", "aria-labelledby": "map-title", class: "map" },
+    h("svg:title", { id: "map-title" }, t("mapTitle")));
+  for (const shape of shapes.provinces) {
+    const covered = shape.codes.map((code) => byCode.get(code)).filter(Boolean);
+    const registered = covered.reduce((sum, c) => sum + (c.figures.counts.registered || 0), 0);
+    const valid = covered.reduce((sum, c) => sum + (c.figures.counts.valid || 0), 0);
+    const ratio = registered > 0 ? valid / registered : null;
+    const names = shape.codes.map((code) => byCode.get(code)?.name || code).join(", ");
+    const label = `${covered.length ? covered.map((c) => c.name).join(", ") : names}: ${ratio === null ? t("noData") : percent(ratio)}`;
+    const path = h("svg:path", { d: shape.d, fill: shade(ratio), "data-codes": shape.codes.join(" ") }, h("svg:title", {}, label));
+    svg.append(covered.length
+      ? h("svg:a", { href: link(shape.codes[0], asOf), "aria-label": label }, path)
+      : path);
+  }
+  const legend = h("ul", { class: "legend" },
+    SHADES.map((colour, i) => {
+      const swatch = h("span", { class: "swatch" });
+      swatch.style.background = colour;
+      return h("li", {}, swatch, `${i * 20}–${(i + 1) * 20}%`);
+    }),
+    h("li", {}, h("span", { class: "swatch swatch-none" }), t("noData")));
+  return h("figure", {}, h("figcaption", {}, t("mapTitle")), svg, legend, h("p", { class: "hint" }, t("mapNote")));
+}
+
+/** Monthly registrations, assessment decisions and certificates as lines, with a table. */
+/** Every month from the first to the last one given, the missing ones with no change. */
+function everyMonth(given) {
+  if (!given.length) return [];
+  const byMonth = new Map(given.map((m) => [m.month, m]));
+  const [firstYear, firstMonth] = given[0].month.split("-").map(Number);
+  const [lastYear, lastMonth] = given[given.length - 1].month.split("-").map(Number);
+  const months = [];
+  for (let year = firstYear, month = firstMonth; year < lastYear || (year === lastYear && month <= lastMonth);) {
+    const key = `${year}-${String(month).padStart(2, "0")}`;
+    months.push(byMonth.get(key) || { month: key, change: {} });
+    month += 1;
+    if (month > 12) { month = 1; year += 1; }
+  }
+  return months;
+}
+
+function trend(series) {
+  const months = everyMonth(series.months || []);
+  const lines = [
+    { key: "registered", label: t("trendRegistered"), colour: "#0b5394" },
+    { key: "assessed", label: t("trendAssessed"), colour: "#b45309" },
+    { key: "certified", label: t("trendCertified"), colour: "#1d6b38" },
+  ];
+  const figure = h("figure", { id: "trend" }, h("figcaption", {}, t("trendTitle")));
+  if (!months.length) {
+    figure.append(h("p", {}, t("noTrend")));
+    return figure;
+  }
+  const width = 640;
+  const height = 220;
+  const left = 48;
+  const bottom = 28;
+  const most = Math.max(1, ...months.flatMap((m) => lines.map((l) => m.change[l.key] || 0)));
+  const right = 36;
+  const x = (i) => left + (months.length === 1 ? (width - left - right) / 2 : (i * (width - left - right)) / (months.length - 1));
+  const y = (v) => height - bottom - ((height - bottom - 10) * v) / most;
+  const svg = h("svg:svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "trend-title" },
+    h("svg:title", { id: "trend-title" }, t("trendTitle")),
+    h("svg:line", { x1: left, y1: height - bottom, x2: width, y2: height - bottom, stroke: "#4a5361" }),
+    h("svg:text", { x: left - 6, y: y(most) + 4, "text-anchor": "end" }, number(most)),
+    h("svg:text", { x: left - 6, y: height - bottom + 4, "text-anchor": "end" }, "0"));
+  const step = Math.max(1, Math.ceil(months.length / 8));
+  months.forEach((m, i) => {
+    if (i % step === 0) svg.append(h("svg:text", { x: x(i), y: height - 8, "text-anchor": "middle" }, shortMonth(m.month)));
+  });
+  for (const line of lines) {
+    const points = months.map((m, i) => `${x(i).toFixed(1)},${y(m.change[line.key] || 0).toFixed(1)}`).join(" ");
+    svg.append(h("svg:polyline", { points, fill: "none", stroke: line.colour, "stroke-width": 2 }));
+  }
+  const legend = h("ul", { class: "legend" }, lines.map((line) => {
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.background = line.colour;
+    return h("li", {}, swatch, line.label);
+  }));
+  const changed = months.filter((m) => lines.some((l) => m.change[l.key]));
+  const table = h("table", {},
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("month")), lines.map((l) => h("th", { scope: "col", class: "num" }, l.label)))),
+    h("tbody", {}, changed.map((m) => h("tr", {}, h("th", { scope: "row" }, shortMonth(m.month)),
+      lines.map((l) => h("td", { class: "num" }, number(m.change[l.key] || 0)))))));
+  figure.append(svg, legend, h("details", {}, h("summary", {}, t("showTable")), table));
+  return figure;
+}
+
+/** One list behind a kabupaten/kota's numbers; `null` data means the role may not see it. */
+function list(id, title, data, columns) {
+  const section = h("section", { id, "aria-labelledby": `${id}-title` }, h("h2", { id: `${id}-title` }, title));
+  if (data === null) {
+    section.append(h("p", { class: "denied" }, t("denied")));
+    return section;
+  }
+  const items = data.items || [];
+  if (!items.length) {
+    section.append(h("p", {}, t("none")));
+    return section;
+  }
+  section.append(
+    h("p", { class: "hint" }, t("shown", { shown: number(items.length), total: number(data.total ?? items.length) })),
+    h("table", {},
+      h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", { scope: "col" }, label)))),
+      h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(item))))))));
+  return section;
+}
+
+function shortId(id) {
+  return (id || "").slice(0, 8);
+}
+
+function kabkotaLists(lists) {
+  const [sessions, candidates, workers, certificates] = lists;
+  return [
+    h("p", { class: "hint" }, t("listsNote")),
+    list("sessions", t("sessions"), sessions, [
+      [t("starts"), (s) => longDate(s.starts_at)],
+      [t("scheme"), (s) => s.scheme],
+      [t("site"), (s) => `${s.mode} · ${s.region}`],
+      [t("seats"), (s) => `${number(s.seated)} / ${number(s.capacity)}`],
+      [t("status"), (s) => s.status],
+      [t("lsps"), (s) => s.lsps_id],
+    ]),
+    list("candidates", t("candidates"), candidates, [
+      [t("candidate"), (c) => shortId(c.candidate_id)],
+      [t("scheme"), (c) => c.scheme],
+      [t("verifiedAt"), (c) => longDate(c.verified_at)],
+      [t("status"), (c) => c.status],
+    ]),
+    list("workers", t("workers"), workers, [
+      [t("name"), (w) => w.full_name || "—"],
+      [t("category"), (w) => w.category],
+      [t("role"), (w) => w.role],
+      [t("posting"), (w) => w.posting],
+    ]),
+    list("certificates", t("certificates"), certificates, [
+      [t("number"), (c) => h("a", { href: `/verify/${encodeURIComponent(c.number)}?lang=${state.lang}` }, c.number)],
+      [t("holder"), (c) => c.holder_name || "—"],
+      [t("scheme"), (c) => c.scheme_code],
+      [t("status"), (c) => c.status],
+      [t("validUntil"), (c) => longDate(c.valid_until)],
+    ]),
+  ];
+}
+
+// ---- pages --------------------------------------------------------------------------------
+
+async function regionPage() {
+  const { region, asOf } = route();
+  document.getElementById("asof").value = asOf;
+  setStatus(t("loading"));
+  const query = new URLSearchParams();
+  if (region) query.set("region", region);
+  if (asOf) query.set("as_of", asOf);
+  const suffix = query.toString() ? `?${query}` : "";
+  const [report, series] = await Promise.all([api(`/v1/progress${suffix}`), api(`/v1/progress/series${suffix}`)]);
+  // A Dinas office asking for more than its region is answered with its region.
+  const code = report.region.code;
+  const lists = code.length === 5
+    ? await Promise.all(["/v1/sessions", "/v1/candidates", "/v1/workers", "/v1/certificates"]
+      .map((path) => optional(`${path}?region=${code}&limit=20`)))
+    : null;
+  const province = code.length >= 2 ? (await provinceName(code.slice(0, 2), report)) : null;
+  state.redraw = () => draw(report, series, lists, asOf, province);
+  await state.redraw();
+  setStatus(t("loaded"));
+}
+
+async function provinceName(code, report) {
+  if (report.region.code === code) return report.region.name;
+  try {
+    const parent = await api(`/v1/regions/${code}`);
+    return parent.region?.name || code;
+  } catch {
+    return code;
+  }
+}
+
+async function draw(report, series, lists, asOf, province) {
+  applyWords();
+  const code = report.region.code;
+  const name = code ? report.region.name : t("nation");
+  crumbs({ code, name, province }, asOf);
+  const level = code.length === 0 ? t("provinces") : code.length === 2 ? t("kabkota") : null;
+  const view = h("div", {},
+    h("h1", { id: "region-title" }, name),
+    h("p", { class: "subtitle", id: "as-of-line" }, asOf ? t("asOfDate", { date: longDate(asOf) }) : t("now")),
+    cards(report.figures, report.year));
+  if (level) {
+    if (!report.children.length) view.append(h("p", {}, t("noChildren")));
+    else {
+      const panels = h("div", { class: "panels" });
+      if (!code) panels.append(await provinceMap(report, asOf));
+      panels.append(barChart(report));
+      view.append(panels, childTable(report, asOf, level));
+    }
+  }
+  view.append(trend(series));
+  if (lists) view.append(...kabkotaLists(lists));
+  document.getElementById("view").replaceChildren(view);
+  document.title = `${name} — ${t("brand")}`;
+}
+
+function signInPage(message) {
+  applyWords();
+  document.getElementById("crumbs").replaceChildren();
+  const area = h("textarea", { id: "token", name: "token", rows: 5, required: true, autocomplete: "off", spellcheck: "false", "aria-describedby": "token-hint" });
+  const form = h("form", { class: "signin", id: "signin" },
+    h("label", { for: "token" }, t("tokenLabel")), area,
+    h("p", { class: "hint", id: "token-hint" }, t("tokenHint")),
+    h("button", { type: "submit", class: "primary" }, t("signIn")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = area.value.trim();
+    if (!token) return;
+    state.token = token;
+    sessionStorage.setItem("kesos.token", token);
+    show();
+  });
+  document.getElementById("view").replaceChildren(h("h1", { id: "region-title" }, t("signInTitle")), form);
+  setStatus(message || "", Boolean(message));
+  state.redraw = () => signInPage(message);
+}
+
+function signOut(message) {
+  state.token = "";
+  sessionStorage.removeItem("kesos.token");
+  signInPage(message);
+}
+
+async function show() {
+  if (!state.token) return signInPage();
+  try {
+    await regionPage();
+  } catch (error) {
+    if (error instanceof Refused && error.status === 401) return;
+    setStatus(`${t("failed")}: ${error.message}`, true);
+  }
+}
+
+// ---- the frame ----------------------------------------------------------------------------
+
+function applyWords() {
+  document.documentElement.lang = state.lang;
+  for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
+  const other = state.lang === "id" ? ["en", "English"] : ["id", "Bahasa Indonesia"];
+  const button = document.getElementById("lang-switch");
+  button.setAttribute("lang", other[0]);
+  button.textContent = other[1];
+  document.getElementById("sign-out").hidden = !state.token;
+}
+
+function start() {
+  const fragment = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (fragment) {
+    state.token = decodeURIComponent(fragment[1]);
+    sessionStorage.setItem("kesos.token", state.token);
+    history.replaceState(null, "", location.pathname + location.search + "#/");
+  }
+  document.getElementById("asof-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = document.getElementById("asof").value;
+    if (value && !/^\d{4}-\d{2}-\d{2}$/.test(value)) return setStatus(t("badDate"), true);
+    location.hash = link(route().region, value);
+  });
+  document.getElementById("asof-clear").addEventListener("click", () => {
+    document.getElementById("asof").value = "";
+    location.hash = link(route().region, "");
+  });
+  document.getElementById("lang-switch").addEventListener("click", () => {
+    state.lang = state.lang === "id" ? "en" : "id";
+    localStorage.setItem("kesos.lang", state.lang);
+    if (state.redraw) state.redraw();
+    else applyWords();
+  });
+  document.getElementById("sign-out").addEventListener("click", () => signOut());
+  window.addEventListener("hashchange", () => {
+    show();
+    document.getElementById("main").focus();
+  });
+  applyWords();
+  show();
+}
+
+start();
