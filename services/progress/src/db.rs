@@ -1,7 +1,7 @@
 //! The read model in SQL, for both backends: one implementation written once as a macro over
 //! plain SQL that PostgreSQL and SQLite both accept (like `kesos-bus`'s consumer tables).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use sqlx::{Pool, Postgres, QueryBuilder, Row, Sqlite, Transaction};
@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use crate::bulk::{postgres, sqlite};
 use crate::measure::Measure;
+use crate::months;
 use crate::plan::Plan;
-use crate::query::{AsOf, Counts, Filter, RegionCounts, Scope};
+use crate::query::{AsOf, Filter, RegionCounts, Scope};
+use crate::questions;
 use crate::tables::Tables;
 use crate::worker::WorkerProgress;
 
@@ -41,6 +43,9 @@ pub struct StoredTarget {
 /// A database that can hold the progress read model.
 #[async_trait]
 pub trait ProgressDb: sqlx::Database {
+    /// The SQL that computes a fact's business month from its `day` column.
+    const MONTH_OF_DAY: &'static str;
+
     /// Creates a table set (idempotent), with its indexes unless `indexes` is `None` (a replay
     /// adds them after loading).
     async fn create(
@@ -77,8 +82,9 @@ pub trait ProgressDb: sqlx::Database {
         as_of: AsOf,
     ) -> Result<RegionCounts, sqlx::Error>;
 
-    /// Net change per business day and measure (for time series).
-    async fn daily(
+    /// Net change per business month ([`crate::months::month_index`]) and measure, for time
+    /// series; changes that net to zero are left out.
+    async fn monthly(
         pool: &Pool<Self>,
         tables: &Tables,
         filter: &Filter,
@@ -101,6 +107,11 @@ pub trait ProgressDb: sqlx::Database {
         worker: Uuid,
     ) -> Result<Vec<(String, u64)>, sqlx::Error>;
 
+    /// Settles freshly loaded tables before readers use them: the planner's statistics, and
+    /// on PostgreSQL the visibility map, without which a month's facts would be read from the
+    /// table's scattered rows instead of from their covering index alone.
+    async fn settle(pool: &Pool<Self>, tables: &Tables) -> Result<(), sqlx::Error>;
+
     /// Runs `statements` in order.
     async fn execute_all(
         transaction: &mut Transaction<'static, Self>,
@@ -116,60 +127,12 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// `WHERE` conditions for a filter and as-of on the counts or facts table.
-fn conditions<'a, DB: sqlx::Database>(
-    builder: &mut QueryBuilder<'a, DB>,
-    filter: &'a Filter,
-    as_of: AsOf,
-) where
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    builder.push(" WHERE scheme = ");
-    builder.push_bind(filter.scheme.as_str());
-    match &filter.scope {
-        Scope::Nation => {}
-        Scope::Province(code) => {
-            builder.push(" AND province = ");
-            builder.push_bind(code.as_str());
-        }
-        Scope::KabupatenKota(code) => {
-            builder.push(" AND province = ");
-            builder.push_bind(code.get(..2).unwrap_or(""));
-            builder.push(" AND kabkota = ");
-            builder.push_bind(code.as_str());
-        }
-    }
-    if let Some(category) = filter.category {
-        builder.push(" AND category = ");
-        builder.push_bind(i64::from(category));
-    }
-    if let Some(role) = filter.role {
-        builder.push(" AND role = ");
-        builder.push_bind(i64::from(role));
-    }
-    if let Some(day) = as_of.day {
-        builder.push(" AND day <= ");
-        builder.push_bind(day);
-    }
-    if let Some(recorded) = as_of.recorded_us {
-        builder.push(" AND recorded_us <= ");
-        builder.push_bind(recorded);
-    }
-}
-
-/// The column that names a region's children.
-fn child_column(scope: &Scope) -> &'static str {
-    match scope {
-        Scope::Nation => "province",
-        Scope::Province(_) | Scope::KabupatenKota(_) => "kabkota",
-    }
-}
-
 macro_rules! progress_db {
-    ($db:ty, $bulk:ident, $indexed:expr) => {
+    ($db:ty, $bulk:ident, $indexes:expr, $month_of_day:expr, $lock_months:expr, $settle:expr) => {
         #[async_trait]
         impl ProgressDb for $db {
+            const MONTH_OF_DAY: &'static str = $month_of_day;
+
             async fn create(
                 pool: &Pool<Self>,
                 tables: &Tables,
@@ -177,14 +140,35 @@ macro_rules! progress_db {
             ) -> Result<(), sqlx::Error> {
                 let mut transaction = pool.begin().await?;
                 Self::execute_all(&mut transaction, &tables.create_statements()).await?;
-                // A replayed set keeps the index names it was built with; only a set without
-                // any index on its facts gets the default one.
-                let indexed: i64 = sqlx::query_scalar($indexed)
-                    .bind(tables.facts())
+                let Some(tag) = indexes else {
+                    return transaction.commit().await;
+                };
+                // A replayed set keeps the index names it was built with: only an index no
+                // name ends for (a set from before it existed) is added.
+                for index in tables.index_statements(tag) {
+                    let names: Vec<String> = sqlx::query_scalar($indexes)
+                        .bind(&index.table)
+                        .fetch_all(&mut *transaction)
+                        .await?;
+                    if !names.iter().any(|name| name.ends_with(index.suffix)) {
+                        Self::execute_all(&mut transaction, &[index.create]).await?;
+                    }
+                }
+                // A set from before the roll-up existed gets it summed from its facts, once,
+                // under a lock that keeps a second process from summing it too.
+                let lock = $lock_months.replace("{table}", &tables.months());
+                Self::execute_all(&mut transaction, &[lock]).await?;
+                let probe = |table: String| format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one");
+                let rolled: i64 = sqlx::query_scalar(&probe(tables.months()))
                     .fetch_one(&mut *transaction)
                     .await?;
-                if let Some(tag) = indexes.filter(|_| indexed == 0) {
-                    Self::execute_all(&mut transaction, &tables.index_statements(tag)).await?;
+                let facts: i64 = sqlx::query_scalar(&probe(tables.facts()))
+                    .fetch_one(&mut *transaction)
+                    .await?;
+                if rolled == 0 && facts > 0 {
+                    tracing::info!(table = %tables.months(), "summing the monthly roll-up from the facts (once, after an upgrade)");
+                    Self::execute_all(&mut transaction, &tables.months_from_facts(Self::MONTH_OF_DAY))
+                        .await?;
                 }
                 transaction.commit().await
             }
@@ -276,6 +260,28 @@ macro_rules! progress_db {
                     ));
                     builder.build().execute(&mut **transaction).await?;
                 }
+                let months: Vec<_> = plan.months.iter().collect();
+                for chunk in months.chunks(ROWS_PER_STATEMENT) {
+                    let table = tables.months();
+                    let mut builder = QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO {table} (level, parent, category, region, month, measure, \
+                         delta) "
+                    ));
+                    builder.push_values(chunk, |mut row, (key, delta)| {
+                        row.push_bind(key.level.code())
+                            .push_bind(key.parent.clone())
+                            .push_bind(key.category)
+                            .push_bind(key.region.clone())
+                            .push_bind(key.month)
+                            .push_bind(i64::from(key.measure.code()))
+                            .push_bind(**delta);
+                    });
+                    builder.push(format!(
+                        " ON CONFLICT (level, parent, category, region, month, measure) \
+                         DO UPDATE SET delta = {table}.delta + excluded.delta"
+                    ));
+                    builder.build().execute(&mut **transaction).await?;
+                }
                 for chunk in plan.targets.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::<$db>::new(format!(
                         "INSERT INTO {} (year, region, category, count, day, recorded_us, \
@@ -316,68 +322,50 @@ macro_rules! progress_db {
                 filter: &Filter,
                 as_of: AsOf,
             ) -> Result<RegionCounts, sqlx::Error> {
-                let child = child_column(&filter.scope);
-                let (table, value) = if as_of.is_now() {
-                    (tables.counts(), "count")
-                } else {
-                    (tables.facts(), "delta")
-                };
-                let mut builder = QueryBuilder::<$db>::new(format!(
-                    "SELECT {child}, measure, CAST(SUM({value}) AS BIGINT) FROM {table}"
-                ));
-                conditions(&mut builder, filter, as_of);
-                builder.push(format!(" GROUP BY {child}, measure"));
-                let mut counts = RegionCounts::default();
-                for row in builder.build().fetch_all(pool).await? {
-                    let child: String = row.try_get(0)?;
-                    let measure: i64 = row.try_get(1)?;
-                    let value: Option<i64> = row.try_get(2)?;
-                    let Some(measure) = i16::try_from(measure).ok().and_then(Measure::from_code)
-                    else {
-                        continue;
-                    };
-                    // A count that nets to zero is absent, whether its row says 0 (the live
-                    // model keeps such rows) or there is no row (a replay sums only nonzero
-                    // ones): both models answer alike.
-                    let value = value.unwrap_or(0);
-                    if value == 0 {
-                        continue;
+                let mut sums: BTreeMap<(String, Measure), i64> = BTreeMap::new();
+                for mut query in questions::counts::<$db>(tables, filter, as_of) {
+                    for row in query.build().fetch_all(pool).await? {
+                        let child: String = row.try_get(0)?;
+                        let (measure, value) = measure_and_value(&row)?;
+                        if let Some(measure) = measure {
+                            *sums.entry((child, measure)).or_default() += value;
+                        }
                     }
+                }
+                let mut counts = RegionCounts::default();
+                // A count that nets to zero is absent, whether its row says 0 (the live model
+                // keeps such rows) or there is no row (a replay sums only nonzero ones): both
+                // models answer alike.
+                for ((child, measure), value) in sums.into_iter().filter(|(_, v)| *v != 0) {
                     counts.total.add(measure, value);
                     if !matches!(filter.scope, Scope::KabupatenKota(_)) {
-                        counts
-                            .children
-                            .entry(child)
-                            .or_insert_with(Counts::default)
-                            .add(measure, value);
+                        counts.children.entry(child).or_default().add(measure, value);
                     }
                 }
                 Ok(counts)
             }
 
-            async fn daily(
+            async fn monthly(
                 pool: &Pool<Self>,
                 tables: &Tables,
                 filter: &Filter,
                 as_of: AsOf,
             ) -> Result<Vec<(i64, Measure, i64)>, sqlx::Error> {
-                let mut builder = QueryBuilder::<$db>::new(format!(
-                    "SELECT day, measure, CAST(SUM(delta) AS BIGINT) FROM {}",
-                    tables.facts()
-                ));
-                conditions(&mut builder, filter, as_of);
-                builder.push(" GROUP BY day, measure ORDER BY day");
-                let mut days = Vec::new();
-                for row in builder.build().fetch_all(pool).await? {
-                    let day: i64 = row.try_get(0)?;
-                    let measure: i64 = row.try_get(1)?;
-                    let value: Option<i64> = row.try_get(2)?;
-                    if let Some(measure) = i16::try_from(measure).ok().and_then(Measure::from_code)
-                    {
-                        days.push((day, measure, value.unwrap_or(0)));
+                let mut sums: BTreeMap<(i64, Measure), i64> = BTreeMap::new();
+                for mut query in questions::series::<$db>(tables, filter, as_of, Self::MONTH_OF_DAY) {
+                    for row in query.build().fetch_all(pool).await? {
+                        let month: i64 = row.try_get(0)?;
+                        let (measure, value) = measure_and_value(&row)?;
+                        if let Some(measure) = measure {
+                            *sums.entry((month, measure)).or_default() += value;
+                        }
                     }
                 }
-                Ok(days)
+                Ok(sums
+                    .into_iter()
+                    .filter(|(_, value)| *value != 0)
+                    .map(|((month, measure), value)| (month, measure, value))
+                    .collect())
             }
 
             async fn targets(
@@ -437,6 +425,16 @@ macro_rules! progress_db {
                     .collect()
             }
 
+            async fn settle(pool: &Pool<Self>, tables: &Tables) -> Result<(), sqlx::Error> {
+                for table in tables.read_tables() {
+                    // Outside a transaction: PostgreSQL's VACUUM cannot run inside one.
+                    sqlx::query(&$settle.replace("{table}", &table))
+                        .execute(pool)
+                        .await?;
+                }
+                Ok(())
+            }
+
             async fn execute_all(
                 transaction: &mut Transaction<'static, Self>,
                 statements: &[String],
@@ -450,12 +448,51 @@ macro_rules! progress_db {
     };
 }
 
-/// How many indexes a table has, by backend (PostgreSQL counts its primary key's too, SQLite's
-/// `sql IS NOT NULL` leaves automatic ones out; the facts table has no primary key).
-const PG_INDEXED: &str =
-    "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1";
-const SQLITE_INDEXED: &str = "SELECT count(*) FROM sqlite_master \
+/// The measure (none for a code this build does not know) and the sum of a (group, measure,
+/// sum) row.
+fn measure_and_value<R: Row>(row: &R) -> Result<(Option<Measure>, i64), sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+{
+    let measure: i64 = row.try_get(1)?;
+    let value: Option<i64> = row.try_get(2)?;
+    Ok((
+        i16::try_from(measure).ok().and_then(Measure::from_code),
+        value.unwrap_or(0),
+    ))
+}
+
+/// The names of a table's indexes, by backend (SQLite's `sql IS NOT NULL` leaves automatic
+/// ones out, such as a primary key's).
+const PG_INDEXES: &str =
+    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1";
+const SQLITE_INDEXES: &str = "SELECT name FROM sqlite_master \
     WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL";
 
-progress_db!(Postgres, postgres, PG_INDEXED);
-progress_db!(Sqlite, sqlite, SQLITE_INDEXED);
+/// Statements that keep other writers off the roll-up until the transaction ends, by backend
+/// (any write takes SQLite's write lock for the rest of the transaction).
+const PG_LOCK_MONTHS: &str = "LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE";
+const SQLITE_LOCK_MONTHS: &str = "DELETE FROM {table} WHERE level < 0";
+
+/// How a freshly loaded table is settled, by backend (SQLite's VACUUM rewrites the whole file,
+/// and it needs no visibility map).
+const PG_SETTLE: &str = "VACUUM (ANALYZE) {table}";
+const SQLITE_SETTLE: &str = "ANALYZE {table}";
+
+progress_db!(
+    Postgres,
+    postgres,
+    PG_INDEXES,
+    months::sql::POSTGRES,
+    PG_LOCK_MONTHS,
+    PG_SETTLE
+);
+progress_db!(
+    Sqlite,
+    sqlite,
+    SQLITE_INDEXES,
+    months::sql::SQLITE,
+    SQLITE_LOCK_MONTHS,
+    SQLITE_SETTLE
+);

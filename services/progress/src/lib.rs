@@ -7,6 +7,9 @@
 //! - [`plan`] turns a batch of events into rows; [`model`] writes them in one transaction with
 //!   the checkpoints (idempotent under redelivery) and answers queries; [`runner`] feeds it live
 //!   from the embedded log or JetStream; [`replay`] rebuilds it into fresh tables and swaps.
+//! - [`months`] rolls the dated facts up per month, so national series and as-of figures
+//!   read months instead of every fact; `questions` picks the tables a question is summed
+//!   from.
 //! - [`reads`] answers with rates, targets, series and histories; [`http`] serves them.
 
 mod bulk;
@@ -17,9 +20,11 @@ pub mod history;
 pub mod http;
 pub mod measure;
 pub mod model;
+pub mod months;
 pub mod openapi;
 pub mod plan;
 pub mod query;
+mod questions;
 pub mod reads;
 pub mod replay;
 pub mod runner;

@@ -139,14 +139,15 @@ impl ProgressModel {
         on_backend!(&self.store, D, pool => Ok(D::counts(pool, tables, filter, as_of).await?))
     }
 
-    /// Net change per business day and measure.
-    pub async fn daily(
+    /// Net change per business month ([`crate::months::month_index`]) and measure, up to the
+    /// as-of moment; changes that net to zero are left out.
+    pub async fn monthly(
         &self,
         filter: &Filter,
         as_of: AsOf,
     ) -> Result<Vec<(i64, Measure, i64)>, ProgressError> {
         let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::daily(pool, tables, filter, as_of).await?))
+        on_backend!(&self.store, D, pool => Ok(D::monthly(pool, tables, filter, as_of).await?))
     }
 
     /// Every setting of a year's target for some regions.
@@ -171,7 +172,7 @@ impl ProgressModel {
 pub(crate) enum Counts {
     /// Yes: the live model.
     Maintained,
-    /// No: a replay's bulk load sums them from the facts at the end.
+    /// No: a replay's bulk load sums them (and the monthly roll-up) from the facts at the end.
     FromFactsLater,
 }
 
@@ -190,6 +191,7 @@ pub(crate) async fn apply_in<D: ProgressDb>(
     let mut planned = plan(prepared, &checkpoints, workers);
     if counts == Counts::FromFactsLater {
         planned.counts.clear();
+        planned.months.clear();
     }
     D::write(transaction, tables, &planned).await?;
     Ok(report(&planned))

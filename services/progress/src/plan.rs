@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::change::{Change, UndecodableEvent, change_of};
 use crate::history::worker_of;
 use crate::measure::{Key, Measure};
+use crate::months::{MonthKey, roll_up};
 use crate::worker::{WorkerProgress, deltas};
 
 /// Business dates are Indonesian dates; kesos counts them in Western Indonesia Time (UTC+7),
@@ -99,6 +100,8 @@ pub struct Plan {
     pub facts: Vec<Fact>,
     /// The same changes summed per count.
     pub counts: BTreeMap<(Key, String, Measure), i64>,
+    /// The facts' monthly roll-up rows ([`crate::months`]).
+    pub months: BTreeMap<MonthKey, i64>,
     /// Targets set.
     pub targets: Vec<TargetRow>,
     /// History index entries.
@@ -230,5 +233,6 @@ pub fn plan(
         }
     }
     plan.counts.retain(|_, sum| *sum != 0);
+    plan.months = roll_up(&plan.facts);
     plan
 }

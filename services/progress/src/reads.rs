@@ -12,6 +12,7 @@ use crate::error::ProgressError;
 use crate::history::{Step, step};
 use crate::measure::Measure;
 use crate::model::ProgressModel;
+use crate::months::month_label;
 use crate::plan::EPOCH_JULIAN_DAY;
 use crate::query::{AsOf, Counts, Filter, TargetFigure};
 use crate::replay::Source;
@@ -111,10 +112,10 @@ impl Progress {
 
     /// A region's monthly series up to the as-of moment.
     pub async fn series(&self, filter: &Filter, as_of: AsOf) -> Result<Vec<Month>, ProgressError> {
-        let daily = self.model.daily(filter, as_of).await?;
-        let mut months: BTreeMap<String, Counts> = BTreeMap::new();
-        for (day, measure, value) in daily {
-            months.entry(month_of(day)).or_default().add(measure, value);
+        let monthly = self.model.monthly(filter, as_of).await?;
+        let mut months: BTreeMap<i64, Counts> = BTreeMap::new();
+        for (month, measure, value) in monthly {
+            months.entry(month).or_default().add(measure, value);
         }
         let mut running = Counts::default();
         Ok(months
@@ -124,7 +125,7 @@ impl Progress {
                     running.add(*measure, *value);
                 }
                 Month {
-                    month,
+                    month: month_label(month),
                     change,
                     end: running.clone(),
                 }
@@ -195,15 +196,6 @@ fn figures(counts: Counts, target: Option<TargetFigure>) -> Figures {
         target_progress: target.and_then(|t| ratio(valid, t.count)),
         target,
         counts,
-    }
-}
-
-/// `YYYY-MM` of a business day number.
-pub fn month_of(day: i64) -> String {
-    let julian = i32::try_from(day + EPOCH_JULIAN_DAY).unwrap_or(0);
-    match time::Date::from_julian_day(julian) {
-        Ok(date) => format!("{:04}-{:02}", date.year(), u8::from(date.month())),
-        Err(_) => "0000-00".to_owned(),
     }
 }
 

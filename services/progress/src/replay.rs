@@ -70,9 +70,17 @@ pub async fn replay(
     }
     on_backend!(next.store(), D, pool => {
         let mut transaction = pool.begin().await?;
-        D::execute_all(&mut transaction, &[Tables::next().counts_from_facts()]).await?;
-        D::execute_all(&mut transaction, &Tables::next().index_statements(tag)).await?;
+        let next_tables = Tables::next();
+        D::execute_all(&mut transaction, &[next_tables.counts_from_facts()]).await?;
+        D::execute_all(&mut transaction, &next_tables.months_from_facts(D::MONTH_OF_DAY)).await?;
+        let indexes: Vec<String> = next_tables
+            .index_statements(tag)
+            .into_iter()
+            .map(|index| index.create)
+            .collect();
+        D::execute_all(&mut transaction, &indexes).await?;
         transaction.commit().await?;
+        D::settle(pool, &next_tables).await?;
     });
     report.caught_up = swap(model, &next, sources).await?;
     Ok(report)

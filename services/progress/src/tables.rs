@@ -2,10 +2,23 @@
 //! replay builds a second, complete set under another prefix and swaps it in; every statement
 //! here is plain SQL that PostgreSQL and SQLite both accept.
 
+use crate::measure::ALL_SCHEMES;
+
 /// The prefix of the tables readers use.
 pub const LIVE: &str = "progress_";
 /// The prefix of the tables a replay builds.
 pub const NEXT: &str = "progress_next_";
+
+/// A secondary index of a table set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// The indexed table's full name.
+    pub table: String,
+    /// How the index's name ends, whatever the build that named it.
+    pub suffix: &'static str,
+    /// The statement that creates it (idempotent).
+    pub create: String,
+}
 
 /// One set of read-model tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,10 +27,11 @@ pub struct Tables {
 }
 
 /// The table names in a set, without prefix.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "workers",
     "counts",
     "facts",
+    "months",
     "targets",
     "history",
     "checkpoints",
@@ -54,6 +68,11 @@ impl Tables {
         self.name("facts")
     }
 
+    /// The monthly roll-up of the facts (see [`crate::months`]).
+    pub fn months(&self) -> String {
+        self.name("months")
+    }
+
     /// Targets as set over time.
     pub fn targets(&self) -> String {
         self.name("targets")
@@ -69,15 +88,31 @@ impl Tables {
         self.name("checkpoints")
     }
 
-    /// The secondary indexes (idempotent), created after a replay's bulk load rather than kept
-    /// up to date row by row. `tag` makes index names unique across builds, since an index
-    /// keeps its name when its table is renamed.
-    pub fn index_statements(&self, tag: &str) -> Vec<String> {
+    /// The secondary indexes: the facts by region (a kabupaten/kota's or province's facts) and
+    /// by day (one month's facts of the country, which the roll-up leaves to be summed), the
+    /// counts by province. They are created after a replay's bulk load rather than kept up to
+    /// date row by row. `tag` makes index names unique across builds, since an index keeps its
+    /// name when its table is renamed; the suffix tells which index a renamed one is.
+    pub fn index_statements(&self, tag: &str) -> Vec<Index> {
         let p = self.prefix;
-        vec![format!(
-            "CREATE INDEX IF NOT EXISTS {p}facts_{tag}_region \
-             ON {p}facts (province, kabkota, scheme, day)"
-        )]
+        let index = |table: &str, suffix: &'static str, columns: &str| Index {
+            table: format!("{p}{table}"),
+            suffix,
+            create: format!(
+                "CREATE INDEX IF NOT EXISTS {p}{table}_{tag}{suffix} ON {p}{table} ({columns})"
+            ),
+        };
+        vec![
+            index("facts", "_region", "province, kabkota, scheme, day"),
+            // Every column a month's facts are summed by, so they are read from the index
+            // alone rather than from rows scattered over the table.
+            index(
+                "facts",
+                "_day",
+                "scheme, day, province, kabkota, category, role, measure, delta",
+            ),
+            index("counts", "_province", "scheme, province"),
+        ]
     }
 
     /// The statements that create the set's tables (idempotent).
@@ -99,6 +134,12 @@ impl Tables {
                  kabkota TEXT NOT NULL, category BIGINT NOT NULL, role BIGINT NOT NULL, \
                  scheme TEXT NOT NULL, measure BIGINT NOT NULL, delta BIGINT NOT NULL, \
                  day BIGINT NOT NULL, recorded_us BIGINT NOT NULL)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {p}months (level BIGINT NOT NULL, \
+                 parent TEXT NOT NULL, category BIGINT NOT NULL, region TEXT NOT NULL, \
+                 month BIGINT NOT NULL, measure BIGINT NOT NULL, delta BIGINT NOT NULL, \
+                 PRIMARY KEY (level, parent, category, region, month, measure))"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {p}targets (year BIGINT NOT NULL, \
@@ -129,6 +170,57 @@ impl Tables {
              GROUP BY kabkota, province, category, role, scheme, measure \
              HAVING SUM(delta) <> 0"
         )
+    }
+
+    /// Fills the (empty) roll-up from the facts over all schemes, given the backend's SQL for a
+    /// day's month ([`crate::months::sql`]): the kabupaten/kota rows by category from the
+    /// facts, then each coarser cut from the finer rows, so the facts are read once; rows go
+    /// in key order, so one region's months lie together.
+    pub fn months_from_facts(&self, month_of_day: &str) -> Vec<String> {
+        let p = self.prefix;
+        let all = crate::months::ALL_CATEGORIES;
+        let all_time = crate::months::ALL_TIME;
+        let order = " ORDER BY 1, 2, 3, 4, 5, 6";
+        let insert = format!(
+            "INSERT INTO {p}months (level, parent, category, region, month, measure, delta) "
+        );
+        vec![
+            format!(
+                "{insert}SELECT 2, province, category, kabkota, {month_of_day}, measure, \
+                 CAST(SUM(delta) AS BIGINT) FROM {p}facts WHERE scheme = '{ALL_SCHEMES}' \
+                 GROUP BY province, kabkota, category, {month_of_day}, measure \
+                 HAVING SUM(delta) <> 0{order}"
+            ),
+            format!(
+                "{insert}SELECT 2, parent, {all}, region, month, measure, \
+                 CAST(SUM(delta) AS BIGINT) FROM {p}months WHERE level = 2 \
+                 GROUP BY parent, region, month, measure HAVING SUM(delta) <> 0{order}"
+            ),
+            format!(
+                "{insert}SELECT 1, '', category, parent, month, measure, \
+                 CAST(SUM(delta) AS BIGINT) FROM {p}months WHERE level = 2 \
+                 GROUP BY parent, category, month, measure HAVING SUM(delta) <> 0{order}"
+            ),
+            format!(
+                "{insert}SELECT 0, '', category, '', month, measure, \
+                 CAST(SUM(delta) AS BIGINT) FROM {p}months WHERE level = 1 \
+                 GROUP BY category, month, measure HAVING SUM(delta) <> 0{order}"
+            ),
+            format!(
+                "{insert}SELECT level, parent, category, region, {all_time}, measure, \
+                 CAST(SUM(delta) AS BIGINT) FROM {p}months \
+                 GROUP BY level, parent, category, region, measure HAVING SUM(delta) <> 0{order}"
+            ),
+        ]
+    }
+
+    /// The tables questions read, whose statistics (and on PostgreSQL visibility map) a
+    /// replay's bulk load should leave settled.
+    pub fn read_tables(&self) -> Vec<String> {
+        ["facts", "months", "counts"]
+            .iter()
+            .map(|name| self.name(name))
+            .collect()
     }
 
     /// The statements that drop the set.

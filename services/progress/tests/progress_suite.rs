@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kesos_progress::query::{AsOf, Filter, Scope};
 use kesos_progress::reads::day_of;
-use kesos_progress::{Measure, Progress, ProgressModel, ProgressStore, replay};
+use kesos_progress::{Measure, Progress, ProgressModel, replay};
 use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -65,6 +65,7 @@ on_both!(
     renewal_suspension_revocation_and_expiry_move_the_standing_counts,
     targets_and_rates_are_reported_with_drill_down,
     a_replay_rebuilds_a_model_identical_to_the_live_one,
+    the_monthly_roll_up_answers_as_the_facts_do_and_is_summed_once_after_an_upgrade,
     a_workers_history_lists_every_step_with_who_when_and_why,
     the_live_projection_follows_the_log_from_its_checkpoint,
 );
@@ -441,7 +442,7 @@ async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
                 seen.push(format!("{:?}", model.counts(&filter, past).await.unwrap()));
                 seen.push(format!(
                     "{:?}",
-                    model.daily(&filter, AsOf::default()).await.unwrap()
+                    model.monthly(&filter, AsOf::default()).await.unwrap()
                 ));
             }
             seen.push(format!("{:?}", model.checkpoints().await.unwrap()));
@@ -474,17 +475,119 @@ async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
         .await
         .unwrap();
     assert_eq!(after.total.get(Measure::Registered), 4);
-    // Opening the model again (a restart) keeps the replayed set's one index on the facts.
-    let reopened = match &bench.place {
-        support::Place::Pg(_, store) => {
-            ProgressModel::open(ProgressStore::Postgres(store.pool().clone())).await
+    // Opening the model again (a restart) keeps the replayed set's two indexes on the facts.
+    bench.reopen().await;
+    assert_eq!(support::facts_indexes(bench).await, 2);
+}
+
+/// Every answer the roll-up gives for a region, now and as of some dates, beside the same
+/// answer summed from the facts alone (asking also as of a recorded time far ahead, which the
+/// roll-up does not keep, sends a question to the facts).
+async fn roll_up_and_facts_answers(model: &ProgressModel) -> (Vec<String>, Vec<String>) {
+    let (mut rolled, mut summed) = (Vec::new(), Vec::new());
+    let dates = [
+        None,
+        Some(date!(2024 - 12 - 31)),
+        Some(date!(2025 - 01 - 01)),
+        Some(date!(2025 - 03 - 15)),
+        Some(date!(2025 - 06 - 30)),
+        Some(date!(2025 - 07 - 01)),
+        Some(date!(2026 - 12 - 31)),
+    ];
+    for scope in [
+        Scope::Nation,
+        Scope::Province("32".to_owned()),
+        Scope::KabupatenKota("32.77".to_owned()),
+        Scope::KabupatenKota("32.17".to_owned()),
+    ] {
+        for category in [None, Some(PEKSOS), Some(TKS)] {
+            let filter = Filter {
+                category,
+                ..Filter::region(scope.clone())
+            };
+            for date in dates {
+                let day = date.map(day_of);
+                let by_roll_up = AsOf {
+                    day,
+                    recorded_us: None,
+                };
+                let by_facts = AsOf {
+                    day,
+                    recorded_us: Some(i64::MAX),
+                };
+                for (as_of, answers) in [(by_roll_up, &mut rolled), (by_facts, &mut summed)] {
+                    answers.push(format!("{:?}", model.counts(&filter, as_of).await.unwrap()));
+                    answers.push(format!(
+                        "{:?}",
+                        model.monthly(&filter, as_of).await.unwrap()
+                    ));
+                }
+            }
         }
-        support::Place::Lite(_, store) => {
-            ProgressModel::open(ProgressStore::Sqlite(store.pool().clone())).await
+    }
+    (rolled, summed)
+}
+
+async fn the_monthly_roll_up_answers_as_the_facts_do_and_is_summed_once_after_an_upgrade(
+    bench: &Bench,
+) {
+    let w = Writer::new(&*bench.store);
+    for i in 0..16 {
+        let worker = Uuid::now_v7();
+        let at = datetime!(2025-01-01 09:00 UTC) + time::Duration::days(i * 17);
+        let (place, category) = if i % 2 == 0 {
+            (CIMAHI, PEKSOS)
+        } else {
+            (BANDUNG_BARAT, TKS)
+        };
+        let c = w.certify(worker, place, category, at).await;
+        if i % 3 == 0 {
+            w.suspend(worker, c, at + time::Duration::days(5)).await;
         }
+        if i % 4 == 0 {
+            w.move_to(worker, CIMAHI, BANDUNG_BARAT, at + time::Duration::days(9))
+                .await;
+        }
+    }
+    // Registered at the end of a month and moved away at the start of the next, live.
+    let late = Uuid::now_v7();
+    w.register(late, CIMAHI, PEKSOS, datetime!(2025-06-30 16:00 UTC))
+        .await;
+    bench.catch_up(7).await;
+    w.move_to(late, CIMAHI, BANDUNG_BARAT, datetime!(2025-07-01 03:00 UTC))
+        .await;
+    bench.catch_up(7).await;
+
+    let (rolled, summed) = roll_up_and_facts_answers(&bench.model).await;
+    assert_eq!(rolled, summed);
+    let peksos_cimahi = Filter {
+        category: Some(PEKSOS),
+        ..cimahi()
     };
-    assert!(reopened.is_ok());
+    let mid_march = AsOf {
+        day: Some(day_of(date!(2025 - 03 - 15))),
+        recorded_us: None,
+    };
+    assert!(count(bench, &peksos_cimahi, mid_march, Measure::Registered).await > 0);
+
+    // A database from before the roll-up: no roll-up table, one index on the facts.
+    bench.execute("DROP TABLE progress_months").await;
+    for name in bench.facts_index_names().await {
+        if name.ends_with("_day") {
+            bench.execute(&format!("DROP INDEX {name}")).await;
+        }
+    }
     assert_eq!(support::facts_indexes(bench).await, 1);
+    let upgraded = bench.reopen().await;
+    assert_eq!(support::facts_indexes(bench).await, 2);
+    assert_eq!(
+        roll_up_and_facts_answers(&upgraded).await,
+        (rolled.clone(), summed)
+    );
+    // Summed once: opening again neither sums it twice nor adds an index.
+    let again = bench.reopen().await;
+    assert_eq!(roll_up_and_facts_answers(&again).await.0, rolled);
+    assert_eq!(support::facts_indexes(bench).await, 2);
 }
 
 async fn a_workers_history_lists_every_step_with_who_when_and_why(bench: &Bench) {

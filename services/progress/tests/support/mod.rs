@@ -90,6 +90,53 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// Runs a statement on the model's database (to set up an older shape of the tables).
+    pub async fn execute(&self, sql: &str) {
+        match &self.place {
+            Place::Pg(_, store) => {
+                sqlx::query(sql).execute(store.pool()).await.unwrap();
+            }
+            Place::Lite(_, store) => {
+                sqlx::query(sql).execute(store.pool()).await.unwrap();
+            }
+        }
+    }
+
+    /// Opens the live model again, as a restarted process does.
+    pub async fn reopen(&self) -> ProgressModel {
+        match &self.place {
+            Place::Pg(_, store) => {
+                ProgressModel::open(ProgressStore::Postgres(store.pool().clone())).await
+            }
+            Place::Lite(_, store) => {
+                ProgressModel::open(ProgressStore::Sqlite(store.pool().clone())).await
+            }
+        }
+        .unwrap()
+    }
+
+    /// The names of the live facts table's indexes.
+    pub async fn facts_index_names(&self) -> Vec<String> {
+        match &self.place {
+            Place::Pg(_, store) => sqlx::query_scalar(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND tablename = 'progress_facts' ORDER BY indexname",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap(),
+            Place::Lite(_, store) => sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name = 'progress_facts' AND sql IS NOT NULL ORDER BY name",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap(),
+        }
+    }
+}
+
 /// The number of indexes on the live facts table.
 pub async fn facts_indexes(bench: &Bench) -> i64 {
     match &bench.place {
