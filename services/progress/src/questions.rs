@@ -1,11 +1,11 @@
 //! The SELECT statements that answer a question, for both backends: which tables a question
 //! is summed from, and how.
 //!
-//! - Now, over all schemes and not cut by role: the roll-up's all-time rows; cut by role or
-//!   scheme: the current counts.
-//! - As of a business date, over all schemes and not cut by role: the monthly roll-up ([`crate::months`]) for the
-//!   months before the date's month, plus the facts of that month up to the date.
-//! - Anything else (as of a recorded time, or cut by role): the facts.
+//! - Now, over all schemes and not cut by role: the roll-up's all-time rows ([`crate::months`]);
+//!   cut by role or by one scheme: the current counts.
+//! - As of a business date, over all schemes and not cut by role: the roll-up's months before
+//!   the date's month, plus the facts of that month up to the date.
+//! - Anything else (as of a recorded time, or cut by role or by one scheme): the facts.
 //!
 //! Each statement selects rows of (group, measure, sum), where the group is a region code for
 //! counts and a month number for series; the caller adds them up.
