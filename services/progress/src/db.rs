@@ -151,6 +151,13 @@ macro_rules! progress_db {
                         .fetch_all(&mut *transaction)
                         .await?;
                     if !names.iter().any(|name| name.ends_with(index.suffix)) {
+                        // On a large table from before the index existed this takes a while,
+                        // once; say why the start waits.
+                        tracing::info!(
+                            table = %index.table,
+                            index = index.suffix,
+                            "creating a missing index"
+                        );
                         Self::execute_all(&mut transaction, &[index.create]).await?;
                     }
                 }
