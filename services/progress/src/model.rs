@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::db::{ProgressDb, StoredTarget};
 use crate::error::ProgressError;
 use crate::measure::Measure;
+use crate::months::roll_up;
 use crate::plan::{Plan, SourcedEvent, plan, prepare, workers_named};
 use crate::query::{AsOf, Filter, RegionCounts};
 use crate::tables::Tables;
@@ -189,9 +190,9 @@ pub(crate) async fn apply_in<D: ProgressDb>(
     let checkpoints = D::checkpoints(transaction, tables).await?;
     let workers = D::load_workers(transaction, tables, &named).await?;
     let mut planned = plan(prepared, &checkpoints, workers);
-    if counts == Counts::FromFactsLater {
-        planned.counts.clear();
-        planned.months.clear();
+    match counts {
+        Counts::FromFactsLater => planned.counts.clear(),
+        Counts::Maintained => planned.months = roll_up(&planned.facts),
     }
     D::write(transaction, tables, &planned).await?;
     Ok(report(&planned))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::change::{Change, UndecodableEvent, change_of};
 use crate::history::worker_of;
 use crate::measure::{Key, Measure};
-use crate::months::{MonthKey, roll_up};
+use crate::months::MonthKey;
 use crate::worker::{WorkerProgress, deltas};
 
 /// Business dates are Indonesian dates; kesos counts them in Western Indonesia Time (UTC+7),
@@ -100,7 +100,8 @@ pub struct Plan {
     pub facts: Vec<Fact>,
     /// The same changes summed per count.
     pub counts: BTreeMap<(Key, String, Measure), i64>,
-    /// The facts' monthly roll-up rows ([`crate::months`]).
+    /// The facts' monthly roll-up rows ([`crate::months`]), filled by a caller that maintains
+    /// them batch by batch (the live model; a replay sums them from the facts at the end).
     pub months: BTreeMap<MonthKey, i64>,
     /// Targets set.
     pub targets: Vec<TargetRow>,
@@ -233,6 +234,5 @@ pub fn plan(
         }
     }
     plan.counts.retain(|_, sum| *sum != 0);
-    plan.months = roll_up(&plan.facts);
     plan
 }
