@@ -10,6 +10,8 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod copy_reads;
+
 use crate::error::StoreError;
 use crate::group_commit::{AppendCommand, BatchWriter, GroupCommit};
 use crate::integrity::Checkpoint;
@@ -121,6 +123,15 @@ impl PostgresStore {
 
     fn bulk_writer(&self) -> &GroupCommit {
         &self.bulk
+    }
+
+    /// The whole log by binary COPY, decoded on a task of its own ([`copy_reads`]).
+    fn read_log(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        copy_reads::read_log(&self.pool, after, as_of)
     }
 
     /// The underlying pool, for tests and benchmarks that compare with plain SQL.

@@ -143,7 +143,8 @@ pub(crate) fn hash_array(bytes: &[u8], position: i64) -> Result<[u8; 32], StoreE
 }
 
 /// Generates row decoding and the `EventStore` impl for a store type with fields `pool` (its
-/// reader pool) and `writer` (its [`GroupCommit`](crate::group_commit::GroupCommit)).
+/// reader pool) and `writer` (its [`GroupCommit`](crate::group_commit::GroupCommit)), and a
+/// method `read_log(after, as_of)` that streams the whole log (each store reads it its own way).
 /// `$to_db`/`$from_db` convert instants to and from the column type `$instant`.
 macro_rules! impl_event_store {
     ($store:ty, $row:ty, $instant:ty, $to_db:path, $from_db:path) => {
@@ -269,15 +270,7 @@ macro_rules! impl_event_store {
                 after: u64,
                 as_of: AsOf,
             ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-                let page = move |after: u64, max: usize| {
-                    sqlx::query(crate::reads::READ_BATCH)
-                        .bind(crate::reads::to_i64(after))
-                        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                        .fetch(&self.pool)
-                        .map(|row| event_from_row(&row?))
-                        .boxed()
-                };
-                crate::reads::paged(Box::new(page), after, as_of)
+                self.read_log(after, as_of)
             }
 
             async fn read_batch(

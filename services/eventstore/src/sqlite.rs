@@ -94,6 +94,23 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// The whole log, in pages of rows decoded as they arrive ([`crate::reads::paged`]).
+    fn read_log(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        let page = move |after: u64, max: usize| {
+            sqlx::query(crate::reads::READ_BATCH)
+                .bind(to_i64(after))
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .fetch(&self.pool)
+                .map(|row| event_from_row(&row?))
+                .boxed()
+        };
+        crate::reads::paged(Box::new(page), after, as_of)
+    }
+
     /// Applies the embedded migrations (idempotent).
     pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         let mut migrator = sqlx::migrate!("./migrations/sqlite");

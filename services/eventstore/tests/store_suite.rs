@@ -372,6 +372,70 @@ async fn the_whole_log_reads_across_pages_without_gaps_or_repeats(b: &impl Backe
     assert_eq!(from_middle.len(), 5_005);
 }
 
+async fn replays_dropped_part_way_leave_the_store_whole_and_usable(b: &impl Backend) {
+    let store = b.store();
+    for chunk in 0..24 {
+        let events = (0..500).map(|i| event(&format!("{chunk}/{i}"))).collect();
+        let name = stream(&format!("bulk-{}", chunk % 5));
+        store
+            .append(&name, ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+    }
+    // More abandoned reads than the pool has connections: each must give its connection back
+    // clean (or close it), whether dropped at once, inside a page or between two.
+    for taken in [0_usize, 1, 3, 700, 9_999, 10_001, 10_500]
+        .into_iter()
+        .cycle()
+        .take(21)
+    {
+        let mut events = store.read_all(0, AsOf::Now);
+        for expected in 1..=taken as u64 {
+            assert_eq!(events.try_next().await.unwrap().unwrap().position, expected);
+        }
+        drop(events);
+        assert_eq!(store.head_position().await.unwrap(), 12_000);
+    }
+    store
+        .append(
+            &stream("after"),
+            ExpectedVersion::NoStream,
+            vec![event("x")],
+        )
+        .await
+        .unwrap();
+    let positions: Vec<u64> = all(store, 0, AsOf::Now)
+        .await
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(positions, (1..=12_001).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .read_stream(&stream("after"), AsOf::Now)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn a_row_altered_to_an_invalid_value_is_reported_as_corrupt_by_the_replay(b: &impl Backend) {
+    let store = b.store();
+    seed(store).await;
+    b.sql("UPDATE kesos_events SET event_type = 'not a type' WHERE position = 2")
+        .await;
+    let mut events = store.read_all(0, AsOf::Now);
+    assert_eq!(events.try_next().await.unwrap().unwrap().position, 1);
+    match events.try_next().await {
+        Err(StoreError::Corrupt { position, reason }) => {
+            assert_eq!(position, 2);
+            assert!(reason.contains("not a type"), "{reason}");
+        }
+        other => panic!("expected a corrupt event at position 2, got {other:?}"),
+    }
+}
+
 async fn reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then(b: &impl Backend) {
     let store = b.store();
     seed(store).await;
@@ -1050,6 +1114,8 @@ suite!(
     reading_an_unknown_stream_is_stream_not_found,
     the_whole_log_reads_in_position_order_from_a_checkpoint,
     the_whole_log_reads_across_pages_without_gaps_or_repeats,
+    replays_dropped_part_way_leave_the_store_whole_and_usable,
+    a_row_altered_to_an_invalid_value_is_reported_as_corrupt_by_the_replay,
     reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then,
     imported_history_keeps_its_business_time_and_is_recorded_now,
     concurrent_appends_with_the_same_expected_version_let_exactly_one_win,
