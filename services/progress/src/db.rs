@@ -152,12 +152,20 @@ macro_rules! progress_db {
                         .await?;
                     if !names.iter().any(|name| name.ends_with(index.suffix)) {
                         // On a large table from before the index existed this takes a while,
-                        // once; say why the start waits.
-                        tracing::info!(
-                            table = %index.table,
-                            index = index.suffix,
-                            "creating a missing index"
-                        );
+                        // once; say why the start waits (a new, empty table needs no word).
+                        let rows: i64 = sqlx::query_scalar(&format!(
+                            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1) AS one",
+                            index.table
+                        ))
+                        .fetch_one(&mut *transaction)
+                        .await?;
+                        if rows > 0 {
+                            tracing::info!(
+                                table = %index.table,
+                                index = index.suffix,
+                                "creating a missing index"
+                            );
+                        }
                         Self::execute_all(&mut transaction, &[index.create]).await?;
                     }
                 }
@@ -225,70 +233,12 @@ macro_rules! progress_db {
                 tables: &Tables,
                 plan: &Plan,
             ) -> Result<(), sqlx::Error> {
-                let workers: Vec<_> = plan.workers.iter().collect();
-                for chunk in workers.chunks(ROWS_PER_STATEMENT) {
-                    let mut builder = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO {} (worker_id, state) ",
-                        tables.workers()
-                    ));
-                    let mut encoded = Vec::with_capacity(chunk.len());
-                    for (id, state) in chunk {
-                        let json = serde_json::to_string(state)
-                            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                        encoded.push((id.to_string(), json));
-                    }
-                    builder.push_values(encoded, |mut row, (id, json)| {
-                        row.push_bind(id).push_bind(json);
-                    });
-                    builder.push(" ON CONFLICT (worker_id) DO UPDATE SET state = excluded.state");
-                    builder.build().execute(&mut **transaction).await?;
-                }
+                crate::upserts::$bulk::workers(transaction, &tables.workers(), &plan.workers)
+                    .await?;
                 $bulk::facts(transaction, &tables.facts(), &plan.facts).await?;
                 $bulk::history(transaction, &tables.history(), &plan.history).await?;
-                let counts: Vec<_> = plan.counts.iter().collect();
-                for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-                    let table = tables.counts();
-                    let mut builder = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO {table} (kabkota, province, category, role, scheme, \
-                         measure, count) "
-                    ));
-                    builder.push_values(chunk, |mut row, ((key, scheme, measure), count)| {
-                        row.push_bind(key.kabkota.clone())
-                            .push_bind(key.province().to_owned())
-                            .push_bind(i64::from(key.category))
-                            .push_bind(i64::from(key.role))
-                            .push_bind(scheme.clone())
-                            .push_bind(i64::from(measure.code()))
-                            .push_bind(**count);
-                    });
-                    builder.push(format!(
-                        " ON CONFLICT (kabkota, category, role, scheme, measure) \
-                         DO UPDATE SET count = {table}.count + excluded.count"
-                    ));
-                    builder.build().execute(&mut **transaction).await?;
-                }
-                let months: Vec<_> = plan.months.iter().collect();
-                for chunk in months.chunks(ROWS_PER_STATEMENT) {
-                    let table = tables.months();
-                    let mut builder = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO {table} (level, parent, category, region, month, measure, \
-                         delta) "
-                    ));
-                    builder.push_values(chunk, |mut row, (key, delta)| {
-                        row.push_bind(key.level.code())
-                            .push_bind(key.parent.clone())
-                            .push_bind(key.category)
-                            .push_bind(key.region.clone())
-                            .push_bind(key.month)
-                            .push_bind(i64::from(key.measure.code()))
-                            .push_bind(**delta);
-                    });
-                    builder.push(format!(
-                        " ON CONFLICT (level, parent, category, region, month, measure) \
-                         DO UPDATE SET delta = {table}.delta + excluded.delta"
-                    ));
-                    builder.build().execute(&mut **transaction).await?;
-                }
+                crate::upserts::$bulk::counts(transaction, &tables.counts(), &plan.counts).await?;
+                crate::upserts::$bulk::months(transaction, &tables.months(), &plan.months).await?;
                 for chunk in plan.targets.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::<$db>::new(format!(
                         "INSERT INTO {} (year, region, category, count, day, recorded_us, \

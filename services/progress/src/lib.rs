@@ -5,7 +5,8 @@
 //! - [`change`] and [`worker`] are the pure core: what an event means for a worker's standing,
 //!   and which counts move when it changes (derived, never hand-incremented).
 //! - [`plan`] turns a batch of events into rows; [`model`] writes them in one transaction with
-//!   the checkpoints (idempotent under redelivery) and answers queries; [`runner`] feeds it live
+//!   the checkpoints (idempotent under redelivery; `bulk` and `upserts` write each table the
+//!   fastest way its backend has) and answers queries; [`runner`] feeds it live
 //!   from the embedded log or JetStream; [`replay`] rebuilds it into fresh tables and swaps.
 //! - [`months`] rolls the dated facts up per month, so national series and as-of figures
 //!   read months instead of every fact; `questions` picks the tables a question is summed
@@ -29,6 +30,7 @@ pub mod reads;
 pub mod replay;
 pub mod runner;
 pub mod tables;
+mod upserts;
 pub mod worker;
 
 pub use error::ProgressError;
