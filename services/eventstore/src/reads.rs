@@ -1,8 +1,9 @@
 //! The read side and bookkeeping of both stores, written once.
 //!
 //! PostgreSQL and SQLite hold the same tables; they differ in how an instant is stored
-//! (`timestamptz` versus integer microseconds) and in how appends are written (a PL/pgSQL
-//! function versus Rust under `BEGIN IMMEDIATE`). Everything else — the statements (plain SQL
+//! (`timestamptz` versus integer microseconds), in how appends are written (a PL/pgSQL
+//! function versus Rust under `BEGIN IMMEDIATE`) and in how the whole log is streamed (binary
+//! `COPY` versus the [`paged`] queries here). Everything else — the statements (plain SQL
 //! both accept: `$n` parameters, `CAST`, `ON CONFLICT`), row decoding and the read half of
 //! [`EventStore`](crate::EventStore) — is generated for each store by [`impl_event_store!`].
 

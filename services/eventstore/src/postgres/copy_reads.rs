@@ -1,5 +1,7 @@
-//! The whole log read with `COPY … TO STDOUT (FORMAT binary)`: the replay path of every
-//! projection, relay and audit on PostgreSQL.
+//! The whole log read with `COPY … TO STDOUT (FORMAT binary)`: [`read_all`] on PostgreSQL,
+//! which `kesos audit verify`, checkpoint signing and any other full replay of the log stream.
+//!
+//! [`read_all`]: crate::EventStore::read_all
 //!
 //! Why not a plain `SELECT`: a replay is per-row work, and a query result costs the client a
 //! generic row per event (a message, column metadata, a type check and a by-name lookup per
@@ -14,8 +16,7 @@
 //! connection left in the middle of a COPY is closed rather than returned to the pool.
 
 use futures::stream::{self, BoxStream, StreamExt};
-use sqlx::postgres::PgConnection;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -46,6 +47,7 @@ pub(crate) fn read_log(
     .boxed()
 }
 
+/// Events handed over at once; an error, if any, is the last item the caller gets.
 type Chunk = Vec<Result<RecordedEvent, StoreError>>;
 
 /// Reads pages until the log, or `as_of`, ends, or the caller goes away or is handed an error.
