@@ -112,6 +112,18 @@ async fn all(store: &dyn EventStore, after: u64, as_of: AsOf) -> Vec<RecordedEve
     store.read_all(after, as_of).try_collect().await.unwrap()
 }
 
+/// Appends `chunks` appends of 500 events each, spread over `streams` streams in turn.
+async fn append_in_chunks_of_500(store: &dyn EventStore, chunks: u64, streams: u64) {
+    for chunk in 0..chunks {
+        let events = (0..500).map(|i| event(&format!("{chunk}/{i}"))).collect();
+        let name = stream(&format!("bulk-{}", chunk % streams));
+        store
+            .append(&name, ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+    }
+}
+
 async fn seed(store: &dyn EventStore) {
     store
         .append(
@@ -344,14 +356,7 @@ async fn the_whole_log_reads_in_position_order_from_a_checkpoint(b: &impl Backen
 async fn the_whole_log_reads_across_pages_without_gaps_or_repeats(b: &impl Backend) {
     let store = b.store();
     let total = 20_007_u64; // two full pages of 10,000 and a partial one
-    for chunk in 0..(total / 500) {
-        let events = (0..500).map(|i| event(&format!("{chunk}/{i}"))).collect();
-        let name = stream(&format!("bulk-{}", chunk % 7));
-        store
-            .append(&name, ExpectedVersion::Any, events)
-            .await
-            .unwrap();
-    }
+    append_in_chunks_of_500(store, total / 500, 7).await;
     let rest = (0..total % 500)
         .map(|i| event(&format!("rest/{i}")))
         .collect();
@@ -374,14 +379,7 @@ async fn the_whole_log_reads_across_pages_without_gaps_or_repeats(b: &impl Backe
 
 async fn replays_dropped_part_way_leave_the_store_whole_and_usable(b: &impl Backend) {
     let store = b.store();
-    for chunk in 0..24 {
-        let events = (0..500).map(|i| event(&format!("{chunk}/{i}"))).collect();
-        let name = stream(&format!("bulk-{}", chunk % 5));
-        store
-            .append(&name, ExpectedVersion::Any, events)
-            .await
-            .unwrap();
-    }
+    append_in_chunks_of_500(store, 24, 5).await;
     // More abandoned reads than the pool has connections: each must give its connection back
     // clean (or close it), whether dropped at once, inside a page or between two.
     for taken in [0_usize, 1, 3, 700, 9_999, 10_001, 10_500]

@@ -119,6 +119,12 @@ pub trait ProgressDb: sqlx::Database {
     ) -> Result<(), sqlx::Error>;
 }
 
+/// A query that counts 1 when `table` holds any row and 0 when it is empty, without reading
+/// further than the first row.
+fn any_row(table: &str) -> String {
+    format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one")
+}
+
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
@@ -153,12 +159,9 @@ macro_rules! progress_db {
                     if !names.iter().any(|name| name.ends_with(index.suffix)) {
                         // On a large table from before the index existed this takes a while,
                         // once; say why the start waits (a new, empty table needs no word).
-                        let rows: i64 = sqlx::query_scalar(&format!(
-                            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1) AS one",
-                            index.table
-                        ))
-                        .fetch_one(&mut *transaction)
-                        .await?;
+                        let rows: i64 = sqlx::query_scalar(&any_row(&index.table))
+                            .fetch_one(&mut *transaction)
+                            .await?;
                         if rows > 0 {
                             tracing::info!(
                                 table = %index.table,
@@ -173,11 +176,10 @@ macro_rules! progress_db {
                 // under a lock that keeps a second process from summing it too.
                 let lock = $lock_months.replace("{table}", &tables.months());
                 Self::execute_all(&mut transaction, &[lock]).await?;
-                let probe = |table: String| format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one");
-                let rolled: i64 = sqlx::query_scalar(&probe(tables.months()))
+                let rolled: i64 = sqlx::query_scalar(&any_row(&tables.months()))
                     .fetch_one(&mut *transaction)
                     .await?;
-                let facts: i64 = sqlx::query_scalar(&probe(tables.facts()))
+                let facts: i64 = sqlx::query_scalar(&any_row(&tables.facts()))
                     .fetch_one(&mut *transaction)
                     .await?;
                 if rolled == 0 && facts > 0 {
