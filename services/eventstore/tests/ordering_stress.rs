@@ -3,7 +3,9 @@
 //!
 //! Six writers, each its own store instance with its own connection pool and group-commit
 //! writer (as six processes would be), append thousands of events to shared and private
-//! streams while a catch-up reader follows the log. The reader must see every committed event
+//! streams while a catch-up reader follows the log. Every third append carries one event, so
+//! on PostgreSQL both append functions (`kesos_append_single` and `kesos_append`) write
+//! concurrently, from different writers. The reader must see every committed event
 //! exactly once, positions strictly increasing, and every stream in version order. Bounded:
 //! a fixed number of appends, and the reader stops once it has caught up with the writers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

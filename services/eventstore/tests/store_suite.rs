@@ -1077,6 +1077,96 @@ async fn a_bulk_answers_each_append_on_its_own_in_order(b: &impl Backend) {
     );
 }
 
+/// The command path's batch (one event per append, distinct streams, no claims): each append
+/// is appended, refused or recognised exactly as it would be alone, and hashed into its chain.
+async fn single_event_appends_queued_together_are_each_decided_on_their_own(b: &impl Backend) {
+    let store = b.store();
+    let stored_in_a = event("a1");
+    let stored_in_m = event("m1");
+    for (name, stored) in [
+        ("worker-a", stored_in_a.clone()),
+        ("worker-b", event("b1")),
+        ("worker-m", stored_in_m.clone()),
+    ] {
+        store
+            .append(&stream(name), ExpectedVersion::NoStream, vec![stored])
+            .await
+            .unwrap();
+    }
+    let single = |name: &str, expected, stored: NewEvent| BulkAppend {
+        stream: stream(name),
+        expected,
+        events: vec![stored],
+        claims: Claims::default(),
+    };
+    let outcomes = store
+        .append_bulk(vec![
+            single("worker-new-0", ExpectedVersion::NoStream, event("n0")),
+            single("worker-b", ExpectedVersion::Exactly(5), event("b2")),
+            single("worker-a", ExpectedVersion::Any, stored_in_a),
+            single("worker-n", ExpectedVersion::NoStream, stored_in_m),
+            single("worker-m", ExpectedVersion::Exactly(1), event("m2")),
+            single("worker-new-1", ExpectedVersion::Any, event("n1")),
+        ])
+        .await;
+
+    let appended = |n: usize| outcomes[n].as_ref().unwrap();
+    assert_eq!(
+        (appended(0).stream_version, appended(0).already_stored),
+        (1, false)
+    );
+    assert!(
+        matches!(&outcomes[1], Err(StoreError::Conflict { actual: 1, .. })),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(
+        (
+            appended(2).stream_version,
+            appended(2).already_stored,
+            appended(2).positions.clone()
+        ),
+        (1, true, vec![1])
+    );
+    assert!(
+        matches!(&outcomes[3], Err(StoreError::IdempotencyMismatch { .. })),
+        "{:?}",
+        outcomes[3]
+    );
+    assert_eq!(appended(4).stream_version, 2);
+    assert_eq!(appended(5).stream_version, 1);
+
+    let new: Vec<(String, u64, u64)> = all(store, 3, AsOf::Now)
+        .await
+        .into_iter()
+        .map(|e| {
+            (
+                e.stream_id.as_str().to_owned(),
+                e.stream_version,
+                e.position,
+            )
+        })
+        .collect();
+    let expected_new = [
+        ("worker-new-0", 1, 4),
+        ("worker-m", 2, 5),
+        ("worker-new-1", 1, 6),
+    ];
+    let expected_new: Vec<(String, u64, u64)> = expected_new
+        .iter()
+        .map(|&(name, version, position)| (name.to_owned(), version, position))
+        .collect();
+    assert_eq!(new, expected_new);
+    assert_eq!(appended(4).positions, vec![5]);
+    assert!(
+        store
+            .read_stream(&stream("worker-n"), AsOf::Now)
+            .await
+            .is_err()
+    );
+    assert_eq!(first_break(store).await, None, "every new event chains");
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod postgres {
@@ -1136,4 +1226,5 @@ suite!(
     the_claim_holder_is_the_stream_that_took_the_key_or_none,
     a_malformed_claim_or_one_both_taken_and_released_is_refused,
     a_bulk_answers_each_append_on_its_own_in_order,
+    single_event_appends_queued_together_are_each_decided_on_their_own,
 );
