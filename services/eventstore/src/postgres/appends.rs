@@ -4,8 +4,8 @@
 //! functions (see the migrations for what each decides and answers):
 //! - `kesos_append_single` (0005) for the command path's common batch: concurrent commands on
 //!   distinct streams, one event each, no claims. It decides the whole batch in one set-based
-//!   statement; measured with `kesos bench store`, the command path went from 0.54 to 0.70-0.72
-//!   of plain single-row INSERTs.
+//!   statement. Measured with `kesos bench store --duration 8`, alternating runs with and
+//!   without it: the command path went from 0.50-0.56 to 0.57-0.72 of plain single-row INSERTs.
 //! - `kesos_append` (0003) for everything else: several events per append, two appends to one
 //!   stream in a batch, claims.
 //!
