@@ -174,7 +174,8 @@ async fn the_whole_enrollment_api(running: &Running) {
     let (status, _, list) = running.get("/v1/workers?status=erased").await;
     assert_eq!(
         (status, list["items"][0]["full_name"].as_str()),
-        (200, None)
+        (200, None),
+        "{list}"
     );
 
     // Unknown ids are 404 problems.
