@@ -1158,12 +1158,10 @@ async fn single_event_appends_queued_together_are_each_decided_on_their_own(b: &
         .collect();
     assert_eq!(new, expected_new);
     assert_eq!(appended(4).positions, vec![5]);
-    assert!(
-        store
-            .read_stream(&stream("worker-n"), AsOf::Now)
-            .await
-            .is_err()
-    );
+    assert!(matches!(
+        store.read_stream(&stream("worker-n"), AsOf::Now).await,
+        Err(StoreError::StreamNotFound(_))
+    ));
     assert_eq!(first_break(store).await, None, "every new event chains");
 }
 
