@@ -182,6 +182,10 @@ pub enum BenchTarget {
         /// Kabupaten/kota queries timed (a tenth as many province as-of queries).
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
+        /// Leave out the live projection: the replay builds the model the queries are timed
+        /// on (the live phase takes minutes at the default size).
+        #[arg(long)]
+        skip_live: bool,
         /// One JSON object per figure.
         #[arg(long)]
         json: bool,
@@ -474,6 +478,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 BenchTarget::Progress {
                     workers,
                     queries,
+                    skip_live,
                     json,
                 },
         } => {
@@ -483,6 +488,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 nats_url: bench_nats_url(&config),
                 workers,
                 queries,
+                skip_live,
                 json,
             };
             kesos_bench::progress(&options, &mut out).await?;

@@ -1,10 +1,14 @@
-//! The two tables that grow by a row per event — dated facts and the history index — written
-//! the fastest way each backend has: `COPY … FROM STDIN` on PostgreSQL, multi-row `INSERT`s on
-//! SQLite.
+//! The two tables that grow by a row per event — dated facts and the history index — and the
+//! counts and roll-up a replay summed (into empty tables), written the fastest way each backend
+//! has: `COPY … FROM STDIN` on PostgreSQL, multi-row `INSERT`s on SQLite.
 
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
+use std::collections::BTreeMap;
+
+use crate::months::MonthKey;
 use crate::plan::{Fact, HistoryEntry};
+use crate::upserts::Counts;
 
 /// Rows per multi-row statement on SQLite (9 parameters each, far below its limit).
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -83,6 +87,53 @@ pub(crate) mod postgres {
         copy(transaction, &statement, data).await
     }
 
+    /// Writes a replay's summed `counts` into its empty `table`.
+    pub(crate) async fn counts(
+        transaction: &mut Transaction<'static, Postgres>,
+        table: &str,
+        counts: &Counts,
+    ) -> Result<(), sqlx::Error> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut data = String::with_capacity(counts.len() * 48);
+        for ((key, scheme, measure), count) in counts {
+            escape(&key.kabkota, &mut data);
+            data.push('\t');
+            escape(key.province(), &mut data);
+            let _ = write!(data, "\t{}\t{}\t", key.category, key.role);
+            escape(scheme, &mut data);
+            let _ = writeln!(data, "\t{}\t{count}", measure.code());
+        }
+        let statement = format!(
+            "COPY {table} (kabkota, province, category, role, scheme, measure, count) FROM STDIN"
+        );
+        copy(transaction, &statement, data).await
+    }
+
+    /// Writes roll-up rows a replay summed into its `table` (which holds none of their keys).
+    pub(crate) async fn months(
+        transaction: &mut Transaction<'static, Postgres>,
+        table: &str,
+        months: &BTreeMap<MonthKey, i64>,
+    ) -> Result<(), sqlx::Error> {
+        if months.is_empty() {
+            return Ok(());
+        }
+        let mut data = String::with_capacity(months.len() * 40);
+        for (key, delta) in months {
+            let _ = write!(data, "{}\t", key.level.code());
+            escape(&key.parent, &mut data);
+            let _ = write!(data, "\t{}\t", key.category);
+            escape(&key.region, &mut data);
+            let _ = writeln!(data, "\t{}\t{}\t{delta}", key.month, key.measure.code());
+        }
+        let statement = format!(
+            "COPY {table} (level, parent, category, region, month, measure, delta) FROM STDIN"
+        );
+        copy(transaction, &statement, data).await
+    }
+
     async fn copy(
         transaction: &mut Transaction<'static, Postgres>,
         statement: &str,
@@ -100,6 +151,24 @@ pub(crate) mod postgres {
 /// Multi-row INSERTs on SQLite.
 pub(crate) mod sqlite {
     use super::*;
+
+    /// Writes a replay's summed `counts` into its empty `table`.
+    pub(crate) async fn counts(
+        transaction: &mut Transaction<'static, Sqlite>,
+        table: &str,
+        counts: &Counts,
+    ) -> Result<(), sqlx::Error> {
+        crate::upserts::sqlite::counts(transaction, table, counts).await
+    }
+
+    /// Writes roll-up rows a replay summed into its `table` (which holds none of their keys).
+    pub(crate) async fn months(
+        transaction: &mut Transaction<'static, Sqlite>,
+        table: &str,
+        months: &BTreeMap<MonthKey, i64>,
+    ) -> Result<(), sqlx::Error> {
+        crate::upserts::sqlite::months(transaction, table, months).await
+    }
 
     /// Writes `facts` into `table`.
     pub(crate) async fn facts(

@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use crate::bulk::{postgres, sqlite};
 use crate::measure::Measure;
-use crate::months;
+use crate::months::{self, MonthKey};
 use crate::plan::Plan;
 use crate::query::{AsOf, Filter, RegionCounts, Scope};
 use crate::questions;
 use crate::tables::Tables;
+use crate::upserts::Counts;
 use crate::worker::WorkerProgress;
 
 /// Rows per multi-row statement: far below both backends' parameter limits.
@@ -46,12 +47,29 @@ pub trait ProgressDb: sqlx::Database {
     /// The SQL that computes a fact's business month from its `day` column.
     const MONTH_OF_DAY: &'static str;
 
+    /// Statements that open each transaction of a replay's bulk load. On PostgreSQL it does
+    /// not wait for its commits to reach the disk: a crash mid-replay leaves only tables the
+    /// next replay drops (the swap itself commits as usual).
+    const BULK_LOAD_SETTINGS: &'static [&'static str];
+
+    /// Whether a replay builds its indexes and writes its sums at once, on connections of
+    /// their own (PostgreSQL), or one after another (SQLite has one writer at a time).
+    const PARALLEL_BUILDS: bool;
+
     /// Creates a table set (idempotent), with its indexes unless `indexes` is `None` (a replay
     /// adds them after loading).
     async fn create(
         pool: &Pool<Self>,
         tables: &Tables,
         indexes: Option<&str>,
+    ) -> Result<(), sqlx::Error>;
+
+    /// Writes the counts and roll-up rows a replay summed into its empty tables.
+    async fn write_sums(
+        transaction: &mut Transaction<'static, Self>,
+        tables: &Tables,
+        counts: &Counts,
+        months: &BTreeMap<MonthKey, i64>,
     ) -> Result<(), sqlx::Error>;
 
     /// Positions applied per source.
@@ -134,10 +152,21 @@ fn to_i64(value: u64) -> i64 {
 }
 
 macro_rules! progress_db {
-    ($db:ty, $bulk:ident, $indexes:expr, $month_of_day:expr, $lock_months:expr, $settle:expr) => {
+    (
+        $db:ty,
+        $bulk:ident,
+        $indexes:expr,
+        $month_of_day:expr,
+        $lock_months:expr,
+        $settle:expr,
+        $bulk_load:expr,
+        $parallel:expr
+    ) => {
         #[async_trait]
         impl ProgressDb for $db {
             const MONTH_OF_DAY: &'static str = $month_of_day;
+            const BULK_LOAD_SETTINGS: &'static [&'static str] = $bulk_load;
+            const PARALLEL_BUILDS: bool = $parallel;
 
             async fn create(
                 pool: &Pool<Self>,
@@ -188,6 +217,16 @@ macro_rules! progress_db {
                         .await?;
                 }
                 transaction.commit().await
+            }
+
+            async fn write_sums(
+                transaction: &mut Transaction<'static, Self>,
+                tables: &Tables,
+                counts: &Counts,
+                months: &BTreeMap<MonthKey, i64>,
+            ) -> Result<(), sqlx::Error> {
+                $bulk::counts(transaction, &tables.counts(), counts).await?;
+                $bulk::months(transaction, &tables.months(), months).await
             }
 
             async fn checkpoints(
@@ -445,7 +484,9 @@ progress_db!(
     PG_INDEXES,
     months::sql::POSTGRES,
     PG_LOCK_MONTHS,
-    PG_SETTLE
+    PG_SETTLE,
+    &["SET LOCAL synchronous_commit = off"],
+    true
 );
 progress_db!(
     Sqlite,
@@ -453,5 +494,7 @@ progress_db!(
     SQLITE_INDEXES,
     months::sql::SQLITE,
     SQLITE_LOCK_MONTHS,
-    SQLITE_SETTLE
+    SQLITE_SETTLE,
+    &[],
+    false
 );

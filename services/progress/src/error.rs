@@ -13,6 +13,9 @@ pub enum ProgressError {
     /// The feed failed for good.
     #[error("event feed: {0}")]
     Feed(#[from] kesos_bus::BusError),
+    /// A replay's log reader stopped without finishing (it panicked or was cancelled).
+    #[error("the replay's log reader stopped: {0}")]
+    ReaderStopped(String),
     /// The history names a source this process cannot read.
     #[error("no event log named {0} is configured")]
     UnknownSource(String),

@@ -7,7 +7,8 @@
 //! - [`plan`] turns a batch of events into rows; [`model`] writes them in one transaction with
 //!   the checkpoints (idempotent under redelivery; `bulk` and `upserts` write each table the
 //!   fastest way its backend has) and answers queries; [`runner`] feeds it live
-//!   from the embedded log or JetStream; [`replay`] rebuilds it into fresh tables and swaps.
+//!   from the embedded log or JetStream; [`replay`] rebuilds it into fresh tables and swaps,
+//!   summing the counts and the roll-up in memory as it goes (`sums`).
 //! - [`months`] rolls the dated facts up per month, so national series and as-of figures
 //!   read months instead of every fact; `questions` picks the tables a question is summed
 //!   from.
@@ -29,6 +30,7 @@ mod questions;
 pub mod reads;
 pub mod replay;
 pub mod runner;
+mod sums;
 pub mod tables;
 mod upserts;
 pub mod worker;

@@ -10,8 +10,9 @@ use crate::db::{ProgressDb, StoredTarget};
 use crate::error::ProgressError;
 use crate::measure::Measure;
 use crate::months::roll_up;
-use crate::plan::{Plan, SourcedEvent, plan, prepare, workers_named};
+use crate::plan::{Plan, Prepared, SourcedEvent, plan, prepare, workers_named};
 use crate::query::{AsOf, Filter, RegionCounts};
+use crate::sums::Sums;
 use crate::tables::Tables;
 
 /// The model's database.
@@ -90,30 +91,13 @@ impl ProgressModel {
     /// Applies a batch in one transaction with the checkpoints: events at or before a source's
     /// checkpoint are skipped, so a redelivered or replayed batch changes nothing.
     pub async fn apply(&self, events: &[SourcedEvent]) -> Result<Applied, ProgressError> {
-        self.apply_writing(events, Counts::Maintained).await
-    }
-
-    /// Applies a batch of a replay's bulk load: the current counts are left out, since the
-    /// replay sums them from the facts once at the end.
-    pub(crate) async fn apply_bulk(
-        &self,
-        events: &[SourcedEvent],
-    ) -> Result<Applied, ProgressError> {
-        self.apply_writing(events, Counts::FromFactsLater).await
-    }
-
-    async fn apply_writing(
-        &self,
-        events: &[SourcedEvent],
-        counts: Counts,
-    ) -> Result<Applied, ProgressError> {
         if events.is_empty() {
             return Ok(Applied::default());
         }
         let tables = &self.tables;
         on_backend!(&self.store, D, pool => {
             let mut transaction = pool.begin().await?;
-            let applied = apply_in::<D>(&mut transaction, tables, events, counts).await?;
+            let applied = apply_in::<D>(&mut transaction, tables, events).await?;
             transaction.commit().await?;
             Ok(applied)
         })
@@ -168,34 +152,45 @@ impl ProgressModel {
     }
 }
 
-/// Whether a batch updates the current counts as it goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Counts {
-    /// Yes: the live model.
-    Maintained,
-    /// No: a replay's bulk load sums them (and the monthly roll-up) from the facts at the end.
-    FromFactsLater,
-}
-
-/// Applies a batch inside `transaction` (the live apply, the replay's bulk load, and its last
-/// catch-up under the swap's lock).
+/// Applies a batch inside `transaction`, counts and roll-up included (the live apply, and a
+/// replay's last catch-up under the swap's lock).
 pub(crate) async fn apply_in<D: ProgressDb>(
     transaction: &mut sqlx::Transaction<'static, D>,
     tables: &Tables,
     events: &[SourcedEvent],
-    counts: Counts,
 ) -> Result<Applied, ProgressError> {
-    let prepared = prepare(events);
+    let mut planned = planned_in::<D>(transaction, tables, prepare(events)).await?;
+    planned.months = roll_up(&planned.facts);
+    D::write(transaction, tables, &planned).await?;
+    Ok(report(&planned))
+}
+
+/// Applies a batch of a replay's bulk load inside `transaction`: its counts and roll-up go
+/// to `sums` instead, which the replay writes once at the end.
+pub(crate) async fn apply_summed<D: ProgressDb>(
+    transaction: &mut sqlx::Transaction<'static, D>,
+    tables: &Tables,
+    prepared: Vec<Prepared>,
+    sums: &mut Sums,
+) -> Result<Applied, ProgressError> {
+    let mut planned = planned_in::<D>(transaction, tables, prepared).await?;
+    sums.add(&planned);
+    planned.counts.clear();
+    D::write(transaction, tables, &planned).await?;
+    Ok(report(&planned))
+}
+
+/// Plans prepared events against the checkpoints and the stored standing of the workers
+/// they name.
+async fn planned_in<D: ProgressDb>(
+    transaction: &mut sqlx::Transaction<'static, D>,
+    tables: &Tables,
+    prepared: Vec<Prepared>,
+) -> Result<Plan, ProgressError> {
     let named = workers_named(&prepared);
     let checkpoints = D::checkpoints(transaction, tables).await?;
     let workers = D::load_workers(transaction, tables, &named).await?;
-    let mut planned = plan(prepared, &checkpoints, workers);
-    match counts {
-        Counts::FromFactsLater => planned.counts.clear(),
-        Counts::Maintained => planned.months = roll_up(&planned.facts),
-    }
-    D::write(transaction, tables, &planned).await?;
-    Ok(report(&planned))
+    Ok(plan(prepared, &checkpoints, workers))
 }
 
 fn report(plan: &Plan) -> Applied {

@@ -6,8 +6,8 @@
 //! It exists for speed. A national monthly series or an as-of figure summed from the facts
 //! reads every fact of the country (millions); summed from the roll-up it reads one row per
 //! region, measure and month, plus the facts of the one month the as-of date falls in. It is
-//! kept in the same transaction as the facts (live) or summed from them (replay, upgrade), so
-//! it always agrees with them. Questions it cannot answer — cut by role, or as of a recorded
+//! kept in the same transaction as the facts (live), summed as they are loaded (replay) or
+//! summed from them (upgrade), so it always agrees with them. Questions it cannot answer — cut by role, or as of a recorded
 //! time — are summed from the facts as before.
 
 use std::collections::BTreeMap;

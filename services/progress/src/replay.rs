@@ -6,20 +6,29 @@
 //! whatever the live model had applied beyond the replay, then drops the old tables and renames
 //! the new ones. The live projection's next batch finds the rebuilt model and its checkpoints.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kesos_eventstore::EventStore;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use kesos_eventstore::{AsOf, EventStore, RecordedEvent, StoreError};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::db::ProgressDb;
 use crate::error::ProgressError;
-use crate::model::{Counts, ProgressModel, ProgressStore, apply_in, on_backend};
-use crate::plan::SourcedEvent;
+use crate::model::{ProgressModel, ProgressStore, apply_in, apply_summed, on_backend};
+use crate::plan::{Prepared, SourcedEvent, prepare};
+use crate::sums::Sums;
 use crate::tables::Tables;
+use crate::upserts::Counts;
 
 /// Events read from a log per batch.
 const REPLAY_BATCH: usize = 20_000;
+/// Batches read and decoded ahead of the one being written.
+const READ_AHEAD: usize = 1;
+/// Count or roll-up rows per statement when the sums are written.
+const ROLL_UP_CHUNK: usize = 50_000;
 
 /// An event log to replay, under the source name its events carry on the bus.
 #[derive(Clone)]
@@ -42,6 +51,11 @@ pub struct ReplayReport {
 }
 
 /// Rebuilds `model` from `sources`; `progress(done, total)` is called after each batch.
+///
+/// The logs are read (and their events decoded) by a task of their own, a batch ahead of the
+/// batch being written, so reading, decoding and writing overlap. The facts, the
+/// history and the workers' standing are written batch by batch; the counts and the monthly
+/// roll-up are summed in memory ([`Sums`]) and written once at the end, next to the indexes.
 pub async fn replay(
     model: &ProgressModel,
     sources: &[Source],
@@ -56,34 +70,104 @@ pub async fn replay(
         transaction.commit().await?;
         D::create(pool, &Tables::next(), None).await?;
     });
-    let mut total = 0;
+    let mut heads = Vec::with_capacity(sources.len());
     for source in sources {
-        total += source.store.head_position().await?;
+        heads.push(source.store.head_position().await?);
     }
+    let total: u64 = heads.iter().sum();
     let mut report = ReplayReport::default();
-    let mut merged = Merge::new(sources);
-    while let Some(batch) = merged.next_batch(REPLAY_BATCH).await? {
-        let applied = next.apply_bulk(&batch).await?;
-        report.events += batch.len() as u64;
+    let started = std::time::Instant::now();
+    let (sender, mut batches) = mpsc::channel(READ_AHEAD);
+    let reader = tokio::spawn(read_prepared(sources.to_vec(), heads, sender));
+    let mut sums = Sums::default();
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        let events = batch.len() as u64;
+        let applied = on_backend!(next.store(), D, pool => {
+            let mut transaction = pool.begin().await?;
+            for setting in D::BULK_LOAD_SETTINGS {
+                sqlx::query(setting).execute(&mut *transaction).await?;
+            }
+            let applied = apply_summed::<D>(&mut transaction, next.tables(), batch, &mut sums)
+                .await?;
+            transaction.commit().await?;
+            applied
+        });
+        report.events += events;
         report.facts += applied.facts as u64;
         progress(report.events, total.max(report.events));
     }
+    reader
+        .await
+        .map_err(|e| ProgressError::ReaderStopped(e.to_string()))?;
+    tracing::info!(
+        events = report.events,
+        facts = report.facts,
+        seconds = started.elapsed().as_secs_f64(),
+        "replay loaded the log"
+    );
     on_backend!(next.store(), D, pool => {
-        let mut transaction = pool.begin().await?;
-        let next_tables = Tables::next();
-        D::execute_all(&mut transaction, &[next_tables.counts_from_facts()]).await?;
-        D::execute_all(&mut transaction, &next_tables.months_from_facts(D::MONTH_OF_DAY)).await?;
-        let indexes: Vec<String> = next_tables
+        let indexes: Vec<String> = Tables::next()
             .index_statements(tag)
             .into_iter()
             .map(|index| index.create)
             .collect();
-        D::execute_all(&mut transaction, &indexes).await?;
-        transaction.commit().await?;
-        D::settle(pool, &next_tables).await?;
+        let sums_written = write_sums::<D>(pool, next.tables(), sums);
+        if D::PARALLEL_BUILDS {
+            let builds = indexes.iter().map(|index| sqlx::query(index).execute(pool));
+            let (written, built) =
+                tokio::join!(sums_written, futures::future::try_join_all(builds));
+            written?;
+            built?;
+        } else {
+            sums_written.await?;
+            let mut transaction = pool.begin().await?;
+            D::execute_all(&mut transaction, &indexes).await?;
+            transaction.commit().await?;
+        }
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "replay summed and indexed");
+        D::settle(pool, &Tables::next()).await?;
     });
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "replay settled");
     report.caught_up = swap(model, &next, sources).await?;
     Ok(report)
+}
+
+/// Writes the counts and the roll-up a replay summed, in one transaction.
+async fn write_sums<D: ProgressDb>(
+    pool: &sqlx::Pool<D>,
+    tables: &Tables,
+    mut sums: Sums,
+) -> Result<(), ProgressError> {
+    let started = std::time::Instant::now();
+    let mut transaction = pool.begin().await?;
+    let counts = sums.take_counts();
+    let counted_rows = counts.len();
+    let no_months = BTreeMap::new();
+    let mut counts = counts.into_iter();
+    loop {
+        let chunk: Counts = counts.by_ref().take(ROLL_UP_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        D::write_sums(&mut transaction, tables, &chunk, &no_months).await?;
+    }
+    let counted = started.elapsed().as_secs_f64();
+    let roll_up = sums.roll_up();
+    let mut rows = 0;
+    for months in roll_up.chunks(ROLL_UP_CHUNK) {
+        rows += months.len();
+        D::write_sums(&mut transaction, tables, &Counts::new(), &months).await?;
+    }
+    transaction.commit().await?;
+    tracing::info!(
+        counts = counted_rows,
+        roll_up = rows,
+        counts_seconds = counted,
+        seconds = started.elapsed().as_secs_f64(),
+        "replay wrote the counts and the roll-up it summed"
+    );
+    Ok(())
 }
 
 /// The swap transaction: lock, catch up to the live checkpoints, drop, rename.
@@ -122,7 +206,7 @@ async fn swap(
                 let Some(last) = batch.last() else { break };
                 after = last.event.position;
                 caught_up += batch.len() as u64;
-                apply_in::<D>(&mut transaction, next.tables(), &batch, Counts::Maintained).await?;
+                apply_in::<D>(&mut transaction, next.tables(), &batch).await?;
             }
         }
         D::execute_all(&mut transaction, &live.tables().drop_statements()).await?;
@@ -132,62 +216,71 @@ async fn swap(
     })
 }
 
-/// Reads several logs as one, oldest recorded first, so that a worker's events from different
-/// services are applied in the order the system learned them.
-struct Merge<'a> {
-    sources: &'a [Source],
-    buffers: Vec<VecDeque<SourcedEvent>>,
-    after: Vec<u64>,
-    exhausted: Vec<bool>,
+/// Reads `sources` up to `heads` as one log, oldest recorded first (so that a worker's events
+/// from different services are applied in the order the system learned them), and sends
+/// them on decoded, in batches. Stops early when the receiver is gone.
+async fn read_prepared(
+    sources: Vec<Source>,
+    heads: Vec<u64>,
+    batches: mpsc::Sender<Result<Vec<Prepared>, ProgressError>>,
+) {
+    let mut logs: Vec<Log<'_>> = sources
+        .iter()
+        .zip(&heads)
+        .map(|(source, head)| Log {
+            name: &source.name,
+            events: source.store.read_all(0, AsOf::Position(*head)),
+            next: None,
+            done: *head == 0,
+        })
+        .collect();
+    loop {
+        let batch = match next_batch(&mut logs, REPLAY_BATCH).await {
+            Ok(batch) if batch.is_empty() => return,
+            Ok(batch) => Ok(prepare(&batch)),
+            Err(error) => Err(error),
+        };
+        let failed = batch.is_err();
+        if batches.send(batch).await.is_err() || failed {
+            return;
+        }
+    }
 }
 
-impl<'a> Merge<'a> {
-    fn new(sources: &'a [Source]) -> Self {
-        Self {
-            sources,
-            buffers: vec![VecDeque::new(); sources.len()],
-            after: vec![0; sources.len()],
-            exhausted: vec![false; sources.len()],
-        }
-    }
+/// One source's log as it is read.
+struct Log<'a> {
+    name: &'a str,
+    events: BoxStream<'a, Result<RecordedEvent, StoreError>>,
+    /// The event read but not yet taken.
+    next: Option<RecordedEvent>,
+    done: bool,
+}
 
-    async fn fill(&mut self, index: usize) -> Result<(), ProgressError> {
-        if !self.buffers[index].is_empty() || self.exhausted[index] {
-            return Ok(());
-        }
-        let source = &self.sources[index];
-        let events = source
-            .store
-            .read_batch(self.after[index], REPLAY_BATCH)
-            .await?;
-        match events.last() {
-            None => self.exhausted[index] = true,
-            Some(last) => self.after[index] = last.position,
-        }
-        self.buffers[index].extend(events.into_iter().map(|event| SourcedEvent {
-            source: source.name.clone(),
-            event,
-        }));
-        Ok(())
-    }
-
-    async fn next_batch(
-        &mut self,
-        size: usize,
-    ) -> Result<Option<Vec<SourcedEvent>>, ProgressError> {
-        let mut batch = Vec::with_capacity(size);
-        while batch.len() < size {
-            for index in 0..self.sources.len() {
-                self.fill(index).await?;
-            }
-            let oldest = (0..self.sources.len())
-                .filter_map(|i| self.buffers[i].front().map(|e| (e.event.recorded_at, i)))
-                .min();
-            let Some((_, index)) = oldest else { break };
-            if let Some(event) = self.buffers[index].pop_front() {
-                batch.push(event);
+/// Takes up to `size` events from `logs`, oldest recorded first.
+async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<SourcedEvent>, ProgressError> {
+    let mut batch = Vec::with_capacity(size);
+    while batch.len() < size {
+        for log in logs.iter_mut() {
+            if log.next.is_none() && !log.done {
+                match log.events.next().await {
+                    Some(event) => log.next = Some(event?),
+                    None => log.done = true,
+                }
             }
         }
-        Ok((!batch.is_empty()).then_some(batch))
+        let oldest = logs
+            .iter()
+            .enumerate()
+            .filter_map(|(index, log)| log.next.as_ref().map(|e| (e.recorded_at, index)))
+            .min();
+        let Some((_, index)) = oldest else { break };
+        let log = &mut logs[index];
+        if let Some(event) = log.next.take() {
+            batch.push(SourcedEvent {
+                source: log.name.to_owned(),
+                event,
+            });
+        }
     }
+    Ok(batch)
 }

@@ -159,21 +159,9 @@ impl Tables {
         ]
     }
 
-    /// Fills the (empty) counts table from the facts: a count is by definition the sum of its
-    /// facts, so a replay sums them once instead of updating counts batch by batch.
-    pub fn counts_from_facts(&self) -> String {
-        let p = self.prefix;
-        format!(
-            "INSERT INTO {p}counts (kabkota, province, category, role, scheme, measure, count) \
-             SELECT kabkota, province, category, role, scheme, measure, \
-             CAST(SUM(delta) AS BIGINT) FROM {p}facts \
-             GROUP BY kabkota, province, category, role, scheme, measure \
-             HAVING SUM(delta) <> 0"
-        )
-    }
-
-    /// Fills the (empty) roll-up from the facts over all schemes, given the backend's SQL for a
-    /// day's month ([`crate::months::sql`]): the kabupaten/kota rows by category from the
+    /// Fills the (empty) roll-up from the facts over all schemes (once, when a database from
+    /// before the roll-up is opened; a replay sums it in memory as it loads), given the
+    /// backend's SQL for a day's month ([`crate::months::sql`]): the kabupaten/kota rows by category from the
     /// facts, then each coarser cut from the finer rows, so the facts are read once; rows go
     /// in key order, so one region's months lie together.
     pub fn months_from_facts(&self, month_of_day: &str) -> Vec<String> {

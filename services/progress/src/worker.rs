@@ -207,12 +207,21 @@ impl WorkerProgress {
 
     /// Every flag the worker counts for now, per scheme and over all schemes.
     pub fn flags(&self) -> BTreeSet<Flag> {
-        let mut flags = BTreeSet::new();
-        let mut add = |scheme: &str, measure: Measure| {
+        self.counted()
+            .into_iter()
+            .map(|(scheme, measure)| (scheme.to_owned(), measure))
+            .collect()
+    }
+
+    /// [`Self::flags`], borrowing the scheme codes: computed twice for every event a
+    /// projection applies, so it allocates no strings.
+    fn counted<'a>(&'a self) -> BTreeSet<(&'a str, Measure)> {
+        let mut flags: BTreeSet<(&'a str, Measure)> = BTreeSet::new();
+        let mut add = |scheme: &'a str, measure: Measure| {
             if !scheme.is_empty() && scheme != ALL_SCHEMES {
-                flags.insert((scheme.to_owned(), measure));
+                flags.insert((scheme, measure));
             }
-            flags.insert((ALL_SCHEMES.to_owned(), measure));
+            flags.insert((ALL_SCHEMES, measure));
         };
         if self.registered {
             add(ALL_SCHEMES, Measure::Registered);
@@ -260,7 +269,7 @@ impl WorkerProgress {
         // got further; and a worker's standing over all schemes is their best certificate.
         let mut overall: Option<Measure> = None;
         for (scheme, measure) in &standing {
-            flags.insert(((*scheme).to_owned(), *measure));
+            flags.insert((*scheme, *measure));
             overall = Some(overall.map_or(*measure, |best| better(best, *measure)));
         }
         for measure in [
@@ -269,20 +278,20 @@ impl WorkerProgress {
             Measure::Expired,
             Measure::Revoked,
         ] {
-            flags.remove(&(ALL_SCHEMES.to_owned(), measure));
+            flags.remove(&(ALL_SCHEMES, measure));
         }
         if let Some(measure) = overall {
-            flags.insert((ALL_SCHEMES.to_owned(), measure));
+            flags.insert((ALL_SCHEMES, measure));
         }
-        if flags.contains(&(ALL_SCHEMES.to_owned(), Measure::Verified)) {
-            flags.remove(&(ALL_SCHEMES.to_owned(), Measure::Rejected));
+        if flags.contains(&(ALL_SCHEMES, Measure::Verified)) {
+            flags.remove(&(ALL_SCHEMES, Measure::Rejected));
         }
         if self
             .schemes
             .values()
             .any(|r| r.latest_decision == Some(Decision::Kompeten))
         {
-            flags.remove(&(ALL_SCHEMES.to_owned(), Measure::BelumKompeten));
+            flags.remove(&(ALL_SCHEMES, Measure::BelumKompeten));
         }
         flags
     }
@@ -326,25 +335,25 @@ pub struct Delta {
 
 /// The counts that move when a worker goes from `before` to `after`.
 pub fn deltas(before: &WorkerProgress, after: &WorkerProgress) -> Vec<Delta> {
-    let old = before.flags();
-    let new = after.flags();
+    let old = before.counted();
+    let new = after.counted();
     let mut moved = Vec::new();
     let same_key = before.key == after.key;
     for (scheme, measure) in &old {
-        if !same_key || !new.contains(&(scheme.clone(), *measure)) {
+        if !same_key || !new.contains(&(*scheme, *measure)) {
             moved.push(Delta {
                 key: before.key.clone(),
-                scheme: scheme.clone(),
+                scheme: (*scheme).to_owned(),
                 measure: *measure,
                 delta: -1,
             });
         }
     }
     for (scheme, measure) in &new {
-        if !same_key || !old.contains(&(scheme.clone(), *measure)) {
+        if !same_key || !old.contains(&(*scheme, *measure)) {
             moved.push(Delta {
                 key: after.key.clone(),
-                scheme: scheme.clone(),
+                scheme: (*scheme).to_owned(),
                 measure: *measure,
                 delta: 1,
             });

@@ -450,6 +450,8 @@ async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
         }
     };
     let live = snapshot(bench).await;
+    let live_rows = support::model_rows(bench).await;
+    assert!(live_rows.len() > 100, "{live_rows:?}");
     let mut calls = 0;
     let report = replay(&bench.model, &bench.sources(), |_, _| calls += 1)
         .await
@@ -457,6 +459,15 @@ async fn a_replay_rebuilds_a_model_identical_to_the_live_one(bench: &Bench) {
     assert!(calls > 0, "progress is reported");
     assert_eq!(report.events, bench.store.head_position().await.unwrap());
     assert_eq!(snapshot(bench).await, live);
+    // Not only the answers: every table holds the same rows.
+    let replayed_rows = support::model_rows(bench).await;
+    let differences: Vec<_> = live_rows
+        .iter()
+        .filter(|row| !replayed_rows.contains(row))
+        .chain(replayed_rows.iter().filter(|row| !live_rows.contains(row)))
+        .collect();
+    assert!(differences.is_empty(), "{differences:?}");
+    assert_eq!(replayed_rows.len(), live_rows.len());
     // The live model keeps working on the swapped-in tables, and a second replay works too.
     w.certify(
         Uuid::now_v7(),

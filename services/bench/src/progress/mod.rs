@@ -57,6 +57,8 @@ pub struct ProgressBenchOptions {
     pub workers: usize,
     /// Kabupaten/kota queries timed (the as-of province queries are a tenth of them).
     pub queries: usize,
+    /// Leaves out the live projection; the queries are then timed on the replayed model.
+    pub skip_live: bool,
     /// One JSON object per figure.
     pub json: bool,
 }
@@ -104,39 +106,27 @@ async fn measure(
     let raw_name = "raw read (plain SELECT of the log)";
 
     let model = ProgressModel::open(ProgressStore::Postgres(pool.clone())).await?;
-    let live = live_projection(&model, store.clone(), &options.nats_url).await?;
-    figures.push(
-        Figure::absolute(
-            "live projection from JetStream",
-            live,
-            "events/s",
-            LimitKind::AtLeastValue,
-            LIVE_GOAL,
-        )
-        .beside(raw_name, raw),
-    );
-
+    if !options.skip_live {
+        let live = live_projection(&model, store.clone(), &options.nats_url).await?;
+        figures.push(
+            Figure::absolute(
+                "live projection from JetStream",
+                live,
+                "events/s",
+                LimitKind::AtLeastValue,
+                LIVE_GOAL,
+            )
+            .beside(raw_name, raw),
+        );
+    }
     let sources = vec![Source {
         name: SOURCE.to_owned(),
         store: store.clone(),
     }];
     let reads = Progress::new(model.clone(), sources.clone());
-    let (p50, p99) = kabkota_queries(&reads, options.queries).await?;
-    figures.push(Figure::absolute(
-        &format!("kabupaten/kota progress, p50 {p50:.2} ms"),
-        p99,
-        "ms p99",
-        LimitKind::AtMostValue,
-        KABKOTA_P99_GOAL_MS,
-    ));
-    let as_of = province_as_of_queries(&reads, (options.queries / 10).max(1)).await?;
-    figures.push(Figure::absolute(
-        "province progress as of a date",
-        as_of,
-        "ms p99",
-        LimitKind::AtMostValue,
-        AS_OF_P99_GOAL_MS,
-    ));
+    if !options.skip_live {
+        time_queries(&reads, options.queries, figures).await?;
+    }
 
     let before = peak_reset();
     let started = Instant::now();
@@ -160,9 +150,37 @@ async fn measure(
         LimitKind::AtMostValue,
         MEMORY_GOAL_MB,
     ));
+    if options.skip_live {
+        time_queries(&reads, options.queries, figures).await?;
+    }
     let nation = Filter::region(Scope::Nation);
     let rebuilt = model.counts(&nation, AsOf::default()).await?;
     tracing::info!(?rebuilt, "nation after the replay");
+    Ok(())
+}
+
+/// Times the kabupaten/kota queries and the province as-of queries (a tenth as many).
+async fn time_queries(
+    reads: &Progress,
+    queries: usize,
+    figures: &mut Vec<Figure>,
+) -> anyhow::Result<()> {
+    let (p50, p99) = kabkota_queries(reads, queries).await?;
+    figures.push(Figure::absolute(
+        &format!("kabupaten/kota progress, p50 {p50:.2} ms"),
+        p99,
+        "ms p99",
+        LimitKind::AtMostValue,
+        KABKOTA_P99_GOAL_MS,
+    ));
+    let as_of = province_as_of_queries(reads, (queries / 10).max(1)).await?;
+    figures.push(Figure::absolute(
+        "province progress as of a date",
+        as_of,
+        "ms p99",
+        LimitKind::AtMostValue,
+        AS_OF_P99_GOAL_MS,
+    ));
     Ok(())
 }
 
@@ -348,6 +366,7 @@ mod tests {
                 .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
             workers: 300,
             queries: 20,
+            skip_live: false,
             json: true,
         };
         let mut out = Vec::new();

@@ -158,3 +158,89 @@ pub async fn facts_indexes(bench: &Bench) -> i64 {
 }
 
 pub use kesos_testkit::history::{PEKSOS, SCHEME, TKS, Writer};
+
+/// Every row of each live read-model table, one text line per row in a stable order; rows
+/// whose count or sum is zero are left out (the live model can keep a row whose changes
+/// cancelled, a replay never writes one: both mean nothing).
+pub async fn model_rows(bench: &Bench) -> Vec<String> {
+    let tables: [(&str, &[&str], &str); 7] = [
+        ("progress_workers", &["worker_id", "state"], ""),
+        (
+            "progress_counts",
+            &[
+                "kabkota", "province", "category", "role", "scheme", "measure", "count",
+            ],
+            "count <> 0",
+        ),
+        (
+            "progress_facts",
+            &[
+                "province",
+                "kabkota",
+                "category",
+                "role",
+                "scheme",
+                "measure",
+                "delta",
+                "day",
+                "recorded_us",
+            ],
+            "",
+        ),
+        (
+            "progress_months",
+            &[
+                "level", "parent", "category", "region", "month", "measure", "delta",
+            ],
+            "delta <> 0",
+        ),
+        (
+            "progress_targets",
+            &[
+                "year",
+                "region",
+                "category",
+                "count",
+                "day",
+                "recorded_us",
+                "source",
+                "position",
+            ],
+            "",
+        ),
+        (
+            "progress_history",
+            &["worker_id", "source", "position", "occurred_us"],
+            "",
+        ),
+        ("progress_checkpoints", &["source", "position"], ""),
+    ];
+    let mut rows = Vec::new();
+    for (table, columns, keep) in tables {
+        let line: Vec<String> = columns
+            .iter()
+            .map(|c| format!("CAST({c} AS TEXT)"))
+            .collect();
+        let filter = if keep.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {keep}")
+        };
+        let sql = format!(
+            "SELECT '{table}|' || {} FROM {table}{filter} ORDER BY 1",
+            line.join(" || '|' || ")
+        );
+        let lines: Vec<String> = match &bench.place {
+            Place::Pg(_, store) => sqlx::query_scalar(&sql)
+                .fetch_all(store.pool())
+                .await
+                .unwrap(),
+            Place::Lite(_, store) => sqlx::query_scalar(&sql)
+                .fetch_all(store.pool())
+                .await
+                .unwrap(),
+        };
+        rows.extend(lines);
+    }
+    rows
+}

@@ -1,0 +1,339 @@
+//! The sums a replay keeps in memory while it loads the facts: the current counts and the
+//! monthly roll-up. Pure.
+//!
+//! Both are by definition sums of the facts. Summing them in SQL after the load read every
+//! fact back (three in five seconds of a replay went there); summing them here, as each
+//! batch is planned, costs a few array additions per fact. The roll-up is kept as one grid of
+//! months × measures per kabupaten/kota and category (a few thousand grids of about a hundred
+//! months: tens of MB for the whole country over a decade), and the coarser rows —
+//! all categories, the province, the nation, all time — are summed from those grids at the
+//! end, exactly as [`crate::tables::Tables::months_from_facts`] sums them in SQL.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::measure::{ALL_SCHEMES, Measure};
+use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, month_index};
+use crate::plan::Plan;
+use crate::upserts::Counts;
+
+/// The measures, one cell each in a month of a grid.
+const MEASURES: usize = Measure::ALL.len();
+
+/// A roll-up row's key without its month and measure: (level, parent, category, region), in
+/// the order of the roll-up table's primary key.
+type GridKey = (Level, String, i64, String);
+
+/// One region's and category's months: net change per measure. Months are keys rather than
+/// offsets, so a stray date centuries away costs one entry, not a century of cells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Grid {
+    months: BTreeMap<i64, [i64; MEASURES]>,
+}
+
+impl Grid {
+    fn add(&mut self, month: i64, slot: usize, delta: i64) {
+        if let Some(cell) = self
+            .months
+            .entry(month)
+            .or_insert([0; MEASURES])
+            .get_mut(slot)
+        {
+            *cell += delta;
+        }
+    }
+
+    fn add_grid(&mut self, other: &Grid) {
+        for (month, cells) in &other.months {
+            let mine = self.months.entry(*month).or_insert([0; MEASURES]);
+            for (sum, delta) in mine.iter_mut().zip(cells) {
+                *sum += delta;
+            }
+        }
+    }
+
+    /// The grid's rows: each nonzero month and measure, then each nonzero all-time sum.
+    fn rows(&self) -> impl Iterator<Item = (i64, Measure, i64)> + '_ {
+        let months = self.months.iter().flat_map(|(month, cells)| {
+            Measure::ALL
+                .iter()
+                .zip(cells)
+                .filter(|(_, delta)| **delta != 0)
+                .map(move |(measure, delta)| (*month, *measure, *delta))
+        });
+        let all_time = Measure::ALL
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, measure)| {
+                let sum: i64 = self.months.values().map(|cells| cells[slot]).sum();
+                (sum != 0).then_some((ALL_TIME, *measure, sum))
+            });
+        months.chain(all_time)
+    }
+}
+
+/// The province `PP` of a kabupaten/kota `PP.KK`, as [`crate::measure::Key::province`] has it.
+fn province_of(kabkota: &str) -> &str {
+    kabkota.get(..2).unwrap_or("")
+}
+
+fn measure_slot(measure: Measure) -> usize {
+    Measure::ALL
+        .iter()
+        .position(|m| *m == measure)
+        .unwrap_or_default()
+}
+
+/// The counts and the roll-up of every batch added so far.
+#[derive(Debug, Default)]
+pub(crate) struct Sums {
+    counts: Counts,
+    /// Kabupaten/kota grids by kabupaten/kota (`PP.KK`, or empty) and category.
+    kabkota: BTreeMap<String, BTreeMap<i64, Grid>>,
+}
+
+impl Sums {
+    /// Adds a planned batch's count changes and its facts over all schemes.
+    pub(crate) fn add(&mut self, plan: &Plan) {
+        // Keys are cloned only when first met: a replay adds millions of facts to a few
+        // thousand grids.
+        for (key, change) in &plan.counts {
+            match self.counts.get_mut(key) {
+                Some(count) => *count += change,
+                None => {
+                    self.counts.insert(key.clone(), *change);
+                }
+            }
+        }
+        for fact in plan.facts.iter().filter(|f| f.scheme == ALL_SCHEMES) {
+            let kabkota = fact.key.kabkota.as_str();
+            if !self.kabkota.contains_key(kabkota) {
+                self.kabkota.insert(kabkota.to_owned(), BTreeMap::new());
+            }
+            if let Some(categories) = self.kabkota.get_mut(kabkota) {
+                categories
+                    .entry(i64::from(fact.key.category))
+                    .or_default()
+                    .add(
+                        month_index(fact.day),
+                        measure_slot(fact.measure),
+                        i64::from(fact.delta),
+                    );
+            }
+        }
+    }
+
+    /// The current counts (those that net to zero left out), consuming the counts.
+    pub(crate) fn take_counts(&mut self) -> Counts {
+        let mut counts = std::mem::take(&mut self.counts);
+        counts.retain(|_, count| *count != 0);
+        counts
+    }
+
+    /// The roll-up, its coarser grids summed.
+    pub(crate) fn roll_up(&self) -> RollUp<'_> {
+        RollUp {
+            grids: self.grids(),
+        }
+    }
+
+    fn kabkota_grids(&self) -> impl Iterator<Item = (&str, i64, &Grid)> {
+        self.kabkota.iter().flat_map(|(kabkota, categories)| {
+            categories
+                .iter()
+                .map(move |(category, grid)| (kabkota.as_str(), *category, grid))
+        })
+    }
+
+    /// Every grid of the roll-up, the coarser ones summed from the kabupaten/kota grids.
+    fn grids(&self) -> BTreeMap<GridKey, Cow<'_, Grid>> {
+        let mut grids: BTreeMap<GridKey, Cow<'_, Grid>> = BTreeMap::new();
+        let mut add = |key: GridKey, grid: &Grid| {
+            grids
+                .entry(key)
+                .or_insert_with(|| Cow::Owned(Grid::default()))
+                .to_mut()
+                .add_grid(grid);
+        };
+        for (kabkota, category, grid) in self.kabkota_grids() {
+            let province = province_of(kabkota);
+            let cuts = [
+                (Level::KabupatenKota, province, kabkota),
+                (Level::Province, "", province),
+                (Level::Nation, "", ""),
+            ];
+            for (level, parent, region) in cuts {
+                if level != Level::KabupatenKota {
+                    add(
+                        (level, parent.to_owned(), category, region.to_owned()),
+                        grid,
+                    );
+                }
+                let all = (level, parent.to_owned(), ALL_CATEGORIES, region.to_owned());
+                add(all, grid);
+            }
+        }
+        for (kabkota, category, grid) in self.kabkota_grids() {
+            let province = province_of(kabkota).to_owned();
+            let key = (Level::KabupatenKota, province, category, kabkota.to_owned());
+            grids.insert(key, Cow::Borrowed(grid));
+        }
+        grids
+    }
+}
+
+/// Every grid of the roll-up, ready to be written.
+#[derive(Debug)]
+pub(crate) struct RollUp<'a> {
+    grids: BTreeMap<GridKey, Cow<'a, Grid>>,
+}
+
+impl RollUp<'_> {
+    /// The rows, region by region in the order of the table's primary key, in chunks of about
+    /// `chunk` rows (a region's rows are never split).
+    pub(crate) fn chunks(
+        &self,
+        chunk: usize,
+    ) -> impl Iterator<Item = BTreeMap<MonthKey, i64>> + '_ {
+        let mut grids = self.grids.iter();
+        std::iter::from_fn(move || {
+            let mut rows = BTreeMap::new();
+            while rows.len() < chunk {
+                let Some(((level, parent, category, region), grid)) = grids.next() else {
+                    break;
+                };
+                for (month, measure, delta) in grid.rows() {
+                    let key = MonthKey {
+                        level: *level,
+                        parent: parent.clone(),
+                        region: region.clone(),
+                        category: *category,
+                        measure,
+                        month,
+                    };
+                    rows.insert(key, delta);
+                }
+            }
+            (!rows.is_empty()).then_some(rows)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::Key;
+    use crate::months::roll_up;
+    use crate::plan::Fact;
+
+    /// A deterministic spread of facts: several kabupaten/kota of two provinces, two
+    /// categories, both cuts of scheme, every measure, days over several years (some before
+    /// 1970), and changes that cancel.
+    fn facts(seed: u64, count: usize) -> Vec<Fact> {
+        let mut state = seed;
+        let mut next = |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % below
+        };
+        let places = ["32.77", "32.17", "33.01", "", "33.74"];
+        (0..count)
+            .map(|_| Fact {
+                key: Key {
+                    kabkota: places[next(5) as usize].to_owned(),
+                    category: 1 + next(2) as i32,
+                    role: next(3) as i32,
+                },
+                scheme: if next(3) == 0 {
+                    "PEKSOS-GENERALIS"
+                } else {
+                    ALL_SCHEMES
+                }
+                .to_owned(),
+                measure: Measure::ALL[next(13) as usize],
+                delta: if next(3) == 0 { -1 } else { 1 },
+                day: next(4_000) as i64 - 500,
+                recorded_us: 0,
+            })
+            .collect()
+    }
+
+    fn counted(facts: &[Fact]) -> Counts {
+        let mut counts = Counts::new();
+        for fact in facts {
+            *counts
+                .entry((fact.key.clone(), fact.scheme.clone(), fact.measure))
+                .or_default() += i64::from(fact.delta);
+        }
+        counts
+    }
+
+    #[test]
+    fn the_roll_up_summed_batch_by_batch_in_memory_equals_the_roll_up_of_all_the_facts() {
+        let mut sums = Sums::default();
+        let mut all = Vec::new();
+        for batch in 0..4 {
+            let facts = facts(batch, 3_000);
+            let plan = Plan {
+                counts: counted(&facts),
+                facts: facts.clone(),
+                ..Plan::default()
+            };
+            sums.add(&plan);
+            all.extend(facts);
+        }
+        let mut written = BTreeMap::new();
+        let mut chunks = 0;
+        for chunk in sums.roll_up().chunks(500) {
+            chunks += 1;
+            for (key, delta) in chunk {
+                assert!(written.insert(key, delta).is_none(), "a row written twice");
+            }
+        }
+        assert!(chunks > 1, "the rows come in chunks");
+        assert_eq!(written, roll_up(&all));
+        let mut expected = counted(&all);
+        expected.retain(|_, count| *count != 0);
+        assert_eq!(sums.take_counts(), expected);
+    }
+
+    #[test]
+    fn a_region_s_rows_are_never_split_between_chunks() {
+        let mut sums = Sums::default();
+        let facts = facts(9, 2_000);
+        sums.add(&Plan {
+            facts,
+            ..Plan::default()
+        });
+        let roll_up = sums.roll_up();
+        let mut seen = std::collections::BTreeSet::new();
+        for chunk in roll_up.chunks(1) {
+            let regions: std::collections::BTreeSet<_> = chunk
+                .keys()
+                .map(|k| (k.level, k.parent.clone(), k.category, k.region.clone()))
+                .collect();
+            assert_eq!(regions.len(), 1, "one region per chunk of one row or more");
+            assert!(
+                seen.insert(regions.into_iter().next()),
+                "a region in two chunks"
+            );
+        }
+    }
+
+    #[test]
+    fn facts_that_cancel_leave_no_row_and_no_count() {
+        let mut sums = Sums::default();
+        let mut facts = facts(3, 1);
+        let mut undo = facts[0].clone();
+        undo.delta = -undo.delta;
+        facts.push(undo);
+        sums.add(&Plan {
+            counts: counted(&facts),
+            facts,
+            ..Plan::default()
+        });
+        assert_eq!(sums.roll_up().chunks(10).count(), 0);
+        assert!(sums.take_counts().is_empty());
+    }
+}
