@@ -122,8 +122,13 @@ pub struct Key {
 impl Key {
     /// The province code `PP` (empty while unknown).
     pub fn province(&self) -> &str {
-        self.kabkota.get(..2).unwrap_or("")
+        province_of(&self.kabkota)
     }
+}
+
+/// The province code `PP` of a kabupaten/kota code `PP.KK` (empty for an empty code).
+pub fn province_of(kabkota: &str) -> &str {
+    kabkota.get(..2).unwrap_or("")
 }
 
 /// The kabupaten/kota (`PP.KK`) part of a region code of any level; empty when the code is

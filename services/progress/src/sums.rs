@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::measure::{ALL_SCHEMES, Measure};
+use crate::measure::{ALL_SCHEMES, Measure, province_of};
 use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, month_index};
 use crate::plan::Plan;
 use crate::upserts::Counts;
@@ -70,11 +70,6 @@ impl Grid {
             });
         months.chain(all_time)
     }
-}
-
-/// The province `PP` of a kabupaten/kota `PP.KK`, as [`crate::measure::Key::province`] has it.
-fn province_of(kabkota: &str) -> &str {
-    kabkota.get(..2).unwrap_or("")
 }
 
 fn measure_slot(measure: Measure) -> usize {
