@@ -4,8 +4,6 @@
 
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
-use std::collections::BTreeMap;
-
 use crate::months::MonthKey;
 use crate::plan::{Fact, HistoryEntry};
 use crate::upserts::Counts;
@@ -115,7 +113,7 @@ pub(crate) mod postgres {
     pub(crate) async fn months(
         transaction: &mut Transaction<'static, Postgres>,
         table: &str,
-        months: &BTreeMap<MonthKey, i64>,
+        months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error> {
         if months.is_empty() {
             return Ok(());
@@ -165,7 +163,7 @@ pub(crate) mod sqlite {
     pub(crate) async fn months(
         transaction: &mut Transaction<'static, Sqlite>,
         table: &str,
-        months: &BTreeMap<MonthKey, i64>,
+        months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error> {
         crate::upserts::sqlite::months(transaction, table, months).await
     }

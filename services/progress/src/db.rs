@@ -69,7 +69,7 @@ pub trait ProgressDb: sqlx::Database {
         transaction: &mut Transaction<'static, Self>,
         tables: &Tables,
         counts: &Counts,
-        months: &BTreeMap<MonthKey, i64>,
+        months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error>;
 
     /// Positions applied per source.
@@ -223,7 +223,7 @@ macro_rules! progress_db {
                 transaction: &mut Transaction<'static, Self>,
                 tables: &Tables,
                 counts: &Counts,
-                months: &BTreeMap<MonthKey, i64>,
+                months: &[(MonthKey, i64)],
             ) -> Result<(), sqlx::Error> {
                 $bulk::counts(transaction, &tables.counts(), counts).await?;
                 $bulk::months(transaction, &tables.months(), months).await

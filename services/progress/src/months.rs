@@ -10,10 +10,9 @@
 //! summed from them (upgrade), so it always agrees with them. Questions it cannot answer — cut by role, or as of a recorded
 //! time — are summed from the facts as before.
 
-use std::collections::BTreeMap;
-
-use crate::measure::{ALL_SCHEMES, Measure};
+use crate::measure::Measure;
 use crate::plan::{EPOCH_JULIAN_DAY, Fact};
+use crate::sums::Sums;
 
 /// The category column's value for rows over all categories.
 pub const ALL_CATEGORIES: i64 = -1;
@@ -57,36 +56,19 @@ pub struct MonthKey {
     pub month: i64,
 }
 
-/// Sums the facts over all schemes among `facts` into roll-up rows (twelve per fact: three
-/// levels by two category cuts by its month and all time); sums that net to zero are left out.
-pub fn roll_up(facts: &[Fact]) -> BTreeMap<MonthKey, i64> {
-    let mut rows: BTreeMap<MonthKey, i64> = BTreeMap::new();
-    for fact in facts.iter().filter(|fact| fact.scheme == ALL_SCHEMES) {
-        let month = month_index(fact.day);
-        let province = fact.key.province();
-        let regions = [
-            (Level::Nation, "", ""),
-            (Level::Province, "", province),
-            (Level::KabupatenKota, province, fact.key.kabkota.as_str()),
-        ];
-        for (level, parent, region) in regions {
-            for category in [i64::from(fact.key.category), ALL_CATEGORIES] {
-                for month in [month, ALL_TIME] {
-                    let key = MonthKey {
-                        level,
-                        parent: parent.to_owned(),
-                        region: region.to_owned(),
-                        category,
-                        measure: fact.measure,
-                        month,
-                    };
-                    *rows.entry(key).or_default() += i64::from(fact.delta);
-                }
-            }
-        }
-    }
-    rows.retain(|_, sum| *sum != 0);
-    rows
+/// Roll-up rows, each key once, region by region in the order of the table's primary key:
+/// the form both the live upserts and a replay's bulk writes take.
+pub type MonthRows = Vec<(MonthKey, i64)>;
+
+/// Sums the facts over all schemes among `facts` into roll-up rows (each fact counts in
+/// twelve: three levels by two category cuts by its month and all time); sums that net to
+/// zero are left out. The same in-memory grids a replay keeps ([`crate::sums`]) do the
+/// summing: a map keyed by whole rows spent most of the live projection's time comparing
+/// region codes.
+pub fn roll_up(facts: &[Fact]) -> MonthRows {
+    let mut sums = Sums::default();
+    sums.add_facts(facts);
+    sums.roll_up().rows()
 }
 
 /// The business month of a day (days since 1970-01-01) as `year × 12 + month − 1`, the number
@@ -191,9 +173,9 @@ mod tests {
         assert_eq!(sum(Level::KabupatenKota, "32.77", 1), 1);
         assert_eq!(sum(Level::KabupatenKota, "32.77", 2), 0);
         assert!(
-            rows.keys()
-                .filter(|k| k.level == Level::KabupatenKota)
-                .all(|k| k.parent == "32")
+            rows.iter()
+                .filter(|(k, _)| k.level == Level::KabupatenKota)
+                .all(|(k, _)| k.parent == "32")
         );
     }
 

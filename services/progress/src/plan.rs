@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::change::{Change, UndecodableEvent, change_of};
 use crate::history::worker_of;
 use crate::measure::{Key, Measure};
-use crate::months::MonthKey;
+use crate::months::MonthRows;
 use crate::worker::{WorkerProgress, deltas};
 
 /// Business dates are Indonesian dates; kesos counts them in Western Indonesia Time (UTC+7),
@@ -102,7 +102,7 @@ pub struct Plan {
     pub counts: BTreeMap<(Key, String, Measure), i64>,
     /// The facts' monthly roll-up rows ([`crate::months`]), filled by a caller that maintains
     /// them batch by batch (the live model; a replay sums them from the facts at the end).
-    pub months: BTreeMap<MonthKey, i64>,
+    pub months: MonthRows,
     /// Targets set.
     pub targets: Vec<TargetRow>,
     /// History index entries.

@@ -6,7 +6,6 @@
 //! whatever the live model had applied beyond the replay, then drops the old tables and renames
 //! the new ones. The live projection's next batch finds the rebuilt model and its checkpoints.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -143,14 +142,13 @@ async fn write_sums<D: ProgressDb>(
     let mut transaction = pool.begin().await?;
     let counts = sums.take_counts();
     let counted_rows = counts.len();
-    let no_months = BTreeMap::new();
     let mut counts = counts.into_iter();
     loop {
         let chunk: Counts = counts.by_ref().take(ROLL_UP_CHUNK).collect();
         if chunk.is_empty() {
             break;
         }
-        D::write_sums(&mut transaction, tables, &chunk, &no_months).await?;
+        D::write_sums(&mut transaction, tables, &chunk, &[]).await?;
     }
     let counted = started.elapsed().as_secs_f64();
     let roll_up = sums.roll_up();

@@ -13,8 +13,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::measure::{ALL_SCHEMES, Measure, province_of};
-use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, month_index};
-use crate::plan::Plan;
+use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, MonthRows, month_index};
+use crate::plan::{Fact, Plan};
 use crate::upserts::Counts;
 
 /// The measures, one cell each in a month of a grid.
@@ -100,7 +100,12 @@ impl Sums {
                 }
             }
         }
-        for fact in plan.facts.iter().filter(|f| f.scheme == ALL_SCHEMES) {
+        self.add_facts(&plan.facts);
+    }
+
+    /// Adds the facts over all schemes among `facts` to the roll-up (not to the counts).
+    pub(crate) fn add_facts(&mut self, facts: &[Fact]) {
+        for fact in facts.iter().filter(|f| f.scheme == ALL_SCHEMES) {
             let kabkota = fact.key.kabkota.as_str();
             if !self.kabkota.contains_key(kabkota) {
                 self.kabkota.insert(kabkota.to_owned(), BTreeMap::new());
@@ -186,18 +191,15 @@ pub(crate) struct RollUp<'a> {
 impl RollUp<'_> {
     /// The rows, region by region in the order of the table's primary key, in chunks of about
     /// `chunk` rows (a region's rows are never split).
-    pub(crate) fn chunks(
-        &self,
-        chunk: usize,
-    ) -> impl Iterator<Item = BTreeMap<MonthKey, i64>> + '_ {
+    pub(crate) fn chunks(&self, chunk: usize) -> impl Iterator<Item = MonthRows> + '_ {
         let mut grids = self.grids.iter();
         std::iter::from_fn(move || {
-            let mut rows = BTreeMap::new();
+            let mut rows = MonthRows::new();
             while rows.len() < chunk {
                 let Some(((level, parent, category, region), grid)) = grids.next() else {
                     break;
                 };
-                for (month, measure, delta) in grid.rows() {
+                rows.extend(grid.rows().map(|(month, measure, delta)| {
                     let key = MonthKey {
                         level: *level,
                         parent: parent.clone(),
@@ -206,11 +208,16 @@ impl RollUp<'_> {
                         measure,
                         month,
                     };
-                    rows.insert(key, delta);
-                }
+                    (key, delta)
+                }));
             }
             (!rows.is_empty()).then_some(rows)
         })
+    }
+
+    /// Every row in one piece.
+    pub(crate) fn rows(&self) -> MonthRows {
+        self.chunks(usize::MAX).next().unwrap_or_default()
     }
 }
 
@@ -219,7 +226,6 @@ mod tests {
     use super::*;
     use crate::measure::Key;
     use crate::months::roll_up;
-    use crate::plan::Fact;
 
     /// A deterministic spread of facts: several kabupaten/kota of two provinces, two
     /// categories, both cuts of scheme, every measure, days over several years (some before
@@ -252,6 +258,50 @@ mod tests {
                 recorded_us: 0,
             })
             .collect()
+    }
+
+    /// The roll-up by its definition, one map entry per row and fact: the reference the grids
+    /// are checked against.
+    fn reference_roll_up(facts: &[Fact]) -> BTreeMap<MonthKey, i64> {
+        let mut rows: BTreeMap<MonthKey, i64> = BTreeMap::new();
+        for fact in facts.iter().filter(|fact| fact.scheme == ALL_SCHEMES) {
+            let province = fact.key.province();
+            let regions = [
+                (Level::Nation, "", ""),
+                (Level::Province, "", province),
+                (Level::KabupatenKota, province, fact.key.kabkota.as_str()),
+            ];
+            for (level, parent, region) in regions {
+                for category in [i64::from(fact.key.category), ALL_CATEGORIES] {
+                    for month in [month_index(fact.day), ALL_TIME] {
+                        let key = MonthKey {
+                            level,
+                            parent: parent.to_owned(),
+                            region: region.to_owned(),
+                            category,
+                            measure: fact.measure,
+                            month,
+                        };
+                        *rows.entry(key).or_default() += i64::from(fact.delta);
+                    }
+                }
+            }
+        }
+        rows.retain(|_, sum| *sum != 0);
+        rows
+    }
+
+    /// A row's place in the roll-up table's primary key.
+    fn table_order(key: &MonthKey) -> (Level, &str, i64, &str, i64, i64) {
+        let measure = i64::from(key.measure.code());
+        (
+            key.level,
+            &key.parent,
+            key.category,
+            &key.region,
+            key.month,
+            measure,
+        )
     }
 
     fn counted(facts: &[Fact]) -> Counts {
@@ -287,7 +337,17 @@ mod tests {
             }
         }
         assert!(chunks > 1, "the rows come in chunks");
-        assert_eq!(written, roll_up(&all));
+        let expected = reference_roll_up(&all);
+        assert_eq!(written, expected);
+        let in_one_piece = roll_up(&all);
+        assert!(
+            in_one_piece.is_sorted_by(|(a, _), (b, _)| table_order(a) < table_order(b)),
+            "each row once, in the order of the table's primary key"
+        );
+        assert_eq!(
+            in_one_piece.into_iter().collect::<BTreeMap<_, _>>(),
+            expected
+        );
         let mut expected = counted(&all);
         expected.retain(|_, count| *count != 0);
         assert_eq!(sums.take_counts(), expected);
@@ -305,8 +365,8 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for chunk in roll_up.chunks(1) {
             let regions: std::collections::BTreeSet<_> = chunk
-                .keys()
-                .map(|k| (k.level, k.parent.clone(), k.category, k.region.clone()))
+                .iter()
+                .map(|(k, _)| (k.level, k.parent.clone(), k.category, k.region.clone()))
                 .collect();
             assert_eq!(regions.len(), 1, "one region per chunk of one row or more");
             assert!(

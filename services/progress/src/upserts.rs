@@ -105,7 +105,7 @@ pub(crate) mod postgres {
     pub(crate) async fn months(
         transaction: &mut Transaction<'static, Postgres>,
         table: &str,
-        months: &BTreeMap<MonthKey, i64>,
+        months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error> {
         if months.is_empty() {
             return Ok(());
@@ -217,9 +217,8 @@ pub(crate) mod sqlite {
     pub(crate) async fn months(
         transaction: &mut Transaction<'static, Sqlite>,
         table: &str,
-        months: &BTreeMap<MonthKey, i64>,
+        months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error> {
-        let months: Vec<_> = months.iter().collect();
         for chunk in months.chunks(ROWS_PER_STATEMENT) {
             let mut builder = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO {table} (level, parent, category, region, month, measure, delta) "
@@ -231,7 +230,7 @@ pub(crate) mod sqlite {
                     .push_bind(key.region.clone())
                     .push_bind(key.month)
                     .push_bind(i64::from(key.measure.code()))
-                    .push_bind(**delta);
+                    .push_bind(*delta);
             });
             builder.push(format!(
                 " ON CONFLICT (level, parent, category, region, month, measure) \
