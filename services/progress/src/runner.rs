@@ -12,9 +12,12 @@ use crate::model::ProgressModel;
 use crate::plan::SourcedEvent;
 
 /// Messages a JetStream feed should pull per batch for the projection: each batch is one
-/// transaction, so bigger batches amortise its fixed cost (all must be applied within the
-/// consumer's ack wait, which they are by far).
-pub const PULL_BATCH: usize = 4_000;
+/// transaction, so bigger batches amortise its fixed cost, and in a catch-up their events share
+/// more of the roll-up and count rows they add to (at 30,000 workers, 16,000 a batch projected
+/// 24,000 events/s where 4,000 projected 17,400; 64,000 projected 28,000 but held twice the
+/// memory). All must be applied within the consumer's ack wait, which they are by far; under
+/// a trickle a batch ends after [`LINGER`] anyway.
+pub const PULL_BATCH: usize = 16_000;
 
 /// How long a batch waits for more messages once its first arrived: each batch is one
 /// transaction, so under load a few milliseconds of latency buy far fewer transactions.

@@ -115,46 +115,47 @@ impl Tables {
         ]
     }
 
-    /// The statements that create the set's tables (idempotent).
-    pub fn create_statements(&self) -> Vec<String> {
+    /// The statements that create the set's tables (idempotent), with `text` as the type of
+    /// their text columns (the backend's [`crate::db::ProgressDb::TEXT`]).
+    pub fn create_statements(&self, text: &str) -> Vec<String> {
         let p = self.prefix;
         vec![
             format!(
                 "CREATE TABLE IF NOT EXISTS {p}workers \
-                 (worker_id TEXT PRIMARY KEY, state TEXT NOT NULL)"
+                 (worker_id {text} PRIMARY KEY, state {text} NOT NULL)"
             ),
             format!(
-                "CREATE TABLE IF NOT EXISTS {p}counts (kabkota TEXT NOT NULL, \
-                 province TEXT NOT NULL, category BIGINT NOT NULL, role BIGINT NOT NULL, \
-                 scheme TEXT NOT NULL, measure BIGINT NOT NULL, count BIGINT NOT NULL, \
+                "CREATE TABLE IF NOT EXISTS {p}counts (kabkota {text} NOT NULL, \
+                 province {text} NOT NULL, category BIGINT NOT NULL, role BIGINT NOT NULL, \
+                 scheme {text} NOT NULL, measure BIGINT NOT NULL, count BIGINT NOT NULL, \
                  PRIMARY KEY (kabkota, category, role, scheme, measure))"
             ),
             format!(
-                "CREATE TABLE IF NOT EXISTS {p}facts (province TEXT NOT NULL, \
-                 kabkota TEXT NOT NULL, category BIGINT NOT NULL, role BIGINT NOT NULL, \
-                 scheme TEXT NOT NULL, measure BIGINT NOT NULL, delta BIGINT NOT NULL, \
+                "CREATE TABLE IF NOT EXISTS {p}facts (province {text} NOT NULL, \
+                 kabkota {text} NOT NULL, category BIGINT NOT NULL, role BIGINT NOT NULL, \
+                 scheme {text} NOT NULL, measure BIGINT NOT NULL, delta BIGINT NOT NULL, \
                  day BIGINT NOT NULL, recorded_us BIGINT NOT NULL)"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {p}months (level BIGINT NOT NULL, \
-                 parent TEXT NOT NULL, category BIGINT NOT NULL, region TEXT NOT NULL, \
+                 parent {text} NOT NULL, category BIGINT NOT NULL, region {text} NOT NULL, \
                  month BIGINT NOT NULL, measure BIGINT NOT NULL, delta BIGINT NOT NULL, \
                  PRIMARY KEY (level, parent, category, region, month, measure))"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {p}targets (year BIGINT NOT NULL, \
-                 region TEXT NOT NULL, category BIGINT NOT NULL, count BIGINT NOT NULL, \
-                 day BIGINT NOT NULL, recorded_us BIGINT NOT NULL, source TEXT NOT NULL, \
+                 region {text} NOT NULL, category BIGINT NOT NULL, count BIGINT NOT NULL, \
+                 day BIGINT NOT NULL, recorded_us BIGINT NOT NULL, source {text} NOT NULL, \
                  position BIGINT NOT NULL, PRIMARY KEY (source, position))"
             ),
             format!(
-                "CREATE TABLE IF NOT EXISTS {p}history (worker_id TEXT NOT NULL, \
-                 source TEXT NOT NULL, position BIGINT NOT NULL, occurred_us BIGINT NOT NULL, \
+                "CREATE TABLE IF NOT EXISTS {p}history (worker_id {text} NOT NULL, \
+                 source {text} NOT NULL, position BIGINT NOT NULL, occurred_us BIGINT NOT NULL, \
                  PRIMARY KEY (worker_id, source, position))"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {p}checkpoints \
-                 (source TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+                 (source {text} PRIMARY KEY, position BIGINT NOT NULL)"
             ),
         ]
     }
