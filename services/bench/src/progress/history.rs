@@ -1,359 +1,280 @@
-//! A realistic national history for the progress bench: workers registered over a decade
-//! across every kabupaten/kota, nominated, verified, queued, seated, assessed (four in five
-//! Kompeten), certified; some move, change role, are suspended or see their certificate
-//! expire; their records are updated (qualifications, employment status, role); yearly
-//! targets per kabupaten/kota. About ten events per worker, written by bulk
-//! appends (one stream per worker) from two tasks.
+//! A realistic national history for the progress and dashboard benches, written to the log in
+//! the order it happened: workers register evenly over eleven and a half years across every
+//! kabupaten/kota and live out their [`Script`]s, one to ninety days a step, interleaved with
+//! everyone else's; yearly targets per kabupaten/kota and category are set each January. About
+//! ten events per worker.
+//!
+//! The order matters to what is measured: a batch of a live projection or a replay meets
+//! thousands of workers in a few business days, as it would in production, rather than a few
+//! hundred workers each with a decade of history. Each append carries a few thousand
+//! consecutive events (one stream per worker, appended at the version it had reached), and
+//! the next append is drawn while the last is written.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use kesos_eventstore::{
-    BulkAppend, Claims, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, StreamId,
-};
-use kesos_proto::kesos::certification::v1 as certification;
-use kesos_proto::kesos::common::v1 as common;
+use anyhow::bail;
+use kesos_eventstore::{BulkAppend, Claims, EventStore, ExpectedVersion, NewEvent, StreamId};
 use kesos_proto::kesos::enrollment::v1 as enrollment;
-use kesos_proto::kesos::scheduling::v1 as scheduling;
 use kesos_regions::{Level, Regions};
 use prost::Message;
 use time::{Duration, OffsetDateTime, macros::datetime};
-use uuid::Uuid;
 
+use super::script::{Script, event, region};
 use crate::workload::Random;
 
-/// Workers per bulk append.
-const WORKERS_PER_APPEND: usize = 400;
-/// Concurrent writers.
-const WRITERS: usize = 2;
+/// Events per bulk append.
+const EVENTS_PER_APPEND: usize = 2_000;
+/// The first registration.
+const FIRST_REGISTRATION: OffsetDateTime = datetime!(2015-01-05 02:00 UTC);
+/// Registrations are spread evenly over this many seconds (4,200 days).
+const REGISTRATION_SECONDS: u128 = 4_200 * 86_400;
+/// The years targets are set for, each on its second of January.
+const TARGET_YEARS: std::ops::RangeInclusive<i32> = 2020..=2026;
+/// Target events per stream.
+const TARGETS_PER_STREAM: usize = 1_000;
 
 /// Writes the history of `workers` workers; answers the number of events written.
 pub(crate) async fn write(store: Arc<dyn EventStore>, workers: usize) -> anyhow::Result<u64> {
-    let places: Arc<Vec<String>> = Arc::new(
-        Regions::embedded()
-            .iter()
-            .filter(|r| r.level() == Level::KabupatenKota)
-            .map(|r| r.code().as_str().to_owned())
-            .collect(),
-    );
-    let mut tasks = Vec::new();
-    for writer in 0..WRITERS {
-        let store = store.clone();
-        let places = places.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut random = Random::seeded(0x6b65_736f_7300 + writer as u64);
-            let mut written = 0_u64;
-            let mut batch = Vec::with_capacity(WORKERS_PER_APPEND);
-            let mine = (writer..workers).step_by(WRITERS);
-            let total = mine.clone().count();
-            for (done, _) in mine.enumerate() {
-                let events = worker_history(&mut random, &places)?;
-                written += events.len() as u64;
-                batch.push(BulkAppend {
-                    stream: StreamId::parse(format!("worker-{}", Uuid::now_v7()))?,
-                    expected: ExpectedVersion::NoStream,
-                    events,
-                    claims: Claims::default(),
-                });
-                if batch.len() == WORKERS_PER_APPEND || done + 1 == total {
-                    for outcome in store.append_bulk(std::mem::take(&mut batch)).await {
-                        outcome?;
-                    }
-                }
+    let places: Vec<String> = Regions::embedded()
+        .iter()
+        .filter(|r| r.level() == Level::KabupatenKota)
+        .map(|r| r.code().as_str().to_owned())
+        .collect();
+    if places.is_empty() {
+        bail!("the embedded regions hold no kabupaten/kota to post workers to");
+    }
+    let (appends, mut received) = tokio::sync::mpsc::channel::<Vec<BulkAppend>>(1);
+    let appending = tokio::spawn(async move {
+        while let Some(bulk) = received.recv().await {
+            for outcome in store.append_bulk(bulk).await {
+                outcome?;
             }
-            anyhow::Ok(written)
-        }));
+        }
+        anyhow::Ok(())
+    });
+    let mut history = History::new(workers as u64, places);
+    let mut written = 0_u64;
+    loop {
+        let bulk = history.next_appends(EVENTS_PER_APPEND)?;
+        if bulk.is_empty() {
+            break;
+        }
+        written += bulk.iter().map(|a| a.events.len() as u64).sum::<u64>();
+        if appends.send(bulk).await.is_err() {
+            // The appender stopped on an error, which awaiting it reports.
+            break;
+        }
     }
-    let mut written = 0;
-    for task in tasks {
-        written += task.await??;
-    }
-    written += targets(store.as_ref(), &places).await?;
+    drop(appends);
+    appending.await??;
     Ok(written)
 }
 
-fn region(code: &str) -> Option<common::RegionRef> {
-    Some(common::RegionRef {
-        code: code.to_owned(),
-        edition: "2025".to_owned(),
-    })
+/// What happens next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Next {
+    /// The year's targets are set.
+    Targets(i32),
+    /// A worker's next step (by registration number).
+    Worker(u64),
 }
 
-fn scheme(code: &str) -> Option<common::Scheme> {
-    Some(common::Scheme {
-        code: code.to_owned(),
-        category: "peksos".to_owned(),
-        level: "Generalis".to_owned(),
-    })
+/// The history being told: the workers whose lives are under way and what happens next.
+struct History {
+    random: Random,
+    places: Vec<String>,
+    workers: u64,
+    registered: u64,
+    /// (when, tie-breaker in the order pushed, what).
+    next: BinaryHeap<Reverse<(OffsetDateTime, u64, Next)>>,
+    pushed: u64,
+    scripts: HashMap<u64, Script>,
 }
 
-fn event(name: &str, payload: Vec<u8>, at: OffsetDateTime) -> anyhow::Result<NewEvent> {
-    Ok(NewEvent::new(
-        Uuid::now_v7(),
-        EventType::parse(name)?,
-        1,
-        payload,
-        Metadata {
-            correlation_id: "bench-history".to_owned(),
-            causation_id: "bench".to_owned(),
-            actor: "system:bench".to_owned(),
-        },
-        at,
-    )?)
+impl History {
+    fn new(workers: u64, places: Vec<String>) -> Self {
+        let mut history = Self {
+            random: Random::seeded(0x6b65_736f_7300),
+            places,
+            workers,
+            registered: 0,
+            next: BinaryHeap::new(),
+            pushed: 0,
+            scripts: HashMap::new(),
+        };
+        for year in TARGET_YEARS {
+            let at = datetime!(2020-01-02 02:00 UTC) + Duration::days(365 * i64::from(year - 2020));
+            history.push(at, Next::Targets(year));
+        }
+        history
+    }
+
+    fn push(&mut self, at: OffsetDateTime, next: Next) {
+        self.pushed += 1;
+        self.next.push(Reverse((at, self.pushed, next)));
+    }
+
+    fn registration_time(&self, worker: u64) -> OffsetDateTime {
+        let offset = u128::from(worker) * REGISTRATION_SECONDS / u128::from(self.workers.max(1));
+        FIRST_REGISTRATION + Duration::seconds(i64::try_from(offset).unwrap_or(i64::MAX))
+    }
+
+    /// Registers every worker due before the next thing that happens.
+    fn register_due(&mut self) -> anyhow::Result<()> {
+        while self.registered < self.workers {
+            let at = self.registration_time(self.registered);
+            if self
+                .next
+                .peek()
+                .is_some_and(|Reverse((next, _, _))| *next < at)
+            {
+                break;
+            }
+            let script = Script::draw(&mut self.random, self.places.len(), at)?;
+            let worker = self.registered;
+            self.registered += 1;
+            self.scripts.insert(worker, script);
+            self.push(at, Next::Worker(worker));
+        }
+        Ok(())
+    }
+
+    /// The next `limit` or so events, one append per stream; empty once the history is told.
+    fn next_appends(&mut self, limit: usize) -> anyhow::Result<Vec<BulkAppend>> {
+        let mut appends: Vec<BulkAppend> = Vec::new();
+        let mut open: HashMap<u64, usize> = HashMap::new();
+        let mut told = 0;
+        while told < limit {
+            self.register_due()?;
+            let Some(Reverse((_, _, next))) = self.next.pop() else {
+                break;
+            };
+            let worker = match next {
+                Next::Targets(year) => {
+                    let events = targets(year, &self.places)?;
+                    told += events.len();
+                    for (i, chunk) in events.chunks(TARGETS_PER_STREAM).enumerate() {
+                        appends.push(new_stream(
+                            StreamId::parse(format!("targets-bench-{year}-{i}"))?,
+                            chunk.to_vec(),
+                        ));
+                    }
+                    continue;
+                }
+                Next::Worker(worker) => worker,
+            };
+            let Some(script) = self.scripts.get_mut(&worker) else {
+                continue;
+            };
+            let index = *open.entry(worker).or_insert_with(|| {
+                appends.push(BulkAppend {
+                    stream: script.stream().clone(),
+                    expected: ExpectedVersion::after(script.told()),
+                    events: Vec::new(),
+                    claims: Claims::default(),
+                });
+                appends.len() - 1
+            });
+            if let Some(event) = script.tell(&self.places)? {
+                appends[index].events.push(event);
+                told += 1;
+            }
+            match script.next_at() {
+                Some(at) => self.push(at, Next::Worker(worker)),
+                None => {
+                    self.scripts.remove(&worker);
+                }
+            }
+        }
+        Ok(appends)
+    }
 }
 
-const SCHEMES: [(&str, i32); 4] = [
-    ("PEKSOS-GENERALIS", 1),
-    ("TKS-GENERALIS", 2),
-    ("PENYULUH-SOSIAL", 3),
-    ("RELAWAN-SOSIAL", 4),
-];
-
-/// Moves `at` one to ninety days on and answers it.
-fn later(at: &mut OffsetDateTime, random: &mut Random) -> OffsetDateTime {
-    *at += Duration::days(1 + random.below(90) as i64);
-    *at
+fn new_stream(stream: StreamId, events: Vec<NewEvent>) -> BulkAppend {
+    BulkAppend {
+        stream,
+        expected: ExpectedVersion::NoStream,
+        events,
+        claims: Claims::default(),
+    }
 }
 
-fn worker_history(random: &mut Random, places: &[String]) -> anyhow::Result<Vec<NewEvent>> {
-    let worker = Uuid::now_v7().to_string();
-    let place = &places[random.below(places.len() as u64) as usize];
-    let posting = format!("{place}.01");
-    let (scheme_code, category) = SCHEMES[random.below(4) as usize];
-    let role = 1 + random.below(13) as i32;
-    let at = datetime!(2015-01-05 02:00 UTC) + Duration::days(random.below(4_200) as i64);
-    let mut at = at;
-    let mut events = Vec::with_capacity(12);
-    events.push(event(
-        "kesos.enrollment.v1.WorkerRegistered",
-        enrollment::WorkerRegistered {
-            worker_id: worker.clone(),
-            posting: region(&posting),
-            category,
-            role,
-            employment_status: 3,
-            ..Default::default()
+/// A year's target for every kabupaten/kota and category.
+fn targets(year: i32, places: &[String]) -> anyhow::Result<Vec<NewEvent>> {
+    let at = datetime!(2020-01-02 02:00 UTC) + Duration::days(365 * i64::from(year - 2020));
+    let mut events = Vec::with_capacity(places.len() * 4);
+    for place in places {
+        for category in 1..=4 {
+            events.push(event(
+                "kesos.enrollment.v1.TargetSet",
+                enrollment::TargetSet {
+                    year,
+                    region: region(place),
+                    category,
+                    target_count: 100,
+                }
+                .encode_to_vec(),
+                at,
+            )?);
         }
-        .encode_to_vec(),
-        at,
-    )?);
-    // The record is kept up to date: qualifications grow, THL become PPPK, roles change.
-    events.push(event(
-        "kesos.enrollment.v1.WorkerQualificationsUpdated",
-        enrollment::WorkerQualificationsUpdated {
-            worker_id: worker.clone(),
-            qualifications: None,
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    if random.below(2) == 0 {
-        events.push(event(
-            "kesos.enrollment.v1.WorkerEmploymentStatusChanged",
-            enrollment::WorkerEmploymentStatusChanged {
-                worker_id: worker.clone(),
-                from_status: 3,
-                to_status: 2,
-            }
-            .encode_to_vec(),
-            later(&mut at, random),
-        )?);
-    }
-    if random.below(10) < 4 {
-        events.push(event(
-            "kesos.enrollment.v1.WorkerRoleChanged",
-            enrollment::WorkerRoleChanged {
-                worker_id: worker.clone(),
-                from_role: role,
-                to_role: 1 + (role % 13),
-            }
-            .encode_to_vec(),
-            later(&mut at, random),
-        )?);
-    }
-    if random.below(10) < 3 {
-        let to = &places[random.below(places.len() as u64) as usize];
-        events.push(event(
-            "kesos.enrollment.v1.WorkerPostingMoved",
-            enrollment::WorkerPostingMoved {
-                worker_id: worker.clone(),
-                from_posting: region(&posting),
-                to_posting: region(&format!("{to}.02")),
-            }
-            .encode_to_vec(),
-            later(&mut at, random),
-        )?);
-    }
-    let nomination = Uuid::now_v7().to_string();
-    events.push(event(
-        "kesos.enrollment.v1.NominationSubmitted",
-        enrollment::NominationSubmitted {
-            nomination_id: nomination.clone(),
-            worker_id: worker.clone(),
-            scheme_code: scheme_code.to_owned(),
-            period_year: at.year(),
-            recommending_office: region(place),
-            portfolio_ref: "bench".to_owned(),
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    if random.below(10) == 0 {
-        events.push(event(
-            "kesos.enrollment.v1.NominationRejected",
-            enrollment::NominationRejected {
-                nomination_id: nomination,
-                worker_id: worker,
-                failures: vec![],
-                rule_set_version: "2026.1".to_owned(),
-            }
-            .encode_to_vec(),
-            later(&mut at, random),
-        )?);
-        return Ok(events);
-    }
-    events.push(event(
-        "kesos.enrollment.v1.NominationVerified",
-        enrollment::NominationVerified {
-            nomination_id: nomination.clone(),
-            worker_id: worker.clone(),
-            scheme_code: scheme_code.to_owned(),
-            region: region(place),
-            rule_set_version: "2026.1".to_owned(),
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    events.push(event(
-        "kesos.scheduling.v1.CandidateQueued",
-        scheduling::CandidateQueued {
-            candidate_id: nomination.clone(),
-            nomination_id: nomination.clone(),
-            worker_id: worker.clone(),
-            scheme: scheme(scheme_code),
-            region: region(place),
-            verified_at: None,
-        }
-        .encode_to_vec(),
-        at,
-    )?);
-    let session = Uuid::now_v7().to_string();
-    events.push(event(
-        "kesos.scheduling.v1.CandidateSeated",
-        scheduling::CandidateSeated {
-            session_id: session.clone(),
-            candidate_id: nomination.clone(),
-            worker_id: worker.clone(),
-            auto_allocated: true,
-            ..Default::default()
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    events.push(event(
-        "kesos.scheduling.v1.AttendanceRecorded",
-        scheduling::AttendanceRecorded {
-            session_id: session.clone(),
-            candidate_id: nomination.clone(),
-            worker_id: worker.clone(),
-            attendance: 1,
-            attempt: 1,
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    let kompeten = random.below(5) != 0;
-    events.push(event(
-        "kesos.scheduling.v1.AssessmentDecided",
-        scheduling::AssessmentDecided {
-            session_id: session,
-            candidate_id: nomination,
-            worker_id: worker.clone(),
-            scheme: scheme(scheme_code),
-            decision: if kompeten { 1 } else { 2 },
-            lsps_id: "LSPS-PEKSOS".to_owned(),
-            attempt: 1,
-            region: region(place),
-            ..Default::default()
-        }
-        .encode_to_vec(),
-        at,
-    )?);
-    if !kompeten {
-        return Ok(events);
-    }
-    let certificate = Uuid::now_v7().to_string();
-    events.push(event(
-        "kesos.certification.v1.CertificateIssued",
-        certification::CertificateIssued {
-            certificate_id: certificate.clone(),
-            number: "KSS-BENCH".to_owned(),
-            worker_id: worker.clone(),
-            scheme: scheme(scheme_code),
-            lsps_id: "LSPS-PEKSOS".to_owned(),
-            region: region(place),
-            ..Default::default()
-        }
-        .encode_to_vec(),
-        later(&mut at, random),
-    )?);
-    match random.below(20) {
-        0 => events.push(event(
-            "kesos.certification.v1.CertificateSuspended",
-            certification::CertificateSuspended {
-                certificate_id: certificate,
-                worker_id: worker,
-                reason: "investigation".to_owned(),
-            }
-            .encode_to_vec(),
-            later(&mut at, random),
-        )?),
-        1..=3 => events.push(event(
-            "kesos.certification.v1.CertificateExpired",
-            certification::CertificateExpired {
-                certificate_id: certificate,
-                worker_id: worker,
-                valid_until: None,
-            }
-            .encode_to_vec(),
-            at + Duration::days(1_095),
-        )?),
-        _ => {}
     }
     Ok(events)
 }
 
-/// A yearly target for every kabupaten/kota and category, 2020-2026.
-async fn targets(store: &dyn EventStore, places: &[String]) -> anyhow::Result<u64> {
-    let mut events = Vec::new();
-    for year in 2020..=2026 {
-        for place in places {
-            for category in 1..=4 {
-                events.push(event(
-                    "kesos.enrollment.v1.TargetSet",
-                    enrollment::TargetSet {
-                        year,
-                        region: region(place),
-                        category,
-                        target_count: 100,
-                    }
-                    .encode_to_vec(),
-                    datetime!(2020-01-02 02:00 UTC) + Duration::days(365 * i64::from(year - 2020)),
-                )?);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bulk of the history of `workers` workers, in the order written.
+    fn told(workers: u64) -> Vec<Vec<BulkAppend>> {
+        let places = vec!["32.77".to_owned(), "33.01".to_owned()];
+        let mut history = History::new(workers, places);
+        let mut bulks = Vec::new();
+        loop {
+            let bulk = history.next_appends(50).expect("the history is told");
+            if bulk.is_empty() {
+                return bulks;
             }
+            bulks.push(bulk);
         }
     }
-    let written = events.len() as u64;
-    let mut appends = Vec::new();
-    for (i, chunk) in events.chunks(1_000).enumerate() {
-        appends.push(BulkAppend {
-            stream: StreamId::parse(format!("targets-bench-{i}"))?,
-            expected: ExpectedVersion::NoStream,
-            events: chunk.to_vec(),
-            claims: Claims::default(),
-        });
+
+    fn dates(bulk: &[BulkAppend]) -> impl Iterator<Item = OffsetDateTime> + '_ {
+        bulk.iter()
+            .flat_map(|a| a.events.iter().map(|e| e.occurred_at()))
     }
-    for outcome in store.append_bulk(appends).await {
-        outcome?;
+
+    #[test]
+    fn the_history_is_told_in_the_order_it_happened_each_stream_at_the_version_it_reached() {
+        let bulks = told(300);
+        assert!(bulks.len() > 10, "{} bulks", bulks.len());
+        for (earlier, later) in bulks.iter().zip(bulks.iter().skip(1)) {
+            assert!(dates(earlier).max() <= dates(later).min(), "time went back");
+        }
+        let mut versions: HashMap<String, u64> = HashMap::new();
+        for append in bulks.iter().flatten() {
+            let dates: Vec<_> = append.events.iter().map(|e| e.occurred_at()).collect();
+            assert!(dates.is_sorted(), "a stream's events in their order");
+            let version = versions
+                .entry(append.stream.as_str().to_owned())
+                .or_default();
+            assert_eq!(append.expected, ExpectedVersion::after(*version));
+            *version += append.events.len() as u64;
+        }
+        let registered = bulks
+            .iter()
+            .flatten()
+            .flat_map(|a| &a.events)
+            .filter(|e| e.event_type().as_str() == "kesos.enrollment.v1.WorkerRegistered")
+            .count();
+        assert_eq!(registered, 300);
+        let targets = bulks
+            .iter()
+            .flatten()
+            .filter(|a| a.stream.as_str().starts_with("targets-"))
+            .count();
+        assert_eq!(targets, TARGET_YEARS.count());
     }
-    Ok(written)
 }
