@@ -57,9 +57,11 @@ pub trait ProgressDb: sqlx::Database {
     /// next replay drops (the swap itself commits as usual).
     const BULK_LOAD_SETTINGS: &'static [&'static str];
 
-    /// Whether a replay builds its indexes and writes its sums at once, on connections of
-    /// their own (PostgreSQL), or one after another (SQLite has one writer at a time).
-    const PARALLEL_BUILDS: bool;
+    /// Whether the database takes several writing transactions at once (PostgreSQL): a
+    /// replay then loads in lanes and builds its indexes and writes its sums at once, each on
+    /// a connection of its own. SQLite has one writer at a time, so there it does one thing
+    /// after another.
+    const CONCURRENT_WRITERS: bool;
 
     /// Creates a table set (idempotent), with its indexes unless `indexes` is `None` (a replay
     /// adds them after loading).
@@ -174,7 +176,7 @@ macro_rules! progress_db {
             const MONTH_OF_DAY: &'static str = $month_of_day;
             const TEXT: &'static str = $text;
             const BULK_LOAD_SETTINGS: &'static [&'static str] = $bulk_load;
-            const PARALLEL_BUILDS: bool = $parallel;
+            const CONCURRENT_WRITERS: bool = $parallel;
 
             async fn create(
                 pool: &Pool<Self>,

@@ -13,9 +13,10 @@ pub enum ProgressError {
     /// The feed failed for good.
     #[error("event feed: {0}")]
     Feed(#[from] kesos_bus::BusError),
-    /// A replay's log reader stopped without finishing (it panicked or was cancelled).
-    #[error("the replay's log reader stopped: {0}")]
-    ReaderStopped(String),
+    /// A task of a replay (its log reader, a load lane) stopped without finishing (it
+    /// panicked or was cancelled).
+    #[error("{0} of the replay stopped: {1}")]
+    ReplayTaskStopped(&'static str, String),
     /// The history names a source this process cannot read.
     #[error("no event log named {0} is configured")]
     UnknownSource(String),

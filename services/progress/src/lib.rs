@@ -20,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod history;
 pub mod http;
+mod load;
 pub mod measure;
 pub mod model;
 pub mod months;

@@ -2,6 +2,7 @@
 //! answering questions. Cheap to clone.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 use sqlx::{Pool, Postgres, Sqlite};
 use uuid::Uuid;
@@ -166,16 +167,20 @@ pub(crate) async fn apply_in<D: ProgressDb>(
 }
 
 /// Applies a batch of a replay's bulk load inside `transaction`: its counts and roll-up go
-/// to `sums` instead, which the replay writes once at the end.
+/// to `sums` instead, which the replay writes once at the end, and its checkpoints are left
+/// to the load ([`crate::load`]).
 pub(crate) async fn apply_summed<D: ProgressDb>(
     transaction: &mut sqlx::Transaction<'static, D>,
     tables: &Tables,
     prepared: Vec<Prepared>,
-    sums: &mut Sums,
+    sums: &Mutex<Sums>,
 ) -> Result<Applied, ProgressError> {
     let mut planned = planned_in::<D>(transaction, tables, prepared).await?;
-    sums.add(&planned);
+    sums.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .add(&planned);
     planned.counts.clear();
+    planned.checkpoints.clear();
     D::write(transaction, tables, &planned).await?;
     Ok(report(&planned))
 }

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::db::ProgressDb;
 use crate::error::ProgressError;
-use crate::model::{ProgressModel, ProgressStore, apply_in, apply_summed, on_backend};
+use crate::load::{Loaded, load};
+use crate::model::{ProgressModel, ProgressStore, apply_in, on_backend};
 use crate::plan::{Prepared, SourcedEvent, prepare};
 use crate::sums::Sums;
 use crate::tables::Tables;
@@ -52,7 +53,8 @@ pub struct ReplayReport {
 /// Rebuilds `model` from `sources`; `progress(done, total)` is called after each batch.
 ///
 /// The logs are read (and their events decoded) by a task of their own, a batch ahead of the
-/// batch being written, so reading, decoding and writing overlap. The facts, the
+/// batch being written, and on PostgreSQL the batches are planned and written in two lanes
+/// ([`crate::load`]), so reading, decoding, planning and writing overlap. The facts, the
 /// history and the workers' standing are written batch by batch; the counts and the monthly
 /// roll-up are summed in memory ([`Sums`]) and written once at the end, next to the indexes.
 pub async fn replay(
@@ -74,31 +76,25 @@ pub async fn replay(
         heads.push(source.store.head_position().await?);
     }
     let total: u64 = heads.iter().sum();
-    let mut report = ReplayReport::default();
     let started = std::time::Instant::now();
-    let (sender, mut batches) = mpsc::channel(READ_AHEAD);
+    let (sender, batches) = mpsc::channel(READ_AHEAD);
     let reader = tokio::spawn(read_prepared(sources.to_vec(), heads, sender));
-    let mut sums = Sums::default();
-    while let Some(batch) = batches.recv().await {
-        let batch = batch?;
-        let events = batch.len() as u64;
-        let applied = on_backend!(next.store(), D, pool => {
-            let mut transaction = pool.begin().await?;
-            for setting in D::BULK_LOAD_SETTINGS {
-                sqlx::query(setting).execute(&mut *transaction).await?;
-            }
-            let applied = apply_summed::<D>(&mut transaction, next.tables(), batch, &mut sums)
-                .await?;
-            transaction.commit().await?;
-            applied
-        });
-        report.events += events;
-        report.facts += applied.facts as u64;
-        progress(report.events, total.max(report.events));
-    }
+    let loaded = on_backend!(next.store(), D, pool => {
+        load::<D>(pool, next.tables(), batches, total, &mut progress).await
+    });
     reader
         .await
-        .map_err(|e| ProgressError::ReaderStopped(e.to_string()))?;
+        .map_err(|e| ProgressError::ReplayTaskStopped("the log reader", e.to_string()))?;
+    let Loaded {
+        events,
+        facts,
+        sums,
+    } = loaded?;
+    let mut report = ReplayReport {
+        events,
+        facts,
+        caught_up: 0,
+    };
     tracing::info!(
         events = report.events,
         facts = report.facts,
@@ -112,7 +108,7 @@ pub async fn replay(
             .map(|index| index.create)
             .collect();
         let sums_written = write_sums::<D>(pool, next.tables(), sums);
-        if D::PARALLEL_BUILDS {
+        if D::CONCURRENT_WRITERS {
             let builds = indexes.iter().map(|index| sqlx::query(index).execute(pool));
             let (written, built) =
                 tokio::join!(sums_written, futures::future::try_join_all(builds));
@@ -140,14 +136,9 @@ async fn write_sums<D: ProgressDb>(
 ) -> Result<(), ProgressError> {
     let started = std::time::Instant::now();
     let mut transaction = pool.begin().await?;
-    let counts = sums.take_counts();
-    let counted_rows = counts.len();
-    let mut counts = counts.into_iter();
-    loop {
-        let chunk: Counts = counts.by_ref().take(ROLL_UP_CHUNK).collect();
-        if chunk.is_empty() {
-            break;
-        }
+    let mut counted_rows = 0;
+    for chunk in sums.take_counts(ROLL_UP_CHUNK) {
+        counted_rows += chunk.len();
         D::write_sums(&mut transaction, tables, &chunk, &[]).await?;
     }
     let counted = started.elapsed().as_secs_f64();

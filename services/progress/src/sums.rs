@@ -10,9 +10,9 @@
 //! end, exactly as [`crate::tables::Tables::months_from_facts`] sums them in SQL.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::measure::{ALL_SCHEMES, Measure, province_of};
+use crate::measure::{ALL_SCHEMES, Key, Measure, province_of};
 use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, MonthRows, month_index};
 use crate::plan::{Fact, Plan};
 use crate::upserts::Counts;
@@ -79,10 +79,40 @@ fn measure_slot(measure: Measure) -> usize {
         .unwrap_or_default()
 }
 
+/// Texts numbered in the order first met, so that a key holds a number instead of a copy.
+#[derive(Debug, Default)]
+struct Names {
+    numbers: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn number(&mut self, name: &str) -> u32 {
+        if let Some(number) = self.numbers.get(name) {
+            return *number;
+        }
+        let number = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.numbers.insert(name.to_owned(), number);
+        number
+    }
+
+    fn name(&self, number: u32) -> &str {
+        self.names.get(number as usize).map_or("", String::as_str)
+    }
+}
+
+/// A count's key with its kabupaten/kota and scheme numbered: (kabupaten/kota, category, role,
+/// scheme, measure). Half a million of them as a map of owned texts took about a third of a
+/// replay's memory.
+type CountSlot = (u32, i32, i32, u32, Measure);
+
 /// The counts and the roll-up of every batch added so far.
 #[derive(Debug, Default)]
 pub(crate) struct Sums {
-    counts: Counts,
+    counts: HashMap<CountSlot, i64>,
+    kabkotas: Names,
+    schemes: Names,
     /// Kabupaten/kota grids by kabupaten/kota (`PP.KK`, or empty) and category.
     kabkota: BTreeMap<String, BTreeMap<i64, Grid>>,
 }
@@ -90,15 +120,15 @@ pub(crate) struct Sums {
 impl Sums {
     /// Adds a planned batch's count changes and its facts over all schemes.
     pub(crate) fn add(&mut self, plan: &Plan) {
-        // Keys are cloned only when first met: a replay adds millions of facts to a few
-        // thousand grids.
-        for (key, change) in &plan.counts {
-            match self.counts.get_mut(key) {
-                Some(count) => *count += change,
-                None => {
-                    self.counts.insert(key.clone(), *change);
-                }
-            }
+        for ((key, scheme, measure), change) in &plan.counts {
+            let slot = (
+                self.kabkotas.number(&key.kabkota),
+                key.category,
+                key.role,
+                self.schemes.number(scheme),
+                *measure,
+            );
+            *self.counts.entry(slot).or_default() += change;
         }
         self.add_facts(&plan.facts);
     }
@@ -123,11 +153,39 @@ impl Sums {
         }
     }
 
-    /// The current counts (those that net to zero left out), consuming the counts.
-    pub(crate) fn take_counts(&mut self) -> Counts {
-        let mut counts = std::mem::take(&mut self.counts);
-        counts.retain(|_, count| *count != 0);
-        counts
+    /// The current counts (those that net to zero left out), consuming them, in chunks of
+    /// `chunk` in the order of the table's primary key.
+    pub(crate) fn take_counts(&mut self, chunk: usize) -> impl Iterator<Item = Counts> + '_ {
+        let mut slots: Vec<(CountSlot, i64)> = std::mem::take(&mut self.counts)
+            .into_iter()
+            .filter(|(_, count)| *count != 0)
+            .collect();
+        let (kabkotas, schemes) = (&self.kabkotas, &self.schemes);
+        slots.sort_unstable_by(|((ka, ca, ra, sa, ma), _), ((kb, cb, rb, sb, mb), _)| {
+            (kabkotas.name(*ka), ca, ra, schemes.name(*sa), ma).cmp(&(
+                kabkotas.name(*kb),
+                cb,
+                rb,
+                schemes.name(*sb),
+                mb,
+            ))
+        });
+        let mut slots = slots.into_iter();
+        std::iter::from_fn(move || {
+            let counts: Counts = slots
+                .by_ref()
+                .take(chunk.max(1))
+                .map(|((kabkota, category, role, scheme, measure), count)| {
+                    let key = Key {
+                        kabkota: kabkotas.name(kabkota).to_owned(),
+                        category,
+                        role,
+                    };
+                    ((key, schemes.name(scheme).to_owned(), measure), count)
+                })
+                .collect();
+            (!counts.is_empty()).then_some(counts)
+        })
     }
 
     /// The roll-up, its coarser grids summed.
@@ -224,7 +282,6 @@ impl RollUp<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::Key;
     use crate::months::roll_up;
 
     /// A deterministic spread of facts: several kabupaten/kota of two provinces, two
@@ -350,7 +407,13 @@ mod tests {
         );
         let mut expected = counted(&all);
         expected.retain(|_, count| *count != 0);
-        assert_eq!(sums.take_counts(), expected);
+        let chunks: Vec<Counts> = sums.take_counts(7).collect();
+        assert!(chunks.len() > 1, "the counts come in chunks");
+        for (earlier, later) in chunks.iter().zip(chunks.iter().skip(1)) {
+            assert!(earlier.keys().last() < later.keys().next(), "in key order");
+        }
+        let taken: Counts = chunks.into_iter().flatten().collect();
+        assert_eq!(taken, expected);
     }
 
     #[test]
@@ -389,6 +452,6 @@ mod tests {
             ..Plan::default()
         });
         assert_eq!(sums.roll_up().chunks(10).count(), 0);
-        assert!(sums.take_counts().is_empty());
+        assert_eq!(sums.take_counts(10).count(), 0);
     }
 }
