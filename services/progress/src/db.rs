@@ -167,7 +167,7 @@ macro_rules! progress_db {
         $lock_months:expr,
         $settle:expr,
         $bulk_load:expr,
-        $parallel:expr,
+        $concurrent_writers:expr,
         $updated_in_place:expr,
         $text:expr
     ) => {
@@ -176,7 +176,7 @@ macro_rules! progress_db {
             const MONTH_OF_DAY: &'static str = $month_of_day;
             const TEXT: &'static str = $text;
             const BULK_LOAD_SETTINGS: &'static [&'static str] = $bulk_load;
-            const CONCURRENT_WRITERS: bool = $parallel;
+            const CONCURRENT_WRITERS: bool = $concurrent_writers;
 
             async fn create(
                 pool: &Pool<Self>,
