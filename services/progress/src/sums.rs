@@ -7,7 +7,8 @@
 //! months × measures per kabupaten/kota and category (a few thousand grids of about a hundred
 //! months: tens of MB for the whole country over a decade), and the coarser rows —
 //! all categories, the province, the nation, all time — are summed from those grids at the
-//! end, exactly as [`crate::tables::Tables::months_from_facts`] sums them in SQL.
+//! end, exactly as [`crate::tables::Tables::months_from_facts`] sums them in SQL. The live
+//! projection sums each batch's roll-up rows the same way ([`crate::months::roll_up`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
