@@ -9,7 +9,8 @@
 //!    (goal 250,000/s) and the process's peak resident memory meanwhile (goal under 300 MB);
 //! 3. the model is dropped; the relay publishes the log to JetStream, and the live projection
 //!    consumes it from a durable consumer into an empty model: events/s end to end (goal
-//!    50,000/s; left out with `--skip-live`);
+//!    50,000/s; left out with `--skip-live`); the nation's figures must come out as the
+//!    replay's did;
 //! 4. queries on the last model built: a kabupaten/kota's progress (p50/p99, goal p99 under
 //!    5 ms) and a province's progress as of a business date (p99, goal under 1 s).
 
@@ -137,6 +138,8 @@ async fn measure(
         LimitKind::AtMostValue,
         MEMORY_GOAL_MB,
     ));
+    let nation = Filter::region(Scope::Nation);
+    let replayed_nation = model.counts(&nation, AsOf::default()).await?;
     let model = if options.skip_live {
         model
     } else {
@@ -156,13 +159,14 @@ async fn measure(
             )
             .beside(raw_name, raw),
         );
+        if model.counts(&nation, AsOf::default()).await? != replayed_nation {
+            bail!("the live projection and the replay disagree on the nation's figures");
+        }
         model
     };
     let reads = Progress::new(model.clone(), sources);
     time_queries(&reads, options.queries, figures).await?;
-    let nation = Filter::region(Scope::Nation);
-    let counted = model.counts(&nation, AsOf::default()).await?;
-    tracing::info!(?counted, "the nation at the end");
+    tracing::info!(?replayed_nation, "the nation");
     Ok(())
 }
 
