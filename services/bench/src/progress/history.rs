@@ -105,8 +105,7 @@ impl History {
             scripts: HashMap::new(),
         };
         for year in TARGET_YEARS {
-            let at = datetime!(2020-01-02 02:00 UTC) + Duration::days(365 * i64::from(year - 2020));
-            history.push(at, Next::Targets(year));
+            history.push(targets_set_at(year), Next::Targets(year));
         }
         history
     }
@@ -201,9 +200,15 @@ fn new_stream(stream: StreamId, events: Vec<NewEvent>) -> BulkAppend {
     }
 }
 
+/// When a year's targets are set: its second of January.
+fn targets_set_at(year: i32) -> OffsetDateTime {
+    let first_year = datetime!(2020-01-02 02:00 UTC);
+    first_year.replace_year(year).unwrap_or(first_year)
+}
+
 /// A year's target for every kabupaten/kota and category.
 fn targets(year: i32, places: &[String]) -> anyhow::Result<Vec<NewEvent>> {
-    let at = datetime!(2020-01-02 02:00 UTC) + Duration::days(365 * i64::from(year - 2020));
+    let at = targets_set_at(year);
     let mut events = Vec::with_capacity(places.len() * 4);
     for place in places {
         for category in 1..=4 {
@@ -270,11 +275,19 @@ mod tests {
             .filter(|e| e.event_type().as_str() == "kesos.enrollment.v1.WorkerRegistered")
             .count();
         assert_eq!(registered, 300);
-        let targets = bulks
+        let targets: Vec<&BulkAppend> = bulks
             .iter()
             .flatten()
             .filter(|a| a.stream.as_str().starts_with("targets-"))
-            .count();
-        assert_eq!(targets, TARGET_YEARS.count());
+            .collect();
+        assert_eq!(targets.len(), TARGET_YEARS.count());
+        for append in targets {
+            let year = append.stream.as_str().split('-').nth(2);
+            for event in &append.events {
+                let at = event.occurred_at();
+                assert_eq!((at.month(), at.day()), (time::Month::January, 2));
+                assert_eq!(Some(at.year().to_string().as_str()), year);
+            }
+        }
     }
 }
