@@ -2,7 +2,7 @@
 //! monthly roll-up — upserted the cheapest way each backend has.
 //!
 //! On PostgreSQL every table takes one statement whose rows come from `UNNEST` of one array
-//! per column: a batch of 4,000 events touches tens of thousands of roll-up rows, and as
+//! per column: a batch of 16,000 events touches tens of thousands of roll-up rows, and as
 //! multi-row `VALUES` those were seven bound parameters a row, planned afresh for every
 //! thousand rows — the live projection spent most of its time there. SQLite has no arrays and
 //! takes multi-row `VALUES` in chunks, as before.
