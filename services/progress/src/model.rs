@@ -2,7 +2,9 @@
 //! answering questions. Cheap to clone.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sqlx::{Pool, Postgres, Sqlite};
 use uuid::Uuid;
@@ -51,6 +53,9 @@ pub struct Applied {
     pub facts: usize,
     /// Events of a known type that did not decode (logged and skipped).
     pub undecodable: usize,
+    /// Time spent planning the batch in the process (deciding its rows and summing its
+    /// roll-up); the rest of an apply is the database's.
+    pub planning: Duration,
 }
 
 /// The progress read model.
@@ -58,6 +63,8 @@ pub struct Applied {
 pub struct ProgressModel {
     store: ProgressStore,
     tables: Tables,
+    /// Nanoseconds live applies spent outside planning, shared by clones.
+    in_database: Arc<AtomicU64>,
 }
 
 impl ProgressModel {
@@ -66,6 +73,7 @@ impl ProgressModel {
         let model = Self {
             store,
             tables: Tables::live(),
+            in_database: Arc::default(),
         };
         on_backend!(&model.store, D, pool => D::create(pool, &model.tables, Some("live")).await?);
         Ok(model)
@@ -76,6 +84,7 @@ impl ProgressModel {
         Self {
             store: self.store.clone(),
             tables,
+            in_database: Arc::default(),
         }
     }
 
@@ -96,12 +105,28 @@ impl ProgressModel {
             return Ok(Applied::default());
         }
         let tables = &self.tables;
-        on_backend!(&self.store, D, pool => {
+        let started = Instant::now();
+        let applied = on_backend!(&self.store, D, pool => {
             let mut transaction = pool.begin().await?;
             let applied = apply_in::<D>(&mut transaction, tables, events).await?;
             transaction.commit().await?;
-            Ok(applied)
-        })
+            applied
+        });
+        let in_database = started.elapsed().saturating_sub(applied.planning);
+        self.in_database.fetch_add(
+            u64::try_from(in_database.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        Ok(applied)
+    }
+
+    /// How long the live applies of this model and its clones have spent on anything but
+    /// planning since it was opened: the database's statements, the encoding of their rows,
+    /// and the commits. Events applied over this time is the most the live projection could
+    /// reach with the process's own work taking none, which tells whether a goal is the
+    /// process's to meet or the database's (`kesos bench progress` prints it).
+    pub fn time_in_database(&self) -> Duration {
+        Duration::from_nanos(self.in_database.load(Ordering::Relaxed))
     }
 
     /// Positions applied per source.
@@ -160,10 +185,12 @@ pub(crate) async fn apply_in<D: ProgressDb>(
     tables: &Tables,
     events: &[SourcedEvent],
 ) -> Result<Applied, ProgressError> {
-    let mut planned = planned_in::<D>(transaction, tables, prepare(events)).await?;
+    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepare(events)).await?;
+    let started = Instant::now();
     planned.months = roll_up(&planned.facts);
+    let planning = planning + started.elapsed();
     D::write(transaction, tables, &planned).await?;
-    Ok(report(&planned))
+    Ok(report(&planned, planning))
 }
 
 /// Applies a batch of a replay's bulk load inside `transaction`: its counts and roll-up go
@@ -175,30 +202,32 @@ pub(crate) async fn apply_summed<D: ProgressDb>(
     prepared: Vec<Prepared>,
     sums: &Mutex<Sums>,
 ) -> Result<Applied, ProgressError> {
-    let mut planned = planned_in::<D>(transaction, tables, prepared).await?;
+    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepared).await?;
     sums.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .add(&planned);
     planned.counts.clear();
     planned.checkpoints.clear();
     D::write(transaction, tables, &planned).await?;
-    Ok(report(&planned))
+    Ok(report(&planned, planning))
 }
 
 /// Plans prepared events against the checkpoints and the stored standing of the workers
-/// they name.
+/// they name; answers the plan and the time planning took (reading took the rest).
 async fn planned_in<D: ProgressDb>(
     transaction: &mut sqlx::Transaction<'static, D>,
     tables: &Tables,
     prepared: Vec<Prepared>,
-) -> Result<Plan, ProgressError> {
+) -> Result<(Plan, Duration), ProgressError> {
     let named = workers_named(&prepared);
     let checkpoints = D::checkpoints(transaction, tables).await?;
     let workers = D::load_workers(transaction, tables, &named).await?;
-    Ok(plan(prepared, &checkpoints, workers))
+    let started = Instant::now();
+    let planned = plan(prepared, &checkpoints, workers);
+    Ok((planned, started.elapsed()))
 }
 
-fn report(plan: &Plan) -> Applied {
+fn report(plan: &Plan, planning: Duration) -> Applied {
     for undecodable in &plan.undecodable {
         tracing::error!(%undecodable, "progress skipped an event it cannot read");
     }
@@ -206,5 +235,6 @@ fn report(plan: &Plan) -> Applied {
         events: plan.applied,
         facts: plan.facts.len(),
         undecodable: plan.undecodable.len(),
+        planning,
     }
 }

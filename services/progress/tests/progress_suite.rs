@@ -68,7 +68,45 @@ on_both!(
     the_monthly_roll_up_answers_as_the_facts_do_and_is_summed_once_after_an_upgrade,
     a_workers_history_lists_every_step_with_who_when_and_why,
     the_live_projection_follows_the_log_from_its_checkpoint,
+    the_time_applies_spend_outside_planning_is_kept_across_clones,
 );
+
+async fn the_time_applies_spend_outside_planning_is_kept_across_clones(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    w.certify(
+        Uuid::now_v7(),
+        CIMAHI,
+        PEKSOS,
+        datetime!(2026-03-02 09:00 UTC),
+    )
+    .await;
+    let events: Vec<_> = bench
+        .store
+        .read_batch(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| kesos_progress::plan::SourcedEvent {
+            source: support::SOURCE.to_owned(),
+            event,
+        })
+        .collect();
+    assert_eq!(
+        bench.model.time_in_database(),
+        Duration::ZERO,
+        "nothing applied yet"
+    );
+    let clone = bench.model.clone();
+    let applied = clone.apply(&events).await.unwrap();
+    assert_eq!(applied.events, events.len());
+    let first = bench.model.time_in_database();
+    assert!(first > Duration::ZERO, "the clone's apply is counted");
+    clone.apply(&events).await.unwrap();
+    assert!(
+        bench.model.time_in_database() > first,
+        "a redelivery still reads the checkpoints"
+    );
+}
 
 async fn counts_follow_each_worker_through_the_funnel(bench: &Bench) {
     let w = Writer::new(&*bench.store);
