@@ -53,8 +53,8 @@ pub struct Applied {
     pub facts: usize,
     /// Events of a known type that did not decode (logged and skipped).
     pub undecodable: usize,
-    /// Time spent planning the batch in the process (deciding its rows and summing its
-    /// roll-up); the rest of an apply is the database's.
+    /// Time spent planning the batch in the process (decoding its events, deciding its rows
+    /// and, live, summing its roll-up); the rest of an apply is the database's.
     pub planning: Duration,
 }
 
@@ -185,10 +185,13 @@ pub(crate) async fn apply_in<D: ProgressDb>(
     tables: &Tables,
     events: &[SourcedEvent],
 ) -> Result<Applied, ProgressError> {
-    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepare(events)).await?;
+    let started = Instant::now();
+    let prepared = prepare(events);
+    let decoding = started.elapsed();
+    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepared).await?;
     let started = Instant::now();
     planned.months = roll_up(&planned.facts);
-    let planning = planning + started.elapsed();
+    let planning = decoding + planning + started.elapsed();
     D::write(transaction, tables, &planned).await?;
     Ok(report(&planned, planning))
 }
