@@ -83,4 +83,5 @@ mod vault;
 pub use data_key::{DataKey, Sealed};
 pub use error::VaultError;
 pub use master::MasterKey;
+pub use store::VaultConnection;
 pub use vault::{Destroyed, KeyState, Vault};

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use sqlx::PgExecutor;
 use sqlx::postgres::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -33,10 +34,13 @@ fn key_row(row: Row) -> KeyRow {
     }
 }
 
-pub(crate) async fn select(pool: &PgPool, subjects: &[Uuid]) -> Result<Vec<KeyRow>, sqlx::Error> {
+pub(crate) async fn select<'e>(
+    executor: impl PgExecutor<'e>,
+    subjects: &[Uuid],
+) -> Result<Vec<KeyRow>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(SELECT)
         .bind(subjects)
-        .fetch_all(pool)
+        .fetch_all(executor)
         .await?;
     Ok(rows.into_iter().map(key_row).collect())
 }

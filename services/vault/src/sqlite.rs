@@ -47,7 +47,7 @@ fn key_row(row: Row) -> Result<KeyRow, sqlx::Error> {
     })
 }
 
-async fn select_in(
+pub(crate) async fn select_in(
     connection: &mut SqliteConnection,
     subjects: &[Uuid],
 ) -> Result<Vec<KeyRow>, sqlx::Error> {

@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -58,6 +58,40 @@ pub(crate) struct Rewrap {
 pub(crate) struct DestroyedRow {
     pub(crate) key_id: Uuid,
     pub(crate) already: bool,
+}
+
+/// A connection to the vault's database that the caller already holds, usually inside its
+/// own transaction, for reads that must not take a second connection from a pool meanwhile
+/// (see [`crate::Vault::keys_on`]). Made with `From` from either database's connection.
+pub enum VaultConnection<'c> {
+    /// A PostgreSQL connection whose search path reaches the vault's tables.
+    Postgres(&'c mut PgConnection),
+    /// A connection to the SQLite file that holds the vault's tables.
+    Sqlite(&'c mut SqliteConnection),
+}
+
+impl<'c> From<&'c mut PgConnection> for VaultConnection<'c> {
+    /// Wraps a PostgreSQL connection (a transaction's, through `&mut **transaction`).
+    fn from(connection: &'c mut PgConnection) -> Self {
+        Self::Postgres(connection)
+    }
+}
+
+impl<'c> From<&'c mut SqliteConnection> for VaultConnection<'c> {
+    /// Wraps a SQLite connection (a transaction's, through `&mut **transaction`).
+    fn from(connection: &'c mut SqliteConnection) -> Self {
+        Self::Sqlite(connection)
+    }
+}
+
+impl VaultConnection<'_> {
+    /// [`Store::select`] on this connection.
+    pub(crate) async fn select(self, subjects: &[Uuid]) -> Result<Vec<KeyRow>, sqlx::Error> {
+        match self {
+            Self::Postgres(connection) => postgres::select(connection, subjects).await,
+            Self::Sqlite(connection) => sqlite::select_in(connection, subjects).await,
+        }
+    }
 }
 
 /// Where the vault keeps its keys; cheap to clone (a pool handle).

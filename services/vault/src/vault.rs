@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::data_key::DataKey;
 use crate::error::VaultError;
 use crate::master::{Kek, Keyring, MasterKey, Secret, derive, random_secret};
-use crate::store::{KeyRow, NewKey, Rewrap, SecretRow, Store};
+use crate::store::{KeyRow, NewKey, Rewrap, SecretRow, Store, VaultConnection};
 
 /// Name of the stored blind-index key in `kesos_vault_secrets`.
 const BLIND_INDEX_SECRET: &str = "blind-index-v1";
@@ -193,12 +193,28 @@ impl Vault {
     /// map); for showing lists of workers. A key that cannot be unwrapped fails the whole
     /// call: it means a missing previous master or altered rows, which must not go unnoticed.
     pub async fn keys(&self, subjects: &[Uuid]) -> Result<HashMap<Uuid, KeyState>, VaultError> {
-        let mut states: HashMap<Uuid, KeyState> = subjects
-            .iter()
-            .map(|&subject| (subject, KeyState::Missing))
-            .collect();
+        let mut states = all_missing(subjects);
         let unique: Vec<Uuid> = states.keys().copied().collect();
         for row in self.inner.store.select(&unique).await? {
+            states.insert(row.subject, self.state(&row)?);
+        }
+        Ok(states)
+    }
+
+    /// [`Self::keys`], read through `connection` (which must reach the vault's tables) instead
+    /// of a connection of the vault's pool, so the rows are those the caller's transaction
+    /// sees. For a caller inside a write transaction on the vault's database, such as a
+    /// consumer's handler: on SQLite that transaction holds the file's one write lock, and the
+    /// pool's other connections may all be taken by writers waiting for that lock, so waiting
+    /// for one of them would hold every writer of the file up until their busy timeout.
+    pub async fn keys_on(
+        &self,
+        connection: VaultConnection<'_>,
+        subjects: &[Uuid],
+    ) -> Result<HashMap<Uuid, KeyState>, VaultError> {
+        let mut states = all_missing(subjects);
+        let unique: Vec<Uuid> = states.keys().copied().collect();
+        for row in connection.select(&unique).await? {
             states.insert(row.subject, self.state(&row)?);
         }
         Ok(states)
@@ -329,6 +345,14 @@ impl Vault {
             wrapped: current.wrap(&data_key_aad(row.subject, row.key_id), &secret),
         })
     }
+}
+
+/// Every subject asked about, each [`KeyState::Missing`] until its row says otherwise.
+fn all_missing(subjects: &[Uuid]) -> HashMap<Uuid, KeyState> {
+    subjects
+        .iter()
+        .map(|&subject| (subject, KeyState::Missing))
+        .collect()
 }
 
 /// A fresh data key for `subject`: the row to insert (wrapped under `kek`) and the key.

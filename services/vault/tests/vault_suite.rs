@@ -3,6 +3,7 @@
 //! tamper with the stored rows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,12 @@ trait Backend {
     -> Result<Vault, VaultError>;
     async fn stored_wrapped(&self, subject: Uuid) -> Option<Vec<u8>>;
     async fn corrupt_wrapped(&self, subject: Uuid);
+    /// [`Vault::keys_on`] inside a transaction of the backend's pool, as a consumer's handler.
+    async fn keys_in_transaction(
+        &self,
+        vault: &Vault,
+        subjects: &[Uuid],
+    ) -> HashMap<Uuid, KeyState>;
 }
 
 fn copy(master: &MasterKey) -> MasterKey {
@@ -72,6 +79,19 @@ impl Backend for Pg {
             .await
             .unwrap();
     }
+    async fn keys_in_transaction(
+        &self,
+        vault: &Vault,
+        subjects: &[Uuid],
+    ) -> HashMap<Uuid, KeyState> {
+        let mut transaction = self.pool.begin().await.unwrap();
+        let keys = vault
+            .keys_on((&mut *transaction).into(), subjects)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+        keys
+    }
 }
 
 struct Lite {
@@ -123,6 +143,19 @@ impl Backend for Lite {
             .execute(&self.pool)
             .await
             .unwrap();
+    }
+    async fn keys_in_transaction(
+        &self,
+        vault: &Vault,
+        subjects: &[Uuid],
+    ) -> HashMap<Uuid, KeyState> {
+        let mut transaction = self.pool.begin().await.unwrap();
+        let keys = vault
+            .keys_on((&mut *transaction).into(), subjects)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+        keys
     }
 }
 
@@ -407,6 +440,34 @@ async fn a_new_master_with_the_old_as_previous_still_opens_and_after_rotate_the_
     );
 }
 
+async fn keys_read_through_a_callers_transaction_are_those_the_pool_reads(b: &impl Backend) {
+    let vault = open(b, &MasterKey::generate()).await;
+    let (live, destroyed, missing) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let sealed = vault.key_for(live).await.unwrap().seal("nik", NIK);
+    vault.key_for(destroyed).await.unwrap();
+    vault
+        .destroy(destroyed, datetime!(2024-03-01 09:30 UTC))
+        .await
+        .unwrap();
+    let subjects = [live, destroyed, missing, live];
+    let through = b.keys_in_transaction(&vault, &subjects).await;
+    let pooled = vault.keys(&subjects).await.unwrap();
+    assert_eq!(through.len(), 3);
+    for (subject, state) in &through {
+        assert_eq!(
+            format!("{state:?}"),
+            format!("{:?}", pooled[subject]),
+            "{subject}"
+        );
+    }
+    match &through[&live] {
+        KeyState::Live(key) => assert_eq!(key.open("nik", &sealed).unwrap(), NIK),
+        other => panic!("expected a live key, got {other:?}"),
+    }
+    assert!(matches!(through[&destroyed], KeyState::Destroyed { .. }));
+    assert!(matches!(through[&missing], KeyState::Missing));
+}
+
 async fn blind_index_is_deterministic_and_differs_across_scopes(b: &impl Backend) {
     let master = MasterKey::generate();
     let vault = open(b, &master).await;
@@ -463,5 +524,6 @@ suite!(
     destroying_twice_is_harmless,
     a_subject_destroyed_before_it_had_a_key_never_gets_one,
     a_new_master_with_the_old_as_previous_still_opens_and_after_rotate_the_old_is_not_needed,
+    keys_read_through_a_callers_transaction_are_those_the_pool_reads,
     blind_index_is_deterministic_and_differs_across_scopes,
 );
