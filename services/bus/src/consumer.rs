@@ -50,7 +50,11 @@ impl From<sqlx::Error> for HandlerError {
 }
 
 /// Handles events inside the consumer's transaction. Implementations must do all their
-/// database writes through `transaction` (so they commit with the processed marker).
+/// database writes through `transaction` (so they commit with the processed marker), and
+/// their reads of the consumer's database too: on SQLite the transaction holds the file's one
+/// write lock from the processed marker on, and the pool's other connections may all be taken
+/// by writers waiting for that lock, so a handler that waited for one of them would hold every
+/// writer of the file up until their busy timeout.
 ///
 /// A handler that reacts by *commanding* its own service (appending to its event store, or
 /// publishing to JetStream with a message id) does that in [`Handler::act`], which runs before the

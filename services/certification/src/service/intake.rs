@@ -12,7 +12,8 @@
 //!
 //! The handler takes batches ([`Intake::BATCH`]): decisions are issued together
 //! ([`Certification::issue_batch`], exactly once as one at a time), holders' names are opened
-//! with one vault read per batch.
+//! with one vault read per batch, through the consumer's transaction (so the vault's tables
+//! must be in the consumer's database, as they are in kesos).
 //!
 //! A payload that does not decode, or a decision for a scheme the reference data does not
 //! know, is a permanent failure (dead letter); a store or database away is transient (retried).
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
-use kesos_vault::{KeyState, VaultError};
+use kesos_vault::{KeyState, VaultConnection, VaultError};
 use sqlx::{Postgres, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -32,7 +33,7 @@ use crate::service::{Certification, CertificationError, IssueOutcome};
 use crate::wire::{self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_REGISTERED};
 
 /// The handler; build it with [`Certification::intake`] and run it in a `kesos_bus::Consumer`
-/// whose database is the registry's.
+/// whose database is the registry's and the vault's.
 #[derive(Clone)]
 pub struct Intake {
     certification: Certification,
@@ -120,14 +121,29 @@ impl Intake {
         Ok(())
     }
 
-    /// The masks of the holders' names, opened with one vault read; a holder whose name cannot
-    /// be opened here has none (verification then opens it itself, or says erased).
-    async fn masks(&self, holders: &[&Holder]) -> Result<HashMap<Uuid, String>, HandlerError> {
+    /// The masks of the holders' names, opened with one vault read through the consumer's
+    /// transaction (`connection`); a holder whose name cannot be opened here has none
+    /// (verification then opens it itself, or says erased).
+    ///
+    /// Not through the vault's pool: on SQLite the transaction already holds the file's write
+    /// lock (the processed markers), and the pool's other connections may all be taken by
+    /// writers waiting for it (the other consumers' markers, a list's catch-up), so waiting for
+    /// one of them would stall every writer of the file until their busy timeout.
+    async fn masks(
+        &self,
+        connection: VaultConnection<'_>,
+        holders: &[&Holder],
+    ) -> Result<HashMap<Uuid, String>, HandlerError> {
         if holders.is_empty() {
             return Ok(HashMap::new());
         }
         let workers: Vec<Uuid> = holders.iter().map(|h| h.worker_id.0).collect();
-        let keys = match self.certification.vault().keys(&workers).await {
+        let keys = match self
+            .certification
+            .vault()
+            .keys_on(connection, &workers)
+            .await
+        {
             Ok(keys) => keys,
             Err(VaultError::Database(error)) => return Err(HandlerError::from(error)),
             // A key that does not unwrap: keep the sealed name; verification reports it then.
@@ -219,7 +235,7 @@ macro_rules! handler_for {
                         HolderEvent::Erased(_) => None,
                     })
                     .collect();
-                let masks = self.masks(&registered).await?;
+                let masks = self.masks((&mut **transaction).into(), &registered).await?;
                 for event in events {
                     match event {
                         HolderEvent::Registered(holder) => {

@@ -155,24 +155,8 @@ impl Harness {
 
     /// Registers a holder's sealed name as enrollment's event would carry it.
     pub async fn register_holder(&self, worker: Uuid, full_name: &str) {
-        let key = self.certification.vault().key_for(worker).await.unwrap();
-        let sealed = key.seal("full_name", full_name.as_bytes());
-        let payload = enrollment::WorkerRegistered {
-            worker_id: worker.to_string(),
-            full_name: Some(common::EncryptedField {
-                ciphertext: sealed.ciphertext,
-                nonce: sealed.nonce,
-                key_id: sealed.key_id,
-            }),
-            posting: Some(common::RegionRef {
-                code: "32.77".into(),
-                edition: "2024".into(),
-            }),
-            ..Default::default()
-        }
-        .encode_to_vec();
-        self.deliver(&delivered(wire::WORKER_REGISTERED, Uuid::now_v7(), payload))
-            .await;
+        let registered = registration(self.certification.vault(), worker, full_name).await;
+        self.deliver(&registered).await;
     }
 
     /// Erases a holder as enrollment would: destroy the key, then the event.
@@ -215,6 +199,27 @@ pub fn scheme(code: &str) -> SchemeRef {
         category: category.into(),
         level: level.into(),
     }
+}
+
+/// Enrollment's registration of `worker`, the name sealed under a key `vault` creates.
+pub async fn registration(vault: &Vault, worker: Uuid, full_name: &str) -> Delivered {
+    let key = vault.key_for(worker).await.unwrap();
+    let sealed = key.seal("full_name", full_name.as_bytes());
+    let payload = enrollment::WorkerRegistered {
+        worker_id: worker.to_string(),
+        full_name: Some(common::EncryptedField {
+            ciphertext: sealed.ciphertext,
+            nonce: sealed.nonce,
+            key_id: sealed.key_id,
+        }),
+        posting: Some(common::RegionRef {
+            code: "32.77".into(),
+            edition: "2024".into(),
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    delivered(wire::WORKER_REGISTERED, Uuid::now_v7(), payload)
 }
 
 /// An event as the consumer receives it.

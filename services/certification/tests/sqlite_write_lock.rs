@@ -1,0 +1,87 @@
+//! The intake's transaction on SQLite holds the file's one write lock from its processed
+//! markers until it commits. Whatever the handler does meanwhile must need no other connection
+//! of the pool: those may all be writers waiting for that very lock (the other consumers'
+//! markers, a list's catch-up), and would then hold it up, and be held up, until their busy
+//! timeout. In the embedded kesos this once answered a list of workers with a 503 after 10 s.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{BASE_URL, registration, signing_key};
+use kesos_bus::{ConsumerDb, Handler};
+use kesos_certification::reference::Reference;
+use kesos_certification::service::{Certification, Registry};
+use kesos_testkit::SqliteFile;
+use kesos_vault::{MasterKey, Vault};
+use sqlx::Sqlite;
+use sqlx::sqlite::SqlitePoolOptions;
+use uuid::Uuid;
+
+/// Short, so a writer held up by the lock fails quickly instead of after kesos's 10 s.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_the_write_lock() {
+    let file = SqliteFile::create();
+    let store = file.store().await;
+    let options = kesos_eventstore::sqlite::sqlite_options(&file.path).busy_timeout(BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    Sqlite::migrate_consumers(&pool).await.unwrap();
+    let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
+        .await
+        .unwrap();
+    let registry = Registry::sqlite(pool.clone()).await.unwrap();
+    let certification = Certification::new(
+        Arc::new(store),
+        vault.clone(),
+        Reference::shipped().unwrap(),
+        registry,
+        signing_key(),
+        BASE_URL,
+    );
+    let intake = certification.intake();
+    let worker = Uuid::now_v7();
+    let registered = registration(&vault, worker, "Siti Aminah").await;
+    let batch = [&registered];
+
+    // As the consumer does: the processed markers first, which take the write lock.
+    let mut transaction = pool.begin().await.unwrap();
+    let fresh = Sqlite::mark_processed_batch(&mut transaction, "certification-intake", &batch)
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 1);
+    // Another writer of the file takes the pool's other connection and waits for the lock.
+    let mut other = pool.acquire().await.unwrap();
+    let waiting = tokio::spawn(async move {
+        sqlx::query(
+            "INSERT INTO kesos_consumer_checkpoints (consumer, source, position) \
+             VALUES ('another-consumer', 'enrollment', 1)",
+        )
+        .execute(&mut *other)
+        .await
+    });
+    Handler::<Sqlite>::handle_batch(&intake, &mut transaction, &batch)
+        .await
+        .unwrap();
+    transaction.commit().await.unwrap();
+
+    let other_write = waiting.await.unwrap();
+    assert!(
+        other_write.is_ok(),
+        "the other writer waited out its busy timeout: {other_write:?}"
+    );
+    let mask: Option<String> =
+        sqlx::query_scalar("SELECT name_masked FROM certification_holders WHERE worker_id = ?")
+            .bind(worker.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(mask.as_deref(), Some("S**** A****"));
+}
