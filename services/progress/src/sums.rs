@@ -25,22 +25,28 @@ const MEASURES: usize = Measure::ALL.len();
 /// the order of the roll-up table's primary key.
 type GridKey = (Level, String, i64, String);
 
+/// A sum kept in memory: 32 bits, half the memory of the table's `BIGINT` (the grids and
+/// counts were a third of a replay's heap). A cell takes at most one change per fact of one
+/// region, month and measure, so a real log is many orders of magnitude inside its range; it
+/// saturates rather than wraps or panics, and is widened again when written.
+type Cell = i32;
+
 /// One region's and category's months: net change per measure. Months are keys rather than
 /// offsets, so a stray date centuries away costs one entry, not a century of cells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Grid {
-    months: BTreeMap<i64, [i64; MEASURES]>,
+    months: BTreeMap<i64, [Cell; MEASURES]>,
 }
 
 impl Grid {
-    fn add(&mut self, month: i64, slot: usize, delta: i64) {
+    fn add(&mut self, month: i64, slot: usize, delta: Cell) {
         if let Some(cell) = self
             .months
             .entry(month)
             .or_insert([0; MEASURES])
             .get_mut(slot)
         {
-            *cell += delta;
+            *cell = cell.saturating_add(delta);
         }
     }
 
@@ -48,7 +54,7 @@ impl Grid {
         for (month, cells) in &other.months {
             let mine = self.months.entry(*month).or_insert([0; MEASURES]);
             for (sum, delta) in mine.iter_mut().zip(cells) {
-                *sum += delta;
+                *sum = sum.saturating_add(*delta);
             }
         }
     }
@@ -60,13 +66,17 @@ impl Grid {
                 .iter()
                 .zip(cells)
                 .filter(|(_, delta)| **delta != 0)
-                .map(move |(measure, delta)| (*month, *measure, *delta))
+                .map(move |(measure, delta)| (*month, *measure, i64::from(*delta)))
         });
         let all_time = Measure::ALL
             .iter()
             .enumerate()
             .filter_map(|(slot, measure)| {
-                let sum: i64 = self.months.values().map(|cells| cells[slot]).sum();
+                let sum: i64 = self
+                    .months
+                    .values()
+                    .map(|cells| i64::from(cells[slot]))
+                    .sum();
                 (sum != 0).then_some((ALL_TIME, *measure, sum))
             });
         months.chain(all_time)
@@ -111,7 +121,7 @@ type CountSlot = (u32, i32, i32, u32, Measure);
 /// The counts and the roll-up of every batch added so far.
 #[derive(Debug, Default)]
 pub(crate) struct Sums {
-    counts: HashMap<CountSlot, i64>,
+    counts: HashMap<CountSlot, Cell>,
     kabkotas: Names,
     schemes: Names,
     /// Kabupaten/kota grids by kabupaten/kota (`PP.KK`, or empty) and category.
@@ -129,7 +139,10 @@ impl Sums {
                 self.schemes.number(scheme),
                 *measure,
             );
-            *self.counts.entry(slot).or_default() += change;
+            let change =
+                Cell::try_from(*change).unwrap_or(if *change < 0 { Cell::MIN } else { Cell::MAX });
+            let count = self.counts.entry(slot).or_default();
+            *count = count.saturating_add(change);
         }
         self.add_facts(&plan.facts);
     }
@@ -148,7 +161,7 @@ impl Sums {
                     .add(
                         month_index(fact.day),
                         measure_slot(fact.measure),
-                        i64::from(fact.delta),
+                        fact.delta,
                     );
             }
         }
@@ -157,7 +170,7 @@ impl Sums {
     /// The current counts (those that net to zero left out), consuming them, in chunks of
     /// `chunk` in the order of the table's primary key.
     pub(crate) fn take_counts(&mut self, chunk: usize) -> impl Iterator<Item = Counts> + '_ {
-        let mut slots: Vec<(CountSlot, i64)> = std::mem::take(&mut self.counts)
+        let mut slots: Vec<(CountSlot, Cell)> = std::mem::take(&mut self.counts)
             .into_iter()
             .filter(|(_, count)| *count != 0)
             .collect();
@@ -182,6 +195,7 @@ impl Sums {
                         category,
                         role,
                     };
+                    let count = i64::from(count);
                     ((key, schemes.name(scheme).to_owned(), measure), count)
                 })
                 .collect();
