@@ -63,6 +63,14 @@ pub trait ProgressDb: sqlx::Database {
     /// after another.
     const CONCURRENT_WRITERS: bool;
 
+    /// The statement that opens a transaction which reads the model and then writes it. On
+    /// SQLite it takes the file's write lock first (`BEGIN IMMEDIATE`): a transaction that
+    /// read first cannot write once another connection has committed meanwhile (its snapshot
+    /// is stale, `SQLITE_BUSY_SNAPSHOT`, at once and whatever the busy timeout), so a batch
+    /// that met a commit of the store's writer or a consumer failed and backed off instead of
+    /// waiting its turn.
+    const BEGIN_WRITE: &'static str;
+
     /// Creates a table set (idempotent), with its indexes unless `indexes` is `None` (a replay
     /// adds them after loading).
     async fn create(
@@ -168,6 +176,7 @@ macro_rules! progress_db {
         $settle:expr,
         $bulk_load:expr,
         $concurrent_writers:expr,
+        $begin_write:expr,
         $updated_in_place:expr,
         $text:expr
     ) => {
@@ -177,6 +186,7 @@ macro_rules! progress_db {
             const TEXT: &'static str = $text;
             const BULK_LOAD_SETTINGS: &'static [&'static str] = $bulk_load;
             const CONCURRENT_WRITERS: bool = $concurrent_writers;
+            const BEGIN_WRITE: &'static str = $begin_write;
 
             async fn create(
                 pool: &Pool<Self>,
@@ -507,6 +517,7 @@ progress_db!(
     PG_SETTLE,
     &["SET LOCAL synchronous_commit = off"],
     true,
+    "BEGIN",
     PG_UPDATED_IN_PLACE,
     "TEXT COLLATE \"C\""
 );
@@ -519,6 +530,7 @@ progress_db!(
     SQLITE_SETTLE,
     &[],
     false,
+    "BEGIN IMMEDIATE",
     (&[] as &[&str]),
     "TEXT"
 );

@@ -121,7 +121,7 @@ async fn lane<D: ProgressDb>(
         .collect();
     let mut facts = 0;
     while let Some(part) = parts.recv().await {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(D::BEGIN_WRITE).await?;
         D::execute_all(&mut transaction, &settings).await?;
         let applied = apply_summed::<D>(&mut transaction, &tables, part, &sums).await?;
         transaction.commit().await?;

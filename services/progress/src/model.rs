@@ -107,7 +107,7 @@ impl ProgressModel {
         let tables = &self.tables;
         let started = Instant::now();
         let applied = on_backend!(&self.store, D, pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_with(D::BEGIN_WRITE).await?;
             let applied = apply_in::<D>(&mut transaction, tables, events).await?;
             transaction.commit().await?;
             applied

@@ -727,3 +727,65 @@ async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) 
         3
     );
 }
+
+/// The sourced events of the bench's log, as a live batch carries them.
+async fn logged_events(bench: &Bench) -> Vec<kesos_progress::plan::SourcedEvent> {
+    bench
+        .store
+        .read_batch(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| kesos_progress::plan::SourcedEvent {
+            source: support::SOURCE.to_owned(),
+            event,
+        })
+        .collect()
+}
+
+/// On SQLite a live apply takes the file's write lock before it reads: a transaction that read
+/// first could not write after another connection committed meanwhile (its snapshot would be
+/// stale, `SQLITE_BUSY_SNAPSHOT`, at once and whatever the busy timeout), so every batch that
+/// met a commit of the store's writer or a consumer would fail and back off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_live_batch_waits_for_another_writer_and_then_applies() {
+    use sqlx::Connection;
+    let bench = Bench::sqlite().await;
+    let support::Place::Lite(file, _) = &bench.place else {
+        panic!("a SQLite bench");
+    };
+    let w = Writer::new(&*bench.store);
+    w.certify(
+        Uuid::now_v7(),
+        CIMAHI,
+        PEKSOS,
+        datetime!(2026-03-02 09:00 UTC),
+    )
+    .await;
+    let events = logged_events(&bench).await;
+    let options = kesos_eventstore::sqlite::sqlite_options(&file.path);
+    let mut other = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE another_writers_table (x INTEGER)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let model = bench.model.clone();
+    let apply = tokio::spawn(async move { model.apply(&events).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!apply.is_finished(), "the apply waits for the write lock");
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    let applied = apply.await.unwrap().unwrap();
+    assert!(applied.events > 0);
+    assert_eq!(
+        count(&bench, &cimahi(), AsOf::default(), Measure::Valid).await,
+        1
+    );
+    other.close().await.unwrap();
+    bench.finish().await;
+}
