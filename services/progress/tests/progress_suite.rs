@@ -31,6 +31,21 @@ async fn count(bench: &Bench, filter: &Filter, as_of: AsOf, measure: Measure) ->
         .get(measure)
 }
 
+/// The sourced events of the bench's log, as a live batch carries them.
+async fn logged_events(bench: &Bench) -> Vec<kesos_progress::plan::SourcedEvent> {
+    bench
+        .store
+        .read_batch(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| kesos_progress::plan::SourcedEvent {
+            source: support::SOURCE.to_owned(),
+            event,
+        })
+        .collect()
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -80,17 +95,7 @@ async fn the_time_applies_spend_outside_planning_is_kept_across_clones(bench: &B
         datetime!(2026-03-02 09:00 UTC),
     )
     .await;
-    let events: Vec<_> = bench
-        .store
-        .read_batch(0, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|event| kesos_progress::plan::SourcedEvent {
-            source: support::SOURCE.to_owned(),
-            event,
-        })
-        .collect();
+    let events = logged_events(bench).await;
     assert_eq!(
         bench.model.time_in_database(),
         Duration::ZERO,
@@ -183,17 +188,7 @@ async fn redelivered_batches_change_nothing(bench: &Bench) {
     for _ in 0..3 {
         w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
     }
-    let events: Vec<_> = bench
-        .store
-        .read_batch(0, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|event| kesos_progress::plan::SourcedEvent {
-            source: support::SOURCE.to_owned(),
-            event,
-        })
-        .collect();
+    let events = logged_events(bench).await;
     let first = bench.model.apply(&events[..10]).await.unwrap();
     assert_eq!(first.events, 10);
     let again = bench.model.apply(&events).await.unwrap();
@@ -726,21 +721,6 @@ async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) 
         count(bench, &cimahi(), AsOf::default(), Measure::Registered).await,
         3
     );
-}
-
-/// The sourced events of the bench's log, as a live batch carries them.
-async fn logged_events(bench: &Bench) -> Vec<kesos_progress::plan::SourcedEvent> {
-    bench
-        .store
-        .read_batch(0, 1_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|event| kesos_progress::plan::SourcedEvent {
-            source: support::SOURCE.to_owned(),
-            event,
-        })
-        .collect()
 }
 
 /// On SQLite a live apply takes the file's write lock before it reads: a transaction that read

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{KeyState, MasterKey, Sealed, Vault, VaultError};
+use kesos_vault::{KeyState, MasterKey, Sealed, Vault, VaultConnection, VaultError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use time::macros::datetime;
 use tokio::sync::Barrier;
@@ -27,6 +27,25 @@ trait Backend {
         vault: &Vault,
         subjects: &[Uuid],
     ) -> HashMap<Uuid, KeyState>;
+}
+
+/// [`Vault::keys_on`] inside a transaction of `pool`, committed after, as a consumer's handler
+/// reads them.
+async fn keys_in_transaction_of<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    vault: &Vault,
+    subjects: &[Uuid],
+) -> HashMap<Uuid, KeyState>
+where
+    for<'c> &'c mut DB::Connection: Into<VaultConnection<'c>>,
+{
+    let mut transaction = pool.begin().await.unwrap();
+    let keys = vault
+        .keys_on((&mut *transaction).into(), subjects)
+        .await
+        .unwrap();
+    transaction.commit().await.unwrap();
+    keys
 }
 
 fn copy(master: &MasterKey) -> MasterKey {
@@ -84,13 +103,7 @@ impl Backend for Pg {
         vault: &Vault,
         subjects: &[Uuid],
     ) -> HashMap<Uuid, KeyState> {
-        let mut transaction = self.pool.begin().await.unwrap();
-        let keys = vault
-            .keys_on((&mut *transaction).into(), subjects)
-            .await
-            .unwrap();
-        transaction.commit().await.unwrap();
-        keys
+        keys_in_transaction_of(&self.pool, vault, subjects).await
     }
 }
 
@@ -149,13 +162,7 @@ impl Backend for Lite {
         vault: &Vault,
         subjects: &[Uuid],
     ) -> HashMap<Uuid, KeyState> {
-        let mut transaction = self.pool.begin().await.unwrap();
-        let keys = vault
-            .keys_on((&mut *transaction).into(), subjects)
-            .await
-            .unwrap();
-        transaction.commit().await.unwrap();
-        keys
+        keys_in_transaction_of(&self.pool, vault, subjects).await
     }
 }
 
