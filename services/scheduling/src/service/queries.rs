@@ -83,6 +83,8 @@ pub struct SessionFilter {
     pub from: Option<OffsetDateTime>,
     /// Starting before.
     pub until: Option<OffsetDateTime>,
+    /// Run by this LSPS (an LSPS caller sees only its own sessions).
+    pub lsps: Option<String>,
 }
 
 /// Which candidates a list shows.
@@ -219,6 +221,7 @@ impl Pool {
         conditions.equals("scheme", filter.scheme.clone());
         conditions.equals("status", filter.status.clone());
         conditions.within("region", filter.region.as_ref());
+        conditions.equals("lsps_id", filter.lsps.clone());
         conditions.compare("starts_at", ">=", filter.from.map(micros));
         conditions.compare("starts_at", "<", filter.until.map(micros));
         let count_sql = format!(
