@@ -360,7 +360,7 @@ impl Pool {
 /// decision counts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateFacts {
-    /// Posting region when verified.
+    /// Posting region: when verified, or where the worker moved since.
     pub region: RegionCode,
     /// Failed attempts so far, plus one.
     pub next_attempt: u32,
@@ -368,9 +368,9 @@ pub struct CandidateFacts {
 
 impl Pool {
     /// The facts of `candidates` as the read model has them, without catching up: a candidate
-    /// missing here is looked up in its stream by the caller. (Both facts change only long
-    /// before a decision that needs them: the region never, the attempts when the previous
-    /// attempt's return was recorded.)
+    /// missing here is looked up in its stream by the caller. (Both facts change rarely: the
+    /// region when the worker moves, the attempts when the previous attempt's return was
+    /// recorded, long before the decision that needs them.)
     pub async fn candidate_facts(
         &self,
         candidates: &[CandidateId],
