@@ -232,7 +232,10 @@ macro_rules! on_both {
     };
 }
 
-on_both!(a_worker_moved_out_between_the_check_and_the_command_is_not_changed_by_the_old_region);
+on_both!(
+    a_worker_moved_out_between_the_check_and_the_command_is_not_changed_by_the_old_region,
+    a_nomination_of_a_worker_moved_out_meanwhile_is_not_withdrawn_by_the_old_region,
+);
 
 fn context() -> CommandContext {
     let command_id = Uuid::now_v7();
@@ -338,4 +341,33 @@ async fn a_worker_moved_out_between_the_check_and_the_command_is_not_changed_by_
             "{route}: nominated by the old region's Dinas"
         );
     }
+}
+
+async fn a_nomination_of_a_worker_moved_out_meanwhile_is_not_withdrawn_by_the_old_region(
+    h: &Harness,
+) {
+    let worker = cimahi_worker(&h.enrollment, 90).await;
+    let nomination = h
+        .enrollment
+        .nominate(
+            worker,
+            "PEKSOS-GENERALIS",
+            2026,
+            "32.77",
+            "p-1",
+            None,
+            &context(),
+        )
+        .await
+        .unwrap();
+    h.racing.arm(worker, "32.17");
+    let path = format!("/v1/workers/{worker}/nominations/{nomination}/withdraw");
+    let (status, answer) = post(h.addr, &path, &json!({ "reason": "moved away" })).await;
+    assert!(
+        h.racing.armed.lock().unwrap().is_none(),
+        "the move never ran"
+    );
+    assert_eq!(status, 403, "{answer}");
+    let state = h.enrollment.load(worker).await.unwrap();
+    assert_eq!(state.nominations[0].status.code(), "submitted");
 }
