@@ -153,7 +153,7 @@ const TABLE: &[Row] = &[
     row("GET", "/v1/regions/{region}", "CdlA", 200),
     // scheduling
     with("POST", "/v1/sessions", "C", 400, "{}"),
-    row("GET", "/v1/sessions?region={region}", "CDA", 200),
+    row("GET", "/v1/sessions?region={region}", "CDlA", 200),
     row("GET", "/v1/sessions/{session}", "CDLA", 200),
     with("POST", "/v1/sessions/{any}/change", "C", 400, "{}"),
     with(

@@ -81,7 +81,7 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
     );
     sessions["post"]["responses"]["201"] = json!({ "description": "the session" });
     sessions["get"] = list(
-        "List sessions by session id; filter by scheme, status (open, locked, cancelled), region prefix, start range.",
+        "List sessions by session id; filter by scheme, status (open, locked, cancelled), region prefix, start range. A Dinas sees its region's sessions, an LSPS its own.",
         &["scheme", "status", "region", "from", "until"],
     );
     paths.insert("/v1/sessions".into(), sessions);

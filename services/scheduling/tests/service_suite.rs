@@ -195,6 +195,7 @@ on_both!(
     a_belum_kompeten_candidate_waits_then_may_be_seated_again,
     reports_are_recorded_once_and_contradictions_are_refused,
     the_lock_job_locks_each_due_session_once,
+    a_moved_worker_waits_as_a_candidate_of_the_new_region,
 );
 
 fn at(when: OffsetDateTime) -> CommandContext {
@@ -710,5 +711,94 @@ async fn the_lock_job_locks_each_due_session_once(scheduling: &Scheduling) {
     assert_eq!(
         scheduling.session(later).await.unwrap().unwrap().status,
         SessionStatus::Open
+    );
+}
+
+/// Appends a WorkerPostingMoved as enrollment would.
+async fn move_worker(scheduling: &Scheduling, worker: WorkerId, from: &str, to: &str) {
+    let reference = |code: &str| {
+        Some(common::RegionRef {
+            code: code.into(),
+            edition: "test".into(),
+        })
+    };
+    let payload = enrollment::WorkerPostingMoved {
+        worker_id: worker.to_string(),
+        from_posting: reference(from),
+        to_posting: reference(to),
+    }
+    .encode_to_vec();
+    let event = NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse("kesos.enrollment.v1.WorkerPostingMoved").unwrap(),
+        1,
+        payload,
+        Metadata {
+            correlation_id: "test".into(),
+            causation_id: "test".into(),
+            actor: "user:test".into(),
+        },
+        T0 + Span::hours(1),
+    )
+    .unwrap();
+    scheduling
+        .store()
+        .append(
+            &StreamId::parse(format!("worker-{worker}")).unwrap(),
+            ExpectedVersion::Any,
+            vec![event],
+        )
+        .await
+        .unwrap();
+}
+
+async fn a_moved_worker_waits_as_a_candidate_of_the_new_region(scheduling: &Scheduling) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let worker = scheduling
+        .candidate(candidate)
+        .await
+        .unwrap()
+        .unwrap()
+        .queued
+        .unwrap()
+        .worker;
+    move_worker(scheduling, worker, "32.77.01", "32.17.01").await;
+    let in_region = |code: &str| CandidateFilter {
+        region: Some(region(code)),
+        ..CandidateFilter::default()
+    };
+    eventually("the candidate follows the move", || async {
+        let pool = scheduling.pool().await.unwrap();
+        let page = pool
+            .list_candidates(&in_region("32.17"), None, 10)
+            .await
+            .unwrap();
+        page.items
+            .iter()
+            .any(|c| c.candidate_id == candidate.to_string())
+    })
+    .await;
+    let pool = scheduling.pool().await.unwrap();
+    let left = pool
+        .list_candidates(&in_region("32.77"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.total, 0, "still listed in the old region: {left:?}");
+    let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+    assert_eq!(state.queued.unwrap().region, region("32.17.01"));
+    // Auto-allocation matches the new region: a session serving only Kabupaten Bandung Barat
+    // seats the candidate.
+    let mut plan = site_plan("32.17", 2, &["ASR-MOVE"], STARTS);
+    plan.served = vec![region("32.17")];
+    let session = new_session(scheduling, plan).await;
+    scheduling
+        .allocate(&at(T0), Some("PEKSOS-GENERALIS"))
+        .await
+        .unwrap();
+    let seated = scheduling.session(session).await.unwrap().unwrap();
+    assert!(
+        seated.seats.contains_key(&candidate),
+        "the moved candidate was not seated in its new region's session"
     );
 }

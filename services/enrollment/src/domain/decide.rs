@@ -10,6 +10,17 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
     if let WorkerCommand::RegisterWorker(registration) = command {
         return register(worker, registration);
     }
+    if let WorkerCommand::WithinRegion { region, command } = command {
+        if let Some(record) = &worker.record
+            && !record.posting.code().is_within(region)
+        {
+            return Err(WorkerError::OutsideRegion {
+                posting: record.posting.code().clone(),
+                region: region.clone(),
+            });
+        }
+        return decide(worker, command);
+    }
     let record = worker.record.as_ref().ok_or(WorkerError::NotRegistered)?;
     if worker.erased {
         // Erasing again changes nothing; anything else on an erased worker is refused.
@@ -19,7 +30,7 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
         };
     }
     let events = match command {
-        WorkerCommand::RegisterWorker(_) => Vec::new(),
+        WorkerCommand::RegisterWorker(_) | WorkerCommand::WithinRegion { .. } => Vec::new(),
         WorkerCommand::MovePosting(to) if *to == record.posting => Vec::new(),
         WorkerCommand::MovePosting(to) => vec![WorkerChange::WorkerPostingMoved {
             from: record.posting.clone(),

@@ -161,6 +161,36 @@ fn a_worker_moves_from_cimahi_to_bandung_barat_by_an_event() {
 }
 
 #[test]
+fn a_command_limited_to_cimahi_is_refused_on_a_worker_posted_in_bandung_barat() {
+    let moved = at(WorkerChange::WorkerPostingMoved {
+        from: posting("32.77"),
+        to: posting("32.17"),
+    });
+    given::<Worker>([registered(), moved])
+        .when(WorkerCommand::WithinRegion {
+            region: RegionCode::parse("32.77").unwrap(),
+            command: Box::new(WorkerCommand::ChangeRole(Role::SaktiPeksos)),
+        })
+        .then_error(WorkerError::OutsideRegion {
+            posting: RegionCode::parse("32.17").unwrap(),
+            region: RegionCode::parse("32.77").unwrap(),
+        });
+}
+
+#[test]
+fn a_command_limited_to_jawa_barat_is_decided_on_a_worker_posted_in_cimahi() {
+    given::<Worker>([registered()])
+        .when(WorkerCommand::WithinRegion {
+            region: RegionCode::parse("32").unwrap(),
+            command: Box::new(WorkerCommand::ChangeRole(Role::SaktiPeksos)),
+        })
+        .then([at(WorkerChange::WorkerRoleChanged {
+            from: Role::KelurahanPeksos,
+            to: Role::SaktiPeksos,
+        })]);
+}
+
+#[test]
 fn moving_to_the_same_posting_changes_nothing() {
     given::<Worker>([registered()])
         .when(WorkerCommand::MovePosting(posting("32.77")))

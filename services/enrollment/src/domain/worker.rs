@@ -138,6 +138,16 @@ pub enum WorkerCommand {
         /// Why.
         reason: Reason,
     },
+    /// Another command, taken only while the worker is posted at or below `region`: a
+    /// regional office acts on its own region's workers, judged on the very state the
+    /// command is decided on, so a worker moved away meanwhile is refused, never changed.
+    WithinRegion {
+        /// The region the worker must be posted in (the office's province or
+        /// kabupaten/kota).
+        region: RegionCode,
+        /// The command.
+        command: Box<WorkerCommand>,
+    },
 }
 
 /// Which rule refused a command.
@@ -194,6 +204,15 @@ pub enum WorkerError {
     /// A year outside the programme's range.
     #[error("period year {0} is outside 2000-2100")]
     PeriodOutOfRange(i32),
+    /// The worker is posted outside the region the command was limited to (see
+    /// [`WorkerCommand::WithinRegion`]).
+    #[error("the worker is posted in {posting}, outside {region}")]
+    OutsideRegion {
+        /// Where the worker is posted.
+        posting: RegionCode,
+        /// The region the command was limited to.
+        region: RegionCode,
+    },
 }
 
 impl Aggregate for Worker {

@@ -66,6 +66,8 @@ fn worker(error: &WorkerError) -> Problem {
         WorkerError::PeriodOutOfRange(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "period-out-of-range")
         }
+        // Refused as the gate refuses: nothing about the worker's whereabouts.
+        WorkerError::OutsideRegion { .. } => return kesos_auth::forbidden(),
     };
     Problem::rule(status, kind, error.to_string())
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     Category, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications, Reason,
-    Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerId,
+    Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
 };
 use crate::http::errors::problem;
 use crate::service::{Enrollment, EnrollmentError, WorkerFilter, WorkerForm, WorkerView};
@@ -119,6 +119,47 @@ async fn authorize_worker(
     }
 }
 
+/// The command limited to the caller's region when the caller is a regional office, so the
+/// region is judged on the state the command is decided on (in the same load, decide and
+/// append): a worker moved out of the region after [`authorize_worker`] is refused, not
+/// changed.
+fn within_scope(caller: &Caller, command: WorkerCommand) -> WorkerCommand {
+    match caller.principal().role.region() {
+        Some(scope) => WorkerCommand::WithinRegion {
+            region: scope.code().clone(),
+            command: Box::new(command),
+        },
+        None => command,
+    }
+}
+
+/// The problem for a command's error: a worker found outside the caller's region when the
+/// command was decided is refused as the gate refuses (403, recorded in the access log).
+fn refused(caller: &Caller, error: EnrollmentError) -> Problem {
+    match error {
+        EnrollmentError::Worker(WorkerError::OutsideRegion { posting, .. }) => caller
+            .authorize(Scope::region(&posting))
+            .err()
+            .unwrap_or_else(kesos_auth::forbidden),
+        other => problem(other),
+    }
+}
+
+/// The problem for a refused registration: a duplicate NIK names the worker holding it only
+/// to a caller who may read workers nationwide; any other caller (a regional office) learns
+/// that the NIK is registered, and nothing about who holds it or where.
+fn registration_refused(caller: &Caller, error: EnrollmentError) -> Problem {
+    let national = kesos_auth::authorize(caller.principal(), Action::ReadWorkers, Scope::none());
+    match error {
+        EnrollmentError::DuplicateNik { .. } if national.is_err() => Problem::rule(
+            StatusCode::CONFLICT,
+            "duplicate-nik",
+            "this NIK is already registered",
+        ),
+        other => problem(other),
+    }
+}
+
 fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
     Problem::invalid(vec![FieldError::new(field, rule, detail)])
 }
@@ -158,7 +199,7 @@ async fn register(
     let registered = enrollment
         .register(&worker, &context)
         .await
-        .map_err(problem)?;
+        .map_err(|e| registration_refused(&caller, e))?;
     let status = if registered.already {
         StatusCode::OK
     } else {
@@ -313,9 +354,9 @@ async fn run(
     let context = caller.command_context(headers)?;
     let worker_id = worker_id(id)?;
     let state = enrollment
-        .command(worker_id, command, &context)
+        .command(worker_id, within_scope(caller, command), &context)
         .await
-        .map_err(problem)?;
+        .map_err(|e| refused(caller, e))?;
     let key = enrollment
         .vault()
         .key(worker_id.0)
@@ -501,10 +542,11 @@ async fn nominate(
             body.period_year,
             &body.recommending_office,
             &body.portfolio_ref,
+            caller.principal().role.region().map(|scope| scope.code()),
             &context,
         )
         .await
-        .map_err(problem)?;
+        .map_err(|e| refused(&caller, e))?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "nomination_id": nomination.to_string() })),
@@ -609,9 +651,9 @@ async fn nomination_step(
     };
     let context = caller.command_context(&headers)?;
     let state = enrollment
-        .command(worker, command, &context)
+        .command(worker, within_scope(&caller, command), &context)
         .await
-        .map_err(problem)?;
+        .map_err(|e| refused(&caller, e))?;
     nomination_answer(&state, nomination)
 }
 

@@ -15,7 +15,7 @@ use kesos_aggregate::{
     to_new_events,
 };
 use kesos_eventstore::{AsOf, ClaimKey, Claims, EventStore, ExpectedVersion, StoreError, StreamId};
-use kesos_regions::Regions;
+use kesos_regions::{RegionCode, Regions};
 use kesos_vault::{DataKey, KeyState, Sealed, Vault};
 use time::format_description::well_known::Iso8601;
 
@@ -254,7 +254,9 @@ impl Enrollment {
             })
     }
 
-    /// Nominates a worker; the nomination id is the command id.
+    /// Nominates a worker; the nomination id is the command id. With `within` (a regional
+    /// office's region), the worker must be posted there when the nomination is decided.
+    #[allow(clippy::too_many_arguments)]
     pub async fn nominate(
         &self,
         worker_id: WorkerId,
@@ -262,6 +264,7 @@ impl Enrollment {
         period_year: i32,
         recommending_office: &str,
         portfolio_ref: &str,
+        within: Option<&RegionCode>,
         context: &CommandContext,
     ) -> Result<NominationId, EnrollmentError> {
         let scheme = self.scheme("scheme_code", scheme)?;
@@ -283,18 +286,21 @@ impl Enrollment {
             EnrollmentError::field("portfolio_ref", "portfolio_ref.text", e.to_string())
         })?;
         let nomination_id = NominationId(context.command_id);
-        self.command(
-            worker_id,
-            WorkerCommand::Nominate {
-                nomination_id,
-                scheme,
-                period_year,
-                recommending_office: office.code().clone(),
-                portfolio_ref,
+        let command = WorkerCommand::Nominate {
+            nomination_id,
+            scheme,
+            period_year,
+            recommending_office: office.code().clone(),
+            portfolio_ref,
+        };
+        let command = match within {
+            Some(region) => WorkerCommand::WithinRegion {
+                region: region.clone(),
+                command: Box::new(command),
             },
-            context,
-        )
-        .await?;
+            None => command,
+        };
+        self.command(worker_id, command, context).await?;
         Ok(nomination_id)
     }
 

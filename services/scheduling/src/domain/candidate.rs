@@ -18,7 +18,7 @@ pub struct Queued {
     pub worker: WorkerId,
     /// The scheme.
     pub scheme: SchemeRef,
-    /// The worker's posting when verified.
+    /// The worker's posting: when verified, then wherever the worker moved since.
     pub region: RegionCode,
     /// When the nomination was verified: the queue order.
     pub verified_at: OffsetDateTime,
@@ -45,6 +45,19 @@ pub struct Returned {
     pub attempt: u32,
 }
 
+/// A candidate's worker moved to another posting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostingMoved {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// The posting before.
+    pub from: RegionCode,
+    /// The posting after.
+    pub to: RegionCode,
+}
+
 /// What happened to a candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CandidateEvent {
@@ -52,6 +65,8 @@ pub enum CandidateEvent {
     Queued(Queued),
     /// `CandidateReturnedToPool`.
     Returned(Returned),
+    /// `CandidatePostingMoved`.
+    PostingMoved(PostingMoved),
 }
 
 /// What may be asked of a candidate.
@@ -72,6 +87,9 @@ pub enum CandidateCommand {
         /// Rules in force.
         policy: SchedulingPolicy,
     },
+    /// Follow the worker's move to another posting (enrollment's `WorkerPostingMoved`), so
+    /// the candidate waits for sessions of the region the worker now works in.
+    FollowPosting(RegionCode),
 }
 
 /// Which rule refused a candidate command.
@@ -159,6 +177,18 @@ impl Aggregate for Candidate {
                     attempt,
                 })])
             }
+            CandidateCommand::FollowPosting(to) => {
+                let queued = self.queued.as_ref().ok_or(CandidateError::NotQueued)?;
+                if queued.region == *to {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![CandidateEvent::PostingMoved(PostingMoved {
+                    candidate: queued.candidate,
+                    worker: queued.worker,
+                    from: queued.region.clone(),
+                    to: to.clone(),
+                })])
+            }
         }
     }
 
@@ -176,6 +206,11 @@ impl Aggregate for Candidate {
                     self.returned_from.push(session);
                 }
                 self.eligible_from = Some(returned.eligible_from);
+            }
+            CandidateEvent::PostingMoved(moved) => {
+                if let Some(queued) = &mut self.queued {
+                    queued.region = moved.to.clone();
+                }
             }
         }
         self

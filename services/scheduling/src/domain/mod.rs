@@ -13,7 +13,7 @@ mod tests;
 
 pub use allocation::{OpenSession, WaitingCandidate, plan_allocation};
 pub use candidate::{
-    Candidate, CandidateCommand, CandidateError, CandidateEvent, Queued, Returned,
+    Candidate, CandidateCommand, CandidateError, CandidateEvent, PostingMoved, Queued, Returned,
 };
 pub use policy::{PolicyError, SchedulingPolicy};
 pub use session::{

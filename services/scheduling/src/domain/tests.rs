@@ -624,6 +624,22 @@ fn a_verified_nomination_queues_a_candidate_once() {
 }
 
 #[test]
+fn a_candidate_follows_its_workers_move_to_another_region_once() {
+    let moved = CandidateEvent::PostingMoved(PostingMoved {
+        candidate: candidate(1),
+        worker: worker(1),
+        from: region("32.77.01"),
+        to: region("32.17"),
+    });
+    given::<Candidate>([CandidateEvent::Queued(queued())])
+        .when(CandidateCommand::FollowPosting(region("32.17")))
+        .then([moved.clone()]);
+    given::<Candidate>([CandidateEvent::Queued(queued()), moved])
+        .when(CandidateCommand::FollowPosting(region("32.17")))
+        .then([]);
+}
+
+#[test]
 fn a_belum_kompeten_candidate_returns_after_the_waiting_period_counting_the_attempt() {
     given::<Candidate>([CandidateEvent::Queued(queued())])
         .when(return_after(

@@ -475,17 +475,37 @@ fn status_filter(text: Option<&String>, allowed: &[&str]) -> Result<Option<Strin
     }
 }
 
+/// Which sessions a caller may list: an LSPS its own (a region filter only narrows them), a
+/// Dinas its region's, other roles what the policy lets them read.
+fn session_scope(
+    caller: &Caller,
+    requested: Option<RegionCode>,
+) -> Result<(Option<RegionCode>, Option<String>), Problem> {
+    match caller.principal().role.lsps() {
+        Some(own) => {
+            caller.authorize(Scope {
+                region: None,
+                lsps: Some(own.as_str()),
+            })?;
+            Ok((requested, Some(own.as_str().to_owned())))
+        }
+        None => Ok((caller.region_filter(requested)?, None)),
+    }
+}
+
 async fn list_sessions(
     State(api): State<ApiState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Answer {
+    let (region, lsps) = session_scope(&caller, region_filter(query.region.as_ref())?)?;
     let filter = SessionFilter {
         scheme: query.scheme.clone(),
         status: status_filter(query.status.as_ref(), &["open", "locked", "cancelled"])?,
-        region: caller.region_filter(region_filter(query.region.as_ref())?)?,
+        region,
         from: instant_filter("from", query.from.as_ref())?,
         until: instant_filter("until", query.until.as_ref())?,
+        lsps,
     };
     let page = api
         .scheduling

@@ -1,8 +1,9 @@
 //! Intake: every verified (or overridden) nomination from enrollment becomes a candidate in
-//! the pool. A consumer of enrollment's events — the local log in the embedded mode, JetStream
-//! in the distributed one — whose effect is an idempotent append (the command id derives from
-//! the source event id, and the candidate id is the nomination id), done in
-//! [`Handler::act`] before the consumer's transaction.
+//! the pool, and every move of a worker to another posting moves the worker's candidates with
+//! it (so the new region's sessions and office see them). A consumer of enrollment's events —
+//! the local log in the embedded mode, JetStream in the distributed one — whose effects are
+//! idempotent appends (each command id derives from the source event id, and the candidate id
+//! is the nomination id), done in [`Handler::act`] before the consumer's transaction.
 
 use async_trait::async_trait;
 use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
@@ -20,6 +21,8 @@ use kesos_aggregate::derive_uuid;
 pub const NOMINATION_VERIFIED: &str = "kesos.enrollment.v1.NominationVerified";
 /// Type name of an overridden nomination.
 pub const NOMINATION_OVERRIDDEN: &str = "kesos.enrollment.v1.NominationOverridden";
+/// Type name of a worker's move to another posting.
+pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
 
 /// The intake handler.
 #[derive(Clone)]
@@ -36,6 +39,51 @@ impl Intake {
 
 fn permanent(reason: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(reason.to_string())
+}
+
+/// A failed append or read: retried when transient, dead-lettered when a rule refused it.
+fn failed(error: SchedulingError) -> HandlerError {
+    match error {
+        error if error.is_transient() => HandlerError::Transient(error.to_string()),
+        SchedulingError::Candidate(error) => permanent(error),
+        error => HandlerError::Transient(error.to_string()),
+    }
+}
+
+impl Intake {
+    /// Moves every candidate of the moved worker to the new posting, one idempotent append
+    /// per candidate (a redelivery finds each move stored, or the region already current).
+    async fn follow_move(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        let event = &delivered.event;
+        let moved = enrollment::WorkerPostingMoved::decode(event.payload.as_slice())
+            .map_err(|e| permanent(format!("{WORKER_POSTING_MOVED} does not decode: {e}")))?;
+        let worker =
+            Uuid::parse_str(&moved.worker_id).map_err(|e| permanent(format!("worker_id: {e}")))?;
+        let to = moved
+            .to_posting
+            .ok_or_else(|| permanent("to_posting is missing"))
+            .and_then(|r| RegionCode::parse(&r.code).map_err(permanent))?;
+        let candidates = self
+            .scheduling
+            .candidates_of(WorkerId(worker))
+            .await
+            .map_err(failed)?;
+        for candidate in candidates {
+            let label = format!("kesos.scheduling.posting.{candidate}");
+            let mut context = system_context(
+                derive_uuid(&label, event.event_id),
+                "system:scheduling-intake",
+                event.occurred_at,
+            );
+            context.correlation_id = event.metadata.correlation_id.clone();
+            context.causation_id = Some(event.event_id.to_string());
+            self.scheduling
+                .follow_posting(&context, candidate, to.clone())
+                .await
+                .map_err(failed)?;
+        }
+        Ok(())
+    }
 }
 
 struct Nomination {
@@ -75,6 +123,9 @@ fn nomination(delivered: &Delivered) -> Result<Option<Nomination>, HandlerError>
 #[async_trait]
 impl<D: ConsumerDb> Handler<D> for Intake {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        if delivered.event.event_type.as_str() == WORKER_POSTING_MOVED {
+            return self.follow_move(delivered).await;
+        }
         let Some(nomination) = nomination(delivered)? else {
             return Ok(());
         };
@@ -105,12 +156,11 @@ impl<D: ConsumerDb> Handler<D> for Intake {
             region,
             verified_at: event.occurred_at,
         };
-        match self.scheduling.queue(&context, queued).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_transient() => Err(HandlerError::Transient(error.to_string())),
-            Err(SchedulingError::Candidate(error)) => Err(permanent(error)),
-            Err(error) => Err(HandlerError::Transient(error.to_string())),
-        }
+        self.scheduling
+            .queue(&context, queued)
+            .await
+            .map(|_| ())
+            .map_err(failed)
     }
 
     async fn handle(

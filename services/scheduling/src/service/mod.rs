@@ -18,12 +18,13 @@ use kesos_aggregate::{
 };
 use kesos_enrollment::domain::{SchemeCatalog, SchemeCode};
 use kesos_eventstore::{AsOf, Claims, EventStore, StoreError, StreamId};
+use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
 use crate::domain::{
     Attendance, Candidate, CandidateCommand, CandidateId, DecisionReport, LspsId, Plan, PlanLimits,
     Queued, ReturnReason, SchedulingPolicy, SchemeRef, SeatRequest, Session, SessionCommand,
-    SessionError, SessionId, Timing,
+    SessionError, SessionId, Timing, WorkerId,
 };
 pub use allocate::Allocation;
 pub use error::SchedulingError;
@@ -436,6 +437,56 @@ impl Scheduling {
         )
         .await
         .map_err(Into::into)
+    }
+
+    /// Moves a candidate to its worker's new posting (idempotent: moving to the region it
+    /// has changes nothing).
+    pub async fn follow_posting(
+        &self,
+        context: &CommandContext,
+        candidate: CandidateId,
+        to: RegionCode,
+    ) -> Result<Executed<Candidate>, SchedulingError> {
+        let stream = candidate_stream(candidate)?;
+        execute_deriving_claims::<Candidate>(
+            &*self.store,
+            &stream,
+            &CandidateCommand::FollowPosting(to),
+            context,
+            MAX_ATTEMPTS,
+            |_, _| Ok(Claims::default()),
+        )
+        .await
+        .map_err(Into::into)
+    }
+
+    /// Every candidate of a worker, as the pool has them once caught up.
+    pub async fn candidates_of(
+        &self,
+        worker: WorkerId,
+    ) -> Result<Vec<CandidateId>, SchedulingError> {
+        let pool = self.pool().await?;
+        let filter = CandidateFilter {
+            worker: Some(worker),
+            ..CandidateFilter::default()
+        };
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = pool
+                .list_candidates(&filter, after.as_deref(), queries::MAX_PAGE)
+                .await?;
+            found.extend(
+                page.items
+                    .iter()
+                    .filter_map(|c| uuid::Uuid::parse_str(&c.candidate_id).ok())
+                    .map(CandidateId),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(found),
+            }
+        }
     }
 
     /// Returns a candidate to the pool from `session` (cancellation, no-show, belum

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 use crate::domain::{Attendance, CandidateEvent, Decision, SessionEvent, SessionStatus, Venue};
 use crate::service::error::SchedulingError;
-use crate::wire::{CANDIDATE_QUEUED, CANDIDATE_RETURNED, PACKAGE};
+use crate::wire::{PACKAGE, is_candidate_event};
 
 const CATCH_UP_BATCH: usize = 2_000;
 
@@ -165,7 +165,7 @@ fn statements_for(batch: &[RecordedEvent]) -> Result<Vec<Statement>, SchedulingE
             continue;
         }
         let position = Value::Int(i64::try_from(record.position).unwrap_or(i64::MAX));
-        if event_type == CANDIDATE_QUEUED || event_type == CANDIDATE_RETURNED {
+        if is_candidate_event(event_type) {
             let event = CandidateEvent::decode(event_type, record.schema_version, &record.payload)?;
             candidate_statements(&event, position, &mut statements);
         } else {
@@ -201,6 +201,10 @@ fn candidate_statements(event: &CandidateEvent, position: Value, out: &mut Vec<S
                 position,
                 text(r.candidate),
             ],
+        )),
+        CandidateEvent::PostingMoved(m) => out.push((
+            "UPDATE scheduling_candidates SET region = $1, position = $2 WHERE candidate_id = $3",
+            vec![text(&m.to), position, text(m.candidate)],
         )),
     }
 }

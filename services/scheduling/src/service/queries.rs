@@ -83,6 +83,8 @@ pub struct SessionFilter {
     pub from: Option<OffsetDateTime>,
     /// Starting before.
     pub until: Option<OffsetDateTime>,
+    /// Run by this LSPS (an LSPS caller sees only its own sessions).
+    pub lsps: Option<String>,
 }
 
 /// Which candidates a list shows.
@@ -219,6 +221,7 @@ impl Pool {
         conditions.equals("scheme", filter.scheme.clone());
         conditions.equals("status", filter.status.clone());
         conditions.within("region", filter.region.as_ref());
+        conditions.equals("lsps_id", filter.lsps.clone());
         conditions.compare("starts_at", ">=", filter.from.map(micros));
         conditions.compare("starts_at", "<", filter.until.map(micros));
         let count_sql = format!(
@@ -357,7 +360,7 @@ impl Pool {
 /// decision counts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateFacts {
-    /// Posting region when verified.
+    /// Posting region: when verified, or where the worker moved since.
     pub region: RegionCode,
     /// Failed attempts so far, plus one.
     pub next_attempt: u32,
@@ -365,9 +368,9 @@ pub struct CandidateFacts {
 
 impl Pool {
     /// The facts of `candidates` as the read model has them, without catching up: a candidate
-    /// missing here is looked up in its stream by the caller. (Both facts change only long
-    /// before a decision that needs them: the region never, the attempts when the previous
-    /// attempt's return was recorded.)
+    /// missing here is looked up in its stream by the caller. (Both facts change rarely: the
+    /// region when the worker moves, the attempts when the previous attempt's return was
+    /// recorded, long before the decision that needs them.)
     pub async fn candidate_facts(
         &self,
         candidates: &[CandidateId],

@@ -5,13 +5,16 @@ use kesos_proto::kesos::scheduling::v1 as pb;
 use prost::Message;
 
 use super::fields::*;
-use crate::domain::{CandidateEvent, CandidateId, Queued, Returned, SessionId, WorkerId};
+use crate::domain::{
+    CandidateEvent, CandidateId, PostingMoved, Queued, Returned, SessionId, WorkerId,
+};
 
 impl EventCodec for CandidateEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::Queued(_) => super::CANDIDATE_QUEUED,
             Self::Returned(_) => super::CANDIDATE_RETURNED,
+            Self::PostingMoved(_) => super::CANDIDATE_POSTING_MOVED,
         }
     }
 
@@ -39,6 +42,13 @@ impl EventCodec for CandidateEvent {
                 session_id: r.session.map(|s| s.to_string()).unwrap_or_default(),
                 failed_on: r.failed_on.and_then(date),
                 attempt: r.attempt,
+            }
+            .encode_to_vec(),
+            Self::PostingMoved(m) => pb::CandidatePostingMoved {
+                candidate_id: m.candidate.to_string(),
+                worker_id: m.worker.to_string(),
+                from_region: region_ref(&m.from),
+                to_region: region_ref(&m.to),
             }
             .encode_to_vec(),
         }
@@ -78,6 +88,16 @@ impl EventCodec for CandidateEvent {
                             None => None,
                         },
                         attempt: m.attempt,
+                    }))
+                }),
+            super::CANDIDATE_POSTING_MOVED => pb::CandidatePostingMoved::decode(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|m| {
+                    Ok(Self::PostingMoved(PostingMoved {
+                        candidate: CandidateId(uuid_of("candidate_id", &m.candidate_id)?),
+                        worker: WorkerId(uuid_of("worker_id", &m.worker_id)?),
+                        from: region_of("from_region", m.from_region)?,
+                        to: region_of("to_region", m.to_region)?,
                     }))
                 }),
             other => return Err(DecodeError::unknown_type(other)),

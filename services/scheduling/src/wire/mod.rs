@@ -27,3 +27,13 @@ pub const ATTENDANCE_RECORDED: &str = "kesos.scheduling.v1.AttendanceRecorded";
 pub const CANDIDATE_QUEUED: &str = "kesos.scheduling.v1.CandidateQueued";
 /// Type name of a return to the pool.
 pub const CANDIDATE_RETURNED: &str = "kesos.scheduling.v1.CandidateReturnedToPool";
+/// Type name of a candidate following its worker's move to another posting.
+pub const CANDIDATE_POSTING_MOVED: &str = "kesos.scheduling.v1.CandidatePostingMoved";
+
+/// Whether an event type is one of the candidate's (the others are the sessions').
+pub fn is_candidate_event(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        CANDIDATE_QUEUED | CANDIDATE_RETURNED | CANDIDATE_POSTING_MOVED
+    )
+}

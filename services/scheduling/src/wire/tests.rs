@@ -156,6 +156,12 @@ fn every_candidate_event_survives_the_wire() {
         failed_on: Some(date!(2026 - 12 - 01)),
         attempt: 1,
     }));
+    roundtrip(CandidateEvent::PostingMoved(PostingMoved {
+        candidate,
+        worker,
+        from: region("32.77.01.1001"),
+        to: region("32.17"),
+    }));
 }
 
 #[test]
