@@ -64,6 +64,10 @@ on_both!(
     an_exported_credential_verifies_offline_and_any_tampering_fails,
     the_status_lists_follow_revocation_and_suspension,
     the_http_api_answers_over_a_real_socket,
+    concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate,
+    concurrent_renewal_batches_leave_exactly_one_current_certificate,
+    a_holder_who_moved_is_listed_under_the_new_region_and_no_longer_under_the_old,
+    status_list_indexes_are_spread_at_random_over_the_list,
 );
 
 fn context() -> CommandContext {
@@ -895,4 +899,183 @@ async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
     let (status, _, body) = http(addr, "GET", "/verify", None).await;
     assert!(status == 200 && body.contains("<form"), "{body}");
     server.abort();
+}
+
+/// The statuses of `worker`'s certificates, with how many of each.
+async fn statuses_of(h: &Harness, worker: Uuid) -> std::collections::BTreeMap<String, usize> {
+    let filter = CertificateFilter {
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&filter, None, 100).await.unwrap();
+    let mut statuses = std::collections::BTreeMap::new();
+    for view in views {
+        *statuses.entry(view.status).or_insert(0) += 1;
+    }
+    statuses
+}
+
+/// A second shell over the same store and registry: another process.
+fn other_process(h: &Harness) -> Certification {
+    let c = &h.certification;
+    Certification::new(
+        c.store().clone(),
+        c.vault().clone(),
+        c.reference().clone(),
+        c.registry().clone(),
+        h.key.clone(),
+        common::BASE_URL,
+    )
+}
+
+async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate(
+    h: &Harness,
+) {
+    let worker = Uuid::now_v7();
+    let first = decision(
+        worker,
+        "PEKSOS-GENERALIS",
+        true,
+        recently() - Duration::days(700),
+    );
+    h.deliver(&first).await;
+    let other = other_process(h);
+    // Six renewals at the same instant, from two processes; each must issue (no effect lost)
+    // and no error may be swallowed.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let intake = if i % 2 == 0 {
+                h.certification.intake()
+            } else {
+                other.intake()
+            };
+            let renewal = decision(worker, "PEKSOS-GENERALIS", true, recently());
+            tokio::spawn(async move { intake.issue_from(&renewal).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 7);
+    assert_eq!(
+        statuses_of(h, worker).await,
+        [("superseded".to_owned(), 6), ("valid".to_owned(), 1)].into()
+    );
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 6);
+}
+
+async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Harness) {
+    let worker = Uuid::now_v7();
+    h.deliver(&decision(
+        worker,
+        "TKS-ASISTEN",
+        true,
+        recently() - Duration::days(700),
+    ))
+    .await;
+    let other = other_process(h);
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let intake = if i % 2 == 0 {
+                h.certification.intake()
+            } else {
+                other.intake()
+            };
+            let mut batch: Vec<_> = (0..3)
+                .map(|_| decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently()))
+                .collect();
+            batch.push(decision(worker, "TKS-ASISTEN", true, recently()));
+            tokio::spawn(async move {
+                let batch: Vec<&kesos_bus::Delivered> = batch.iter().collect();
+                intake.issue_batch_from(&batch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
+    assert_eq!(
+        statuses_of(h, worker).await,
+        [("superseded".to_owned(), 4), ("valid".to_owned(), 1)].into()
+    );
+}
+
+async fn a_holder_who_moved_is_listed_under_the_new_region_and_no_longer_under_the_old(
+    h: &Harness,
+) {
+    use kesos_proto::kesos::common::v1 as proto_common;
+    use kesos_proto::kesos::enrollment::v1 as enrollment;
+    use prost::Message;
+
+    // Registered in 32.77 (Cimahi) and certified there.
+    let (worker, id, _) = issued(h, Some("Siti Aminah"), recently()).await;
+    let region = |code: &str| {
+        Some(proto_common::RegionRef {
+            code: code.to_owned(),
+            edition: "2024".to_owned(),
+        })
+    };
+    let moved = enrollment::WorkerPostingMoved {
+        worker_id: worker.to_string(),
+        from_posting: region("32.77"),
+        to_posting: region("32.17.01.2001"),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerPostingMoved",
+        Uuid::now_v7(),
+        moved,
+    ))
+    .await;
+    let listed = |region: &str| CertificateFilter {
+        region: Some(region.to_owned()),
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let ids = |views: Vec<kesos_certification::service::CertificateView>| {
+        views
+            .into_iter()
+            .map(|v| v.certificate_id)
+            .collect::<Vec<_>>()
+    };
+    let (bandung_barat, _) = h
+        .certification
+        .list(&listed("32.17"), None, 10)
+        .await
+        .unwrap();
+    let (cimahi, _) = h
+        .certification
+        .list(&listed("32.77"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(bandung_barat), vec![id.to_string()]);
+    assert!(ids(cimahi).is_empty());
+}
+
+async fn status_list_indexes_are_spread_at_random_over_the_list(h: &Harness) {
+    let batch: Vec<_> = (0..16)
+        .map(|_| decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently()))
+        .collect();
+    h.deliver_batch(&batch).await;
+    for _ in 0..4 {
+        issued(h, None, recently()).await;
+    }
+    let (views, _) = h
+        .certification
+        .list(&CertificateFilter::default(), None, 100)
+        .await
+        .unwrap();
+    let indexes: HashSet<u64> = views.iter().map(|v| v.status_list_index).collect();
+    assert_eq!(indexes.len(), 20, "every index is distinct");
+    assert!(
+        indexes.iter().all(|i| *i < status_list::MIN_BITS),
+        "a small registry keeps the smallest list: {indexes:?}"
+    );
+    // In order, the twenty would be 0..20; at random over 131,072 bits, the chance that all
+    // twenty fall below 1,000 is about 1e-42.
+    assert!(
+        indexes.iter().any(|i| *i >= 1_000),
+        "indexes handed out in order: {indexes:?}"
+    );
 }

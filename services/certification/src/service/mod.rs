@@ -33,7 +33,7 @@ pub use issue::IssueOutcome;
 pub use issue_batch::Delivery;
 pub use registry::Registry;
 pub use rows::{CertificateFilter, CertificatePage, CertificateRow};
-pub use views::{CertificateView, PublicVerification};
+pub use views::{CertificateView, PublicVerification, Sight};
 
 /// Western Indonesian Time (WIB, UTC+7), the ministry's: certificate dates (valid from, the
 /// expiry job's "today") are calendar days there.

@@ -1,5 +1,6 @@
 //! Certificates as people read them: central operations (the holder's name in full, unless
-//! erased) and the public (status, scheme, validity, issuing body, the name masked).
+//! erased), the auditor (the same, the name masked: [`Sight`]) and the public (status, scheme,
+//! validity, issuing body, the name masked).
 
 use kesos_vault::{KeyState, Sealed};
 use serde::Serialize;
@@ -14,6 +15,16 @@ use crate::service::{Certification, CertificationError, today};
 pub const NAME_LABEL: &str = "full_name";
 /// What is shown for the name of an erased holder.
 pub const ERASED_NAME: &str = "(data erased)";
+
+/// How much of a holder's name a reader may see: the HTTP layer decides it from the caller's
+/// role (`kesos_auth::policy::sees_personal_data`), so every read path masks by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    /// The name in full: central operations, a Dinas in its own region.
+    Full,
+    /// The name masked (`S**** A****`), as the public sees it: the auditor.
+    Masked,
+}
 
 /// A holder's name as the vault lets it be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +55,14 @@ impl HolderName {
             Self::Unknown => None,
         }
     }
+
+    /// The name as a reader with `sight` may see it.
+    pub fn seen(&self, sight: Sight) -> Option<String> {
+        match sight {
+            Sight::Full => self.full(),
+            Sight::Masked => self.masked(),
+        }
+    }
 }
 
 /// A certificate for central operations.
@@ -55,7 +74,8 @@ pub struct CertificateView {
     pub number: String,
     /// The holder.
     pub worker_id: String,
-    /// The holder's name; `(data erased)` after erasure; absent when unknown here.
+    /// The holder's name, in full or masked as the reader may see it; `(data erased)` after
+    /// erasure; absent when unknown here.
     pub holder_name: Option<String>,
     /// Scheme code.
     pub scheme_code: String,
@@ -153,18 +173,32 @@ impl Certification {
             .ok_or(CertificationError::NotFound(id))
     }
 
-    /// A certificate for central operations.
+    /// A certificate for central operations (the name in full).
     pub async fn view(&self, id: CertificateId) -> Result<CertificateView, CertificationError> {
         let row = self.row(id).await?;
-        let name = self.holder_name(&row).await?;
-        Ok(self.view_of(row, &name))
+        self.view_of_row(row, Sight::Full).await
     }
 
-    pub(crate) fn view_of(&self, row: CertificateRow, name: &HolderName) -> CertificateView {
+    /// A certificate's row (see [`Certification::row`]) as a reader with `sight` sees it.
+    pub async fn view_of_row(
+        &self,
+        row: CertificateRow,
+        sight: Sight,
+    ) -> Result<CertificateView, CertificationError> {
+        let name = self.holder_name(&row).await?;
+        Ok(self.view_of(row, &name, sight))
+    }
+
+    pub(crate) fn view_of(
+        &self,
+        row: CertificateRow,
+        name: &HolderName,
+        sight: Sight,
+    ) -> CertificateView {
         let reference = self.reference();
         CertificateView {
             status: status_on(&row.status, &row.valid_until, today()),
-            holder_name: name.full(),
+            holder_name: name.seen(sight),
             scheme_name: reference.scheme(&row.scheme_code).map(|s| s.name.clone()),
             issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
             certificate_id: row.certificate_id,
@@ -186,12 +220,23 @@ impl Certification {
         }
     }
 
-    /// One page of certificates, fresh, with names opened where the keys live.
+    /// One page of certificates, fresh, with names opened where the keys live, in full.
     pub async fn list(
         &self,
         filter: &CertificateFilter,
         after: Option<&str>,
         limit: u32,
+    ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
+        self.list_as(filter, after, limit, Sight::Full).await
+    }
+
+    /// [`Certification::list`] as a reader with `sight` sees it.
+    pub async fn list_as(
+        &self,
+        filter: &CertificateFilter,
+        after: Option<&str>,
+        limit: u32,
+        sight: Sight,
     ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
         self.refresh().await?;
         let page = self.registry().list(filter, after, limit).await?;
@@ -215,7 +260,7 @@ impl Certification {
                     (Some(sealed), Some(key)) => open(key, sealed),
                     _ => HolderName::Unknown,
                 };
-                self.view_of(row.clone(), &name)
+                self.view_of(row.clone(), &name, sight)
             })
             .collect();
         Ok((views, page))
