@@ -52,8 +52,9 @@ const fn with(
     }
 }
 
-/// Placeholders: {worker} {session} {certificate} {number} (inside or outside: the worker's
-/// certificate and its number), {region}, {posting}, {any} (an id that exists nowhere).
+/// Placeholders: {worker} {session} {certificate} {number} {code} (inside or outside: the
+/// worker's certificate, its number and verification code), {region}, {posting}, {any} (an id
+/// that exists nowhere).
 const TABLE: &[Row] = &[
     row("GET", "/", "CdlAP", 200),
     row("GET", "/assets/app.js", "CdlAP", 200),
@@ -239,7 +240,7 @@ const TABLE: &[Row] = &[
         "/v1/verify",
         "CdlAP",
         200,
-        r#"{"number":"{number}","full_name":"Siti"}"#,
+        r#"{"number":"{number}","code":"{code}","full_name":"Siti"}"#,
     ),
     row("GET", "/v1/status-list", "CdlAP", 200),
     row("GET", "/v1/status-list/suspension", "CdlAP", 200),
@@ -257,6 +258,7 @@ struct Place {
     session: String,
     certificate: String,
     number: String,
+    code: String,
     region: &'static str,
     posting: &'static str,
     nik: &'static str,
@@ -268,6 +270,7 @@ fn fill(template: &str, place: &Place) -> String {
         .replace("{session}", &place.session)
         .replace("{certificate}", &place.certificate)
         .replace("{number}", &place.number)
+        .replace("{code}", &place.code)
         .replace("{region}", place.region)
         .replace("{posting}", place.posting)
         .replace("{any}", "0190f000-0000-7000-8000-000000000001")
@@ -392,8 +395,8 @@ fn with_session(mut payload: Vec<u8>) -> Vec<u8> {
 }
 
 /// A Kompeten decision on `worker` as scheduling would record it, and the certificate the
-/// running process issues from it: its id and number.
-async fn certify(running: &Running, worker: &str, region: &str) -> (String, String) {
+/// running process issues from it: its id, number and verification code.
+async fn certify(running: &Running, worker: &str, region: &str) -> (String, String, String) {
     let worker = uuid::Uuid::parse_str(worker).unwrap();
     let scheme = kesos_certification::domain::SchemeRef {
         code: "PEKSOS-GENERALIS".into(),
@@ -432,6 +435,7 @@ async fn certify(running: &Running, worker: &str, region: &str) -> (String, Stri
             return (
                 item["certificate_id"].as_str().unwrap().to_owned(),
                 item["number"].as_str().unwrap().to_owned(),
+                item["verification_code"].as_str().unwrap().to_owned(),
             );
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -474,22 +478,24 @@ async fn every_route_answers_every_role_inside_and_outside_its_scope_with_the_ex
     ];
     let inside_worker = register(&running, "3277015705900002", "32.77.01.1001").await;
     let outside_worker = register(&running, "3277015705900003", "32.17").await;
-    let (certificate, number) = certify(&running, &inside_worker, "32.77.01.1001").await;
+    let (certificate, number, code) = certify(&running, &inside_worker, "32.77.01.1001").await;
     let inside = Place {
         session: schedule(&running, "32.77", "LSPS-PEKSOS", "ASR-001").await,
         worker: inside_worker,
         certificate,
         number,
+        code,
         region: "32.77",
         posting: "32.77.01.1001",
         nik: "3277015705900002",
     };
-    let (certificate, number) = certify(&running, &outside_worker, "32.17").await;
+    let (certificate, number, code) = certify(&running, &outside_worker, "32.17").await;
     let outside = Place {
         session: schedule(&running, "32.17", "LSPS-KESOS", "ASR-002").await,
         worker: outside_worker,
         certificate,
         number,
+        code,
         region: "32.17",
         posting: "32.17",
         nik: "3277015705900003",

@@ -20,7 +20,9 @@ use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
 use crate::http::page::{self, Lang, Outcome};
 use crate::service::rows::MAX_PAGE;
-use crate::service::{CertificateFilter, CertificateRow, Certification, CertificationError, Sight};
+use crate::service::{
+    CertificateFilter, CertificateRow, Certification, CertificationError, PublicAnswer, Sight,
+};
 
 /// Every route with its access rule: the router is built from this table only.
 fn secured() -> Secured<Certification> {
@@ -306,12 +308,22 @@ async fn printable(
     Ok(Html(page).into_response())
 }
 
+/// `?code=`: the verification code printed beside the number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeQuery {
+    code: Option<String>,
+}
+
 async fn verify_number(
     State(certification): State<Certification>,
     Path(number): Path<String>,
+    query: Result<Query<CodeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
+    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let code = query.code.filter(|c| !c.trim().is_empty());
     let answer = certification
-        .verify_number(&number)
+        .verify_number(&number, code.as_deref())
         .await
         .map_err(problem)?;
     Ok(Json(answer).into_response())
@@ -321,6 +333,7 @@ async fn verify_number(
 #[serde(deny_unknown_fields)]
 struct NameCheck {
     number: String,
+    code: String,
     full_name: String,
 }
 
@@ -336,7 +349,7 @@ async fn verify_name(
         ));
     }
     let matches = certification
-        .verify_name(&body.number, &body.full_name)
+        .verify_name(&body.number, &body.code, &body.full_name)
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "matches": matches })).into_response())
@@ -364,6 +377,7 @@ async fn suspension_list(State(certification): State<Certification>) -> Answer {
 #[derive(Deserialize)]
 struct PageQuery {
     number: Option<String>,
+    code: Option<String>,
     lang: Option<String>,
 }
 
@@ -373,7 +387,13 @@ async fn verify_page(
     Path(number): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    verification_page(&certification, Some(number), query.lang.as_deref()).await
+    verification_page(
+        &certification,
+        Some(number),
+        query.code,
+        query.lang.as_deref(),
+    )
+    .await
 }
 
 /// The verification page with its form; `?number=` checks a number.
@@ -382,21 +402,30 @@ async fn verify_form(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let number = query.number.filter(|n| !n.trim().is_empty());
-    verification_page(&certification, number, query.lang.as_deref()).await
+    verification_page(&certification, number, query.code, query.lang.as_deref()).await
 }
 
 async fn verification_page(
     certification: &Certification,
     number: Option<String>,
+    code: Option<String>,
     lang: Option<&str>,
 ) -> Response {
     let lang = Lang::from_query(lang);
+    let code = code.filter(|c| !c.trim().is_empty());
+    let typed_code = code.as_deref().unwrap_or_default();
     let Some(number) = number else {
-        return Html(page::render(&Outcome::Blank, "", lang)).into_response();
+        return Html(page::render(&Outcome::Blank, "", typed_code, lang)).into_response();
     };
-    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, lang);
-    let (status, html) = match certification.verify_number(&number).await {
-        Ok(found) => (StatusCode::OK, render(Outcome::Found(&found))),
+    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, typed_code, lang);
+    let (status, html) = match certification.verify_number(&number, code.as_deref()).await {
+        Ok(PublicAnswer::Details(found)) => (StatusCode::OK, render(Outcome::Found(&found))),
+        Ok(PublicAnswer::Validity(validity)) => {
+            (StatusCode::OK, render(Outcome::Validity(&validity)))
+        }
+        Err(CertificationError::WrongCode(_)) => {
+            (StatusCode::NOT_FOUND, render(Outcome::WrongCode))
+        }
         Err(CertificationError::InvalidNumber(_)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, render(Outcome::Malformed))
         }

@@ -9,6 +9,7 @@ use crate::credential::html::{Printable, render};
 use crate::credential::status_list::{self, Purpose};
 use crate::credential::{CERTIFICATE_TYPE, VC_CONTEXT, did_key, proof};
 use crate::domain::{CertificateId, Status};
+use crate::service::codes;
 use crate::service::rows::CertificateRow;
 use crate::service::views::{ERASED_NAME, Sight, status_on};
 use crate::service::{Certification, CertificationError, today};
@@ -32,9 +33,14 @@ fn now() -> String {
 }
 
 impl Certification {
-    /// The public verification page of a number.
+    /// The public verification page of a number, with its verification code (the QR code's
+    /// link: scanning it shows the details).
     pub fn verify_url(&self, number: &str) -> String {
-        format!("{}/verify/{number}", self.base_url())
+        format!(
+            "{}/verify/{number}?code={}",
+            self.base_url(),
+            self.verification_code(number)
+        )
     }
 
     async fn export_name(
@@ -141,6 +147,7 @@ impl Certification {
             issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
             issuer_name: reference.issuer_name.clone(),
             verify_url: self.verify_url(&row.number),
+            verification_code: codes::printed(&self.verification_code(&row.number)),
             number: row.number,
         };
         render(&page).map_err(|e| CertificationError::Export(e.to_string()))
