@@ -70,6 +70,7 @@ on_both!(
     concurrent_renewal_batches_leave_exactly_one_current_certificate,
     a_holder_who_moved_is_listed_under_the_new_region_and_no_longer_under_the_old,
     status_list_indexes_are_spread_at_random_over_the_list,
+    a_move_delivered_before_the_registration_keeps_both_the_new_posting_and_the_name,
     public_verification_without_the_printed_code_says_only_whether_the_number_is_valid,
 );
 
@@ -1174,4 +1175,41 @@ async fn public_verification_without_the_printed_code_says_only_whether_the_numb
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("S****"), "{body}");
     server.abort();
+}
+
+async fn a_move_delivered_before_the_registration_keeps_both_the_new_posting_and_the_name(
+    h: &Harness,
+) {
+    use kesos_proto::kesos::common::v1 as proto_common;
+    use kesos_proto::kesos::enrollment::v1 as enrollment;
+    use prost::Message;
+
+    let worker = Uuid::now_v7();
+    let moved = enrollment::WorkerPostingMoved {
+        worker_id: worker.to_string(),
+        from_posting: None,
+        to_posting: Some(proto_common::RegionRef {
+            code: "32.17".to_owned(),
+            edition: "2024".to_owned(),
+        }),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerPostingMoved",
+        Uuid::now_v7(),
+        moved,
+    ))
+    .await;
+    // The registration (posted in 32.77) arrives after the move.
+    h.register_holder(worker, "Siti Aminah").await;
+    let delivered = decision(worker, "PEKSOS-GENERALIS", true, recently());
+    h.deliver(&delivered).await;
+    let filter = CertificateFilter {
+        region: Some("32.17".to_owned()),
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&filter, None, 10).await.unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].holder_name.as_deref(), Some("Siti Aminah"));
 }
