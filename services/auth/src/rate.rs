@@ -3,7 +3,8 @@
 //! Each client gets `burst` requests at once and `per_minute` a minute after that. The table
 //! holds at most `max_clients` buckets; when it is full, buckets that have refilled (idle
 //! clients, who lose nothing by being forgotten) go first, and if every client is active the
-//! fullest bucket goes. IPv6 clients are counted per /64, the block one host usually holds.
+//! fullest bucket goes. IPv6 clients are counted per /64, the block one host usually holds;
+//! IPv4 clients arriving as IPv4-mapped IPv6 addresses (a dual-stack listener) per address.
 //! A std mutex, not a tokio one: it is never held across an await and only for microseconds.
 
 use std::collections::HashMap;
@@ -93,14 +94,16 @@ impl RateLimiter {
     }
 }
 
-/// The address a client is counted by: IPv4 as is, IPv6 by its /64.
+/// The address a client is counted by: IPv4 as is, IPv6 by its /64. An IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d`, how a dual-stack listener on `[::]` sees IPv4 clients) is the
+/// IPv4 client it stands for: its /64 would put every IPv4 client in one bucket.
 fn block(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
     }
 }
 
@@ -151,5 +154,23 @@ mod tests {
         assert!(limiter.check(ip("2001:db8::1"), now).is_ok());
         assert!(limiter.check(ip("2001:db8::2"), now).is_err());
         assert!(limiter.check(ip("2001:db8:0:1::1"), now).is_ok());
+    }
+
+    #[test]
+    fn ipv4_clients_on_a_dual_stack_listener_each_get_their_own_bucket() {
+        // A listener on `[::]` sees IPv4 clients as IPv4-mapped IPv6 addresses.
+        let limiter = RateLimiter::new(60, 1, 10);
+        let now = Instant::now();
+        assert!(limiter.check(ip("::ffff:198.51.100.7"), now).is_ok());
+        assert!(limiter.check(ip("::ffff:203.0.113.9"), now).is_ok());
+        assert!(limiter.check(ip("::ffff:198.51.100.7"), now).is_err());
+    }
+
+    #[test]
+    fn an_ipv4_client_is_one_client_whether_it_arrives_mapped_or_not() {
+        let limiter = RateLimiter::new(60, 1, 10);
+        let now = Instant::now();
+        assert!(limiter.check(ip("198.51.100.7"), now).is_ok());
+        assert!(limiter.check(ip("::ffff:198.51.100.7"), now).is_err());
     }
 }

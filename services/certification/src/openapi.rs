@@ -34,6 +34,7 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
     let text = json!({ "type": "string" });
     let nullable = json!({ "type": ["string", "null"] });
     let number_param = json!({ "name": "number", "in": "path", "required": true, "schema": text, "description": "e.g. KSS-PSG-2026-000123-K; case, spaces and hyphens do not matter" });
+    let code_param = json!({ "name": "code", "in": "query", "required": false, "schema": text, "description": "the verification code printed beside the number, e.g. 7KQ2-M9XD; case, spaces and hyphens do not matter" });
     let mut paths = Map::new();
     let filters: Vec<Value> = ["worker_id", "status", "scheme", "region", "after", "limit"]
         .iter()
@@ -75,18 +76,21 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
         "responses": { "200": { "description": "text/html" }, "404": problem("no such certificate") }
     }}));
     paths.insert("/v1/verify/{number}".into(), json!({ "get": {
-        "summary": "Public verification by number: status, scheme, level, validity, issuing body, the holder's name masked.",
-        "parameters": [number_param],
+        "summary": "Public verification by number. With `?code=` (the verification code printed beside the number, also in the QR link): status, scheme, level, validity, issuing body, the holder's name masked. Without it: whether the certificate is valid, nothing more.",
+        "parameters": [number_param.clone(), code_param.clone()],
         "responses": {
-            "200": { "description": "the verification", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Verification" } } } },
-            "404": problem("a valid number that no certificate carries"),
+            "200": { "description": "the details with the code, else validity only", "content": { "application/json": { "schema": { "oneOf": [
+                { "$ref": "#/components/schemas/Verification" },
+                { "$ref": "#/components/schemas/Validity" }
+            ] } } } },
+            "404": problem("a valid number that no certificate carries, or a code that is not the certificate's"),
             "422": problem("not a valid certificate number (malformed, or a mistyped or swapped character)")
         }
     }}));
     paths.insert("/v1/verify".into(), json!({ "post": {
-        "summary": "Public check whether a full name is the holder's (case and spacing aside).",
+        "summary": "Public check whether a full name is the holder's (case and spacing aside), with the certificate's verification code.",
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NameCheck" } } } },
-        "responses": { "200": { "description": "{ matches: boolean }" }, "400": problem("missing name"), "404": problem("no certificate has this number"), "422": problem("not a valid certificate number") }
+        "responses": { "200": { "description": "{ matches: boolean }" }, "400": problem("missing name"), "404": problem("no certificate has this number, or the code is not its code"), "422": problem("not a valid certificate number") }
     }}));
     for (path, purpose) in [
         ("/v1/status-list", "revocation"),
@@ -102,13 +106,14 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
         "summary": "The public verification page with a form; `?number=` checks a number (HTML).",
         "parameters": [
             { "name": "number", "in": "query", "required": false, "schema": text },
+            code_param.clone(),
             lang_param.clone()
         ],
         "responses": { "200": { "description": "text/html" }, "404": { "description": "not found (HTML)" }, "422": { "description": "not a valid number (HTML)" } }
     }}));
     paths.insert("/verify/{number}".into(), json!({ "get": {
         "summary": "The verification page a certificate's QR code opens (HTML, Bahasa Indonesia; English with `?lang=en`).",
-        "parameters": [number_param, lang_param],
+        "parameters": [number_param, code_param, lang_param],
         "responses": { "200": { "description": "text/html" }, "404": { "description": "not found (HTML)" }, "422": { "description": "not a valid number (HTML)" } }
     }}));
     let mut schemas = Map::new();
@@ -116,7 +121,8 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
     schemas.insert("Revocation".into(), json!({ "type": "object", "additionalProperties": false, "required": ["category", "reason"], "properties": {
         "category": { "type": "string", "enum": ["ethics_breach", "criminal_conviction", "permanent_incapacity", "other"] },
         "reason": { "type": "string", "maxLength": 500 } } }));
-    schemas.insert("NameCheck".into(), json!({ "type": "object", "additionalProperties": false, "required": ["number", "full_name"], "properties": { "number": text, "full_name": text } }));
+    schemas.insert("NameCheck".into(), json!({ "type": "object", "additionalProperties": false, "required": ["number", "code", "full_name"], "properties": { "number": text, "code": text, "full_name": text } }));
+    schemas.insert("Validity".into(), json!({ "type": "object", "required": ["number", "valid"], "properties": { "number": text, "valid": { "type": "boolean" } } }));
     let status = json!({ "type": "string", "enum": ["valid", "suspended", "revoked", "expired", "superseded"] });
     schemas.insert("Verification".into(), json!({ "type": "object", "properties": {
         "number": text, "status": status, "scheme_code": text, "scheme_name": nullable, "category": text, "level": text,
@@ -127,6 +133,7 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
         "category": text, "level": text, "lsps_id": text, "issuing_body": text, "basis_decision_event_id": text,
         "valid_from": { "type": "string", "format": "date" }, "valid_until": { "type": "string", "format": "date" }, "status": status,
         "status_reason": nullable, "revocation_category": nullable, "supersedes": nullable, "superseded_by": nullable,
-        "status_list_index": { "type": "integer" }, "region": nullable } }));
+        "status_list_index": { "type": "integer" }, "region": nullable,
+        "verification_code": { "type": "string", "description": "printed beside the number, e.g. 7KQ2-M9XD" } } }));
     (paths, schemas)
 }

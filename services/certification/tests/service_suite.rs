@@ -12,7 +12,9 @@ use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{
     CertificateError, CertificateId, CertificateNumber, Reason, RevocationCategory,
 };
-use kesos_certification::service::{CertificateFilter, Certification, CertificationError};
+use kesos_certification::service::{
+    CertificateFilter, Certification, CertificationError, PublicAnswer, PublicVerification,
+};
 use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
 use serde_json::{Value, json};
 use time::macros::{date, datetime};
@@ -64,6 +66,12 @@ on_both!(
     an_exported_credential_verifies_offline_and_any_tampering_fails,
     the_status_lists_follow_revocation_and_suspension,
     the_http_api_answers_over_a_real_socket,
+    concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate,
+    concurrent_renewal_batches_leave_exactly_one_current_certificate,
+    a_holder_who_moved_is_listed_under_the_new_region_and_no_longer_under_the_old,
+    status_list_indexes_are_spread_at_random_over_the_list,
+    a_move_delivered_before_the_registration_keeps_both_the_new_posting_and_the_name,
+    public_verification_without_the_printed_code_says_only_whether_the_number_is_valid,
 );
 
 fn context() -> CommandContext {
@@ -79,6 +87,25 @@ fn context() -> CommandContext {
 
 fn recently() -> OffsetDateTime {
     OffsetDateTime::now_utc() - Duration::days(10)
+}
+
+/// The verification code printed on the certificate with this number (as typed).
+fn code_of(c: &Certification, number: &str) -> String {
+    let canonical = CertificateNumber::parse(number)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    c.verification_code(&canonical)
+}
+
+/// Public verification with the certificate's printed code: its details.
+async fn details(
+    c: &Certification,
+    number: &str,
+) -> Result<PublicVerification, CertificationError> {
+    match c.verify_number(number, Some(&code_of(c, number))).await? {
+        PublicAnswer::Details(details) => Ok(*details),
+        PublicAnswer::Validity(validity) => panic!("details expected: {validity:?}"),
+    }
 }
 
 fn reason(text: &str) -> Reason {
@@ -517,7 +544,7 @@ async fn verification_answers_for_valid_suspended_revoked_expired_mistyped_and_u
 ) {
     let c = &h.certification;
     let (_, valid, valid_number) = issued(h, Some("Siti Aminah"), recently()).await;
-    let answer = c.verify_number(&valid_number).await.unwrap();
+    let answer = details(c, &valid_number).await.unwrap();
     assert_eq!(
         (answer.status.as_str(), answer.level.as_str()),
         ("valid", "GENERALIS")
@@ -526,7 +553,7 @@ async fn verification_answers_for_valid_suspended_revoked_expired_mistyped_and_u
     assert_eq!(answer.issuer, "Kementerian Sosial Republik Indonesia");
     assert_eq!(answer.holder.as_deref(), Some("S**** A****"));
     assert_eq!(
-        c.verify_number(&valid_number.to_lowercase().replace('-', ""))
+        details(c, &valid_number.to_lowercase().replace('-', ""))
             .await
             .unwrap()
             .number,
@@ -536,48 +563,39 @@ async fn verification_answers_for_valid_suspended_revoked_expired_mistyped_and_u
     let (_, suspended, suspended_number) = issued(h, None, recently()).await;
     c.suspend(suspended, reason("x"), &context()).await.unwrap();
     assert_eq!(
-        c.verify_number(&suspended_number).await.unwrap().status,
+        details(c, &suspended_number).await.unwrap().status,
         "suspended"
     );
     let (_, revoked, revoked_number) = issued(h, None, recently()).await;
     c.revoke(revoked, RevocationCategory::Other, reason("x"), &context())
         .await
         .unwrap();
-    assert_eq!(
-        c.verify_number(&revoked_number).await.unwrap().status,
-        "revoked"
-    );
+    assert_eq!(details(c, &revoked_number).await.unwrap().status, "revoked");
     // Past validity reads as expired even before the job; and after it.
     let (_, _, expired_number) = issued(h, None, datetime!(2019-01-02 10:00 UTC)).await;
-    assert_eq!(
-        c.verify_number(&expired_number).await.unwrap().status,
-        "expired"
-    );
+    assert_eq!(details(c, &expired_number).await.unwrap().status, "expired");
     c.expire_due(OffsetDateTime::now_utc().date())
         .await
         .unwrap();
-    assert_eq!(
-        c.verify_number(&expired_number).await.unwrap().status,
-        "expired"
-    );
+    assert_eq!(details(c, &expired_number).await.unwrap().status, "expired");
 
     // One character mistyped: not a valid number, never "not found".
     let mut typo: Vec<char> = valid_number.chars().collect();
     typo[9] = if typo[9] == '7' { '8' } else { '7' };
     let typo: String = typo.into_iter().collect();
     assert!(matches!(
-        c.verify_number(&typo).await,
+        details(c, &typo).await,
         Err(CertificationError::InvalidNumber(_))
     ));
     let unknown = CertificateNumber::new("PSG", 2026, 999_998)
         .or_else(|_| CertificateNumber::new("PSG", 2026, 999_997))
         .unwrap();
     assert!(matches!(
-        c.verify_number(&unknown.to_string()).await,
+        details(c, &unknown.to_string()).await,
         Err(CertificationError::NumberNotFound(_))
     ));
     assert!(matches!(
-        c.verify_number("hello").await,
+        details(c, "hello").await,
         Err(CertificationError::InvalidNumber(_))
     ));
     let _ = valid;
@@ -587,29 +605,45 @@ async fn the_name_is_masked_matched_and_gone_after_erasure(h: &Harness) {
     let c = &h.certification;
     let (worker, id, number) = issued(h, Some("Budi Santoso"), recently()).await;
     assert_eq!(
-        c.verify_number(&number).await.unwrap().holder.as_deref(),
+        details(c, &number).await.unwrap().holder.as_deref(),
         Some("B**** S****")
     );
-    assert!(c.verify_name(&number, "  budi   SANTOSO ").await.unwrap());
-    assert!(!c.verify_name(&number, "Budi Santosa").await.unwrap());
+    assert!(
+        c.verify_name(&number, &code_of(c, &number), "  budi   SANTOSO ")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !c.verify_name(&number, &code_of(c, &number), "Budi Santosa")
+            .await
+            .unwrap()
+    );
     assert_eq!(
         c.view(id).await.unwrap().holder_name.as_deref(),
         Some("Budi Santoso")
     );
     h.erase_holder(worker).await;
     assert_eq!(
-        c.verify_number(&number).await.unwrap().holder.as_deref(),
+        details(c, &number).await.unwrap().holder.as_deref(),
         Some("(data erased)")
     );
-    assert!(!c.verify_name(&number, "Budi Santoso").await.unwrap());
+    assert!(
+        !c.verify_name(&number, &code_of(c, &number), "Budi Santoso")
+            .await
+            .unwrap()
+    );
     assert_eq!(
         c.view(id).await.unwrap().holder_name.as_deref(),
         Some("(data erased)")
     );
     // A holder whose registration never reached certification: no name, no match.
     let (_, _, anonymous) = issued(h, None, recently()).await;
-    assert_eq!(c.verify_number(&anonymous).await.unwrap().holder, None);
-    assert!(!c.verify_name(&anonymous, "Anyone").await.unwrap());
+    assert_eq!(details(c, &anonymous).await.unwrap().holder, None);
+    assert!(
+        !c.verify_name(&anonymous, &code_of(c, &anonymous), "Anyone")
+            .await
+            .unwrap()
+    );
 }
 
 async fn an_exported_credential_verifies_offline_and_any_tampering_fails(h: &Harness) {
@@ -739,7 +773,14 @@ async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
     let (worker, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
     let json_of = |body: &str| serde_json::from_str::<Value>(body).unwrap();
 
-    let (status, _, body) = http(addr, "GET", &format!("/v1/verify/{number}"), None).await;
+    let code = c.verification_code(&number);
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/verify/{number}?code={code}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(json_of(&body)["holder"], "S**** A****");
     let mut typo: Vec<char> = number.chars().collect();
@@ -766,7 +807,7 @@ async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
         addr,
         "POST",
         "/v1/verify",
-        Some(&json!({ "number": number, "full_name": "siti aminah" })),
+        Some(&json!({ "number": number, "code": code, "full_name": "siti aminah" })),
     )
     .await;
     assert_eq!(
@@ -883,16 +924,292 @@ async fn the_http_api_answers_over_a_real_socket(h: &Harness) {
         (200, json!("revocation"))
     );
     let (status, _, body) = http(addr, "GET", &format!("/verify/{number}"), None).await;
+    assert!(status == 200 && body.contains("Tidak berlaku"), "{body}");
+    let (status, _, body) = http(addr, "GET", &format!("/verify/{number}?code={code}"), None).await;
     assert!(status == 200 && body.contains("Dicabut"), "{body}");
     assert_eq!(
         http(addr, "GET", &format!("/verify/{typo}"), None).await.0,
         422
     );
-    let (status, _, body) = http(addr, "GET", &format!("/verify/{number}?lang=en"), None).await;
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/verify/{number}?lang=en&code={code}"),
+        None,
+    )
+    .await;
     assert!(status == 200 && body.contains("Revoked"), "{body}");
-    let (status, _, body) = http(addr, "GET", &format!("/verify?number={number}"), None).await;
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/verify?number={number}&code={code}"),
+        None,
+    )
+    .await;
     assert!(status == 200 && body.contains("Dicabut"), "{body}");
     let (status, _, body) = http(addr, "GET", "/verify", None).await;
     assert!(status == 200 && body.contains("<form"), "{body}");
     server.abort();
+}
+
+/// The statuses of `worker`'s certificates, with how many of each.
+async fn statuses_of(h: &Harness, worker: Uuid) -> std::collections::BTreeMap<String, usize> {
+    let filter = CertificateFilter {
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&filter, None, 100).await.unwrap();
+    let mut statuses = std::collections::BTreeMap::new();
+    for view in views {
+        *statuses.entry(view.status).or_insert(0) += 1;
+    }
+    statuses
+}
+
+/// A second shell over the same store and registry: another process.
+fn other_process(h: &Harness) -> Certification {
+    let c = &h.certification;
+    Certification::new(
+        c.store().clone(),
+        c.vault().clone(),
+        c.reference().clone(),
+        c.registry().clone(),
+        h.key.clone(),
+        common::BASE_URL,
+    )
+}
+
+async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate(
+    h: &Harness,
+) {
+    let worker = Uuid::now_v7();
+    let first = decision(
+        worker,
+        "PEKSOS-GENERALIS",
+        true,
+        recently() - Duration::days(700),
+    );
+    h.deliver(&first).await;
+    let other = other_process(h);
+    // Six renewals at the same instant, from two processes; each must issue (no effect lost)
+    // and no error may be swallowed.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let intake = if i % 2 == 0 {
+                h.certification.intake()
+            } else {
+                other.intake()
+            };
+            let renewal = decision(worker, "PEKSOS-GENERALIS", true, recently());
+            tokio::spawn(async move { intake.issue_from(&renewal).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 7);
+    assert_eq!(
+        statuses_of(h, worker).await,
+        [("superseded".to_owned(), 6), ("valid".to_owned(), 1)].into()
+    );
+    assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 6);
+}
+
+async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Harness) {
+    let worker = Uuid::now_v7();
+    h.deliver(&decision(
+        worker,
+        "TKS-ASISTEN",
+        true,
+        recently() - Duration::days(700),
+    ))
+    .await;
+    let other = other_process(h);
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let intake = if i % 2 == 0 {
+                h.certification.intake()
+            } else {
+                other.intake()
+            };
+            let mut batch: Vec<_> = (0..3)
+                .map(|_| decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently()))
+                .collect();
+            batch.push(decision(worker, "TKS-ASISTEN", true, recently()));
+            tokio::spawn(async move {
+                let batch: Vec<&kesos_bus::Delivered> = batch.iter().collect();
+                intake.issue_batch_from(&batch).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
+    assert_eq!(
+        statuses_of(h, worker).await,
+        [("superseded".to_owned(), 4), ("valid".to_owned(), 1)].into()
+    );
+}
+
+async fn a_holder_who_moved_is_listed_under_the_new_region_and_no_longer_under_the_old(
+    h: &Harness,
+) {
+    use kesos_proto::kesos::common::v1 as proto_common;
+    use kesos_proto::kesos::enrollment::v1 as enrollment;
+    use prost::Message;
+
+    // Registered in 32.77 (Cimahi) and certified there.
+    let (worker, id, _) = issued(h, Some("Siti Aminah"), recently()).await;
+    let region = |code: &str| {
+        Some(proto_common::RegionRef {
+            code: code.to_owned(),
+            edition: "2024".to_owned(),
+        })
+    };
+    let moved = enrollment::WorkerPostingMoved {
+        worker_id: worker.to_string(),
+        from_posting: region("32.77"),
+        to_posting: region("32.17.01.2001"),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerPostingMoved",
+        Uuid::now_v7(),
+        moved,
+    ))
+    .await;
+    let listed = |region: &str| CertificateFilter {
+        region: Some(region.to_owned()),
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let ids = |views: Vec<kesos_certification::service::CertificateView>| {
+        views
+            .into_iter()
+            .map(|v| v.certificate_id)
+            .collect::<Vec<_>>()
+    };
+    let (bandung_barat, _) = h
+        .certification
+        .list(&listed("32.17"), None, 10)
+        .await
+        .unwrap();
+    let (cimahi, _) = h
+        .certification
+        .list(&listed("32.77"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(bandung_barat), vec![id.to_string()]);
+    assert!(ids(cimahi).is_empty());
+}
+
+async fn status_list_indexes_are_spread_at_random_over_the_list(h: &Harness) {
+    let batch: Vec<_> = (0..16)
+        .map(|_| decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, recently()))
+        .collect();
+    h.deliver_batch(&batch).await;
+    for _ in 0..4 {
+        issued(h, None, recently()).await;
+    }
+    let (views, _) = h
+        .certification
+        .list(&CertificateFilter::default(), None, 100)
+        .await
+        .unwrap();
+    let indexes: HashSet<u64> = views.iter().map(|v| v.status_list_index).collect();
+    assert_eq!(indexes.len(), 20, "every index is distinct");
+    assert!(
+        indexes.iter().all(|i| *i < status_list::MIN_BITS),
+        "a small registry keeps the smallest list: {indexes:?}"
+    );
+    // In order, the twenty would be 0..20; at random over 131,072 bits, the chance that all
+    // twenty fall below 1,000 is about 1e-42.
+    assert!(
+        indexes.iter().any(|i| *i >= 1_000),
+        "indexes handed out in order: {indexes:?}"
+    );
+}
+
+async fn public_verification_without_the_printed_code_says_only_whether_the_number_is_valid(
+    h: &Harness,
+) {
+    let (addr, server) = serve(
+        kesos_certification::http::router(h.certification.clone())
+            .layer(kesos_auth::Gate::trusting(kesos_auth::Principal::public()).layer()),
+    )
+    .await;
+    let (_, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
+    let (status, _, body) = http(addr, "GET", &format!("/v1/verify/{number}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer, json!({ "number": number, "valid": true }), "{body}");
+    let (status, _, page) = http(addr, "GET", &format!("/verify/{number}"), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("S**** A****"), "{page}");
+    // The code printed on the certificate opens the full public answer.
+    let code = h.certification.view(id).await.unwrap().verification_code;
+    let printed = h.certification.certificate_html(id).await.unwrap();
+    assert!(printed.contains(&code), "the printed page carries the code");
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/verify/{number}?code={code}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["holder"], "S**** A****", "{body}");
+    assert_eq!(answer["scheme_code"], "PEKSOS-GENERALIS", "{body}");
+    // A code for another number does not open it.
+    let wrong = if code.starts_with('A') { "B" } else { "A" };
+    let wrong = format!("{wrong}{}", &code[1..]);
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/verify/{number}?code={wrong}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("S****"), "{body}");
+    server.abort();
+}
+
+async fn a_move_delivered_before_the_registration_keeps_both_the_new_posting_and_the_name(
+    h: &Harness,
+) {
+    use kesos_proto::kesos::common::v1 as proto_common;
+    use kesos_proto::kesos::enrollment::v1 as enrollment;
+    use prost::Message;
+
+    let worker = Uuid::now_v7();
+    let moved = enrollment::WorkerPostingMoved {
+        worker_id: worker.to_string(),
+        from_posting: None,
+        to_posting: Some(proto_common::RegionRef {
+            code: "32.17".to_owned(),
+            edition: "2024".to_owned(),
+        }),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerPostingMoved",
+        Uuid::now_v7(),
+        moved,
+    ))
+    .await;
+    // The registration (posted in 32.77) arrives after the move.
+    h.register_holder(worker, "Siti Aminah").await;
+    let delivered = decision(worker, "PEKSOS-GENERALIS", true, recently());
+    h.deliver(&delivered).await;
+    let filter = CertificateFilter {
+        region: Some("32.17".to_owned()),
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&filter, None, 10).await.unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].holder_name.as_deref(), Some("Siti Aminah"));
 }

@@ -31,6 +31,9 @@ pub struct Printable {
     pub issuer_name: String,
     /// The verification page the QR code opens.
     pub verify_url: String,
+    /// The verification code, as printed (`7KQ2-M9XD`): public verification shows the
+    /// certificate's details only with it.
+    pub verification_code: String,
 }
 
 /// Escapes text for HTML content and attributes.
@@ -131,7 +134,7 @@ pub fn render(page: &Printable) -> Result<String, CredentialError> {
 <div class="sheet">
   <p class="issuer">{issuer}</p>
   <h1>SERTIFIKAT KOMPETENSI</h1>
-  <p class="number">Nomor: {number}</p>
+  <p class="number">Nomor: {number}<br>Kode verifikasi: <span class="code">{code}</span></p>
   <p style="text-align:center">Diberikan kepada</p>
   <p class="holder">{holder}</p>
   <p style="text-align:center">yang telah dinyatakan <strong>KOMPETEN</strong> pada skema</p>
@@ -153,6 +156,7 @@ pub fn render(page: &Printable) -> Result<String, CredentialError> {
 </html>
 "#,
         number = e(&page.number),
+        code = e(&page.verification_code),
         issuer = e(&page.issuer_name),
         holder = e(&page.holder_name),
         scheme = e(&page.scheme_name),
@@ -185,7 +189,8 @@ mod tests {
             status: "valid".into(),
             issuing_body: "LSPS Pekerjaan Sosial".into(),
             issuer_name: "Kementerian Sosial Republik Indonesia".into(),
-            verify_url: "https://kesos.example/verify/KSS-PSG-2026-000001-X".into(),
+            verify_url: "https://kesos.example/verify/KSS-PSG-2026-000001-X?code=7KQ2M9XD".into(),
+            verification_code: "7KQ2-M9XD".into(),
         })
         .unwrap();
         assert!(page.contains("Siti &lt;Aminah&gt;"));

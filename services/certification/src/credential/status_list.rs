@@ -41,7 +41,13 @@ impl Purpose {
 /// The bitstring with `set` bits on (bit 0 = most significant bit of byte 0), at least
 /// [`MIN_BITS`] long.
 pub fn bitstring(set: &[u64]) -> Vec<u8> {
-    let highest = set.iter().copied().max().unwrap_or(0);
+    bitstring_covering(set, 0)
+}
+
+/// [`bitstring`], long enough to hold bit `covering` too (the highest index given to any
+/// certificate: a relying party must find every certificate's bit in the list, set or not).
+pub fn bitstring_covering(set: &[u64], covering: u64) -> Vec<u8> {
+    let highest = set.iter().copied().max().unwrap_or(0).max(covering);
     let bits = (highest / MIN_BITS + 1) * MIN_BITS;
     let mut bytes = vec![0u8; usize::try_from(bits / 8).unwrap_or(0)];
     for &index in set {
@@ -86,11 +92,13 @@ pub fn is_set(bits: &[u8], index: u64) -> bool {
         .is_some_and(|byte| byte & (0x80 >> (index % 8)) != 0)
 }
 
-/// The signed status list credential published at `url`.
+/// The signed status list credential published at `url`, its list long enough to hold bit
+/// `covering` (the highest index given out).
 pub fn credential(
     url: &str,
     purpose: Purpose,
     set: &[u64],
+    covering: u64,
     issuer_name: &str,
     key: &SigningKey,
     now: &str,
@@ -105,7 +113,7 @@ pub fn credential(
             "id": format!("{url}#list"),
             "type": "BitstringStatusList",
             "statusPurpose": purpose.code(),
-            "encodedList": encode(&bitstring(set)),
+            "encodedList": encode(&bitstring_covering(set, covering)),
         },
     });
     match document {
@@ -134,5 +142,10 @@ mod tests {
     #[test]
     fn a_list_grows_past_the_minimum_in_steps() {
         assert_eq!(bitstring(&[131_072]).len() * 8, 2 * 131_072);
+    }
+
+    #[test]
+    fn a_list_holds_the_highest_index_given_out_even_when_its_bit_is_clear() {
+        assert_eq!(bitstring_covering(&[3], 200_000).len() * 8, 2 * 131_072);
     }
 }

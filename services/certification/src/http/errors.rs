@@ -20,9 +20,9 @@ pub fn problem(error: CertificationError) -> Problem {
             error.to_string(),
         ),
         CertificationError::Certificate(error) => certificate(&error),
-        CertificationError::NotFound(_) | CertificationError::NumberNotFound(_) => {
-            Problem::not_found(error.to_string())
-        }
+        CertificationError::NotFound(_)
+        | CertificationError::NumberNotFound(_)
+        | CertificationError::WrongCode(_) => Problem::not_found(error.to_string()),
         CertificationError::UnknownScheme(_) => Problem::rule(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown-scheme",

@@ -4,7 +4,7 @@
 //! dashboard's style sheet, so it works on any phone without JavaScript.
 
 use crate::credential::html::{MONTHS as MONTHS_ID, escape};
-use crate::service::PublicVerification;
+use crate::service::{PublicValidity, PublicVerification};
 
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,10 @@ pub enum Outcome<'a> {
     Blank,
     /// The certificate found.
     Found(&'a PublicVerification),
+    /// Asked without the verification code: valid or not, nothing more.
+    Validity(&'a PublicValidity),
+    /// The verification code is not the certificate's.
+    WrongCode,
     /// The text is not a well-formed number (a mistyped or swapped character).
     Malformed,
     /// No certificate has this number.
@@ -158,6 +162,30 @@ fn outcome_html(outcome: &Outcome<'_>, lang: Lang) -> String {
                 "Check the number as typed: a letter or digit is wrong or two are swapped."
             ),
         ),
+        Outcome::Validity(v) => format!(
+            "<section class=\"verdict verdict-{status}\" aria-live=\"polite\"><h2 id=\"verdict\">{text}</h2>\
+             <p>{number_label} <b id=\"number\">{number}</b></p><p>{hint}</p></section>",
+            status = if v.valid { "valid" } else { "invalid" },
+            text = if v.valid {
+                lang.pick("Berlaku", "Valid")
+            } else {
+                lang.pick("Tidak berlaku", "Not valid")
+            },
+            number_label = lang.pick("Nomor", "Number"),
+            number = escape(&v.number),
+            hint = lang.pick(
+                "Masukkan kode verifikasi yang tercetak di samping nomor untuk melihat rincian sertifikat.",
+                "Enter the verification code printed beside the number to see the certificate's details."
+            ),
+        ),
+        Outcome::WrongCode => format!(
+            "<section class=\"verdict verdict-invalid\" aria-live=\"polite\"><h2 id=\"verdict\">{}</h2><p>{}</p></section>",
+            lang.pick("Kode verifikasi tidak cocok", "The verification code does not match"),
+            lang.pick(
+                "Periksa kembali kode yang tercetak di samping nomor sertifikat.",
+                "Check the code printed beside the certificate number."
+            ),
+        ),
         Outcome::NotFound => format!(
             "<section class=\"verdict verdict-invalid\" aria-live=\"polite\"><h2 id=\"verdict\">{}</h2><p>{}</p></section>",
             lang.pick("Sertifikat tidak ditemukan", "Certificate not found"),
@@ -169,14 +197,24 @@ fn outcome_html(outcome: &Outcome<'_>, lang: Lang) -> String {
     }
 }
 
-/// The whole page: heading, language switch, the outcome, and a form for another number.
-pub fn render(outcome: &Outcome<'_>, typed: &str, lang: Lang) -> String {
+/// The whole page: heading, language switch, the outcome, and a form for another number and
+/// its verification code (`typed_code`, as typed).
+pub fn render(outcome: &Outcome<'_>, typed: &str, typed_code: &str, lang: Lang) -> String {
     let other = match lang {
         Lang::Id => ("en", "English"),
         Lang::En => ("id", "Bahasa Indonesia"),
     };
-    let link = query_value(typed);
+    let link = if typed_code.is_empty() {
+        query_value(typed)
+    } else {
+        format!(
+            "{}&amp;code={}",
+            query_value(typed),
+            query_value(typed_code)
+        )
+    };
     let typed = escape(typed);
+    let typed_code = escape(typed_code);
     format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -187,6 +225,8 @@ pub fn render(outcome: &Outcome<'_>, typed: &str, lang: Lang) -> String {
          <form method=\"get\" action=\"/verify\" class=\"verify-form\">\
          <label for=\"number-input\">{label}</label>\
          <input id=\"number-input\" name=\"number\" value=\"{typed}\" autocomplete=\"off\" spellcheck=\"false\" required>\
+         <label for=\"code-input\">{code_label}</label>\
+         <input id=\"code-input\" name=\"code\" value=\"{typed_code}\" autocomplete=\"off\" spellcheck=\"false\">\
          <input type=\"hidden\" name=\"lang\" value=\"{code}\">\
          <button type=\"submit\">{check}</button></form>\
          <p class=\"note\">{note}</p></main></body></html>",
@@ -196,6 +236,10 @@ pub fn render(outcome: &Outcome<'_>, typed: &str, lang: Lang) -> String {
         other_name = other.1,
         outcome = outcome_html(outcome, lang),
         label = lang.pick("Nomor sertifikat", "Certificate number"),
+        code_label = lang.pick(
+            "Kode verifikasi (tercetak di samping nomor)",
+            "Verification code (printed beside the number)"
+        ),
         check = lang.pick("Periksa", "Check"),
         note = lang.pick(
             "Nama pemegang disamarkan. Untuk memastikan nama lengkap, gunakan pencocokan nama di API verifikasi.",
@@ -231,7 +275,7 @@ mod tests {
 
     #[test]
     fn the_page_escapes_what_was_typed_and_names_its_language() {
-        let page = render(&Outcome::NotFound, "<script>", Lang::En);
+        let page = render(&Outcome::NotFound, "<script>", "", Lang::En);
         assert!(page.starts_with("<!DOCTYPE html><html lang=\"en\">"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(!page.contains("<script>"));

@@ -1,10 +1,14 @@
 //! The handlers: each reads and checks its input, calls the service, and answers.
+//!
+//! Every read of certificates receives the caller: a scoped role reads only certificates whose
+//! holder is posted in its region now ([`readable`]), and the holder's name is shown in full
+//! only to roles that see personal data, masked to the others ([`sight`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Secured};
+use kesos_auth::{Action, Caller, Rule, Scope, Secured};
 use kesos_http::{FieldError, JsonBody, Problem};
 use kesos_regions::RegionCode;
 use serde::Deserialize;
@@ -16,7 +20,9 @@ use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
 use crate::http::page::{self, Lang, Outcome};
 use crate::service::rows::MAX_PAGE;
-use crate::service::{CertificateFilter, Certification, CertificationError};
+use crate::service::{
+    CertificateFilter, CertificateRow, Certification, CertificationError, PublicAnswer, Sight,
+};
 
 /// Every route with its access rule: the router is built from this table only.
 fn secured() -> Secured<Certification> {
@@ -160,9 +166,48 @@ async fn revoke(
     Ok(Json(view).into_response())
 }
 
-async fn read(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+/// How much of holders' names the caller may see.
+fn sight(caller: &Caller) -> Sight {
+    if caller.sees_personal_data() {
+        Sight::Full
+    } else {
+        Sight::Masked
+    }
+}
+
+/// The certificate `id`, if the caller may read it: for a scoped role, its holder must be
+/// posted in the role's region now (the region at issue when the posting is not known here).
+/// An unknown certificate is 404 to roles that read every certificate, 403 to a scoped role,
+/// which so learns nothing of what exists outside its region.
+async fn readable(
+    certification: &Certification,
+    caller: &Caller,
+    id: &str,
+) -> Result<CertificateRow, Problem> {
+    match certification.row(certificate_id(id)?).await {
+        Ok(row) => {
+            match row.scope_region().and_then(|r| RegionCode::parse(r).ok()) {
+                Some(region) => caller.authorize(Scope::region(&region))?,
+                None => caller.authorize(Scope::none())?,
+            }
+            Ok(row)
+        }
+        Err(error @ CertificationError::NotFound(_)) => {
+            caller.authorize(Scope::none())?;
+            Err(problem(error))
+        }
+        Err(error) => Err(problem(error)),
+    }
+}
+
+async fn read(
+    State(certification): State<Certification>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let row = readable(&certification, &caller, &id).await?;
     let view = certification
-        .view(certificate_id(&id)?)
+        .view_of_row(row, sight(&caller))
         .await
         .map_err(problem)?;
     Ok(Json(view).into_response())
@@ -181,6 +226,7 @@ struct ListQuery {
 
 async fn list(
     State(certification): State<Certification>,
+    caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
     let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
@@ -209,30 +255,36 @@ async fn list(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
     }
+    let region = query
+        .region
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            RegionCode::parse(&r).map_err(|e| invalid("region", "region.format", e.to_string()))
+        })
+        .transpose()?;
+    // A scoped role lists its own region unless it names one inside it.
+    let region = caller.region_filter(region)?;
     let filter = CertificateFilter {
         worker_id,
         status,
         scheme_code: query.scheme.filter(|s| !s.trim().is_empty()),
-        region: query
-            .region
-            .filter(|r| !r.trim().is_empty())
-            .map(|r| {
-                RegionCode::parse(&r)
-                    .map(|code| code.as_str().to_owned())
-                    .map_err(|e| invalid("region", "region.format", e.to_string()))
-            })
-            .transpose()?,
+        region: region.map(|code| code.as_str().to_owned()),
     };
     let (items, page) = certification
-        .list(&filter, query.after.as_deref(), limit)
+        .list_as(&filter, query.after.as_deref(), limit, sight(&caller))
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
 }
 
-async fn credential(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+async fn credential(
+    State(certification): State<Certification>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let row = readable(&certification, &caller, &id).await?;
     let credential = certification
-        .credential(certificate_id(&id)?)
+        .credential_of(row, sight(&caller))
         .await
         .map_err(problem)?;
     let mut response = Json(credential).into_response();
@@ -243,20 +295,35 @@ async fn credential(State(certification): State<Certification>, Path(id): Path<S
     Ok(response)
 }
 
-async fn printable(State(certification): State<Certification>, Path(id): Path<String>) -> Answer {
+async fn printable(
+    State(certification): State<Certification>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let row = readable(&certification, &caller, &id).await?;
     let page = certification
-        .certificate_html(certificate_id(&id)?)
+        .certificate_html_of(row, sight(&caller))
         .await
         .map_err(problem)?;
     Ok(Html(page).into_response())
 }
 
+/// `?code=`: the verification code printed beside the number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeQuery {
+    code: Option<String>,
+}
+
 async fn verify_number(
     State(certification): State<Certification>,
     Path(number): Path<String>,
+    query: Result<Query<CodeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Answer {
+    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let code = query.code.filter(|c| !c.trim().is_empty());
     let answer = certification
-        .verify_number(&number)
+        .verify_number(&number, code.as_deref())
         .await
         .map_err(problem)?;
     Ok(Json(answer).into_response())
@@ -266,6 +333,7 @@ async fn verify_number(
 #[serde(deny_unknown_fields)]
 struct NameCheck {
     number: String,
+    code: String,
     full_name: String,
 }
 
@@ -281,7 +349,7 @@ async fn verify_name(
         ));
     }
     let matches = certification
-        .verify_name(&body.number, &body.full_name)
+        .verify_name(&body.number, &body.code, &body.full_name)
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "matches": matches })).into_response())
@@ -309,6 +377,7 @@ async fn suspension_list(State(certification): State<Certification>) -> Answer {
 #[derive(Deserialize)]
 struct PageQuery {
     number: Option<String>,
+    code: Option<String>,
     lang: Option<String>,
 }
 
@@ -318,7 +387,13 @@ async fn verify_page(
     Path(number): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    verification_page(&certification, Some(number), query.lang.as_deref()).await
+    verification_page(
+        &certification,
+        Some(number),
+        query.code,
+        query.lang.as_deref(),
+    )
+    .await
 }
 
 /// The verification page with its form; `?number=` checks a number.
@@ -327,21 +402,30 @@ async fn verify_form(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let number = query.number.filter(|n| !n.trim().is_empty());
-    verification_page(&certification, number, query.lang.as_deref()).await
+    verification_page(&certification, number, query.code, query.lang.as_deref()).await
 }
 
 async fn verification_page(
     certification: &Certification,
     number: Option<String>,
+    code: Option<String>,
     lang: Option<&str>,
 ) -> Response {
     let lang = Lang::from_query(lang);
+    let code = code.filter(|c| !c.trim().is_empty());
+    let typed_code = code.as_deref().unwrap_or_default();
     let Some(number) = number else {
-        return Html(page::render(&Outcome::Blank, "", lang)).into_response();
+        return Html(page::render(&Outcome::Blank, "", typed_code, lang)).into_response();
     };
-    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, lang);
-    let (status, html) = match certification.verify_number(&number).await {
-        Ok(found) => (StatusCode::OK, render(Outcome::Found(&found))),
+    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, typed_code, lang);
+    let (status, html) = match certification.verify_number(&number, code.as_deref()).await {
+        Ok(PublicAnswer::Details(found)) => (StatusCode::OK, render(Outcome::Found(&found))),
+        Ok(PublicAnswer::Validity(validity)) => {
+            (StatusCode::OK, render(Outcome::Validity(&validity)))
+        }
+        Err(CertificationError::WrongCode(_)) => {
+            (StatusCode::NOT_FOUND, render(Outcome::WrongCode))
+        }
         Err(CertificationError::InvalidNumber(_)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, render(Outcome::Malformed))
         }

@@ -27,6 +27,12 @@ pub enum CertificationError {
     /// A valid number that no certificate carries (HTTP 404).
     #[error("no certificate has number {0}")]
     NumberNotFound(String),
+    /// A verification code that is not the one printed on the certificate with this number
+    /// (HTTP 404: nothing is shown for it).
+    #[error(
+        "no certificate has number {0} and this verification code; check the code printed beside the number"
+    )]
+    WrongCode(String),
     /// A decision for a scheme the reference data does not know: the decision is
     /// dead-lettered until the scheme is added (consumer: permanent failure).
     #[error(

@@ -9,8 +9,9 @@ use crate::credential::html::{Printable, render};
 use crate::credential::status_list::{self, Purpose};
 use crate::credential::{CERTIFICATE_TYPE, VC_CONTEXT, did_key, proof};
 use crate::domain::{CertificateId, Status};
+use crate::service::codes;
 use crate::service::rows::CertificateRow;
-use crate::service::views::{ERASED_NAME, status_on};
+use crate::service::views::{ERASED_NAME, Sight, status_on};
 use crate::service::{Certification, CertificationError, today};
 
 /// Where the revocation list is published, under the base URL.
@@ -32,25 +33,41 @@ fn now() -> String {
 }
 
 impl Certification {
-    /// The public verification page of a number.
+    /// The public verification page of a number, with its verification code (the QR code's
+    /// link: scanning it shows the details).
     pub fn verify_url(&self, number: &str) -> String {
-        format!("{}/verify/{number}", self.base_url())
+        format!(
+            "{}/verify/{number}?code={}",
+            self.base_url(),
+            self.verification_code(number)
+        )
     }
 
-    async fn export_parts(
+    async fn export_name(
         &self,
-        id: CertificateId,
-    ) -> Result<(CertificateRow, String), CertificationError> {
-        let row = self.row(id).await?;
-        let name = self.holder_name(&row).await?;
-        let name = name.full().unwrap_or_else(|| ERASED_NAME.to_owned());
-        Ok((row, name))
+        row: &CertificateRow,
+        sight: Sight,
+    ) -> Result<String, CertificationError> {
+        let name = self.holder_name(row).await?;
+        Ok(name.seen(sight).unwrap_or_else(|| ERASED_NAME.to_owned()))
     }
 
     /// The certificate as a W3C Verifiable Credential 2.0, signed by the issuer's key
-    /// (`eddsa-jcs-2022`), with `credentialStatus` entries pointing at the status lists.
+    /// (`eddsa-jcs-2022`), with `credentialStatus` entries pointing at the status lists; the
+    /// holder's name in full.
     pub async fn credential(&self, id: CertificateId) -> Result<Value, CertificationError> {
-        let (row, name) = self.export_parts(id).await?;
+        let row = self.row(id).await?;
+        self.credential_of(row, Sight::Full).await
+    }
+
+    /// [`Certification::credential`] of a certificate's row, the holder's name as a reader
+    /// with `sight` may see it (an auditor's copy names the holder masked).
+    pub async fn credential_of(
+        &self,
+        row: CertificateRow,
+        sight: Sight,
+    ) -> Result<Value, CertificationError> {
+        let name = self.export_name(&row, sight).await?;
         let reference = self.reference();
         let base = self.base_url();
         let index = row.status_index.to_string();
@@ -102,9 +119,21 @@ impl Certification {
         }
     }
 
-    /// The certificate as a printable HTML page with a QR code of its verification page.
+    /// The certificate as a printable HTML page with a QR code of its verification page, the
+    /// holder's name in full.
     pub async fn certificate_html(&self, id: CertificateId) -> Result<String, CertificationError> {
-        let (row, name) = self.export_parts(id).await?;
+        let row = self.row(id).await?;
+        self.certificate_html_of(row, Sight::Full).await
+    }
+
+    /// [`Certification::certificate_html`] of a certificate's row, the holder's name as a
+    /// reader with `sight` may see it.
+    pub async fn certificate_html_of(
+        &self,
+        row: CertificateRow,
+        sight: Sight,
+    ) -> Result<String, CertificationError> {
+        let name = self.export_name(&row, sight).await?;
         let reference = self.reference();
         let page = Printable {
             holder_name: name,
@@ -118,6 +147,7 @@ impl Certification {
             issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
             issuer_name: reference.issuer_name.clone(),
             verify_url: self.verify_url(&row.number),
+            verification_code: codes::printed(&self.verification_code(&row.number)),
             number: row.number,
         };
         render(&page).map_err(|e| CertificationError::Export(e.to_string()))
@@ -131,10 +161,12 @@ impl Certification {
             Purpose::Suspension => (Status::Suspended, SUSPENSION_LIST_PATH),
         };
         let set = self.registry().indexes_in(status).await?;
+        let covering = self.registry().max_status_index().await?.unwrap_or(0);
         Ok(status_list::credential(
             &format!("{}{path}", self.base_url()),
             purpose,
             &set,
+            covering,
             &self.reference().issuer_name,
             self.signing_key(),
             &now(),

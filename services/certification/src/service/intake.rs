@@ -8,6 +8,8 @@
 //! - `kesos.enrollment.v1.WorkerRegistered` / `WorkerErased`: keep the holder's sealed name
 //!   and its mask (`S**** A****`, opened once here so public verification needs no vault), or
 //!   mark erasure and drop both, in `certification_holders`, in the consumer's transaction.
+//! - `kesos.enrollment.v1.WorkerPostingMoved`: the holder's posting follows the move (lists
+//!   by region and region scopes read it), in the same table and transaction.
 //! - Anything else: nothing.
 //!
 //! The handler takes batches ([`Intake::BATCH`]): decisions are issued together
@@ -30,7 +32,9 @@ use crate::domain::names;
 use crate::service::issue_batch::Delivery;
 use crate::service::views::NAME_LABEL;
 use crate::service::{Certification, CertificationError, IssueOutcome};
-use crate::wire::{self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_REGISTERED};
+use crate::wire::{
+    self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED,
+};
 
 /// The handler; build it with [`Certification::intake`] and run it in a `kesos_bus::Consumer`
 /// whose database is the registry's and the vault's.
@@ -170,6 +174,7 @@ impl Intake {
 enum HolderEvent {
     Registered(Holder),
     Erased(Uuid),
+    Moved(Uuid, String),
 }
 
 fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerError> {
@@ -182,14 +187,26 @@ fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerErr
         WORKER_ERASED => Some(HolderEvent::Erased(
             wire::worker_erased(&event.payload).map_err(permanent)?.0,
         )),
+        WORKER_POSTING_MOVED => {
+            let (worker, posting) =
+                wire::worker_posting_moved(&event.payload).map_err(permanent)?;
+            Some(HolderEvent::Moved(worker.0, posting))
+        }
         _ => None,
     })
 }
 
-/// The holder statements: the same SQL on both databases.
+/// The holder statements: the same SQL on both databases. A registration fills in a row a
+/// move made first (without a name) and changes nothing else; a redelivered one nothing.
 const REGISTER_HOLDER: &str = "INSERT INTO certification_holders (worker_id, name_ciphertext, \
     name_nonce, name_key_id, posting, erased, name_masked) VALUES ($1, $2, $3, $4, $5, 0, $6) \
-    ON CONFLICT (worker_id) DO NOTHING";
+    ON CONFLICT (worker_id) DO UPDATE SET name_ciphertext = excluded.name_ciphertext, \
+    name_nonce = excluded.name_nonce, name_key_id = excluded.name_key_id, \
+    name_masked = excluded.name_masked, \
+    posting = COALESCE(certification_holders.posting, excluded.posting) \
+    WHERE certification_holders.name_ciphertext IS NULL AND certification_holders.erased = 0";
+const MOVE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, posting) VALUES ($1, $2) \
+    ON CONFLICT (worker_id) DO UPDATE SET posting = excluded.posting";
 const ERASE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased) VALUES ($1, 1) \
     ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_ciphertext = NULL, name_nonce = NULL, \
     name_key_id = NULL, name_masked = NULL";
@@ -232,7 +249,7 @@ macro_rules! handler_for {
                     .iter()
                     .filter_map(|event| match event {
                         HolderEvent::Registered(holder) => Some(holder),
-                        HolderEvent::Erased(_) => None,
+                        HolderEvent::Erased(_) | HolderEvent::Moved(..) => None,
                     })
                     .collect();
                 let masks = self.masks((&mut **transaction).into(), &registered).await?;
@@ -253,6 +270,13 @@ macro_rules! handler_for {
                         HolderEvent::Erased(worker) => {
                             sqlx::query(ERASE_HOLDER)
                                 .bind(worker.to_string())
+                                .execute(&mut **transaction)
+                                .await?;
+                        }
+                        HolderEvent::Moved(worker, posting) => {
+                            sqlx::query(MOVE_HOLDER)
+                                .bind(worker.to_string())
+                                .bind(posting)
                                 .execute(&mut **transaction)
                                 .await?;
                         }

@@ -8,24 +8,44 @@
 //! certificate of the scheme afterwards, with an event id derived from the new certificate, so
 //! a crash between the two appends is completed by the next delivery.
 //!
-//! A worker's first certificate of a scheme also takes the holder claim (see
-//! [`crate::service::numbers::HOLDER_SCOPE`]); a concurrent first certificate of the same
-//! worker and scheme then loses it, catches up and issues as a renewal.
+//! One current certificate per worker and scheme holds as claims in the append's transaction:
+//! a worker's first certificate of a scheme takes the holder claim (see
+//! [`crate::service::numbers::HOLDER_SCOPE`]), every later one the successor claim of the last
+//! one before it ([`crate::service::numbers::SUCCESSOR_SCOPE`]). Of two decisions handled at
+//! the same instant, the one whose append loses the claim catches up and issues again as the
+//! renewal of the winner; nothing is lost, and the line of certificates has one end.
+
+use std::collections::HashSet;
 
 use kesos_aggregate::{Aggregate, execute, load, to_new_events};
-use kesos_eventstore::{AsOf, Claims, ExpectedVersion, StoreError};
+use kesos_eventstore::{AsOf, ClaimKey, Claims, ExpectedVersion, StoreError};
 use time::OffsetDateTime;
 
 use crate::domain::{
     Certificate, CertificateCommand, CertificateId, CertificateNumber, Issuance, WorkerId,
     derive_uuid, valid_until,
 };
-use crate::service::numbers::{HOLDER_SCOPE, holder_claim, index_claim, number_claim};
+use crate::service::numbers::{
+    HOLDER_SCOPE, SUCCESSOR_SCOPE, holder_claim, index_claim, number_claim, successor_claim,
+};
+use crate::service::rows::Holding;
 use crate::service::{Certification, CertificationError, WIB, certificate_stream, system_context};
 use crate::wire::Decision;
 
 /// Attempts at a free number before giving up for now (each costs one refused append).
 const MAX_NUMBER_ATTEMPTS: u32 = 64;
+
+/// Where a new certificate stands among the worker's certificates of its scheme.
+struct Lineage {
+    /// The certificate it renews: the last one before it, when that is current.
+    supersedes: Option<CertificateId>,
+    /// Other current certificates nobody renews yet (only from before successor claims):
+    /// superseded by the new one too.
+    also_current: Vec<CertificateId>,
+    /// The claim that makes it the only next one: the holder claim for a first certificate,
+    /// else the successor claim of the last one.
+    claim: ClaimKey,
+}
 
 /// What handling a decision did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +91,7 @@ impl Certification {
         let valid_until = valid_until(valid_from, reference.validity_years(rules))?;
         let registry = &self.inner.registry;
         registry.refresh(store).await?;
-        let (mut current, mut first) = self.holdings_of(decision, certificate_id).await?;
+        let mut lineage = self.lineage(decision, certificate_id).await?;
         let context = system_context(
             certificate_id.0,
             OffsetDateTime::now_utc(),
@@ -92,18 +112,18 @@ impl Certification {
                 lsps_id: decision.lsps_id.clone(),
                 valid_from,
                 valid_until,
-                supersedes: current.first().copied(),
+                supersedes: lineage.supersedes,
                 region: decision.region.clone(),
                 status_list_index,
             };
             let events = Certificate::default()
                 .decide(&CertificateCommand::Issue(Box::new(issuance.clone())))?;
-            let mut take = vec![number_claim(&number)?, index_claim(status_list_index)?];
-            if first {
-                take.push(holder_claim(decision.worker_id.0, &decision.scheme.code)?);
-            }
             let claims = Claims {
-                take,
+                take: vec![
+                    number_claim(&number)?,
+                    index_claim(status_list_index)?,
+                    lineage.claim.clone(),
+                ],
                 release: Vec::new(),
             };
             let appended = store
@@ -123,7 +143,7 @@ impl Certification {
                         .iter()
                         .fold(Certificate::default(), Certificate::evolve);
                     self.complete_renewal(&state).await?;
-                    for older in current.iter().skip(1) {
+                    for older in &lineage.also_current {
                         self.supersede(*older, certificate_id).await?;
                     }
                     return Ok(IssueOutcome::Issued {
@@ -144,9 +164,10 @@ impl Certification {
                 Err(StoreError::ClaimTaken { key, holder }) => {
                     tracing::debug!(%key, %holder, "a claim is taken; trying again");
                     registry.refresh(store).await?;
-                    if key.as_str().starts_with(HOLDER_SCOPE) {
-                        // Another first certificate of the worker and scheme: renew it.
-                        (current, first) = self.holdings_of(decision, certificate_id).await?;
+                    let scope = key.as_str().split_once(':').map_or("", |(scope, _)| scope);
+                    if scope == HOLDER_SCOPE || scope == SUCCESSOR_SCOPE {
+                        // Another certificate of the worker and scheme came first: renew it.
+                        lineage = self.lineage(decision, certificate_id).await?;
                     } else {
                         numbers.taken(registry, &key).await?;
                     }
@@ -157,27 +178,77 @@ impl Certification {
         Err(CertificationError::NumbersExhausted(MAX_NUMBER_ATTEMPTS))
     }
 
-    /// From the registry (caught up by the caller): the worker's current certificates of the
-    /// decision's scheme, newest first, and whether it holds none of the scheme at all (the
-    /// new one is then the first, and takes the holder claim).
-    async fn holdings_of(
+    /// From the registry (caught up by the caller): where the decision's certificate stands
+    /// among the worker's certificates of its scheme (see [`Lineage`]).
+    ///
+    /// The last one is the one no other certificate renews and no successor claim follows; the
+    /// claims make it unique, except among certificates issued before successor claims existed,
+    /// where a current one is preferred and the certificate id decides, so that every process
+    /// picks the same one (and the claim then settles who renews it).
+    async fn lineage(
         &self,
         decision: &Decision,
         certificate_id: CertificateId,
-    ) -> Result<(Vec<CertificateId>, bool), CertificationError> {
-        let registry = &self.inner.registry;
+    ) -> Result<Lineage, CertificationError> {
         let worker = decision.worker_id.0;
-        let current: Vec<CertificateId> = registry
-            .current_for(worker, &decision.scheme.code)
+        let code = &decision.scheme.code;
+        let holdings: Vec<Holding> = self
+            .inner
+            .registry
+            .holdings(&[worker])
             .await?
             .into_iter()
-            .filter(|c| *c != certificate_id)
+            .filter(|h| h.scheme_code == *code && h.certificate_id != certificate_id)
             .collect();
-        let first =
-            !registry.holdings(&[worker]).await?.iter().any(|h| {
-                h.scheme_code == decision.scheme.code && h.certificate_id != certificate_id
+        if holdings.is_empty() {
+            return Ok(Lineage {
+                supersedes: None,
+                also_current: Vec::new(),
+                claim: holder_claim(worker, code)?,
             });
-        Ok((current, first))
+        }
+        let renewed: HashSet<CertificateId> =
+            holdings.iter().filter_map(|h| h.supersedes).collect();
+        let mut ends: Vec<&Holding> = holdings
+            .iter()
+            .filter(|h| !h.superseded && !renewed.contains(&h.certificate_id))
+            .collect();
+        if ends.len() > 1 {
+            let mut open = Vec::with_capacity(ends.len());
+            for end in ends {
+                let claim = successor_claim(end.certificate_id)?;
+                if self.inner.store.claim_holder(&claim).await?.is_none() {
+                    open.push(end);
+                }
+            }
+            ends = open;
+        }
+        // None at all only when the registry is inconsistent; then any of them: the claim
+        // refuses a wrong pick, and the next attempt reads again.
+        if ends.is_empty() {
+            ends = holdings.iter().collect();
+        }
+        let Some(last) = ends
+            .into_iter()
+            .max_by_key(|h| (h.current, h.certificate_id.0))
+            .map(|h| h.certificate_id)
+        else {
+            return Err(CertificationError::Contended);
+        };
+        let last_is_current = holdings
+            .iter()
+            .any(|h| h.certificate_id == last && h.current);
+        let also_current = holdings
+            .iter()
+            .filter(|h| h.current && h.certificate_id != last)
+            .filter(|h| !renewed.contains(&h.certificate_id))
+            .map(|h| h.certificate_id)
+            .collect();
+        Ok(Lineage {
+            supersedes: last_is_current.then_some(last),
+            also_current,
+            claim: successor_claim(last)?,
+        })
     }
 
     /// Supersedes the certificate an issued renewal names (idempotent).

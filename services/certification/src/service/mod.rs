@@ -2,6 +2,7 @@
 //! run the lifecycle commands, expire certificates whose validity passed, and answer
 //! verification, lists and exports from the registry.
 
+pub mod codes;
 pub mod error;
 mod exports;
 pub mod intake;
@@ -33,7 +34,7 @@ pub use issue::IssueOutcome;
 pub use issue_batch::Delivery;
 pub use registry::Registry;
 pub use rows::{CertificateFilter, CertificatePage, CertificateRow};
-pub use views::{CertificateView, PublicVerification};
+pub use views::{CertificateView, PublicAnswer, PublicValidity, PublicVerification, Sight};
 
 /// Western Indonesian Time (WIB, UTC+7), the ministry's: certificate dates (valid from, the
 /// expiry job's "today") are calendar days there.
@@ -74,6 +75,7 @@ struct Inner {
     base_url: String,
     numbers: numbers::Numbers,
     cache: StateCache<Certificate>,
+    codes: codes::CodeKey,
 }
 
 impl Certification {
@@ -91,8 +93,10 @@ impl Certification {
         base_url: impl Into<String>,
     ) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
+        let codes = codes::CodeKey::of_issuer(&signing_key);
         Self {
             inner: Arc::new(Inner {
+                codes,
                 store,
                 vault,
                 reference,
@@ -133,6 +137,17 @@ impl Certification {
     /// The issuer's signing key.
     pub(crate) fn signing_key(&self) -> &SigningKey {
         &self.inner.signing_key
+    }
+
+    /// The verification code printed on the certificate with this number (canonical text), in
+    /// its stored form (see [`codes`]).
+    pub fn verification_code(&self, number: &str) -> String {
+        self.inner.codes.code(number)
+    }
+
+    /// Whether `typed` is the verification code of the certificate with this number.
+    pub(crate) fn code_matches(&self, number: &str, typed: &str) -> bool {
+        self.inner.codes.matches(number, typed)
     }
 
     /// The consumer handler that issues certificates from decisions and keeps the holders'

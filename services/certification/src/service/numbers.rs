@@ -3,17 +3,26 @@
 //! Uniqueness is the store's: each certificate's first append takes the unique claims
 //! `certification.number:<number>` and `certification.status-index:<n>` in its transaction,
 //! so of two writers (in this process or another) that pick the same value, exactly one
-//! succeeds and the other gets `ClaimTaken` and picks again ([`Numbers::taken`]). This
-//! allocator only makes collisions rare: it counts on from the registry's highest value,
+//! succeeds and the other gets `ClaimTaken` and picks again ([`Numbers::taken`]). For numbers
+//! this allocator only makes collisions rare: it counts on from the registry's highest value,
 //! remembered per process. A value picked for an issuance that then failed is not reused, so
 //! sequences may have gaps; numbers are unique, not dense.
+//!
+//! Status-list indexes are drawn at random, as the W3C Bitstring Status List recommends, so an
+//! index says nothing about when a certificate was issued or which certificates are its
+//! neighbours: uniformly from a space at least twice the number of certificates (so a draw hits
+//! a free index at least half the time) and never smaller than the smallest list
+//! ([`MIN_BITS`], 131,072). Certificates issued when indexes were handed out in order keep
+//! theirs: they are in the space too.
 
 use std::collections::HashMap;
 
 use kesos_eventstore::{ClaimKey, StoreError};
+use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::domain::{CertificateNumber, NumberError};
+use crate::credential::status_list::MIN_BITS;
+use crate::domain::{CertificateId, CertificateNumber, NumberError};
 use crate::service::error::CertificationError;
 use crate::service::registry::Registry;
 
@@ -21,6 +30,13 @@ use crate::service::registry::Registry;
 pub const NUMBER_SCOPE: &str = "certification.number";
 /// Scope of the status-list index claims.
 pub const INDEX_SCOPE: &str = "certification.status-index";
+/// Scope of the successor claims: `certification.successor:<certificate id>` is taken by the
+/// one certificate issued next after it for the same worker and scheme (its renewal). With the
+/// holder claim on the first, a worker's certificates of a scheme form one line, each the
+/// successor of the one before, so at most one of them (the last) is current: two renewals
+/// decided at the same instant cannot both take the successor claim of the same certificate,
+/// and the loser renews the winner instead.
+pub const SUCCESSOR_SCOPE: &str = "certification.successor";
 /// Scope of the holder claims: `certification.holder:<worker id>/<scheme code>` is taken by a
 /// worker's first certificate of a scheme and kept for good, so an issuance that takes it
 /// knows, in its own append, that it renews nothing (see `issue_batch`).
@@ -32,7 +48,16 @@ pub struct Numbers {
     // A tokio Mutex: the first use of a key reads the registry while holding it, so
     // concurrent first uses agree on one starting point.
     sequences: Mutex<HashMap<(String, i32), u64>>,
-    index: Mutex<Option<u64>>,
+    // How many status-list indexes are in use, as far as this process knows (the registry's
+    // count at first use, plus what it handed out since).
+    indexes_used: Mutex<Option<u64>>,
+}
+
+/// The space status-list indexes are drawn from when `used` are in use: a multiple of
+/// [`MIN_BITS`], at least twice `used`.
+pub fn index_space(used: u64) -> u64 {
+    let wanted = used.saturating_mul(2).max(1);
+    wanted.div_ceil(MIN_BITS).saturating_mul(MIN_BITS)
 }
 
 /// The claim key of a number.
@@ -44,6 +69,12 @@ pub fn number_claim(number: &CertificateNumber) -> Result<ClaimKey, Certificatio
 /// The holder claim of a worker and scheme (a worker id is no personal data).
 pub fn holder_claim(worker: uuid::Uuid, scheme_code: &str) -> Result<ClaimKey, CertificationError> {
     ClaimKey::parse(&format!("{HOLDER_SCOPE}:{worker}/{scheme_code}"))
+        .map_err(|e| CertificationError::Store(StoreError::Input(e)))
+}
+
+/// The successor claim of a certificate (see [`SUCCESSOR_SCOPE`]).
+pub fn successor_claim(certificate: CertificateId) -> Result<ClaimKey, CertificationError> {
+    ClaimKey::parse(&format!("{SUCCESSOR_SCOPE}:{certificate}"))
         .map_err(|e| CertificationError::Store(StoreError::Input(e)))
 }
 
@@ -81,15 +112,17 @@ impl Numbers {
         }
     }
 
-    /// The next status-list index.
+    /// A status-list index drawn at random (see the module docs); the index claim in the
+    /// issuance's append decides whether it is free.
     pub async fn next_index(&self, registry: &Registry) -> Result<u64, CertificationError> {
-        let mut index = self.index.lock().await;
-        let next = match *index {
-            Some(next) => next,
-            None => registry.max_status_index().await?.map_or(0, |max| max + 1),
-        };
-        *index = Some(next + 1);
-        Ok(next)
+        let mut used = self.indexes_used.lock().await;
+        let count = match *used {
+            Some(count) => count,
+            None => registry.count().await?,
+        } + 1;
+        *used = Some(count);
+        let space = index_space(count);
+        Ok(rand::thread_rng().gen_range(0..space))
     }
 
     /// Another writer holds `key`: move past it and past everything the registry has seen
@@ -103,10 +136,10 @@ impl Numbers {
             return Ok(());
         };
         if scope == INDEX_SCOPE {
-            let seen = registry.max_status_index().await?.map_or(0, |max| max + 1);
-            let taken = value.parse::<u64>().map_or(0, |v| v + 1);
-            let mut index = self.index.lock().await;
-            *index = Some(index.unwrap_or(0).max(seen).max(taken));
+            // Drawn again at random; other processes may have issued more than this one knows.
+            let seen = registry.count().await?;
+            let mut used = self.indexes_used.lock().await;
+            *used = Some(used.unwrap_or(0).max(seen));
         } else if scope == NUMBER_SCOPE {
             let Ok(number) = CertificateNumber::parse(value) else {
                 return Ok(());
@@ -122,5 +155,19 @@ impl Numbers {
             *next = (*next).max(seen).max(number.sequence() + 1);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_are_drawn_from_at_least_the_smallest_list_and_twice_the_certificates() {
+        assert_eq!(index_space(0), MIN_BITS);
+        assert_eq!(index_space(1), MIN_BITS);
+        assert_eq!(index_space(MIN_BITS / 2), MIN_BITS);
+        assert_eq!(index_space(MIN_BITS / 2 + 1), 2 * MIN_BITS);
+        assert_eq!(index_space(MIN_BITS), 2 * MIN_BITS);
     }
 }

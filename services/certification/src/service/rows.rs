@@ -15,14 +15,14 @@ pub const MAX_PAGE: u32 = 500;
 const COLUMNS: &str = "c.certificate_id, c.number, c.worker_id, c.scheme_code, c.scheme_category, \
     c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, c.status, \
     c.status_index, c.status_reason, c.revocation_category, c.supersedes, c.superseded_by, \
-    c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, h.name_masked";
+    c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, h.name_masked, h.posting";
 
 /// [`Registry::by_number_at_head`]'s statement: [`COLUMNS`] and the log's head.
 const BY_NUMBER_AT_HEAD: &str = "SELECT c.certificate_id, c.number, c.worker_id, c.scheme_code, \
     c.scheme_category, c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, \
     c.status, c.status_index, c.status_reason, c.revocation_category, c.supersedes, \
     c.superseded_by, c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, \
-    h.name_masked, (SELECT position FROM kesos_log_head) AS log_head \
+    h.name_masked, h.posting, (SELECT position FROM kesos_log_head) AS log_head \
     FROM certification_certificates c LEFT JOIN certification_holders h \
     ON h.worker_id = c.worker_id WHERE c.number = $1";
 
@@ -70,6 +70,17 @@ pub struct CertificateRow {
     /// The holder's name masked, as the consumer recorded it; `None` when not recorded (then
     /// opened from `sealed_name` when needed).
     pub masked_name: Option<String>,
+    /// The holder's posting now, following moves; `None` when the registration has not
+    /// reached certification.
+    pub holder_posting: Option<String>,
+}
+
+impl CertificateRow {
+    /// The region the certificate belongs to for lists and access: its holder's posting now,
+    /// else the region it was issued in.
+    pub fn scope_region(&self) -> Option<&str> {
+        self.holder_posting.as_deref().or(self.region.as_deref())
+    }
 }
 
 /// Workers per [`Registry::holdings`] query (parameters stay under SQLite's 999).
@@ -86,6 +97,8 @@ pub struct Holding {
     pub scheme_code: String,
     /// Valid or suspended (what a renewal supersedes).
     pub current: bool,
+    /// Superseded by a renewal.
+    pub superseded: bool,
     /// The certificate it renews, if any.
     pub supersedes: Option<CertificateId>,
 }
@@ -99,8 +112,10 @@ pub struct CertificateFilter {
     pub status: Option<Status>,
     /// Of this scheme code.
     pub scheme_code: Option<String>,
-    /// Posted in this region or within it (a province, kabupaten/kota, … code), so a
-    /// drill-down can list the certificates behind a region's figures.
+    /// Held by a worker posted in this region or within it now (a province, kabupaten/kota, …
+    /// code; the region at issue when the holder's posting is not known here), so a drill-down
+    /// can list the certificates behind a region's figures and a moved holder's certificates
+    /// follow them.
     pub region: Option<String>,
 }
 
@@ -157,6 +172,7 @@ where
         },
         holder_erased: erased.unwrap_or(0) != 0,
         masked_name: row.try_get("name_masked")?,
+        holder_posting: row.try_get("posting")?,
     })
 }
 
@@ -270,6 +286,7 @@ impl Registry {
                         worker_id: Uuid::parse_str(&worker).ok()?,
                         scheme_code,
                         current: Status::parse(&status).is_some_and(|s| s.is_current()),
+                        superseded: Status::parse(&status) == Some(Status::Superseded),
                         supersedes: supersedes
                             .and_then(|s| Uuid::parse_str(&s).ok())
                             .map(CertificateId),
@@ -327,6 +344,16 @@ impl Registry {
         Ok(max.and_then(|m| u64::try_from(m).ok()))
     }
 
+    /// How many certificates the registry holds.
+    pub async fn count(&self) -> Result<u64, CertificationError> {
+        let count: i64 = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM certification_certificates")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// The status-list indexes of certificates in `status`.
     pub async fn indexes_in(&self, status: Status) -> Result<Vec<u64>, CertificationError> {
         let rows: Vec<i64> = with_db!(&self.db, pool => {
@@ -366,7 +393,7 @@ impl Registry {
             values.push(region.clone());
             values.push(format!("{region}.%"));
             conditions.push(format!(
-                "(c.region = ${} OR c.region LIKE ${})",
+                "(COALESCE(h.posting, c.region) = ${} OR COALESCE(h.posting, c.region) LIKE ${})",
                 values.len() - 1,
                 values.len()
             ));
@@ -379,7 +406,8 @@ impl Registry {
             }
         };
         let count_sql = format!(
-            "SELECT COUNT(*) FROM certification_certificates c{}",
+            "SELECT COUNT(*) FROM certification_certificates c LEFT JOIN certification_holders h \
+             ON h.worker_id = c.worker_id{}",
             filtered(&conditions)
         );
         let mut page_values = values.clone();

@@ -1,5 +1,6 @@
 //! Certificates as people read them: central operations (the holder's name in full, unless
-//! erased) and the public (status, scheme, validity, issuing body, the name masked).
+//! erased), the auditor (the same, the name masked: [`Sight`]) and the public (status, scheme,
+//! validity, issuing body, the name masked).
 
 use kesos_vault::{KeyState, Sealed};
 use serde::Serialize;
@@ -7,6 +8,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::domain::{CertificateId, CertificateNumber, Status, names};
+use crate::service::codes;
 use crate::service::rows::{CertificateFilter, CertificatePage, CertificateRow};
 use crate::service::{Certification, CertificationError, today};
 
@@ -14,6 +16,16 @@ use crate::service::{Certification, CertificationError, today};
 pub const NAME_LABEL: &str = "full_name";
 /// What is shown for the name of an erased holder.
 pub const ERASED_NAME: &str = "(data erased)";
+
+/// How much of a holder's name a reader may see: the HTTP layer decides it from the caller's
+/// role (`kesos_auth::policy::sees_personal_data`), so every read path masks by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    /// The name in full: central operations, a Dinas in its own region.
+    Full,
+    /// The name masked (`S**** A****`), as the public sees it: the auditor.
+    Masked,
+}
 
 /// A holder's name as the vault lets it be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +56,14 @@ impl HolderName {
             Self::Unknown => None,
         }
     }
+
+    /// The name as a reader with `sight` may see it.
+    pub fn seen(&self, sight: Sight) -> Option<String> {
+        match sight {
+            Sight::Full => self.full(),
+            Sight::Masked => self.masked(),
+        }
+    }
 }
 
 /// A certificate for central operations.
@@ -55,7 +75,8 @@ pub struct CertificateView {
     pub number: String,
     /// The holder.
     pub worker_id: String,
-    /// The holder's name; `(data erased)` after erasure; absent when unknown here.
+    /// The holder's name, in full or masked as the reader may see it; `(data erased)` after
+    /// erasure; absent when unknown here.
     pub holder_name: Option<String>,
     /// Scheme code.
     pub scheme_code: String,
@@ -90,6 +111,9 @@ pub struct CertificateView {
     pub status_list_index: u64,
     /// Region at issue.
     pub region: Option<String>,
+    /// The verification code printed beside the number (`7KQ2-M9XD`): public verification
+    /// shows details only with it.
+    pub verification_code: String,
 }
 
 /// What anyone may learn from a certificate number.
@@ -117,6 +141,26 @@ pub struct PublicVerification {
     pub issuer: String,
     /// The holder's name, masked (`S**** A****`), or `(data erased)`.
     pub holder: Option<String>,
+}
+
+/// What anyone may learn from a number without its verification code: whether the
+/// certificate is valid today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicValidity {
+    /// The number.
+    pub number: String,
+    /// Valid today (not suspended, revoked, expired or superseded).
+    pub valid: bool,
+}
+
+/// A public verification's answer: the details with the right code, else validity only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PublicAnswer {
+    /// Asked with the certificate's verification code.
+    Details(Box<PublicVerification>),
+    /// Asked with the number alone.
+    Validity(PublicValidity),
 }
 
 /// The status a certificate has on `day`: its recorded status, except that one still valid or
@@ -153,18 +197,33 @@ impl Certification {
             .ok_or(CertificationError::NotFound(id))
     }
 
-    /// A certificate for central operations.
+    /// A certificate for central operations (the name in full).
     pub async fn view(&self, id: CertificateId) -> Result<CertificateView, CertificationError> {
         let row = self.row(id).await?;
-        let name = self.holder_name(&row).await?;
-        Ok(self.view_of(row, &name))
+        self.view_of_row(row, Sight::Full).await
     }
 
-    pub(crate) fn view_of(&self, row: CertificateRow, name: &HolderName) -> CertificateView {
+    /// A certificate's row (see [`Certification::row`]) as a reader with `sight` sees it.
+    pub async fn view_of_row(
+        &self,
+        row: CertificateRow,
+        sight: Sight,
+    ) -> Result<CertificateView, CertificationError> {
+        let name = self.holder_name(&row).await?;
+        Ok(self.view_of(row, &name, sight))
+    }
+
+    pub(crate) fn view_of(
+        &self,
+        row: CertificateRow,
+        name: &HolderName,
+        sight: Sight,
+    ) -> CertificateView {
         let reference = self.reference();
         CertificateView {
+            verification_code: codes::printed(&self.verification_code(&row.number)),
             status: status_on(&row.status, &row.valid_until, today()),
-            holder_name: name.full(),
+            holder_name: name.seen(sight),
             scheme_name: reference.scheme(&row.scheme_code).map(|s| s.name.clone()),
             issuing_body: reference.lsps_name(&row.lsps_id).to_owned(),
             certificate_id: row.certificate_id,
@@ -186,12 +245,23 @@ impl Certification {
         }
     }
 
-    /// One page of certificates, fresh, with names opened where the keys live.
+    /// One page of certificates, fresh, with names opened where the keys live, in full.
     pub async fn list(
         &self,
         filter: &CertificateFilter,
         after: Option<&str>,
         limit: u32,
+    ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
+        self.list_as(filter, after, limit, Sight::Full).await
+    }
+
+    /// [`Certification::list`] as a reader with `sight` sees it.
+    pub async fn list_as(
+        &self,
+        filter: &CertificateFilter,
+        after: Option<&str>,
+        limit: u32,
+        sight: Sight,
     ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
         self.refresh().await?;
         let page = self.registry().list(filter, after, limit).await?;
@@ -215,7 +285,7 @@ impl Certification {
                     (Some(sealed), Some(key)) => open(key, sealed),
                     _ => HolderName::Unknown,
                 };
-                self.view_of(row.clone(), &name)
+                self.view_of(row.clone(), &name, sight)
             })
             .collect();
         Ok((views, page))
@@ -230,18 +300,40 @@ impl Certification {
             .ok_or(CertificationError::NumberNotFound(number))
     }
 
-    /// Public verification by number: a mistyped number is
+    /// Public verification by number: with the certificate's verification `code`, its details
+    /// (the holder masked); without one, whether it is valid, nothing more (numbers follow a
+    /// sequence: walking them must not collect every certificate). A mistyped number is
     /// [`CertificationError::InvalidNumber`], a valid one no certificate carries
-    /// [`CertificationError::NumberNotFound`].
+    /// [`CertificationError::NumberNotFound`], a code that is not the certificate's
+    /// [`CertificationError::WrongCode`].
+    pub async fn verify_number(
+        &self,
+        text: &str,
+        code: Option<&str>,
+    ) -> Result<PublicAnswer, CertificationError> {
+        let Some(code) = code else {
+            let found = self.verify_row(text).await?;
+            let status = status_on(&found.status, &found.valid_until, today());
+            return Ok(PublicAnswer::Validity(PublicValidity {
+                valid: status == Status::Valid.code(),
+                number: found.number,
+            }));
+        };
+        let found = self.verify_row(text).await?;
+        if !self.code_matches(&found.number, code) {
+            return Err(CertificationError::WrongCode(found.number));
+        }
+        let details = self.details(found).await?;
+        Ok(PublicAnswer::Details(Box::new(details)))
+    }
+
+    /// The row public verification answers from (see [`Certification::verify_number`]).
     ///
     /// Read-your-writes at the cost of one round trip: the registry row (with the holder's
     /// mask, see [`crate::service::Intake`]) and the log's head are read in one statement;
     /// only when the head is beyond what the registry had applied before the read does it
     /// catch up and read again. The vault is opened only for a holder recorded without a mask.
-    pub async fn verify_number(
-        &self,
-        text: &str,
-    ) -> Result<PublicVerification, CertificationError> {
+    async fn verify_row(&self, text: &str) -> Result<CertificateRow, CertificationError> {
         let number = CertificateNumber::parse(text)?.to_string();
         let registry = self.registry();
         let applied = registry.applied_at_least();
@@ -256,7 +348,10 @@ impl Certification {
         } else {
             row
         };
-        let row = row.ok_or(CertificationError::NumberNotFound(number))?;
+        row.ok_or(CertificationError::NumberNotFound(number))
+    }
+
+    async fn details(&self, row: CertificateRow) -> Result<PublicVerification, CertificationError> {
         let holder = match (&row.masked_name, row.holder_erased) {
             (_, true) => Some(ERASED_NAME.to_owned()),
             (Some(masked), false) => Some(masked.clone()),
@@ -279,13 +374,19 @@ impl Certification {
     }
 
     /// Whether `full_name` is the name of the holder of the certificate with this number
-    /// (case and spacing aside). An erased or unknown holder never matches.
+    /// (case and spacing aside), asked with the certificate's verification `code` (else
+    /// [`CertificationError::WrongCode`]: a name could otherwise be tried against every
+    /// number). An erased or unknown holder never matches.
     pub async fn verify_name(
         &self,
         text: &str,
+        code: &str,
         full_name: &str,
     ) -> Result<bool, CertificationError> {
         let row = self.by_number(text).await?;
+        if !self.code_matches(&row.number, code) {
+            return Err(CertificationError::WrongCode(row.number));
+        }
         Ok(match self.holder_name(&row).await? {
             HolderName::Known(name) => names::same_name(&name, full_name),
             HolderName::Erased | HolderName::Unknown => false,

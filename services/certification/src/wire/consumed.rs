@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::domain::{SchemeRef, WorkerId};
 use crate::wire::{
-    ASSESSMENT_DECIDED, Bad, WORKER_ERASED, WORKER_REGISTERED, decode_as, scheme_of, scheme_to,
-    uuid_of,
+    ASSESSMENT_DECIDED, Bad, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED, decode_as,
+    scheme_of, scheme_to, uuid_of,
 };
 
 /// An assessment decision, as certification needs it.
@@ -99,6 +99,19 @@ pub fn worker_registered(payload: &[u8]) -> Result<Holder, DecodeError> {
         },
         posting: m.posting.map(|r| r.code).filter(|c| !c.is_empty()),
     })
+}
+
+/// Reads a `WorkerPostingMoved` payload: the worker and its new posting's region code.
+pub fn worker_posting_moved(payload: &[u8]) -> Result<(WorkerId, String), DecodeError> {
+    let m: enrollment::WorkerPostingMoved = decode_as(WORKER_POSTING_MOVED, payload)?;
+    let malformed = |reason: Bad| DecodeError::malformed(WORKER_POSTING_MOVED, reason);
+    let worker = WorkerId(uuid_of("worker_id", &m.worker_id).map_err(malformed)?);
+    let posting = m
+        .to_posting
+        .map(|r| r.code)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| malformed("to_posting is missing".into()))?;
+    Ok((worker, posting))
 }
 
 /// Reads a `WorkerErased` payload: the erased worker.

@@ -19,7 +19,8 @@ mod consumed;
 mod tests;
 
 pub use consumed::{
-    Decision, Holder, assessment_decided, decision, worker_erased, worker_registered,
+    Decision, Holder, assessment_decided, decision, worker_erased, worker_posting_moved,
+    worker_registered,
 };
 
 /// Prefix of every certification event type (and NATS subject).
@@ -42,6 +43,8 @@ pub const ASSESSMENT_DECIDED: &str = "kesos.scheduling.v1.AssessmentDecided";
 pub const WORKER_REGISTERED: &str = "kesos.enrollment.v1.WorkerRegistered";
 /// A worker's erasure (the name is gone for good).
 pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
+/// A worker's move to another posting (the holder's region follows it).
+pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
 
 pub(crate) type Bad = String;
 
