@@ -462,7 +462,7 @@ function kabkotaLists(lists) {
       [t("posting"), (w) => w.posting],
     ]),
     list("certificates", t("certificates"), certificates, [
-      [t("number"), (c) => h("a", { href: `/verify/${encodeURIComponent(c.number)}?lang=${state.lang}` }, c.number)],
+      [t("number"), (c) => h("a", { href: `/verify/${encodeURIComponent(c.number)}?code=${encodeURIComponent(c.verification_code || "")}&lang=${state.lang}` }, c.number)],
       [t("holder"), (c) => c.holder_name || "—"],
       [t("scheme"), (c) => c.scheme_code],
       [t("status"), (c) => c.status],
