@@ -167,7 +167,11 @@ impl Place {
     async fn outlast(&self, consumer: &Consumer<Postgres>) {
         tokio::time::sleep(OUTAGE).await;
         let stalls = consumer.stalls().current();
-        assert_eq!(stalls.len(), 1, "the decision is held up and the stall reported");
+        assert_eq!(
+            stalls.len(),
+            1,
+            "the decision is held up and the stall reported"
+        );
         assert!(stalls[0].1.attempts > 12, "{:?}", stalls[0].1);
         assert_eq!(count(&*self.direct, CERTIFICATE_ISSUED).await, 0);
         self.proxy.up();
@@ -186,7 +190,10 @@ impl Place {
             .await
             .unwrap();
         assert_eq!(dead, 0, "a transient failure was dead-lettered");
-        assert!(consumer.stalls().is_empty(), "the stall ends with the outage");
+        assert!(
+            consumer.stalls().is_empty(),
+            "the stall ends with the outage"
+        );
     }
 
     async fn finish(self) {
@@ -217,7 +224,12 @@ fn spawn(
 async fn a_database_outage_longer_than_the_old_retry_budget_over_the_embedded_feed_issues_one_certificate()
  {
     let place = Place::new().await;
-    let decided = decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, OffsetDateTime::now_utc());
+    let decided = decision(
+        Uuid::now_v7(),
+        "PEKSOS-GENERALIS",
+        true,
+        OffsetDateTime::now_utc(),
+    );
     place.proxy.down();
     let event = &decided.event;
     place
@@ -256,7 +268,12 @@ async fn a_database_outage_longer_than_the_old_retry_budget_over_jetstream_issue
     let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
     let names = StreamNames::new(unique_name("o"), unique_name("O"), unique_name("OD")).unwrap();
     names.ensure(&context).await.unwrap();
-    let decided = decision(Uuid::now_v7(), "PEKSOS-GENERALIS", true, OffsetDateTime::now_utc());
+    let decided = decision(
+        Uuid::now_v7(),
+        "PEKSOS-GENERALIS",
+        true,
+        OffsetDateTime::now_utc(),
+    );
     place.proxy.down();
     let payload = kesos_bus::envelope::encode("scheduling", &decided.event);
     context
