@@ -109,7 +109,8 @@ impl<D: ConsumerDb> Handler<D> for Intake {
             Ok(_) => Ok(()),
             Err(error) if error.is_transient() => Err(HandlerError::Transient(error.to_string())),
             Err(SchedulingError::Candidate(error)) => Err(permanent(error)),
-            Err(error) => Err(HandlerError::Transient(error.to_string())),
+            // Refused, invalid or undecodable: no retry mends it (dead letter; redrive by hand).
+            Err(error) => Err(permanent(error)),
         }
     }
 
