@@ -190,7 +190,8 @@ pub struct RetryPolicy {
     /// First wait.
     pub initial: Duration,
     /// Longest wait (the cap: a transient failure is retried at least this often for as long
-    /// as it lasts; it is never dead-lettered).
+    /// as it lasts; it is never dead-lettered). Kept under JetStream's acknowledgement wait
+    /// (30 s by default), so the progress signal after each wait keeps the message ours.
     pub max: Duration,
     /// Attempts after which the consumer reports itself stalled (readiness turns 503) and a
     /// batch falls back to one message at a time. It keeps retrying.
@@ -201,7 +202,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(100),
-            max: Duration::from_secs(30),
+            max: Duration::from_secs(15),
             stalled_after: 8,
         }
     }
