@@ -730,6 +730,62 @@ where
     );
 }
 
+/// A retry of a message the handler still refuses settles the request and records a new dead
+/// letter with the new reason; the consumer goes on, and the old one cannot be retried again.
+async fn a_retry_that_fails_again_is_a_new_dead_letter<F: Fixture>(fixture: &F, batch: usize)
+where
+    Recorder: Handler<F::Db>,
+{
+    let name = "relapsed";
+    let running = fixture
+        .start(consumer_with(
+            fixture,
+            name,
+            Recorder::default().batched(batch),
+        ))
+        .await;
+    append(&*fixture.store(), "w-1", &["poison", "after"]).await;
+    assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
+    assert_eq!(wait_for_dead_letters(fixture, name, 1).await, 1);
+    let pool = fixture.pool();
+    let first = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let asked = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    assert_eq!(asked, RetryRequest::Requested);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let letters = loop {
+        let letters = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+            .await
+            .unwrap();
+        if letters.len() == 2 || tokio::time::Instant::now() > deadline {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    append(&*fixture.store(), "w-1", &["later"]).await;
+    let seen = wait_for_seen(fixture, 2).await;
+    let again = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    running.stop().await;
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert_eq!(
+        letters[0].retry,
+        RetryState::Retried {
+            outcome: "failed again: poison pill".into()
+        }
+    );
+    assert_eq!(letters[1].retry, RetryState::NotRequested);
+    assert_eq!(letters[1].event_id, first.event_id);
+    assert_eq!(letters[1].payload, first.payload);
+    assert_eq!(letters[1].reason, "poison pill");
+    assert_eq!(seen.len(), 2, "the consumer went on");
+    assert_eq!(
+        again,
+        RetryRequest::AlreadyRetried("failed again: poison pill".into())
+    );
+}
+
 /// The batch size of the batched runs: small, so that the cases' few events span batches.
 const BATCH: usize = 8;
 
@@ -787,6 +843,7 @@ suite!(
     a_transient_failure_is_retried_in_place_keeping_the_order,
     an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dead_lettered,
     a_dead_letter_is_listed_shown_and_redriven_once,
+    a_retry_that_fails_again_is_a_new_dead_letter,
 );
 
 // ---- the relay (JetStream only) -------------------------------------------------------------
