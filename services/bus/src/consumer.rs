@@ -6,8 +6,13 @@
 //! - a message that cannot be decoded, or that the handler rejects permanently, is recorded as a
 //!   **dead letter** (in the database, and by the feed: JetStream's dead-letter stream) and the
 //!   consumer moves on;
-//! - a transient failure (database away, handler says "later") is **retried in place** with
-//!   exponential backoff, so events of a stream are never handled out of order.
+//! - a transient failure (database or NATS away, handler says "later") is **retried in place**
+//!   with capped exponential backoff for as long as it lasts, so events of a stream are never
+//!   handled out of order and an outage never loses an effect; past `stalled_after` attempts the
+//!   consumer reports itself stalled ([`Stalls`], read by readiness) until it moves on;
+//! - a dead letter can be **redriven** once ([`ConsumerDb::request_retry`], `kesos dead-letters
+//!   retry`): the running consumer looks for requested retries every `redrive_every` and hands
+//!   each to its handler again, as one more delivery (see [`crate::dead_letter`]).
 //!
 //! **Batches (opt-in).** A handler whose [`Handler::batch_size`] is above 1 gets up to that many
 //! messages together: [`Handler::act_batch`], then one transaction with the processed markers
@@ -15,19 +20,21 @@
 //! acknowledgements. The guarantees stay those above, per message: a batch commits whole or not
 //! at all; a transient failure retries the whole batch with backoff; a permanent failure (or a
 //! batch that keeps failing) falls back to handling its messages one at a time, so only the
-//! poison message is dead-lettered. A batch holding an undecodable message is handled one at a
+//! poison message is dead-lettered and a stall holds up only the message that causes it. A batch holding an undecodable message is handled one at a
 //! time too, so a dead letter never moves the checkpoint past messages not yet committed.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqlx::{Pool, Transaction};
 
 use crate::consumer_db::ConsumerDb;
-use crate::envelope::Delivered;
+use crate::dead_letter::{DeadLetter, HANDLED};
+use crate::envelope::{self, Delivered};
 use crate::error::BusError;
+use crate::health::Stalls;
 
 /// What a handler can say about an event it could not handle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,10 +49,44 @@ pub enum HandlerError {
 }
 
 impl From<sqlx::Error> for HandlerError {
-    /// A database error inside a handler is presumed transient: the transaction is rolled back
-    /// and the event retried, so nothing is half-applied.
+    /// A database error inside a handler rolls the transaction back, so nothing is
+    /// half-applied; it is transient (retried until the database answers) unless it says the
+    /// data itself is wrong (see [`is_transient_sqlx`]), which no retry can mend.
     fn from(error: sqlx::Error) -> Self {
-        Self::Transient(error.to_string())
+        if is_transient_sqlx(&error) {
+            Self::Transient(error.to_string())
+        } else {
+            Self::Permanent(error.to_string())
+        }
+    }
+}
+
+/// Whether a database error may go away by itself: connection, pool, I/O, locking and
+/// serialisation failures do (and a unique violation, which a concurrent writer can cause); a
+/// row or column that does not decode, a missing row, and a rule the data breaks (not-null,
+/// foreign key, check, PostgreSQL's data exceptions, class 22) do not.
+pub fn is_transient_sqlx(error: &sqlx::Error) -> bool {
+    use sqlx::error::ErrorKind;
+    match error {
+        sqlx::Error::RowNotFound
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Configuration(_) => false,
+        sqlx::Error::Database(database) => {
+            let rule = matches!(
+                database.kind(),
+                ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            );
+            let data = database.code().is_some_and(|code| code.starts_with("22"));
+            !(rule || data)
+        }
+        _ => true,
     }
 }
 
@@ -148,19 +189,21 @@ pub trait Feed: Send {
 pub struct RetryPolicy {
     /// First wait.
     pub initial: Duration,
-    /// Longest wait.
+    /// Longest wait (the cap: a transient failure is retried at least this often for as long
+    /// as it lasts; it is never dead-lettered). Kept under JetStream's acknowledgement wait
+    /// (30 s by default), so the progress signal after each wait keeps the message ours.
     pub max: Duration,
-    /// Attempts before a transient failure is treated as permanent (dead-lettered), so that a
-    /// handler bug that keeps failing cannot stall the consumer forever.
-    pub max_attempts: u32,
+    /// Attempts after which the consumer reports itself stalled (readiness turns 503) and a
+    /// batch falls back to one message at a time. It keeps retrying.
+    pub stalled_after: u32,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(100),
-            max: Duration::from_secs(30),
-            max_attempts: 12,
+            max: Duration::from_secs(15),
+            stalled_after: 8,
         }
     }
 }
@@ -172,12 +215,19 @@ impl RetryPolicy {
     }
 }
 
+/// How often a consumer looks for dead letters an operator asked to retry.
+pub const REDRIVE_EVERY: Duration = Duration::from_secs(2);
+/// Most dead letters redriven per look.
+const REDRIVE_BATCH: u32 = 100;
+
 /// A named consumer: its handler, its database and its retry policy.
 pub struct Consumer<D: ConsumerDb> {
     name: String,
     pool: Pool<D>,
     handler: Arc<dyn Handler<D>>,
     retry: RetryPolicy,
+    stalls: Stalls,
+    redrive_every: Duration,
 }
 
 enum Failure {
@@ -202,6 +252,8 @@ impl<D: ConsumerDb> Consumer<D> {
             pool,
             handler,
             retry: RetryPolicy::default(),
+            stalls: Stalls::new(),
+            redrive_every: REDRIVE_EVERY,
         }
     }
 
@@ -209,6 +261,23 @@ impl<D: ConsumerDb> Consumer<D> {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Reports stalls into `stalls` (the process's, read by readiness) instead of its own.
+    pub fn with_stalls(mut self, stalls: Stalls) -> Self {
+        self.stalls = stalls;
+        self
+    }
+
+    /// Replaces how often requested retries of dead letters are looked for.
+    pub fn with_redrive_every(mut self, every: Duration) -> Self {
+        self.redrive_every = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Where this consumer reports a stall.
+    pub fn stalls(&self) -> &Stalls {
+        &self.stalls
     }
 
     /// The consumer's name.
@@ -229,9 +298,18 @@ impl<D: ConsumerDb> Consumer<D> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), BusError> {
         tokio::pin!(shutdown);
+        let mut redrive = tokio::time::interval(self.redrive_every);
+        redrive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Both feeds' `next` are safe to cancel (nothing is taken before it returns).
             let batch = tokio::select! {
                 () = &mut shutdown => return Ok(()),
+                _ = redrive.tick() => {
+                    tokio::select! {
+                        () = &mut shutdown => return Ok(()),
+                        () = self.redrive_requested() => continue,
+                    }
+                }
                 batch = feed.next() => batch?,
             };
             let size = self.handler.batch_size().max(1);
@@ -266,10 +344,12 @@ impl<D: ConsumerDb> Consumer<D> {
             .collect();
         if events.len() == batch.len() {
             let mut attempt = 0;
+            let since = Instant::now();
             loop {
                 attempt += 1;
                 match self.apply_batch(&events).await {
                     Ok(()) => {
+                        self.stalls.clear(&self.name);
                         for incoming in batch {
                             feed.ack(&incoming.token).await?;
                         }
@@ -282,7 +362,8 @@ impl<D: ConsumerDb> Consumer<D> {
                         );
                         break;
                     }
-                    Err(Failure::Transient(reason)) if attempt >= self.retry.max_attempts => {
+                    Err(Failure::Transient(reason)) if attempt >= self.retry.stalled_after => {
+                        self.stalls.report(&self.name, since, attempt, &reason);
                         tracing::warn!(
                             consumer = %self.name, messages = batch.len(), attempt, %reason,
                             "a batch kept failing; handling its messages one at a time"
@@ -348,18 +429,22 @@ impl<D: ConsumerDb> Consumer<D> {
             Err(reason) => return self.dead_letter(feed, incoming, reason).await,
         };
         let mut attempt = 0;
+        let since = Instant::now();
         loop {
             attempt += 1;
             match self.apply(delivered).await {
-                Ok(()) => return feed.ack(&incoming.token).await,
-                Err(Failure::Permanent(reason)) => {
-                    return self.dead_letter(feed, incoming, &reason).await;
+                Ok(()) => {
+                    self.stalls.clear(&self.name);
+                    return feed.ack(&incoming.token).await;
                 }
-                Err(Failure::Transient(reason)) if attempt >= self.retry.max_attempts => {
-                    let reason = format!("gave up after {attempt} transient failures: {reason}");
+                Err(Failure::Permanent(reason)) => {
+                    self.stalls.clear(&self.name);
                     return self.dead_letter(feed, incoming, &reason).await;
                 }
                 Err(Failure::Transient(reason)) => {
+                    if attempt >= self.retry.stalled_after {
+                        self.stalls.report(&self.name, since, attempt, &reason);
+                    }
                     let delay = self.retry.delay(attempt);
                     tracing::warn!(
                         consumer = %self.name, event_id = %delivered.event.event_id, attempt,
@@ -437,6 +522,88 @@ impl<D: ConsumerDb> Consumer<D> {
         .await?;
         transaction.commit().await
     }
+
+    /// Redrives the dead letters whose retry was requested. A transient failure leaves the
+    /// request standing for the next look; anything else settles it.
+    async fn redrive_requested(&self) {
+        let letters = match D::pending_retries(&self.pool, &self.name, REDRIVE_BATCH).await {
+            Ok(letters) => letters,
+            Err(error) => {
+                tracing::warn!(consumer = %self.name, %error, "cannot look for requested retries");
+                return;
+            }
+        };
+        for letter in letters {
+            let outcome = match envelope::decode(&letter.payload) {
+                Ok(delivered) => self.redrive(&letter, &delivered).await,
+                Err(error) => Err(Failure::Permanent(error.to_string())),
+            };
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(consumer = %self.name, dead_letter = letter.id, "dead letter redriven");
+                }
+                Err(Failure::Transient(reason)) => {
+                    tracing::warn!(
+                        consumer = %self.name, dead_letter = letter.id, %reason,
+                        "redrive failed for now; trying again later"
+                    );
+                    return;
+                }
+                Err(Failure::Permanent(reason)) => {
+                    tracing::error!(
+                        consumer = %self.name, dead_letter = letter.id, %reason,
+                        "redrive failed again; recorded as a new dead letter"
+                    );
+                    if let Err(error) = self.dead_again(&letter, &reason).await {
+                        tracing::warn!(%error, "cannot record the failed redrive; trying again later");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One more delivery of a dead letter's event: `act`, then in one transaction the retry
+    /// noted as done (skipped if another instance did it), the processed marker (present
+    /// already unless it never decoded before) and `handle`.
+    async fn redrive(&self, letter: &DeadLetter, delivered: &Delivered) -> Result<(), Failure> {
+        let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
+        self.handler.act(delivered).await?;
+        let mut transaction = self.pool.begin().await.map_err(transient)?;
+        if !D::finish_retry(&mut transaction, letter.id, HANDLED)
+            .await
+            .map_err(transient)?
+        {
+            return Ok(());
+        }
+        D::mark_processed(&mut transaction, &self.name, delivered)
+            .await
+            .map_err(transient)?;
+        self.handler.handle(&mut transaction, delivered).await?;
+        transaction.commit().await.map_err(transient)
+    }
+
+    /// A redrive refused again: settles the request and records a new dead letter.
+    async fn dead_again(&self, letter: &DeadLetter, reason: &str) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let outcome = format!("failed again: {reason}");
+        if !D::finish_retry(&mut transaction, letter.id, &outcome).await? {
+            return Ok(());
+        }
+        let origin = letter
+            .position
+            .map(|position| (letter.source.clone(), position));
+        D::record_dead_letter(
+            &mut transaction,
+            &self.name,
+            origin.as_ref(),
+            letter.event_id,
+            reason,
+            &letter.payload,
+        )
+        .await?;
+        transaction.commit().await
+    }
 }
 
 #[cfg(test)]
@@ -448,11 +615,32 @@ mod tests {
         let policy = RetryPolicy {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(1),
-            max_attempts: 10,
+            stalled_after: 10,
         };
         let delays: Vec<_> = (1..=6)
             .map(|attempt| policy.delay(attempt).as_millis())
             .collect();
         assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_database_away_is_transient_and_a_row_that_does_not_decode_is_permanent() {
+        let away = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(matches!(
+            HandlerError::from(away),
+            HandlerError::Transient(_)
+        ));
+        assert!(matches!(
+            HandlerError::from(sqlx::Error::PoolTimedOut),
+            HandlerError::Transient(_)
+        ));
+        assert!(matches!(
+            HandlerError::from(sqlx::Error::RowNotFound),
+            HandlerError::Permanent(_)
+        ));
+        assert!(matches!(
+            HandlerError::from(sqlx::Error::ColumnNotFound("name".into())),
+            HandlerError::Permanent(_)
+        ));
     }
 }

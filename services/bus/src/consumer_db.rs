@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 use uuid::Uuid;
 
+use crate::dead_letter::{DeadLetter, RetryRequest, RetryState};
 use crate::envelope::Delivered;
 use crate::error::BusError;
 
@@ -55,6 +56,84 @@ pub trait ConsumerDb: sqlx::Database {
 
     /// How many dead letters `consumer` has recorded (operations and tests).
     async fn dead_letter_count(pool: &Pool<Self>, consumer: &str) -> Result<u64, sqlx::Error>;
+
+    /// Dead letters with a number above `after`, oldest first, at most `limit`; of one consumer
+    /// or of all.
+    async fn list_dead_letters(
+        pool: &Pool<Self>,
+        consumer: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>, sqlx::Error>;
+
+    /// One dead letter by number.
+    async fn dead_letter(pool: &Pool<Self>, id: i64) -> Result<Option<DeadLetter>, sqlx::Error>;
+
+    /// Asks for dead letter `id` to be retried, once: a second request changes nothing.
+    /// `payload`, when given, replaces the stored message (an envelope rebuilt from the log for
+    /// a dead letter recorded before they were kept whole).
+    async fn request_retry(
+        pool: &Pool<Self>,
+        id: i64,
+        payload: Option<&[u8]>,
+    ) -> Result<RetryRequest, sqlx::Error>;
+
+    /// `consumer`'s dead letters whose retry was asked for and not yet done, oldest first.
+    async fn pending_retries(
+        pool: &Pool<Self>,
+        consumer: &str,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>, sqlx::Error>;
+
+    /// Notes dead letter `id` as retried with `outcome`; false when it was already (another
+    /// instance of the consumer took it), so the caller rolls back.
+    async fn finish_retry(
+        transaction: &mut Transaction<'static, Self>,
+        id: i64,
+        outcome: &str,
+    ) -> Result<bool, sqlx::Error>;
+}
+
+/// The columns of a dead letter, in [`DeadLetterRow`]'s order, with the backend's expression for
+/// `recorded_at` in Unix seconds.
+macro_rules! dead_letter_columns {
+    ($seconds:literal) => {
+        concat!(
+            "id, consumer, source, position, event_id, reason, payload, ",
+            $seconds,
+            ", retry_requested_at IS NOT NULL, retry_outcome"
+        )
+    };
+}
+
+/// A dead letter as selected.
+type DeadLetterRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<Uuid>,
+    String,
+    Vec<u8>,
+    i64,
+    bool,
+    Option<String>,
+);
+
+fn dead_letter_from(row: DeadLetterRow) -> DeadLetter {
+    let (id, consumer, source, position, event_id, reason, payload, recorded_at, asked, outcome) =
+        row;
+    DeadLetter {
+        id,
+        consumer,
+        source,
+        position: position.map(to_u64),
+        event_id,
+        reason,
+        payload,
+        recorded_at,
+        retry: RetryState::from_columns(asked, outcome),
+    }
 }
 
 /// Events marked per statement: SQLite allows at most 999 parameters, and each event takes
@@ -94,7 +173,7 @@ fn to_u64(value: i64) -> u64 {
 /// One implementation for both backends: the statements below are plain SQL that PostgreSQL
 /// and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so only the migrations differ.
 macro_rules! consumer_db {
-    ($db:ty, $migrations:literal) => {
+    ($db:ty, $migrations:literal, $seconds:literal, $now:literal) => {
         #[async_trait]
         impl ConsumerDb for $db {
             async fn migrate_consumers(pool: &Pool<Self>) -> Result<(), BusError> {
@@ -216,6 +295,105 @@ macro_rules! consumer_db {
                 .await?;
                 Ok(to_u64(count))
             }
+
+            async fn list_dead_letters(
+                pool: &Pool<Self>,
+                consumer: Option<&str>,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<DeadLetter>, sqlx::Error> {
+                let rows: Vec<DeadLetterRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    dead_letter_columns!($seconds),
+                    " FROM kesos_dead_letters WHERE ($1 IS NULL OR consumer = $1) AND id > $2 \
+                     ORDER BY id LIMIT $3"
+                ))
+                .bind(consumer)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.into_iter().map(dead_letter_from).collect())
+            }
+
+            async fn dead_letter(
+                pool: &Pool<Self>,
+                id: i64,
+            ) -> Result<Option<DeadLetter>, sqlx::Error> {
+                let row: Option<DeadLetterRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    dead_letter_columns!($seconds),
+                    " FROM kesos_dead_letters WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+                Ok(row.map(dead_letter_from))
+            }
+
+            async fn request_retry(
+                pool: &Pool<Self>,
+                id: i64,
+                payload: Option<&[u8]>,
+            ) -> Result<RetryRequest, sqlx::Error> {
+                let asked = sqlx::query(concat!(
+                    "UPDATE kesos_dead_letters SET retry_requested_at = ",
+                    $now,
+                    ", payload = COALESCE($2, payload) \
+                     WHERE id = $1 AND retry_requested_at IS NULL AND retried_at IS NULL"
+                ))
+                .bind(id)
+                .bind(payload)
+                .execute(pool)
+                .await?;
+                if asked.rows_affected() == 1 {
+                    return Ok(RetryRequest::Requested);
+                }
+                Ok(match Self::dead_letter(pool, id).await? {
+                    None => RetryRequest::NotFound,
+                    Some(DeadLetter {
+                        retry: RetryState::Retried { outcome },
+                        ..
+                    }) => RetryRequest::AlreadyRetried(outcome),
+                    Some(_) => RetryRequest::AlreadyRequested,
+                })
+            }
+
+            async fn pending_retries(
+                pool: &Pool<Self>,
+                consumer: &str,
+                limit: u32,
+            ) -> Result<Vec<DeadLetter>, sqlx::Error> {
+                let rows: Vec<DeadLetterRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    dead_letter_columns!($seconds),
+                    " FROM kesos_dead_letters WHERE consumer = $1 \
+                     AND retry_requested_at IS NOT NULL AND retried_at IS NULL \
+                     ORDER BY id LIMIT $2"
+                ))
+                .bind(consumer)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.into_iter().map(dead_letter_from).collect())
+            }
+
+            async fn finish_retry(
+                transaction: &mut Transaction<'static, Self>,
+                id: i64,
+                outcome: &str,
+            ) -> Result<bool, sqlx::Error> {
+                let done = sqlx::query(concat!(
+                    "UPDATE kesos_dead_letters SET retried_at = ",
+                    $now,
+                    ", retry_outcome = $2 WHERE id = $1 AND retried_at IS NULL"
+                ))
+                .bind(id)
+                .bind(outcome)
+                .execute(&mut **transaction)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     };
 }
@@ -226,8 +404,13 @@ const ADVANCE: &str = "INSERT INTO kesos_consumer_checkpoints (consumer, source,
     WHEN excluded.position > kesos_consumer_checkpoints.position THEN excluded.position \
     ELSE kesos_consumer_checkpoints.position END";
 
-consumer_db!(Postgres, "./migrations/postgres");
-consumer_db!(Sqlite, "./migrations/sqlite");
+consumer_db!(
+    Postgres,
+    "./migrations/postgres",
+    "CAST(EXTRACT(EPOCH FROM recorded_at) AS bigint)",
+    "now()"
+);
+consumer_db!(Sqlite, "./migrations/sqlite", "recorded_at", "unixepoch()");
 
 #[cfg(test)]
 mod tests {

@@ -74,7 +74,8 @@ impl EmbeddedFeed {
     fn incoming(&self, event: kesos_eventstore::RecordedEvent) -> Incoming<()> {
         let origin = Some((self.source.clone(), event.position));
         Incoming {
-            raw: event.payload.clone(),
+            // The whole event as an envelope, so that a dead letter can be redriven.
+            raw: crate::envelope::encode(&self.source, &event),
             content: Ok(Delivered {
                 source: self.source.clone(),
                 event,

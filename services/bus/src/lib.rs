@@ -6,21 +6,28 @@
 //!   service's log to NATS JetStream; consumers are durable pull consumers.
 //!
 //! Both give the same guarantees (see [`consumer`]): effects and the processed marker commit
-//! together, acknowledgement after commit, dead letters for poison messages, backoff for
-//! transient failures. One test suite runs against both feeds.
+//! together, acknowledgement after commit, dead letters for poison messages (redriven on
+//! request, see [`dead_letter`]), capped backoff for transient failures for as long as they
+//! last (a stall is reported in [`Stalls`]). One test suite runs against both feeds.
 
 pub mod consumer;
 pub mod consumer_db;
+pub mod dead_letter;
 pub mod embedded;
 pub mod envelope;
 pub mod error;
+pub mod health;
 pub mod jetstream;
 pub mod relay;
 
-pub use consumer::{Consumer, Feed, Handler, HandlerError, Incoming, RetryPolicy};
+pub use consumer::{
+    Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy, is_transient_sqlx,
+};
 pub use consumer_db::ConsumerDb;
+pub use dead_letter::{DeadLetter, RetryRequest, RetryState};
 pub use embedded::EmbeddedFeed;
 pub use envelope::{Delivered, EnvelopeError};
 pub use error::BusError;
+pub use health::{Stall, Stalls};
 pub use jetstream::{JetStreamFeed, PullSettings, StreamNames};
 pub use relay::{Relay, RelaySettings, Relayed};

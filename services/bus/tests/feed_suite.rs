@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use kesos_bus::{
     Consumer, ConsumerDb, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed,
-    PullSettings, Relay, RelaySettings, RetryPolicy, StreamNames,
+    PullSettings, Relay, RelaySettings, RetryPolicy, RetryRequest, RetryState, StreamNames,
 };
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
@@ -32,16 +33,25 @@ const WAIT: Duration = Duration::from_secs(30);
 /// Payload `poison` is rejected for good; `flaky` fails twice (transiently) before it succeeds.
 /// With `batch` above 1 the consumer hands it batches (the default `act_batch`/`handle_batch`),
 /// and every case must hold exactly as one message at a time.
+/// While `down` is set, every event fails transiently (a dependency away); once `cured` is set,
+/// `poison` is accepted (the bug that refused it was fixed).
 #[derive(Default)]
 struct Recorder {
     attempts: Mutex<HashMap<Uuid, u32>>,
     batch: usize,
+    down: Arc<AtomicBool>,
+    cured: Arc<AtomicBool>,
 }
 
 impl Recorder {
     fn verdict(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(HandlerError::Transient("the database is away".into()));
+        }
         match delivered.event.payload.as_slice() {
-            b"poison" => Err(HandlerError::Permanent("poison pill".into())),
+            b"poison" if !self.cured.load(Ordering::SeqCst) => {
+                Err(HandlerError::Permanent("poison pill".into()))
+            }
             b"flaky" => {
                 let mut attempts = self.attempts.lock().unwrap();
                 let seen = attempts.entry(delivered.event.event_id).or_insert(0);
@@ -418,16 +428,32 @@ fn consumer<F: Fixture>(fixture: &F, name: &str, batch: usize) -> Arc<Consumer<F
 where
     Recorder: Handler<F::Db>,
 {
+    consumer_with(fixture, name, Recorder::default().batched(batch))
+}
+
+impl Recorder {
+    fn batched(mut self, batch: usize) -> Self {
+        self.batch = batch;
+        self
+    }
+}
+
+/// A consumer over `recorder`, with short waits: backoff from 10 to 50 ms, stalled after 5
+/// attempts, requested retries looked for every 50 ms.
+fn consumer_with<F: Fixture>(fixture: &F, name: &str, recorder: Recorder) -> Arc<Consumer<F::Db>>
+where
+    Recorder: Handler<F::Db>,
+{
     let retry = RetryPolicy {
         initial: Duration::from_millis(10),
         max: Duration::from_millis(50),
-        max_attempts: 5,
+        stalled_after: 5,
     };
-    let recorder = Recorder {
-        batch,
-        ..Recorder::default()
-    };
-    Arc::new(Consumer::new(name, fixture.pool(), Arc::new(recorder)).with_retry(retry))
+    Arc::new(
+        Consumer::new(name, fixture.pool(), Arc::new(recorder))
+            .with_retry(retry)
+            .with_redrive_every(Duration::from_millis(50)),
+    )
 }
 
 async fn wait_for_seen<F: Fixture>(fixture: &F, count: usize) -> Vec<(String, i64, Vec<u8>)> {
@@ -580,6 +606,186 @@ async fn a_transient_failure_is_retried_in_place_keeping_the_order<F: Fixture>(
     assert_eq!(fixture.dead_letters("patient").await, 0);
 }
 
+/// The old retry budget (5 attempts here) dead-lettered an event whose dependency stayed away
+/// longer and marked it processed: its effect was lost. Now it waits the outage out.
+async fn an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dead_lettered<
+    F: Fixture,
+>(
+    fixture: &F,
+    batch: usize,
+) where
+    Recorder: Handler<F::Db>,
+{
+    let down = Arc::new(AtomicBool::new(true));
+    let recorder = Recorder {
+        down: down.clone(),
+        ..Recorder::default()
+    };
+    let consumer = consumer_with(fixture, "outlasting", recorder.batched(batch));
+    let running = fixture.start(consumer.clone()).await;
+    append(&*fixture.store(), "w-1", &["one", "two", "three"]).await;
+    // 40 attempts' worth of the test policy's backoff (at most 50 ms each): far past 5.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(F::Db::seen(&fixture.pool()).await.is_empty());
+    let stalls = consumer.stalls().current();
+    assert_eq!(stalls.len(), 1, "the stall is reported for readiness");
+    assert_eq!(stalls[0].0, "outlasting");
+    assert!(stalls[0].1.attempts > 5, "{:?}", stalls[0].1);
+    assert!(stalls[0].1.reason.contains("the database is away"));
+    down.store(false, Ordering::SeqCst);
+    let seen = wait_for_seen(fixture, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dead = fixture.dead_letters("outlasting").await;
+    running.stop().await;
+    assert!(
+        consumer.stalls().is_empty(),
+        "the stall ends with the outage"
+    );
+    let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    assert_eq!(
+        payloads,
+        vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
+    assert_eq!(dead, 0, "a transient failure was dead-lettered");
+}
+
+/// A poison message is dead-lettered with its reason, listed and shown; once the handler is
+/// fixed, a requested retry redrives it exactly once, and asking again changes nothing.
+async fn a_dead_letter_is_listed_shown_and_redriven_once<F: Fixture>(fixture: &F, batch: usize)
+where
+    Recorder: Handler<F::Db>,
+{
+    let cured = Arc::new(AtomicBool::new(false));
+    let recorder = Recorder {
+        cured: cured.clone(),
+        ..Recorder::default()
+    };
+    let name = "redriven";
+    let running = fixture
+        .start(consumer_with(fixture, name, recorder.batched(batch)))
+        .await;
+    append(&*fixture.store(), "w-1", &["fine", "poison", "after"]).await;
+    assert_eq!(wait_for_seen(fixture, 2).await.len(), 2);
+    assert_eq!(wait_for_dead_letters(fixture, name, 1).await, 1);
+
+    let pool = fixture.pool();
+    let listed = F::Db::list_dead_letters(&pool, Some(name), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let letter = &listed[0];
+    assert!(letter.reason.contains("poison pill"), "{}", letter.reason);
+    assert_eq!(letter.retry, RetryState::NotRequested);
+    let shown = F::Db::dead_letter(&pool, letter.id).await.unwrap().unwrap();
+    assert_eq!(&shown, letter);
+    let delivered = kesos_bus::envelope::decode(&shown.payload).unwrap();
+    assert_eq!(delivered.event.payload, b"poison");
+    assert_eq!(Some(delivered.event.event_id), shown.event_id);
+    assert!(
+        F::Db::list_dead_letters(&pool, Some("nobody"), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    cured.store(true, Ordering::SeqCst);
+    let asked = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
+    assert_eq!(asked, RetryRequest::Requested);
+    let again = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
+    assert!(
+        matches!(
+            again,
+            RetryRequest::AlreadyRequested | RetryRequest::AlreadyRetried(_)
+        ),
+        "{again:?}"
+    );
+    let seen = wait_for_seen(fixture, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
+    let seen_later = F::Db::seen(&pool).await;
+    let shown = F::Db::dead_letter(&pool, letter.id).await.unwrap().unwrap();
+    let dead = fixture.dead_letters(name).await;
+    running.stop().await;
+    let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    assert_eq!(
+        payloads,
+        vec![b"fine".to_vec(), b"after".to_vec(), b"poison".to_vec()]
+    );
+    assert_eq!(
+        seen_later.len(),
+        3,
+        "a redriven dead letter was applied twice"
+    );
+    assert_eq!(after, RetryRequest::AlreadyRetried("handled".into()));
+    assert_eq!(
+        shown.retry,
+        RetryState::Retried {
+            outcome: "handled".into()
+        }
+    );
+    assert_eq!(dead, 1);
+    assert_eq!(
+        F::Db::request_retry(&pool, i64::MAX, None).await.unwrap(),
+        RetryRequest::NotFound
+    );
+}
+
+/// A retry of a message the handler still refuses settles the request and records a new dead
+/// letter with the new reason; the consumer goes on, and the old one cannot be retried again.
+async fn a_retry_that_fails_again_is_a_new_dead_letter<F: Fixture>(fixture: &F, batch: usize)
+where
+    Recorder: Handler<F::Db>,
+{
+    let name = "relapsed";
+    let running = fixture
+        .start(consumer_with(
+            fixture,
+            name,
+            Recorder::default().batched(batch),
+        ))
+        .await;
+    append(&*fixture.store(), "w-1", &["poison", "after"]).await;
+    assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
+    assert_eq!(wait_for_dead_letters(fixture, name, 1).await, 1);
+    let pool = fixture.pool();
+    let first = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let asked = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    assert_eq!(asked, RetryRequest::Requested);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let letters = loop {
+        let letters = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+            .await
+            .unwrap();
+        if letters.len() == 2 || tokio::time::Instant::now() > deadline {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    append(&*fixture.store(), "w-1", &["later"]).await;
+    let seen = wait_for_seen(fixture, 2).await;
+    let again = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    running.stop().await;
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert_eq!(
+        letters[0].retry,
+        RetryState::Retried {
+            outcome: "failed again: poison pill".into()
+        }
+    );
+    assert_eq!(letters[1].retry, RetryState::NotRequested);
+    assert_eq!(letters[1].event_id, first.event_id);
+    assert_eq!(letters[1].payload, first.payload);
+    assert_eq!(letters[1].reason, "poison pill");
+    assert_eq!(seen.len(), 2, "the consumer went on");
+    assert_eq!(
+        again,
+        RetryRequest::AlreadyRetried("failed again: poison pill".into())
+    );
+}
+
 /// The batch size of the batched runs: small, so that the cases' few events span batches.
 const BATCH: usize = 8;
 
@@ -635,6 +841,9 @@ suite!(
     a_poison_message_is_dead_lettered_and_the_consumer_moves_on,
     an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on,
     a_transient_failure_is_retried_in_place_keeping_the_order,
+    an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dead_lettered,
+    a_dead_letter_is_listed_shown_and_redriven_once,
+    a_retry_that_fails_again_is_a_new_dead_letter,
 );
 
 // ---- the relay (JetStream only) -------------------------------------------------------------

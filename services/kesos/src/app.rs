@@ -123,6 +123,7 @@ impl Application {
             mode,
             trusted_keys: Arc::new(trusted),
             nats,
+            stalls: kesos_bus::Stalls::new(),
         };
         Ok(Self {
             enrollment,
@@ -178,6 +179,11 @@ impl Application {
         self.store.shared()
     }
 
+    /// Where this process's consumers report a stall (readiness answers 503 while any is).
+    pub fn stalls(&self) -> &kesos_bus::Stalls {
+        &self.state.stalls
+    }
+
     /// Serves HTTP, relays (distributed mode) and signs checkpoints until `shutdown` fires; then
     /// drains requests, stops the background work and signs a last checkpoint.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
@@ -216,6 +222,7 @@ impl Application {
                 &self.enrollment,
                 &self.store,
                 self.distributed.as_ref(),
+                &self.state.stalls,
                 &shutdown,
             );
         }
@@ -225,6 +232,7 @@ impl Application {
                 &self.certification,
                 &self.store,
                 self.distributed.as_ref(),
+                &self.state.stalls,
                 &shutdown,
             );
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings};
+use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, Stalls};
 use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
 use kesos_certification::service::{Certification, Intake, Registry, today};
@@ -59,12 +59,14 @@ fn start<D: ConsumerDb>(
     certification: &Certification,
     pool: sqlx::Pool<D>,
     nats: Option<&Distributed>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) where
     kesos_certification::service::Intake: Handler<D>,
 {
     let intake: Arc<dyn Handler<D>> = Arc::new(certification.intake());
-    let consumer = Consumer::new("certification-intake", pool.clone(), intake);
+    let consumer =
+        Consumer::new("certification-intake", pool.clone(), intake).with_stalls(stalls.clone());
     let stop = shutdown.clone();
     match nats {
         None => {
@@ -124,6 +126,7 @@ pub fn start_background(
     certification: &Certification,
     store: &OpenedStore,
     nats: Option<&Distributed>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
     match store {
@@ -133,6 +136,7 @@ pub fn start_background(
                 certification,
                 sqlite.pool().clone(),
                 nats,
+                stalls,
                 shutdown,
             );
         }
@@ -142,6 +146,7 @@ pub fn start_background(
                 certification,
                 postgres.pool().clone(),
                 nats,
+                stalls,
                 shutdown,
             );
         }

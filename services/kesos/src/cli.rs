@@ -105,6 +105,12 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Messages consumers gave up on (undecodable or refused): list, show, retry once.
+    DeadLetters {
+        /// The dead-letter action.
+        #[command(subcommand)]
+        action: crate::dead_letters::DeadLettersAction,
+    },
 }
 
 /// `kesos audit …`
@@ -346,6 +352,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             action: AuditAction::Verify,
         } => audit::verify_command(&config, &mut out).await,
+        Command::DeadLetters { action } => {
+            crate::dead_letters::command(&config, action, &mut out).await
+        }
         Command::Audit {
             action: AuditAction::Checkpoint,
         } => audit::checkpoint_command(&config, &mut out).await,

@@ -27,6 +27,8 @@ pub struct AppState {
     pub trusted_keys: Arc<Vec<VerifyingKey>>,
     /// The NATS connection, in the distributed mode.
     pub nats: Option<async_nats::Client>,
+    /// The consumers held up by a transient failure: while any is, the process is not ready.
+    pub stalls: kesos_bus::Stalls,
 }
 
 /// Every operational route with its access rule: the router is built from this table only.
@@ -120,6 +122,17 @@ async fn ready(State(state): State<AppState>) -> Response {
         }
         Some(_) => return Problem::unavailable("NATS is not connected").into_response(),
     };
+    let stalled = state.stalls.current();
+    if !stalled.is_empty() {
+        for (consumer, stall) in &stalled {
+            tracing::warn!(
+                consumer, attempts = stall.attempts, seconds = stall.since.elapsed().as_secs(),
+                reason = %stall.reason, "not ready: a consumer is stalled"
+            );
+        }
+        return Problem::unavailable("a consumer is stalled on a transient failure; see the log")
+            .into_response();
+    }
     Json(json!({ "status": "ready", "mode": state.mode.to_string(), "store": "ok", "nats": nats }))
         .into_response()
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod certification;
 pub mod cli;
+pub mod dead_letters;
 pub mod enrollment;
 pub mod http;
 pub mod import;

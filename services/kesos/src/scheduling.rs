@@ -12,7 +12,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use kesos_bus::{
     BusError, Consumer, ConsumerDb, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings,
-    StreamNames,
+    Stalls, StreamNames,
 };
 use kesos_enrollment::domain::SchemeCatalog;
 use kesos_enrollment::service::Enrollment;
@@ -138,9 +138,10 @@ fn on_own_log<D: ConsumerDb>(
     store: Arc<dyn EventStore>,
     pool: sqlx::Pool<D>,
     handler: Arc<dyn Handler<D>>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
-    let consumer = Consumer::new(name, pool.clone(), handler);
+    let consumer = Consumer::new(name, pool.clone(), handler).with_stalls(stalls.clone());
     let shutdown = shutdown.clone();
     background.spawn(async move {
         let bind = || EmbeddedFeed::resume(store.clone(), "scheduling", name, &pool);
@@ -154,6 +155,7 @@ fn start<D: ConsumerDb>(
     enrollment: &Enrollment,
     pool: sqlx::Pool<D>,
     nats: Option<&Distributed>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
     let store = scheduling.store().clone();
@@ -165,10 +167,12 @@ fn start<D: ConsumerDb>(
             store.clone(),
             pool.clone(),
             intake,
+            stalls,
             shutdown,
         ),
         Some(nats) => {
-            let consumer = Consumer::new("scheduling-intake", pool.clone(), intake);
+            let consumer = Consumer::new("scheduling-intake", pool.clone(), intake)
+                .with_stalls(stalls.clone());
             let (context, names) = (nats.context.clone(), nats.names.clone());
             let filter = format!("{}.enrollment.v1.>", names.prefix);
             let shutdown = shutdown.clone();
@@ -191,6 +195,7 @@ fn start<D: ConsumerDb>(
         store.clone(),
         pool.clone(),
         returns,
+        stalls,
         shutdown,
     );
     if let Some(nats) = nats {
@@ -207,6 +212,7 @@ fn start<D: ConsumerDb>(
             store,
             pool,
             desk,
+            stalls,
             shutdown,
         );
         let inbox = Inbox::new(
@@ -246,6 +252,7 @@ pub fn start_background(
     enrollment: &Enrollment,
     store: &OpenedStore,
     nats: Option<&Distributed>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
     match store {
@@ -256,6 +263,7 @@ pub fn start_background(
                 enrollment,
                 sqlite.pool().clone(),
                 nats,
+                stalls,
                 shutdown,
             );
         }
@@ -266,6 +274,7 @@ pub fn start_background(
                 enrollment,
                 postgres.pool().clone(),
                 nats,
+                stalls,
                 shutdown,
             );
         }

@@ -48,7 +48,13 @@ pub async fn build_roster(
     let state = scheduling
         .session(session)
         .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?
+        .map_err(|e| {
+            if e.is_transient() {
+                HandlerError::Transient(e.to_string())
+            } else {
+                HandlerError::Permanent(e.to_string())
+            }
+        })?
         .ok_or_else(|| HandlerError::Permanent(format!("session {session} does not exist")))?;
     let plan = state
         .plan

@@ -45,8 +45,8 @@ fn permanent(reason: impl std::fmt::Display) -> HandlerError {
 fn failed(error: SchedulingError) -> HandlerError {
     match error {
         error if error.is_transient() => HandlerError::Transient(error.to_string()),
-        SchedulingError::Candidate(error) => permanent(error),
-        error => HandlerError::Transient(error.to_string()),
+        // Refused, invalid or undecodable: no retry mends it (dead letter; redrive by hand).
+        error => permanent(error),
     }
 }
 

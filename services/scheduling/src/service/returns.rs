@@ -9,7 +9,7 @@ use kesos_aggregate::EventCodec;
 use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
 use sqlx::Transaction;
 
-use super::{Scheduling, SchedulingError, system_context};
+use super::{Scheduling, system_context};
 use crate::domain::{Attendance, Decision, ReturnReason, SessionEvent};
 use crate::wire::{ASSESSMENT_DECIDED, ATTENDANCE_RECORDED, SESSION_CANCELLED};
 use kesos_aggregate::derive_uuid;
@@ -79,10 +79,9 @@ impl<D: ConsumerDb> Handler<D> for Returns {
                 Err(error) if error.is_transient() => {
                     return Err(HandlerError::Transient(error.to_string()));
                 }
-                Err(error @ (SchedulingError::Candidate(_) | SchedulingError::Session(_))) => {
-                    return Err(HandlerError::Permanent(error.to_string()));
-                }
-                Err(error) => return Err(HandlerError::Transient(error.to_string())),
+                // Refused, invalid or undecodable: no retry mends it (a dead letter, redriven by
+                // hand once fixed); only what `is_transient` names is waited out.
+                Err(error) => return Err(HandlerError::Permanent(error.to_string())),
             }
         }
         Ok(())
