@@ -1,11 +1,11 @@
 //! The handlers: each reads and checks its input, calls the service, and answers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Secured};
-use kesos_http::{FieldError, JsonBody, Problem};
+use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
 use kesos_regions::RegionCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -15,7 +15,6 @@ use crate::credential::status_list::Purpose;
 use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
 use crate::http::page::{self, Lang, Outcome};
-use crate::service::rows::MAX_PAGE;
 use crate::service::{CertificateFilter, Certification, CertificationError};
 
 /// Every route with its access rule: the router is built from this table only.
@@ -181,9 +180,9 @@ struct ListQuery {
 
 async fn list(
     State(certification): State<Certification>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ListQuery>,
 ) -> Answer {
-    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let worker_id = query
         .worker_id
         .filter(|w| !w.trim().is_empty())
@@ -205,10 +204,6 @@ async fn list(
             })
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
-    }
     let filter = CertificateFilter {
         worker_id,
         status,
@@ -224,7 +219,7 @@ async fn list(
             .transpose()?,
     };
     let (items, page) = certification
-        .list(&filter, query.after.as_deref(), limit)
+        .list(&filter, paging.after.as_deref(), paging.limit)
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
