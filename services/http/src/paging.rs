@@ -24,10 +24,9 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Checks a list's `after` and `limit` parameters (an empty `after` is the first page).
+    /// Checks a list's `after` and `limit` parameters (leave `after` out for the first page).
     pub fn parse(after: Option<&str>, limit: Option<u32>) -> Result<Self, Problem> {
         let after = after
-            .filter(|a| !a.is_empty())
             .map(|a| {
                 Uuid::parse_str(a).map(|id| id.to_string()).map_err(|_| {
                     Problem::invalid(vec![FieldError::new(
@@ -99,8 +98,10 @@ mod tests {
 
     #[test]
     fn a_cursor_that_is_no_id_is_refused_naming_after() {
-        let problem = Paging::parse(Some("zzz"), None).unwrap_err();
-        assert_eq!(problem.errors[0].field, "after");
+        for after in ["zzz", ""] {
+            let problem = Paging::parse(Some(after), None).unwrap_err();
+            assert_eq!(problem.errors[0].field, "after");
+        }
     }
 
     #[test]

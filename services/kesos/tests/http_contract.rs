@@ -73,6 +73,8 @@ async fn a_malformed_query_string_is_a_problem_naming_the_parameter() {
         ("/v1/candidates?limit=abc", "limit"),
         ("/v1/access-log?limit=abc", "limit"),
         ("/verify?lang=a&lang=b", "lang"),
+        ("/verify?lang=fr", "lang"),
+        ("/verify/KSS-PSG-2026-000123-K?lang=null", "lang"),
         ("/v1/workers?limit=abc", "limit"),
         ("/v1/certificates?limit=-1", "limit"),
         ("/v1/sessions?nothing=1", "nothing"),
@@ -118,6 +120,7 @@ async fn every_list_pages_by_one_rule(config: Config) {
         assert_eq!(status, 200, "{list}?limit=500: {body}");
         if cursor {
             assert_names(&running, &format!("{list}?after=zzz"), "after").await;
+            assert_names(&running, &format!("{list}?after="), "after").await;
             let (status, _, _, body) = call(
                 &running,
                 reqwest::Method::GET,

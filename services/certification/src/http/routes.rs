@@ -330,6 +330,14 @@ async fn verification_page(
     number: Option<String>,
     lang: Option<&str>,
 ) -> Response {
+    if let Some(other) = lang.filter(|l| !matches!(*l, "id" | "en")) {
+        return invalid(
+            "lang",
+            "lang.known",
+            format!("must be id or en, not {other:?}"),
+        )
+        .into_response();
+    }
     let lang = Lang::from_query(lang);
     let Some(number) = number else {
         return Html(page::render(&Outcome::Blank, "", lang)).into_response();
