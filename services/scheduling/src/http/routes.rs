@@ -480,7 +480,6 @@ async fn list_sessions(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Answer {
-    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let filter = SessionFilter {
         scheme: query.scheme.clone(),
         status: status_filter(query.status.as_ref(), &["open", "locked", "cancelled"])?,
@@ -488,6 +487,7 @@ async fn list_sessions(
         from: instant_filter("from", query.from.as_ref())?,
         until: instant_filter("until", query.until.as_ref())?,
     };
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let page = api
         .scheduling
         .pool()
