@@ -1,7 +1,9 @@
-//! The access log's read route, for auditors: `GET /v1/access-log?limit=100`, newest first.
+//! The access log's read route, for auditors: `GET /v1/access-log?limit=100`, newest first
+//! (`limit` by the paging rule of every list, [`kesos_http::paging`]).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Json, Router};
+use kesos_http::{Problem, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -9,13 +11,10 @@ use crate::gate::{Caller, Gate};
 use crate::policy::Action;
 use crate::secured::{Rule, Secured};
 
-/// Most entries one read returns.
-const MAX_LIMIT: usize = 1_000;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitQuery {
-    limit: Option<usize>,
+    limit: Option<u32>,
 }
 
 fn secured() -> Secured<Gate> {
@@ -36,7 +35,9 @@ async fn recent(
     State(gate): State<Gate>,
     _caller: Caller,
     Query(query): Query<LimitQuery>,
-) -> Json<Value> {
-    let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    Json(json!({ "denials": gate.access_log().recent(limit) }))
+) -> Result<Json<Value>, Problem> {
+    // The one paging rule of every list: `limit` from 1 to 500, default 50.
+    let limit = kesos_http::paging::limit_of(query.limit)?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(Json(json!({ "denials": gate.access_log().recent(limit) })))
 }

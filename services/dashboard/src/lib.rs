@@ -12,11 +12,10 @@
 mod assets;
 
 use axum::Router;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kesos_auth::{Action, Rule, Secured};
-use kesos_http::Problem;
+use kesos_http::{Path, Problem};
 
 pub use assets::{ASSETS, Asset};
 

@@ -127,9 +127,19 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
     );
     nominate["post"]["responses"]["201"] = json!({ "description": "{ nomination_id }" });
     paths.insert("/v1/workers/{worker_id}/nominations".into(), nominate);
-    paths.insert("/v1/workers/{worker_id}/nominations/{nomination_id}/{action}".into(), command(
+    let mut step = command(
         "verify (evaluate the scheme's rules: verified or rejected with every failed rule), reject {reason}, override {justification} (a rejected nomination), withdraw {reason}.",
-        object(&[], json!({ "reason": text, "justification": text })), "the nomination"));
+        object(&[], json!({ "reason": text, "justification": text })),
+        "the nomination",
+    );
+    if let Some(parameters) = step["post"]["parameters"].as_array_mut() {
+        parameters.push(json!({ "name": "action", "in": "path", "required": true,
+            "schema": { "type": "string", "enum": ["verify", "reject", "override", "withdraw"] } }));
+    }
+    paths.insert(
+        "/v1/workers/{worker_id}/nominations/{nomination_id}/{action}".into(),
+        step,
+    );
     paths.insert("/v1/targets".into(), command("Set a yearly certification target for the nation (region empty), a province or a kabupaten/kota, per category.", object(&["year", "category", "target_count"], json!({ "year": { "type": "integer" }, "region": text, "category": text, "target_count": { "type": "integer" } })), "the target"));
     paths.insert("/v1/imports/workers".into(), json!({ "post": {
         "summary": "Import workers from a CSV (UTF-8) or XLSX file sent as the request body; see the README for the columns. The same file again registers nobody twice.",

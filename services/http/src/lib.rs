@@ -1,14 +1,19 @@
 //! HTTP conventions every kesos service shares, so that a client meets one shape everywhere:
 //! errors as `application/problem+json` naming the field and the rule ([`Problem`],
-//! [`FieldError`]), JSON bodies whose type errors name the field ([`JsonBody`]), and
-//! commands made idempotent by an `Idempotency-Key` ([`command_id`]).
+//! [`FieldError`]), JSON bodies whose type errors name the field ([`JsonBody`]), query strings
+//! and path parameters likewise ([`Query`], [`Path`]), one paging rule for every list
+//! ([`Paging`]), and commands made idempotent by an `Idempotency-Key` ([`command_id`]).
 
 pub mod body;
 pub mod context;
+pub mod extract;
 pub mod idempotency;
+pub mod paging;
 pub mod problem;
 
 pub use body::JsonBody;
 pub use context::command_context;
+pub use extract::{Path, Query};
 pub use idempotency::{IDEMPOTENCY_KEY, command_id, uuid_for_key};
+pub use paging::Paging;
 pub use problem::{FieldError, Problem};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::{Json, Router};
 use ed25519_dalek::VerifyingKey;
 use kesos_auth::{AccessLog, Action, Gate, RateLimiter, Rule, Secured, TokenVerifier};
@@ -41,12 +42,24 @@ fn secured() -> Secured<AppState> {
         .get("/openapi.json", Action::Probe, openapi)
 }
 
-/// The routes, with problem+json for unknown paths.
+/// The routes, with problem+json for unknown paths: 404 to a caller with a valid token, 401
+/// to anyone else, so that an anonymous caller learns nothing about which paths exist (every
+/// public path is a route of its own).
 pub fn router(state: AppState) -> Router {
+    let unknown = kesos_auth::guard_all(
+        Router::new()
+            .route("/", any(no_such_route))
+            .route("/{*path}", any(no_such_route)),
+        Action::ReadReference,
+    );
     secured()
         .into_router()
-        .fallback(|| async { Problem::not_found("no such route; see /openapi.json") })
+        .fallback_service(unknown)
         .with_state(state)
+}
+
+async fn no_such_route() -> Problem {
+    Problem::not_found("no such route; see /openapi.json")
 }
 
 /// The access rule of every route this process serves through [`crate::Application`]: the

@@ -26,7 +26,91 @@ pub fn document() -> Value {
         }
     }
     open_to_the_public(&mut document);
+    describe_what_every_route_answers(&mut document);
     document
+}
+
+/// The answers every route shares, stated once here rather than in every service's document:
+/// each path parameter is declared (ids are UUIDs), `limit` and `after` follow the one paging
+/// rule, an operation that reads input may answer 400, one with path parameters 404, and
+/// public verification 429 past the rate limit — all as problem+json.
+fn describe_what_every_route_answers(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let names: Vec<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            declare_path_parameters(operation, &names);
+            let mut reads_input = operation.get("requestBody").is_some();
+            let parameters = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut);
+            for parameter in parameters.into_iter().flatten() {
+                reads_input |= parameter["in"] != json!("header");
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if parameter["in"] == json!("query")
+                    && let Some(schema) = kesos_http::paging::parameter_schema(name)
+                {
+                    parameter["schema"] = schema;
+                }
+            }
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            if reads_input && !responses.contains_key("400") {
+                responses.insert(
+                    "400".into(),
+                    problem_response("a field breaks a rule: `errors` names it and the rule"),
+                );
+            }
+            if !names.is_empty() && !responses.contains_key("404") {
+                responses.insert("404".into(), problem_response("no such resource"));
+            }
+            if RATE_LIMITED.iter().any(|p| path.starts_with(p)) {
+                responses.entry("429").or_insert_with(|| {
+                    problem_response("too many requests from this client; see Retry-After")
+                });
+            }
+        }
+    }
+}
+
+/// The public verification paths, rate limited per client.
+const RATE_LIMITED: [&str; 3] = ["/v1/verify", "/v1/status-list", "/verify"];
+
+/// Declares every `{name}` of the path the operation does not declare yet: a string, a UUID
+/// for names ending in `_id`.
+fn declare_path_parameters(operation: &mut Value, names: &[&str]) {
+    if names.is_empty() {
+        return;
+    }
+    if !operation["parameters"].is_array() {
+        operation["parameters"] = json!([]);
+    }
+    let Some(parameters) = operation["parameters"].as_array_mut() else {
+        return;
+    };
+    for name in names {
+        let declared = parameters
+            .iter()
+            .any(|p| p["in"] == json!("path") && p["name"] == json!(name));
+        if !declared {
+            let schema = if name.ends_with("_id") {
+                json!({ "type": "string", "format": "uuid" })
+            } else {
+                json!({ "type": "string" })
+            };
+            parameters
+                .push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
+        }
+    }
 }
 
 /// The routes anyone may call without a token: every operation of these paths says so
@@ -102,6 +186,7 @@ fn operational() -> Value {
             }},
             "/v1/access-log": { "get": {
                 "summary": "The most recent denied requests (who, what, when, why), newest first; for auditors and central operations.",
+                "parameters": [{ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer" } }],
                 "responses": { "200": { "description": "{ denials: [AccessEntry] }" } }
             }},
             "/v1/audit/verify": { "post": {
@@ -137,6 +222,7 @@ fn operational() -> Value {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -152,5 +238,39 @@ mod tests {
         assert!(register["responses"]["401"].is_object());
         assert!(register["responses"]["403"].is_object());
         assert!(document["paths"]["/v1/access-log"]["get"].is_object());
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared_and_every_list_states_the_paging_rule() {
+        let document = document();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let parameters = operation["parameters"].as_array();
+                for name in path.split('/').filter_map(|s| s.strip_prefix('{')) {
+                    let name = name.trim_end_matches('}');
+                    assert!(
+                        parameters
+                            .into_iter()
+                            .flatten()
+                            .any(|p| p["name"] == json!(name)
+                                && p["in"] == json!("path")
+                                && p["required"] == json!(true)),
+                        "{method} {path} does not declare {name}"
+                    );
+                    assert!(operation["responses"]["404"].is_object(), "{method} {path}");
+                }
+                for parameter in parameters.into_iter().flatten() {
+                    if parameter["name"] == json!("limit") {
+                        assert_eq!(parameter["schema"]["maximum"], json!(500), "{path}");
+                    }
+                }
+            }
+        }
+        let limit = document["paths"]["/v1/sessions"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == json!("limit"));
+        assert!(limit);
     }
 }

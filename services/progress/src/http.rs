@@ -7,12 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Secured};
-use kesos_http::{FieldError, Problem};
+use kesos_http::{FieldError, Path, Problem, Query};
 use kesos_proto::kesos::enrollment::v1::{WorkerCategory, WorkerRole};
 use kesos_regions::{RegionCode, Regions};
 use serde::Serialize;
@@ -58,7 +57,7 @@ pub fn access_rules() -> Vec<Rule> {
 }
 
 type Answer = Result<Response, Problem>;
-type Params = Result<Query<BTreeMap<String, String>>, QueryRejection>;
+type Params = Query<BTreeMap<String, String>>;
 
 const KNOWN: [&str; 7] = [
     "region", "category", "role", "scheme", "as_of", "known_at", "year",
@@ -78,7 +77,7 @@ struct Question {
 }
 
 fn question(params: Params, caller: &Caller) -> Result<Question, Problem> {
-    let Query(params) = params.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let Query(params) = params;
     if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(invalid(
             unknown,

@@ -4,12 +4,12 @@
 //! holder is posted in its region now ([`readable`]), and the holder's name is shown in full
 //! only to roles that see personal data, masked to the others ([`sight`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Problem};
+use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
 use kesos_regions::RegionCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -19,7 +19,6 @@ use crate::credential::status_list::Purpose;
 use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
 use crate::http::page::{self, Lang, Outcome};
-use crate::service::rows::MAX_PAGE;
 use crate::service::{
     CertificateFilter, CertificateRow, Certification, CertificationError, PublicAnswer, Sight,
 };
@@ -227,9 +226,9 @@ struct ListQuery {
 async fn list(
     State(certification): State<Certification>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ListQuery>,
 ) -> Answer {
-    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let worker_id = query
         .worker_id
         .filter(|w| !w.trim().is_empty())
@@ -251,10 +250,6 @@ async fn list(
             })
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
-    }
     let region = query
         .region
         .filter(|r| !r.trim().is_empty())
@@ -271,7 +266,7 @@ async fn list(
         region: region.map(|code| code.as_str().to_owned()),
     };
     let (items, page) = certification
-        .list_as(&filter, query.after.as_deref(), limit, sight(&caller))
+        .list_as(&filter, paging.after.as_deref(), paging.limit, sight(&caller))
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
@@ -318,9 +313,8 @@ struct CodeQuery {
 async fn verify_number(
     State(certification): State<Certification>,
     Path(number): Path<String>,
-    query: Result<Query<CodeQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<CodeQuery>,
 ) -> Answer {
-    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
     let code = query.code.filter(|c| !c.trim().is_empty());
     let answer = certification
         .verify_number(&number, code.as_deref())
@@ -411,6 +405,14 @@ async fn verification_page(
     code: Option<String>,
     lang: Option<&str>,
 ) -> Response {
+    if let Some(other) = lang.filter(|l| !matches!(*l, "id" | "en")) {
+        return invalid(
+            "lang",
+            "lang.known",
+            format!("must be id or en, not {other:?}"),
+        )
+        .into_response();
+    }
     let lang = Lang::from_query(lang);
     let code = code.filter(|c| !c.trim().is_empty());
     let typed_code = code.as_deref().unwrap_or_default();

@@ -1,12 +1,12 @@
 //! The handlers: each reads and checks its input, calls the service, and answers JSON.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Problem};
+use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
 use kesos_regions::{Level, RegionCode};
 use kesos_vault::KeyState;
 use serde::Deserialize;
@@ -259,9 +259,9 @@ fn known<T>(
 async fn list(
     State(enrollment): State<Enrollment>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ListQuery>,
 ) -> Answer {
-    let Query(query) = query.map_err(|e| invalid("query", "query.format", e.body_text()))?;
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let region = query
         .region
         .filter(|r| !r.trim().is_empty())
@@ -293,17 +293,13 @@ async fn list(
         )?,
         status,
     };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=crate::service::directory::MAX_PAGE).contains(&limit) {
-        return Err(invalid("limit", "limit.range", "must be from 1 to 500"));
-    }
     let directory = enrollment.directory();
     directory
         .catch_up(&**enrollment.store())
         .await
         .map_err(problem)?;
     let page = directory
-        .list(&filter, query.after.as_deref(), limit)
+        .list(&filter, paging.after.as_deref(), paging.limit)
         .await
         .map_err(problem)?;
     let ids: Vec<Uuid> = page

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Problem};
+use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
 use kesos_regions::{RegionCode, Regions};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -507,12 +507,13 @@ async fn list_sessions(
         until: instant_filter("until", query.until.as_ref())?,
         lsps,
     };
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let page = api
         .scheduling
         .pool()
         .await
         .map_err(problem)?
-        .list_sessions(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
+        .list_sessions(&filter, paging.after.as_deref(), paging.limit)
         .await
         .map_err(problem)?;
     page_answer(page)
@@ -526,6 +527,7 @@ fn page_answer<T: serde::Serialize>(page: Page<T>) -> Answer {
 }
 
 async fn list_candidates(State(api): State<ApiState>, Query(query): Query<ListQuery>) -> Answer {
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let filter = CandidateFilter {
         scheme: query.scheme.clone(),
         status: status_filter(
@@ -549,7 +551,7 @@ async fn list_candidates(State(api): State<ApiState>, Query(query): Query<ListQu
         .pool()
         .await
         .map_err(problem)?
-        .list_candidates(&filter, query.after.as_deref(), query.limit.unwrap_or(100))
+        .list_candidates(&filter, paging.after.as_deref(), paging.limit)
         .await
         .map_err(problem)?;
     page_answer(page)
