@@ -117,7 +117,7 @@ impl Application {
         )
         .await?;
         let progress = open_progress(config, &store).await?;
-        let gate = http::gate(config, mode)?;
+        let gate = http::gate(config, mode, http::revocation_list(&store).await?)?;
         let state = AppState {
             store: store.shared(),
             mode,

@@ -66,6 +66,7 @@ pub fn mint(
         subject: "test",
         ttl: "1h",
         audience,
+        lifetimes: kesos_auth::Lifetimes::default(),
     };
     kesos_auth::issue::issue(&request, key, false, time::OffsetDateTime::now_utc()).unwrap()
 }
