@@ -25,6 +25,7 @@ use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
 use crate::access_log::{AccessEntry, AccessLog};
+use crate::legacy_keys::LegacyKeys;
 use crate::policy::{Action, Denied, Scope, authorize, role_may, sees_personal_data};
 use crate::principal::{Principal, Role};
 use crate::rate::RateLimiter;
@@ -41,6 +42,7 @@ struct Inner {
     log: Arc<AccessLog>,
     tokenless: Principal,
     revocations: Option<RevocationList>,
+    legacy: Option<LegacyKeys>,
 }
 
 impl Gate {
@@ -53,16 +55,19 @@ impl Gate {
             log: Arc::new(log),
             tokenless: Principal::public(),
             revocations: None,
+            legacy: None,
         }))
     }
 
     /// [`Gate::new`] that also refuses (401) every token on `revocations`, looked up on each
-    /// request; when the list cannot be read the request is refused (503), never let through.
+    /// request (when the list cannot be read the request is refused, 503, never let through),
+    /// and recognises `Idempotency-Key`s recorded under the old derivation in `legacy`.
     pub fn revocable(
         verifier: TokenVerifier,
         limiter: RateLimiter,
         log: AccessLog,
         revocations: RevocationList,
+        legacy: LegacyKeys,
     ) -> Self {
         Self(Arc::new(Inner {
             verifier,
@@ -70,6 +75,7 @@ impl Gate {
             log: Arc::new(log),
             tokenless: Principal::public(),
             revocations: Some(revocations),
+            legacy: Some(legacy),
         }))
     }
 
@@ -82,6 +88,7 @@ impl Gate {
             log: Arc::new(AccessLog::new(100)),
             tokenless: principal,
             revocations: None,
+            legacy: None,
         }))
     }
 
@@ -125,6 +132,36 @@ impl Gate {
                     "the token cannot be checked right now; retry in a moment",
                 )
                 .into_response())
+            }
+        }
+    }
+}
+
+impl Gate {
+    /// Replaces an opaque `Idempotency-Key` by the command id the old derivation gave it when
+    /// that command is recorded, so its retry is recognised (see [`crate::legacy_keys`]). A
+    /// failed lookup leaves the key alone: the command then runs under the new id.
+    async fn recognise_legacy_key(&self, headers: &mut HeaderMap) {
+        let Some(legacy) = &self.0.legacy else {
+            return;
+        };
+        let Some(key) = headers
+            .get(kesos_http::IDEMPOTENCY_KEY)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|key| (1..=200).contains(&key.len()))
+        else {
+            return;
+        };
+        match legacy.recorded(key).await {
+            Ok(Some(id)) => {
+                if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                    headers.insert(kesos_http::IDEMPOTENCY_KEY, value);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot look up an idempotency key recorded before SHA-256");
             }
         }
     }
@@ -376,6 +413,9 @@ pub(crate) async fn check(action: Action, mut request: Request, next: Next) -> R
     }
     if let (Some(log), false) = (&log, action.is_read()) {
         log.allowed(&principal.actor(), &method, &path, &format!("{action:?}"));
+    }
+    if let Some(gate) = &gate {
+        gate.recognise_legacy_key(request.headers_mut()).await;
     }
     request.extensions_mut().insert(Caller {
         principal,

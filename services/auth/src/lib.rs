@@ -17,6 +17,7 @@ pub mod access_log;
 pub mod gate;
 pub mod issue;
 pub mod keys;
+pub mod legacy_keys;
 pub mod lifetime;
 pub mod policy;
 pub mod principal;
@@ -28,6 +29,7 @@ pub mod token;
 
 pub use access_log::AccessLog;
 pub use gate::{Caller, Gate, forbidden};
+pub use legacy_keys::LegacyKeys;
 pub use lifetime::Lifetimes;
 pub use policy::{Action, Denied, Scope, authorize, role_may};
 pub use principal::{LspsId, Principal, RegionScope, Role, RoleError};

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use ed25519_dalek::VerifyingKey;
 use kesos_auth::{
-    AccessLog, Action, Gate, Lifetimes, RateLimiter, RevocationList, Rule, Secured, TokenVerifier,
+    AccessLog, Action, Gate, LegacyKeys, Lifetimes, RateLimiter, RevocationList, Rule, Secured,
+    TokenVerifier,
 };
 use kesos_eventstore::{EventStore, verify};
 use kesos_runtime::{Config, Mode};
@@ -74,11 +75,24 @@ pub async fn revocation_list(store: &OpenedStore) -> anyhow::Result<RevocationLi
     list.context("cannot open the token revocation list")
 }
 
+/// Where the gate looks up idempotency keys recorded before command ids used SHA-256.
+pub fn legacy_keys(store: &OpenedStore) -> LegacyKeys {
+    match store {
+        OpenedStore::Sqlite(store) => LegacyKeys::Sqlite(store.pool().clone()),
+        OpenedStore::Postgres(store) => LegacyKeys::Postgres(store.pool().clone()),
+    }
+}
+
 /// The access gate for this configuration: tokens are verified with the public half of the
 /// token key (`token_key_file`, created under the data directory in the embedded mode) and
 /// every key in `token_trusted_keys_file`, held to each role's maximum lifetime, and looked up
 /// in `revocations` on every request. The distributed mode refuses to start with no key.
-pub fn gate(config: &Config, mode: Mode, revocations: RevocationList) -> anyhow::Result<Gate> {
+pub fn gate(
+    config: &Config,
+    mode: Mode,
+    revocations: RevocationList,
+    legacy: LegacyKeys,
+) -> anyhow::Result<Gate> {
     let mut keys = Vec::new();
     if let Some(path) = &config.token_key_file {
         if mode == Mode::Embedded {
@@ -108,7 +122,13 @@ pub fn gate(config: &Config, mode: Mode, revocations: RevocationList) -> anyhow:
     let access_log = AccessLog::new(kesos_auth::access_log::DEFAULT_CAPACITY);
     let verifier =
         TokenVerifier::new(keys, config.token_audience.clone()).with_lifetimes(lifetimes(config));
-    Ok(Gate::revocable(verifier, limiter, access_log, revocations))
+    Ok(Gate::revocable(
+        verifier,
+        limiter,
+        access_log,
+        revocations,
+        legacy,
+    ))
 }
 
 /// The longest lifetime of each role's token, from the configuration.

@@ -125,3 +125,34 @@ fn a_lifetime_beyond_the_roles_maximum_is_refused_and_the_maximum_is_configurabl
     one_line_failure(&issue(&central, "9h", &shifts));
     assert!(issue(&central, "8h", &shifts).status.success());
 }
+
+#[test]
+fn an_issued_tokens_id_is_printed_and_revoking_it_twice_is_harmless() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let issued = run(dir, &["token", "issue", "--role", "auditor"], &[]);
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = String::from_utf8(issued.stdout.clone()).unwrap();
+    let jti = kesos_auth::token::unverified_jti(token.trim()).unwrap();
+    assert!(stderr(&issued).contains(&format!("token id {jti}")));
+
+    let revoke = |what: &str, reason: &str| {
+        run(
+            dir,
+            &["token", "revoke", what, &format!("--reason={reason}")],
+            &[],
+        )
+    };
+    let first = revoke(&jti, "laptop stolen");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let said = String::from_utf8(first.stdout).unwrap();
+    assert!(said.starts_with(&format!("revoked token {jti}")), "{said}");
+    // The whole token names the same id.
+    let again = revoke(token.trim(), "laptop stolen");
+    assert!(again.status.success(), "{}", stderr(&again));
+    let said = String::from_utf8(again.stdout).unwrap();
+    assert_eq!(said.trim(), format!("token {jti} was revoked already"));
+
+    let text = one_line_failure(&revoke(&jti, " "));
+    assert!(text.contains("--reason"), "{text}");
+}
