@@ -25,9 +25,11 @@ use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
 use crate::access_log::{AccessEntry, AccessLog};
+use crate::legacy_keys::LegacyKeys;
 use crate::policy::{Action, Denied, Scope, authorize, role_may, sees_personal_data};
 use crate::principal::{Principal, Role};
 use crate::rate::RateLimiter;
+use crate::revocation::RevocationList;
 use crate::token::TokenVerifier;
 
 /// Everything the gate needs, shared by all requests.
@@ -39,16 +41,41 @@ struct Inner {
     limiter: RateLimiter,
     log: Arc<AccessLog>,
     tokenless: Principal,
+    revocations: Option<RevocationList>,
+    legacy: Option<LegacyKeys>,
 }
 
 impl Gate {
     /// A gate verifying tokens with `verifier` and limiting public verification with `limiter`.
+    /// No revocation list: for benchmarks and tests; a process uses [`Gate::revocable`].
     pub fn new(verifier: TokenVerifier, limiter: RateLimiter, log: AccessLog) -> Self {
         Self(Arc::new(Inner {
             verifier,
             limiter,
             log: Arc::new(log),
             tokenless: Principal::public(),
+            revocations: None,
+            legacy: None,
+        }))
+    }
+
+    /// [`Gate::new`] that also refuses (401) every token on `revocations`, looked up on each
+    /// request (when the list cannot be read the request is refused, 503, never let through),
+    /// and recognises `Idempotency-Key`s recorded under the old derivation in `legacy`.
+    pub fn revocable(
+        verifier: TokenVerifier,
+        limiter: RateLimiter,
+        log: AccessLog,
+        revocations: RevocationList,
+        legacy: LegacyKeys,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            verifier,
+            limiter,
+            log: Arc::new(log),
+            tokenless: Principal::public(),
+            revocations: Some(revocations),
+            legacy: Some(legacy),
         }))
     }
 
@@ -60,6 +87,8 @@ impl Gate {
             limiter: RateLimiter::new(u32::MAX, u32::MAX, 1),
             log: Arc::new(AccessLog::new(100)),
             tokenless: principal,
+            revocations: None,
+            legacy: None,
         }))
     }
 
@@ -76,6 +105,65 @@ impl Gate {
     /// How many verification keys are trusted (for the start-up line).
     pub fn key_count(&self) -> usize {
         self.0.verifier.key_count()
+    }
+}
+
+impl Gate {
+    /// The principal a bearer token names, or why it names none (a reason for the access log);
+    /// `Err` is an answer to send now: the revocation list could not be read.
+    async fn authenticate(&self, token: &str) -> Result<Result<Principal, String>, Response> {
+        let verified = match self
+            .0
+            .verifier
+            .verify_token(token, OffsetDateTime::now_utc())
+        {
+            Ok(verified) => verified,
+            Err(error) => return Ok(Err(error.to_string())),
+        };
+        let Some(revocations) = &self.0.revocations else {
+            return Ok(Ok(verified.principal));
+        };
+        match revocations.is_revoked(&verified.jti).await {
+            Ok(false) => Ok(Ok(verified.principal)),
+            Ok(true) => Ok(Err(format!("token {} was revoked", verified.jti))),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the token revocation list; refusing the request");
+                Err(Problem::unavailable(
+                    "the token cannot be checked right now; retry in a moment",
+                )
+                .into_response())
+            }
+        }
+    }
+}
+
+impl Gate {
+    /// Replaces an opaque `Idempotency-Key` by the command id the old derivation gave it when
+    /// that command is recorded, so its retry is recognised (see [`crate::legacy_keys`]). A
+    /// failed lookup leaves the key alone: the command then runs under the new id.
+    async fn recognise_legacy_key(&self, headers: &mut HeaderMap) {
+        let Some(legacy) = &self.0.legacy else {
+            return;
+        };
+        let Some(key) = headers
+            .get(kesos_http::IDEMPOTENCY_KEY)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|key| (1..=200).contains(&key.len()))
+        else {
+            return;
+        };
+        match legacy.recorded(key).await {
+            Ok(Some(id)) => {
+                if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                    headers.insert(kesos_http::IDEMPOTENCY_KEY, value);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot look up an idempotency key recorded before SHA-256");
+            }
+        }
     }
 }
 
@@ -294,11 +382,10 @@ pub(crate) async fn check(action: Action, mut request: Request, next: Next) -> R
     let verified = match (bearer(request.headers()), &gate) {
         (Bearer::None, Some(gate)) => Ok(gate.0.tokenless.clone()),
         (Bearer::None, None) => Ok(Principal::public()),
-        (Bearer::Token(token), Some(gate)) => gate
-            .0
-            .verifier
-            .verify(token, OffsetDateTime::now_utc())
-            .map_err(|e| e.to_string()),
+        (Bearer::Token(token), Some(gate)) => match gate.authenticate(token).await {
+            Ok(verified) => verified,
+            Err(response) => return response,
+        },
         (Bearer::Token(_), None) => Err("no gate installed to verify tokens".to_owned()),
         (Bearer::Malformed, _) => Err("the Authorization header is not a bearer token".to_owned()),
     };
@@ -326,6 +413,9 @@ pub(crate) async fn check(action: Action, mut request: Request, next: Next) -> R
     }
     if let (Some(log), false) = (&log, action.is_read()) {
         log.allowed(&principal.actor(), &method, &path, &format!("{action:?}"));
+    }
+    if let Some(gate) = &gate {
+        gate.recognise_legacy_key(request.headers_mut()).await;
     }
     request.extensions_mut().insert(Caller {
         principal,

@@ -7,11 +7,9 @@ use kesos_regions::Regions;
 use time::{Duration, OffsetDateTime};
 
 use crate::keys::{KeyError, load_or_create_signing_key, read_signing_key};
+use crate::lifetime::{Lifetimes, describe};
 use crate::principal::{Principal, Role, RoleError};
 use crate::token::TokenIssuer;
-
-/// Longest lifetime a token may be issued for.
-pub const MAX_TTL: Duration = Duration::days(366);
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -28,6 +26,8 @@ pub struct IssueRequest<'a> {
     pub ttl: &'a str,
     /// The audience (`token_audience`).
     pub audience: &'a str,
+    /// The longest lifetime each role's token may have.
+    pub lifetimes: Lifetimes,
 }
 
 /// Why no token was issued; each message says what to change.
@@ -39,9 +39,23 @@ pub enum IssueError {
     /// The region is well-formed but not in the embedded Kemendagri table.
     #[error("region {0} does not exist in {edition}", edition = kesos_regions::EDITION)]
     UnknownRegion(String),
-    /// The lifetime is not a number with a unit, or too long.
-    #[error("--ttl {0:?}: give a lifetime like 30m, 8h or 7d, at most 366d")]
+    /// The lifetime is not a positive duration with units.
+    #[error("--ttl {0:?}: give a lifetime like 30m, 8h or 7d")]
     Ttl(String),
+    /// The lifetime is longer than the role's maximum.
+    #[error(
+        "--ttl {ttl}: a {role} token may live {max} at most (KESOS_TOKEN_MAX_LIFETIME_{setting}_SECS)"
+    )]
+    TooLong {
+        /// The lifetime asked for, as written.
+        ttl: String,
+        /// The role's name.
+        role: String,
+        /// The role's maximum, as text.
+        max: String,
+        /// Which setting raises it: `PEOPLE` or `LSPS`.
+        setting: &'static str,
+    },
     /// The subject is empty or too long.
     #[error("--subject must be 1-200 characters")]
     Subject,
@@ -50,21 +64,27 @@ pub enum IssueError {
     Key(#[from] KeyError),
 }
 
-/// Parses a lifetime: a whole number followed by `s`, `m`, `h` or `d`.
-pub fn parse_ttl(text: &str) -> Result<Duration, IssueError> {
+/// Parses a lifetime with humantime (`30m`, `8h`, `7d`, `1h 30m`): never panics, whatever
+/// the text, and refuses zero, overflow, and anything longer than `max`.
+pub fn parse_ttl(text: &str, role: &Role, lifetimes: &Lifetimes) -> Result<Duration, IssueError> {
     let error = || IssueError::Ttl(text.to_owned());
-    let split = text.len().checked_sub(1).ok_or_else(error)?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().map_err(|_| error())?;
-    let ttl = match unit {
-        "s" => Duration::seconds(number),
-        "m" => Duration::minutes(number),
-        "h" => Duration::hours(number),
-        "d" => Duration::days(number),
-        _ => return Err(error()),
-    };
-    if ttl <= Duration::ZERO || ttl > MAX_TTL {
+    let parsed = humantime::parse_duration(text.trim()).map_err(|_| error())?;
+    let ttl = Duration::try_from(parsed).map_err(|_| error())?;
+    if ttl <= Duration::ZERO {
         return Err(error());
+    }
+    let max = lifetimes.max_for(role);
+    if ttl > max {
+        return Err(IssueError::TooLong {
+            ttl: text.trim().to_owned(),
+            role: role.name().to_owned(),
+            max: describe(max),
+            setting: if matches!(role, Role::Lsps { .. }) {
+                "LSPS"
+            } else {
+                "PEOPLE"
+            },
+        });
     }
     Ok(ttl)
 }
@@ -83,7 +103,7 @@ pub fn issue(
     {
         return Err(IssueError::UnknownRegion(region.code().to_string()));
     }
-    let ttl = parse_ttl(request.ttl)?;
+    let ttl = parse_ttl(request.ttl, &role, &request.lifetimes)?;
     if request.subject.trim().is_empty() || request.subject.len() > 200 {
         return Err(IssueError::Subject);
     }
@@ -113,17 +133,46 @@ mod tests {
             subject: "siti",
             ttl: "8h",
             audience: "kesos",
+            lifetimes: Lifetimes::default(),
         }
     }
 
     #[test]
-    fn lifetimes_take_a_unit_and_a_ceiling() {
-        assert_eq!(parse_ttl("30m").unwrap(), Duration::minutes(30));
-        assert_eq!(parse_ttl("7d").unwrap(), Duration::days(7));
-        assert!(parse_ttl("8").is_err());
-        assert!(parse_ttl("0h").is_err());
-        assert!(parse_ttl("400d").is_err());
-        assert!(parse_ttl("").is_err());
+    fn lifetimes_take_a_unit_and_the_roles_ceiling() {
+        let people = Role::CentralOperations;
+        let lifetimes = Lifetimes::default();
+        let parse = |text: &str| parse_ttl(text, &people, &lifetimes);
+        assert_eq!(parse("30m").unwrap(), Duration::minutes(30));
+        assert_eq!(parse("1h 30m").unwrap(), Duration::minutes(90));
+        assert_eq!(parse("24h").unwrap(), Duration::hours(24));
+        assert!(matches!(parse("2d"), Err(IssueError::TooLong { .. })));
+        for bad in ["8", "0h", "", "7ä", "ä", "-1h", "99999999999999999999999d"] {
+            assert!(matches!(parse(bad), Err(IssueError::Ttl(_))), "{bad}");
+        }
+        assert!(matches!(
+            parse("99999999999999d"),
+            Err(IssueError::TooLong { .. })
+        ));
+        let lsps = Role::from_parts("lsps", None, Some("LSPS-PEKSOS")).unwrap();
+        assert_eq!(
+            parse_ttl("90d", &lsps, &lifetimes).unwrap(),
+            Duration::days(90)
+        );
+        assert!(parse_ttl("91d", &lsps, &lifetimes).is_err());
+    }
+
+    #[test]
+    fn a_token_beyond_the_roles_maximum_is_not_issued() {
+        let path = Path::new("/nonexistent/token.key");
+        let now = OffsetDateTime::now_utc();
+        let mut asked = request("regional-dinas", Some("32.77"));
+        asked.ttl = "366d";
+        let error = issue(&asked, path, false, now).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--ttl 366d: a regional-dinas token may live 1day at most \
+             (KESOS_TOKEN_MAX_LIFETIME_PEOPLE_SECS)"
+        );
     }
 
     #[test]

@@ -57,29 +57,76 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
 
 /// Writes a new signing key readable by its owner only; refuses to replace one unless `force`.
 pub fn write_signing_key(path: &Path, key: &SigningKey, force: bool) -> Result<(), KeyError> {
-    if path.exists() && !force {
-        return Err(KeyError::Exists(path.to_owned()));
-    }
+    write_secret_file(path, &hex::encode(key.to_bytes()), force)
+}
+
+/// Writes `text` and a newline as a secret file of mode 0600, whatever the umask or a file
+/// it replaces had.
+///
+/// Without `force` the file is created with `O_CREAT | O_EXCL` (`create_new`), so an existing
+/// file is refused ([`KeyError::Exists`]) even when another process creates it between a check
+/// and the open: there is no check. With `force` the secret goes to a fresh temporary file in
+/// the same directory (0600, `create_new`), is flushed to disk, and is renamed over `path`:
+/// readers see the old key or the new one, never half a file, and the replaced file's mode does
+/// not carry over because the new file is a new inode.
+pub fn write_secret_file(path: &Path, text: &str, force: bool) -> Result<(), KeyError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
+    if !force {
+        return create_secret(path, text).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::Exists(path.to_owned())
+            } else {
+                KeyError::Io {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        });
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let written = create_secret(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(io(path));
+    if written.is_err() {
+        // Best effort: the temporary file holds the new secret and must not be left behind.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// Creates `path` (never opening an existing file), mode 0600, and writes `text` to disk.
+fn create_secret(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io(path))?;
-    writeln!(file, "{}", hex::encode(key.to_bytes())).map_err(io(path))
+    let mut file = options.open(path)?;
+    // The umask can only narrow the mode asked for at creation; set it exactly.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    writeln!(file, "{text}")?;
+    file.sync_all()
 }
 
 /// Reads the signing key at `path`, creating it first when it is missing: the embedded mode's
-/// out-of-the-box key under the data directory.
+/// out-of-the-box key under the data directory. Two processes starting at once agree on one
+/// key: the one whose creation loses the race reads the winner's.
 pub fn load_or_create_signing_key(path: &Path) -> Result<(SigningKey, bool), KeyError> {
     if path.exists() {
         return read_signing_key(path).map(|key| (key, false));
     }
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    write_signing_key(path, &key, false)?;
-    Ok((key, true))
+    match write_signing_key(path, &key, false) {
+        Ok(()) => Ok((key, true)),
+        Err(KeyError::Exists(_)) => read_signing_key(path).map(|key| (key, false)),
+        Err(error) => Err(error),
+    }
 }
 
 /// Reads a trusted-keys file: one public key per line, blank lines and `#` comments skipped.

@@ -10,22 +10,30 @@
 //!   for the actor recorded in event metadata.
 //! - [`rate`]: the per-client token bucket on public verification; [`access_log`]: denials
 //!   for auditors.
+//! - [`lifetime`]: each role's longest token lifetime; [`revocation`]: tokens withdrawn by
+//!   `jti` before they expire, kept in the database and checked on every request.
 
 pub mod access_log;
 pub mod gate;
 pub mod issue;
 pub mod keys;
+pub mod legacy_keys;
+pub mod lifetime;
 pub mod policy;
 pub mod principal;
 pub mod rate;
+pub mod revocation;
 pub mod routes;
 pub mod secured;
 pub mod token;
 
 pub use access_log::AccessLog;
 pub use gate::{Caller, Gate, forbidden};
+pub use legacy_keys::LegacyKeys;
+pub use lifetime::Lifetimes;
 pub use policy::{Action, Denied, Scope, authorize, role_may};
 pub use principal::{LspsId, Principal, RegionScope, Role, RoleError};
 pub use rate::RateLimiter;
+pub use revocation::{Revocation, RevocationError, RevocationList};
 pub use secured::{Rule, Secured, guard_all};
-pub use token::{Claims, TokenError, TokenIssuer, TokenVerifier, key_id};
+pub use token::{Claims, TokenError, TokenIssuer, TokenVerifier, Verified, key_id};

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::lifetime::{Lifetimes, describe};
 use crate::principal::{Principal, Role};
 
 /// The issuer every kesos token names.
@@ -94,6 +95,27 @@ pub enum TokenError {
     /// The role claims are not a valid role.
     #[error("the token's role is invalid: {0}")]
     Role(String),
+    /// The token lives longer (`exp` − `iat`) than its role's maximum lifetime.
+    #[error("the token lives longer than a {role} token may ({max} at most)")]
+    Lifetime {
+        /// The role's name.
+        role: String,
+        /// The role's maximum, as text.
+        max: String,
+    },
+    /// The token's id is on the revocation list.
+    #[error("the token was revoked")]
+    Revoked,
+}
+
+/// A token that passed every check: who it names and its id (`jti`), which the revocation
+/// list is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The caller.
+    pub principal: Principal,
+    /// The token's id.
+    pub jti: String,
 }
 
 /// A key's id: the first 8 bytes of SHA-256 over the public key, in hex. Derived, so a
@@ -167,15 +189,25 @@ impl TokenIssuer {
 pub struct TokenVerifier {
     keys: HashMap<String, VerifyingKey>,
     audience: String,
+    lifetimes: Lifetimes,
 }
 
 impl TokenVerifier {
-    /// A verifier trusting `keys` for tokens addressed to `audience`.
+    /// A verifier trusting `keys` for tokens addressed to `audience`, holding tokens to the
+    /// default [`Lifetimes`].
     pub fn new(keys: impl IntoIterator<Item = VerifyingKey>, audience: impl Into<String>) -> Self {
         Self {
             keys: keys.into_iter().map(|k| (key_id(&k), k)).collect(),
             audience: audience.into(),
+            lifetimes: Lifetimes::default(),
         }
+    }
+
+    /// The same verifier, refusing tokens that live longer than `lifetimes` allows their role.
+    #[must_use]
+    pub fn with_lifetimes(mut self, lifetimes: Lifetimes) -> Self {
+        self.lifetimes = lifetimes;
+        self
     }
 
     /// How many keys it trusts.
@@ -184,8 +216,15 @@ impl TokenVerifier {
     }
 
     /// The principal a token names, if the token is well-formed, signed by a trusted key,
-    /// addressed to this audience by kesos, and valid at `now`.
+    /// addressed to this audience by kesos, valid at `now`, and no longer-lived than its role
+    /// allows (the revocation list is the gate's to check, with [`TokenVerifier::verify_token`]).
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Principal, TokenError> {
+        self.verify_token(token, now)
+            .map(|verified| verified.principal)
+    }
+
+    /// [`TokenVerifier::verify`], also giving the token's id.
+    pub fn verify_token(&self, token: &str, now: OffsetDateTime) -> Result<Verified, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
@@ -220,9 +259,23 @@ impl TokenVerifier {
         if role == Role::Public || claims.sub.is_empty() || claims.sub.len() > 200 {
             return Err(TokenError::Role("no subject or a public role".to_owned()));
         }
-        Ok(Principal {
-            subject: claims.sub,
-            role,
+        let max = self.lifetimes.max_for(&role);
+        let issued = claims.iat.min(claims.nbf);
+        if claims.exp.saturating_sub(issued) > max.whole_seconds() {
+            return Err(TokenError::Lifetime {
+                role: role.name().to_owned(),
+                max: describe(max),
+            });
+        }
+        if claims.jti.is_empty() || claims.jti.len() > 200 {
+            return Err(TokenError::Malformed);
+        }
+        Ok(Verified {
+            principal: Principal {
+                subject: claims.sub,
+                role,
+            },
+            jti: claims.jti,
         })
     }
 
@@ -242,6 +295,16 @@ impl TokenVerifier {
         }
         Ok(())
     }
+}
+
+/// The `jti` of a token, read without checking anything (for `kesos token revoke`, which may
+/// be handed the whole token: withdrawing a token needs no trust in it).
+pub fn unverified_jti(token: &str) -> Option<String> {
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = token.trim().split('.').nth(1)?;
+    decode_json::<Claims>(payload).ok().map(|claims| claims.jti)
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
@@ -374,6 +437,31 @@ mod tests {
             verifier.verify(&format!("{header}.{rest}"), now()),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn a_token_living_longer_than_its_roles_maximum_is_refused() {
+        let issuer = TokenIssuer::new(key(1));
+        let verifier = TokenVerifier::new([key(1).verifying_key()], "kesos")
+            .with_lifetimes(Lifetimes::new(Duration::hours(8), Duration::days(30)));
+        let long = issuer.issue(&central(), "kesos", now(), Duration::days(366));
+        assert!(matches!(
+            verifier.verify(&long, now()),
+            Err(TokenError::Lifetime { .. })
+        ));
+        let day = issuer.issue(&central(), "kesos", now(), Duration::hours(9));
+        assert!(matches!(
+            verifier.verify(&day, now()),
+            Err(TokenError::Lifetime { .. })
+        ));
+        let shift = issuer.issue(&central(), "kesos", now(), Duration::hours(8));
+        assert!(verifier.verify(&shift, now()).is_ok());
+        let lsps = Principal {
+            subject: "system".to_owned(),
+            role: Role::from_parts("lsps", None, Some("LSPS-PEKSOS")).unwrap(),
+        };
+        let machine = issuer.issue(&lsps, "kesos", now(), Duration::days(30));
+        assert!(verifier.verify(&machine, now()).is_ok());
     }
 
     #[test]

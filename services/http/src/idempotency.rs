@@ -32,10 +32,31 @@ pub fn command_id(headers: &HeaderMap) -> Result<Uuid, Problem> {
 }
 
 /// The command id an opaque key names: the key itself when it is a UUID, else a stable UUIDv8
-/// (FNV-1a, 128-bit) — the same key always names the same command; collisions between
-/// different keys are as unlikely as between random UUIDs. Also used for message ids that
-/// other systems (LSPS) choose.
+/// from SHA-256 over a label and the key, as kesos derives every other id — the same key
+/// always names the same command, and nobody can choose two keys that name one command (LSPS
+/// choose their message ids, which are keyed this way). Also used for message ids that other
+/// systems (LSPS) choose.
 pub fn uuid_for_key(text: &str) -> Uuid {
+    if let Ok(uuid) = Uuid::parse_str(text) {
+        return uuid;
+    }
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"kesos.idempotency-key");
+    hasher.update([0]);
+    hasher.update(text.as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// The command id kesos derived from an opaque key before it used SHA-256 (FNV-1a, 128-bit),
+/// kept only to recognise commands recorded then: their events' ids derive from it, so a
+/// client retrying such a command after the upgrade must be answered with what was recorded
+/// (the gate rewrites the key to this id when its first event is stored). Never use it for a
+/// new id: FNV-1a collisions can be chosen.
+pub fn legacy_uuid_for_key(text: &str) -> Uuid {
     if let Ok(uuid) = Uuid::parse_str(text) {
         return uuid;
     }
@@ -69,6 +90,22 @@ mod tests {
         let a = command_id(&headers("import-2025-01")).unwrap();
         assert_eq!(a, command_id(&headers("import-2025-01")).unwrap());
         assert_ne!(a, command_id(&headers("import-2025-02")).unwrap());
+    }
+
+    #[test]
+    fn an_opaque_key_names_a_command_through_sha_256_not_fnv() {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(b"kesos.idempotency-key\0lsps:LSPS-PEKSOS:m-1");
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        let expected = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+        assert_eq!(uuid_for_key("lsps:LSPS-PEKSOS:m-1"), expected);
+        // The old derivation stays available to recognise what was recorded with it.
+        assert_ne!(legacy_uuid_for_key("lsps:LSPS-PEKSOS:m-1"), expected);
+        assert_eq!(
+            legacy_uuid_for_key("import-2025-01").to_string(),
+            "c48d8a2d-90fb-8e43-975f-942a06059908"
+        );
     }
 
     #[test]

@@ -14,6 +14,6 @@ pub mod problem;
 pub use body::JsonBody;
 pub use context::command_context;
 pub use extract::{Path, Query};
-pub use idempotency::{IDEMPOTENCY_KEY, command_id, uuid_for_key};
+pub use idempotency::{IDEMPOTENCY_KEY, command_id, legacy_uuid_for_key, uuid_for_key};
 pub use paging::Paging;
 pub use problem::{FieldError, Problem};

@@ -117,7 +117,8 @@ impl Application {
         )
         .await?;
         let progress = open_progress(config, &store).await?;
-        let gate = http::gate(config, mode)?;
+        let revocations = http::revocation_list(&store).await?;
+        let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
         let state = AppState {
             store: store.shared(),
             mode,

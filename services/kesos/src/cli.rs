@@ -271,13 +271,23 @@ pub enum TokenAction {
         /// Who the token is for (recorded as the actor of every command); default `$USER`.
         #[arg(long)]
         subject: Option<String>,
-        /// Lifetime: 30m, 8h, 7d (at most 366d).
+        /// Lifetime: 30m, 8h, 7d; at most the role's maximum (a day for people, 90 days for
+        /// LSPS by default: KESOS_TOKEN_MAX_LIFETIME_PEOPLE_SECS / _LSPS_SECS).
         #[arg(long, default_value = "8h")]
         ttl: String,
         /// The signing key (64 hex digits, as `kesos key generate` writes); default
         /// `token_key_file` (`<data_dir>/token.key`, created in the embedded mode).
         #[arg(long)]
         key: Option<PathBuf>,
+    },
+    /// Withdraw a token before it expires: every process refuses it (401) from the next
+    /// request on, also after a restart. `kesos token issue` prints a token's id on stderr.
+    Revoke {
+        /// The token's id (`jti`), or the whole token.
+        token: String,
+        /// Why (kept with the revocation).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -342,6 +352,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mode = config.mode()?;
             let store = open::open_store(&config, mode).await?;
             store.migrate_consumers().await?;
+            crate::http::revocation_list(&store).await?;
             writeln!(out, "migrated: {}", store.describe(&config))?;
             Ok(())
         }
@@ -573,6 +584,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 subject: &subject,
                 ttl: &ttl,
                 audience: &config.token_audience,
+                lifetimes: crate::http::lifetimes(&config),
             };
             let default_key = config.token_key_file.clone();
             let create = key.is_none() && config.mode()? == kesos_runtime::Mode::Embedded;
@@ -581,7 +593,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("no token key: pass --key FILE or set KESOS_TOKEN_KEY_FILE")?;
             let token =
                 kesos_auth::issue::issue(&request, &path, create, time::OffsetDateTime::now_utc())?;
+            if let Some(jti) = kesos_auth::token::unverified_jti(&token) {
+                eprintln!(
+                    "token id {jti} (withdraw it with `kesos token revoke {jti} --reason …`)"
+                );
+            }
             writeln!(out, "{token}").context("cannot print the token")
+        }
+        Command::Token {
+            action: TokenAction::Revoke { token, reason },
+        } => {
+            let by = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
+            crate::tokens::revoke_command(&config, &token, &reason, &by, &mut out).await
         }
         Command::Key {
             action: KeyAction::Public { key },

@@ -4,18 +4,24 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use ed25519_dalek::VerifyingKey;
-use kesos_auth::{AccessLog, Action, Gate, RateLimiter, Rule, Secured, TokenVerifier};
+use kesos_auth::{
+    AccessLog, Action, Gate, LegacyKeys, Lifetimes, RateLimiter, RevocationList, Rule, Secured,
+    TokenVerifier,
+};
 use kesos_eventstore::{EventStore, verify};
 use kesos_runtime::{Config, Mode};
 use serde_json::json;
 
 use kesos_http::Problem;
+
+use crate::open::OpenedStore;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -75,10 +81,33 @@ pub fn access_rules() -> Vec<Rule> {
     rules
 }
 
+/// The token revocation list in the store's database (its table created when missing).
+pub async fn revocation_list(store: &OpenedStore) -> anyhow::Result<RevocationList> {
+    let list = match store {
+        OpenedStore::Sqlite(store) => RevocationList::sqlite(store.pool().clone()).await,
+        OpenedStore::Postgres(store) => RevocationList::postgres(store.pool().clone()).await,
+    };
+    list.context("cannot open the token revocation list")
+}
+
+/// Where the gate looks up idempotency keys recorded before command ids used SHA-256.
+pub fn legacy_keys(store: &OpenedStore) -> LegacyKeys {
+    match store {
+        OpenedStore::Sqlite(store) => LegacyKeys::Sqlite(store.pool().clone()),
+        OpenedStore::Postgres(store) => LegacyKeys::Postgres(store.pool().clone()),
+    }
+}
+
 /// The access gate for this configuration: tokens are verified with the public half of the
 /// token key (`token_key_file`, created under the data directory in the embedded mode) and
-/// every key in `token_trusted_keys_file`. The distributed mode refuses to start with no key.
-pub fn gate(config: &Config, mode: Mode) -> anyhow::Result<Gate> {
+/// every key in `token_trusted_keys_file`, held to each role's maximum lifetime, and looked up
+/// in `revocations` on every request. The distributed mode refuses to start with no key.
+pub fn gate(
+    config: &Config,
+    mode: Mode,
+    revocations: RevocationList,
+    legacy: LegacyKeys,
+) -> anyhow::Result<Gate> {
     let mut keys = Vec::new();
     if let Some(path) = &config.token_key_file {
         if mode == Mode::Embedded {
@@ -106,8 +135,23 @@ pub fn gate(config: &Config, mode: Mode) -> anyhow::Result<Gate> {
         kesos_auth::rate::DEFAULT_MAX_CLIENTS,
     );
     let access_log = AccessLog::new(kesos_auth::access_log::DEFAULT_CAPACITY);
-    let verifier = TokenVerifier::new(keys, config.token_audience.clone());
-    Ok(Gate::new(verifier, limiter, access_log))
+    let verifier =
+        TokenVerifier::new(keys, config.token_audience.clone()).with_lifetimes(lifetimes(config));
+    Ok(Gate::revocable(
+        verifier,
+        limiter,
+        access_log,
+        revocations,
+        legacy,
+    ))
+}
+
+/// The longest lifetime of each role's token, from the configuration.
+pub fn lifetimes(config: &Config) -> Lifetimes {
+    Lifetimes::from_secs(
+        config.token_max_lifetime_people_secs,
+        config.token_max_lifetime_lsps_secs,
+    )
 }
 
 /// The paths this process serves, for the start-up banner.
@@ -124,16 +168,28 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// The public answer of a process that is not ready: a fixed text, because `/readyz` needs no
+/// token and a store's error names databases, tables, hosts and users. The cause goes to the
+/// log.
+fn not_ready() -> Response {
+    Problem::unavailable("kesos is not ready; the operator finds the cause in its log")
+        .into_response()
+}
+
 async fn ready(State(state): State<AppState>) -> Response {
     if let Err(error) = state.store.head_position().await {
-        return Problem::unavailable(format!("event store unreachable: {error}")).into_response();
+        tracing::warn!(%error, "not ready: the event store cannot be read");
+        return not_ready();
     }
     let nats = match &state.nats {
         None => "not used (embedded mode)",
         Some(client) if client.connection_state() == async_nats::connection::State::Connected => {
             "connected"
         }
-        Some(_) => return Problem::unavailable("NATS is not connected").into_response(),
+        Some(client) => {
+            tracing::warn!(state = %client.connection_state(), "not ready: NATS is not connected");
+            return not_ready();
+        }
     };
     let stalled = state.stalls.current();
     if !stalled.is_empty() {

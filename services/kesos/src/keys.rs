@@ -6,7 +6,6 @@
 //! replica would not be trusted by another. Rotation: generate a new key, add the old public key
 //! to the trusted-keys file, switch `KESOS_SIGNING_KEY_FILE`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -27,11 +26,22 @@ pub fn load_or_create_signing_key(config: &Config, mode: Mode) -> anyhow::Result
     let path = signing_key_path(config);
     if !path.exists() && mode == Mode::Embedded {
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        write_signing_key(&path, &key, false)?;
-        tracing::info!(path = %path.display(), "created a checkpoint signing key");
-        return Ok(key);
+        if created(kesos_auth::keys::write_signing_key(&path, &key, false))? {
+            tracing::info!(path = %path.display(), "created a checkpoint signing key");
+            return Ok(key);
+        }
     }
     read_signing_key(&path)
+}
+
+/// Whether a key file was created; `false` when another process created it first (read
+/// theirs, so both use one key).
+fn created(written: Result<(), kesos_auth::keys::KeyError>) -> anyhow::Result<bool> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(kesos_auth::keys::KeyError::Exists(_)) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Reads a signing key file.
@@ -70,9 +80,14 @@ pub fn load_or_create_master_key(config: &Config, mode: Mode) -> anyhow::Result<
     let path = master_key_path(config);
     if !path.exists() && mode == Mode::Embedded {
         let key = MasterKey::generate();
-        write_secret_file(&path, &key.to_hex(), false)?;
-        tracing::info!(path = %path.display(), "created a personal-data master key");
-        return Ok(key);
+        if created(kesos_auth::keys::write_secret_file(
+            &path,
+            &key.to_hex(),
+            false,
+        ))? {
+            tracing::info!(path = %path.display(), "created a personal-data master key");
+            return Ok(key);
+        }
     }
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
@@ -97,28 +112,20 @@ pub fn previous_master_keys(config: &Config) -> anyhow::Result<Vec<MasterKey>> {
     Ok(vec![key])
 }
 
-/// Writes a secret as one hex line, readable by its owner only; refuses to overwrite unless
-/// `force`.
+/// Writes a secret as one hex line, mode 0600; refuses to overwrite unless `force`, and then
+/// replaces the file atomically (see [`kesos_auth::keys::write_secret_file`]: no
+/// exists-then-open race, no permissions inherited from the file replaced).
 pub fn write_secret_file(path: &Path, hex_text: &str, force: bool) -> anyhow::Result<()> {
-    if path.exists() && !force {
-        bail!(
+    kesos_auth::keys::write_secret_file(path, hex_text, force).map_err(|error| match error {
+        kesos_auth::keys::KeyError::Exists(path) => anyhow::anyhow!(
             "{} exists already; pass --force to replace it",
             path.display()
-        );
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(file, "{hex_text}").with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+        ),
+        kesos_auth::keys::KeyError::Io { path, source } => {
+            anyhow::anyhow!("cannot write {}: {source}", path.display())
+        }
+        other => anyhow::anyhow!(other),
+    })
 }
 
 /// The keys whose checkpoints `audit verify` accepts: the current key's public half plus every

@@ -16,5 +16,6 @@ pub mod open;
 pub mod openapi;
 pub mod progress;
 pub mod scheduling;
+pub mod tokens;
 
 pub use app::Application;

@@ -119,6 +119,13 @@ pub struct Config {
     /// The audience tokens must name (`KESOS_TOKEN_AUDIENCE`), so a token for one deployment
     /// is refused by another.
     pub token_audience: String,
+    /// Longest lifetime of a person's token (central operations, Dinas, auditor), in seconds
+    /// (`KESOS_TOKEN_MAX_LIFETIME_PEOPLE_SECS`, default one day, at most 366 days): longer
+    /// ones are neither issued nor accepted.
+    pub token_max_lifetime_people_secs: u64,
+    /// Longest lifetime of a machine client's (LSPS) token, in seconds
+    /// (`KESOS_TOKEN_MAX_LIFETIME_LSPS_SECS`, default 90 days, at most 366 days).
+    pub token_max_lifetime_lsps_secs: u64,
     /// Sustained public verification requests per minute per client address.
     pub public_rate_limit_per_minute: u32,
     /// Public verification requests a client may send at once before the rate applies.
@@ -316,6 +323,8 @@ impl Default for Config {
             service_name: "kesos".to_owned(),
             token_trusted_keys_file: None,
             token_audience: "kesos".to_owned(),
+            token_max_lifetime_people_secs: 24 * 3600,
+            token_max_lifetime_lsps_secs: 90 * 24 * 3600,
             public_rate_limit_per_minute: 120,
             public_rate_limit_burst: 30,
         }
@@ -404,6 +413,14 @@ impl Config {
                 path(&self.token_trusted_keys_file),
             ),
             ("token_audience", self.token_audience.clone()),
+            (
+                "token_max_lifetime_people_secs",
+                self.token_max_lifetime_people_secs.to_string(),
+            ),
+            (
+                "token_max_lifetime_lsps_secs",
+                self.token_max_lifetime_lsps_secs.to_string(),
+            ),
         ];
         pairs
             .iter()
@@ -471,6 +488,14 @@ impl fmt::Debug for Config {
             .field("token_key_file", &self.token_key_file)
             .field("token_trusted_keys_file", &self.token_trusted_keys_file)
             .field("token_audience", &self.token_audience)
+            .field(
+                "token_max_lifetime_people_secs",
+                &self.token_max_lifetime_people_secs,
+            )
+            .field(
+                "token_max_lifetime_lsps_secs",
+                &self.token_max_lifetime_lsps_secs,
+            )
             .field(
                 "public_rate_limit_per_minute",
                 &self.public_rate_limit_per_minute,
@@ -771,6 +796,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn token_lifetimes_are_set_in_seconds_and_bounded_to_366_days() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("KESOS_TOKEN_MAX_LIFETIME_PEOPLE_SECS", "28800"),
+                ("KESOS_TOKEN_MAX_LIFETIME_LSPS_SECS", "2592000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.token_max_lifetime_people_secs, 8 * 3600);
+        assert_eq!(config.token_max_lifetime_lsps_secs, 30 * 86400);
+        for bad in ["0", "59", "31622401", "7d"] {
+            let error = Config::load(None, env(&[("KESOS_TOKEN_MAX_LIFETIME_PEOPLE_SECS", bad)]))
+                .unwrap_err();
+            assert!(error.to_string().contains("366 days"), "{error}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! A kesos process over a real socket on port 0, for the HTTP tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod modes;
+
 use kesos::Application;
 use kesos_runtime::{Config, Shutdown};
 use kesos_testkit::SqliteFile;
@@ -66,6 +68,7 @@ pub fn mint(
         subject: "test",
         ttl: "1h",
         audience,
+        lifetimes: kesos_auth::Lifetimes::default(),
     };
     kesos_auth::issue::issue(&request, key, false, time::OffsetDateTime::now_utc()).unwrap()
 }

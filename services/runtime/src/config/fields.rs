@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 30] = [
+pub(super) const FIELDS: [&str; 32] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -43,6 +43,8 @@ pub(super) const FIELDS: [&str; 30] = [
     "token_key_file",
     "token_trusted_keys_file",
     "token_audience",
+    "token_max_lifetime_people_secs",
+    "token_max_lifetime_lsps_secs",
     "public_rate_limit_per_minute",
     "public_rate_limit_burst",
 ];
@@ -143,6 +145,10 @@ impl Layered {
             }
             "token_trusted_keys_file" => c.token_trusted_keys_file = optional(raw, path)?,
             "token_audience" => c.token_audience = service_name(raw)?,
+            "token_max_lifetime_people_secs" => {
+                c.token_max_lifetime_people_secs = token_lifetime(raw)?;
+            }
+            "token_max_lifetime_lsps_secs" => c.token_max_lifetime_lsps_secs = token_lifetime(raw)?,
             "public_rate_limit_per_minute" => c.public_rate_limit_per_minute = positive_u32(raw)?,
             "public_rate_limit_burst" => c.public_rate_limit_burst = positive_u32(raw)?,
             _ => return Err(FieldError::Unknown),
@@ -322,6 +328,15 @@ fn positive_u32(raw: Raw<'_>) -> Result<u32, FieldError> {
 
 fn positive_u64(raw: Raw<'_>) -> Result<u64, FieldError> {
     positive_integer(raw, u64::MAX, "a whole number of seconds, at least 1")
+}
+
+/// A token's maximum lifetime: at least a minute, at most 366 days.
+fn token_lifetime(raw: Raw<'_>) -> Result<u64, FieldError> {
+    const EXPECTED: &str = "a whole number of seconds from 60 to 31622400 (366 days)";
+    match positive_integer(raw, 31_622_400, EXPECTED)? {
+        seconds if seconds >= 60 => Ok(seconds),
+        _ => Err(FieldError::Invalid(EXPECTED)),
+    }
 }
 
 fn service_name(raw: Raw<'_>) -> Result<String, FieldError> {
