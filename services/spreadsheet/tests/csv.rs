@@ -227,3 +227,11 @@ fn more_than_max_rows_is_refused() {
         })
     );
 }
+
+#[test]
+fn a_written_header_holding_a_tab_or_a_semicolon_reads_back_as_one_name() {
+    let rows = vec![vec!["1".to_owned(), "2".to_owned()]];
+    let table = read_table(&write_csv(&["A\t>", "B;C"], &rows)).unwrap();
+    assert_eq!(table.headers, ["A\t>", "B;C"]);
+    assert_eq!(table.rows, [row(2, &["1", "2"])]);
+}
