@@ -147,7 +147,8 @@ pub fn document() -> (Map<String, Value>, Map<String, Value>) {
         "responses": {
             "200": { "description": "report: rows, stored, unchanged, rejected_rows, errors [{ row, column, rule, detail }]" },
             "400": problem("the file cannot be read at all (empty, not a spreadsheet, not UTF-8, missing columns)"),
-            "413": { "description": "larger than 64 MiB" }
+            "413": problem("the upload is larger than 64 MiB (rule file.limit.upload_bytes)"),
+            "422": problem("the file goes beyond a reader limit, named by its rule: file.limit.rows, .columns, .cell_chars, .table_bytes, .unpacked_bytes, .xml_depth or .zip_entries")
         }
     }}));
     paths.insert("/v1/schemes".into(), json!({ "get": { "summary": "The certification schemes and eligibility routes in force.", "responses": { "200": { "description": "catalogue" } } } }));

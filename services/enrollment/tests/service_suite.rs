@@ -112,6 +112,7 @@ on_both!(
     importing_the_same_file_again_creates_no_duplicates,
     an_xlsx_file_imports_like_its_csv,
     unreadable_files_are_refused_naming_the_file,
+    a_file_past_a_reader_limit_is_refused_naming_the_limit,
     the_directory_filters_by_region_prefix_and_follows_a_move,
 );
 
@@ -296,7 +297,7 @@ async fn an_import_stores_valid_rows_and_reports_every_bad_row(enrollment: &Enro
     ];
     let file = write_csv(&HEADERS, &rows);
     let report = enrollment
-        .import_workers(&file, "test", date!(2026 - 11 - 22), |_, _| {})
+        .import_workers(file.clone(), "test", date!(2026 - 11 - 22), |_, _| {})
         .await
         .unwrap();
     let seen: Vec<(usize, &str, &str)> = report
@@ -338,7 +339,7 @@ async fn importing_the_same_file_again_creates_no_duplicates(enrollment: &Enroll
         .collect();
     let file = write_csv(&HEADERS, &rows);
     let first = enrollment
-        .import_workers(&file, "test", date!(2026 - 11 - 22), |_, _| {})
+        .import_workers(file.clone(), "test", date!(2026 - 11 - 22), |_, _| {})
         .await
         .unwrap();
     assert_eq!(
@@ -346,7 +347,7 @@ async fn importing_the_same_file_again_creates_no_duplicates(enrollment: &Enroll
         (20, 0, 0)
     );
     let again = enrollment
-        .import_workers(&file, "test", date!(2026 - 11 - 22), |_, _| {})
+        .import_workers(file.clone(), "test", date!(2026 - 11 - 22), |_, _| {})
         .await
         .unwrap();
     assert_eq!(
@@ -364,7 +365,7 @@ async fn an_xlsx_file_imports_like_its_csv(enrollment: &Enrollment) {
     ];
     let file = write_xlsx(&HEADERS, &rows).unwrap();
     let report = enrollment
-        .import_workers(&file, "test", date!(2026 - 11 - 22), |_, _| {})
+        .import_workers(file.clone(), "test", date!(2026 - 11 - 22), |_, _| {})
         .await
         .unwrap();
     assert_eq!(report.format, "xlsx");
@@ -394,6 +395,31 @@ async fn unreadable_files_are_refused_naming_the_file(enrollment: &Enrollment) {
             Err(EnrollmentError::Invalid(errors)) => assert_eq!(errors[0].rule, rule, "{errors:?}"),
             other => panic!("expected {rule}, got {other:?}"),
         }
+    }
+    assert_eq!(
+        enrollment.store().head_position().await.unwrap(),
+        0,
+        "nothing stored"
+    );
+}
+
+async fn a_file_past_a_reader_limit_is_refused_naming_the_limit(enrollment: &Enrollment) {
+    // The padding bomb: a 16,384-column header above 100,000 one-cell lines.
+    let header: Vec<String> = (0..16_384).map(|i| format!("k{i}")).collect();
+    let mut bomb = header.join(",").into_bytes();
+    bomb.extend(b"\nx".repeat(100_000));
+    match enrollment
+        .import_workers(bomb, "test", date!(2026 - 11 - 22), |_, _| {})
+        .await
+    {
+        Err(EnrollmentError::OverLimit(error)) => {
+            assert_eq!(
+                (error.field.as_str(), error.rule.as_str()),
+                ("file", "file.limit.columns")
+            );
+            assert!(error.detail.contains("column 1024"), "{}", error.detail);
+        }
+        other => panic!("expected the column limit, got {other:?}"),
     }
     assert_eq!(
         enrollment.store().head_position().await.unwrap(),

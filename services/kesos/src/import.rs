@@ -30,7 +30,7 @@ pub async fn workers_command(
     let today = OffsetDateTime::now_utc().date();
     let started = std::time::Instant::now();
     let report = enrollment
-        .import_workers(&bytes, &actor, today, |done, total| {
+        .import_workers(bytes, &actor, today, |done, total| {
             // Progress goes to stderr so that stdout stays the report.
             eprint!("\rregistering workers: {done}/{total}");
             if done == total {

@@ -1,12 +1,12 @@
 //! Reads UTF-8 delimited text with the `csv` crate, adding what that crate leaves to its caller:
 //! encoding checks, delimiter sniffing, spreadsheet row numbers and unclosed-quote detection.
 
-use crate::{Format, SheetError, Table, TableBuilder};
+use crate::{Format, Limits, SheetError, Table, TableBuilder, check_cell, check_width};
 
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Reads `bytes` (already known not to be a binary format) as CSV.
-pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
+pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     // Validating the whole file up front is cheap and lets the error name the exact text line,
     // which the csv crate cannot (it reports the line where the record starts).
@@ -22,7 +22,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(bytes);
-    let mut builder = TableBuilder::new(Format::Csv { delimiter });
+    let mut builder = TableBuilder::new(Format::Csv { delimiter }, limits);
     let mut record = csv::ByteRecord::new();
     let mut number = 0;
     let mut last_start = 0;
@@ -39,7 +39,19 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
         // The csv crate silently skips empty lines; a spreadsheet program shows each as a row.
         number += 1 + blank_lines_at(bytes, start);
         last_start = start;
-        let cells = record.iter().map(cell_text).collect();
+        // Only the cells up to the last non-empty one are built, after the limits are checked:
+        // a line of a million delimiters costs nothing.
+        let width = record
+            .iter()
+            .rposition(|field| !is_blank(field))
+            .map_or(0, |last| last + 1);
+        check_width(limits, width, number)?;
+        let mut cells = Vec::with_capacity(width);
+        for field in record.iter().take(width) {
+            let text = cell_text(field);
+            check_cell(limits, &text, number)?;
+            cells.push(text);
+        }
         builder.push(number, cells)?;
     }
     check_last_quote_closed(bytes, last_start, delimiter)?;
@@ -52,6 +64,14 @@ fn cell_text(field: &[u8]) -> String {
     match std::str::from_utf8(field) {
         Ok(text) => text.trim().to_owned(),
         Err(_) => String::from_utf8_lossy(field).trim().to_owned(),
+    }
+}
+
+/// Whether a field is empty once trimmed, without building its text.
+fn is_blank(field: &[u8]) -> bool {
+    match std::str::from_utf8(field) {
+        Ok(text) => text.trim().is_empty(),
+        Err(_) => String::from_utf8_lossy(field).trim().is_empty(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The one error type of this crate: why a file could not be read, worded for the person who sent it.
 
-use crate::MAX_ROWS;
+use crate::Limit;
 
 /// Why a file could not be read as a table.
 ///
@@ -69,10 +69,44 @@ pub enum SheetError {
         reason: String,
     },
 
-    /// More than [`MAX_ROWS`] data rows: a bound on the memory one upload may take.
-    #[error(
-        "the file has more than {max} data rows; split it into smaller files and upload them one at a time",
-        max = MAX_ROWS
-    )]
-    TooManyRows,
+    /// The file goes beyond one of the [`crate::Limits`]: a bound on the memory and time one
+    /// upload may take. The message names the limit and its value.
+    #[error("{}", over_limit(*.limit, *.max, *.row))]
+    OverLimit {
+        /// Which limit.
+        limit: Limit,
+        /// Its value (rows, columns, characters, bytes, levels or parts).
+        max: u64,
+        /// The row (as the user sees it) where it was passed, when there is one.
+        row: Option<usize>,
+    },
+}
+
+/// The message of [`SheetError::OverLimit`]: what is too large, then what to do.
+fn over_limit(limit: Limit, max: u64, row: Option<usize>) -> String {
+    let at = row.map(|r| format!("row {r} ")).unwrap_or_default();
+    let mib = max >> 20;
+    match limit {
+        Limit::Rows => format!(
+            "the file has more than {max} data rows; split it into smaller files and upload them one at a time"
+        ),
+        Limit::Columns => format!(
+            "{at}reaches past column {max}, the most a file may have; save it again with only the columns of the list and upload it again"
+        ),
+        Limit::CellChars => format!(
+            "a cell in {at}holds more than {max} characters, the most a cell may hold; correct it, save the file and upload it again"
+        ),
+        Limit::TableBytes => format!(
+            "the file's cells take more than {mib} MiB once read, the most one file may take; split it into smaller files and upload them one at a time"
+        ),
+        Limit::UnpackedBytes => format!(
+            "the .xlsx workbook unpacks to more than {mib} MiB, the most one file may; split it into smaller files and upload them one at a time"
+        ),
+        Limit::XmlDepth => format!(
+            "the .xlsx workbook nests its XML more than {max} levels deep, which no spreadsheet program writes; save it again as .xlsx and upload it again"
+        ),
+        Limit::ZipEntries => format!(
+            "the .xlsx workbook holds more than {max} parts, the most one file may; save it again as .xlsx with one sheet and upload it again"
+        ),
+    }
 }

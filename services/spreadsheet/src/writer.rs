@@ -67,13 +67,26 @@ pub fn write_xlsx(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, She
 
 /// Writes UTF-8 CSV (no BOM): comma-separated, `\n`-terminated, fields quoted only when needed.
 /// Rows may differ in length; each is written as given.
+///
+/// The reader picks the delimiter from the header line, so a header holding ';' or a tab
+/// outside quotes would be split on it: such a header line is written with every name quoted
+/// (found by the round-trip property test).
 pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::with_capacity(16 * headers.len() * (rows.len() + 1)));
+    let quote_header = headers.iter().any(|h| h.contains([';', '\t']));
+    let mut out = Vec::with_capacity(16 * headers.len() * (rows.len() + 1));
     // With `flexible` on and a Vec as the sink, the csv crate has no error left to report (its
     // errors are the sink's I/O errors and unequal row lengths), so ignoring them loses nothing.
-    let _ = writer.write_record(headers);
+    if quote_header {
+        let mut writer = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Always)
+            .from_writer(out);
+        let _ = writer.write_record(headers);
+        out = writer.into_inner().unwrap_or_default();
+    }
+    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(out);
+    if !quote_header {
+        let _ = writer.write_record(headers);
+    }
     for row in rows {
         let _ = writer.write_record(row);
     }

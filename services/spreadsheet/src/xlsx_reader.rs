@@ -8,10 +8,14 @@ use std::io::Cursor;
 
 use calamine::{DataRef, ExcelDateTime, Reader, SheetType, Xlsx};
 
-use crate::{Format, MAX_ROWS, SheetError, Table, TableBuilder};
+use crate::{
+    CELL_OVERHEAD, Format, Limit, Limits, ROW_OVERHEAD, SheetError, Table, TableBuilder,
+    check_cell, check_width, over,
+};
 
-/// Reads `bytes`, already known to be a ZIP holding `xl/workbook.xml`.
-pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
+/// Reads `bytes`, already known to be a ZIP holding `xl/workbook.xml` and checked by
+/// [`crate::xlsx_guard`].
+pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
     let name = workbook
         .sheets_metadata()
@@ -26,22 +30,31 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
     // Rows holding at least one non-empty cell, as (0-based row, [(0-based column, text)]).
     let mut rows: Vec<(u32, Vec<(u32, String)>)> = Vec::new();
     let mut in_order = true;
+    // The memory these sparse rows take, bounded like the table they become.
+    let mut bytes_held: usize = 0;
     while let Some(cell) = cells.next_cell().map_err(xlsx_error)? {
-        let text = cell_text(cell.get_value());
+        let (row, column) = cell.get_position();
+        let number = row as usize + 1;
+        let text = cell_text(cell.get_value(), limits, number)?;
         if text.is_empty() {
             continue;
         }
-        let (row, column) = cell.get_position();
+        check_width(limits, column as usize + 1, number)?;
+        bytes_held = bytes_held.saturating_add(CELL_OVERHEAD + 8 + text.len());
         match rows.last_mut() {
             Some((last, row_cells)) if *last == row => row_cells.push((column, text)),
             last => {
                 in_order &= last.is_none_or(|(last, _)| *last < row);
-                // The header row plus MAX_ROWS data rows; one more is already too many.
-                if rows.len() > MAX_ROWS {
-                    return Err(SheetError::TooManyRows);
+                // The header row plus the most data rows; one more is already too many.
+                if rows.len() > limits.rows {
+                    return Err(over(Limit::Rows, limits.rows, Some(number)));
                 }
+                bytes_held = bytes_held.saturating_add(ROW_OVERHEAD);
                 rows.push((row, vec![(column, text)]));
             }
+        }
+        if bytes_held > limits.table_bytes {
+            return Err(over(Limit::TableBytes, limits.table_bytes, Some(number)));
         }
     }
     if !in_order {
@@ -56,7 +69,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Table, SheetError> {
         });
     }
 
-    let mut builder = TableBuilder::new(Format::Xlsx);
+    let mut builder = TableBuilder::new(Format::Xlsx, limits);
     for (row, row_cells) in rows {
         let width = row_cells
             .iter()
@@ -77,20 +90,31 @@ fn xlsx_error(e: calamine::XlsxError) -> SheetError {
     }
 }
 
-/// The text of one cell, trimmed; empty for an empty cell.
-fn cell_text(value: &DataRef<'_>) -> String {
+/// The text of one cell in the row the user sees as `number`, trimmed (empty for an empty cell),
+/// refused past [`Limits::cell_chars`] before it is copied.
+fn cell_text(value: &DataRef<'_>, limits: &Limits, number: usize) -> Result<String, SheetError> {
+    let text = match value {
+        DataRef::String(s) | DataRef::DurationIso(s) | DataRef::DateTimeIso(s) => s.trim(),
+        DataRef::SharedString(s) => s.trim(),
+        other => return Ok(rendered(other)),
+    };
+    check_cell(limits, text, number)?;
+    Ok(rendered(value))
+}
+
+/// The text of a cell: numbers, dates, booleans and error codes rendered, strings trimmed.
+fn rendered(value: &DataRef<'_>) -> String {
     match value {
-        DataRef::String(s) => s.trim().to_owned(),
-        DataRef::SharedString(s) => s.trim().to_owned(),
         DataRef::Int(i) => i.to_string(),
         DataRef::Float(f) => number_text(*f),
         DataRef::Bool(true) => "TRUE".to_owned(),
         DataRef::Bool(false) => "FALSE".to_owned(),
         DataRef::DateTime(dt) => datetime_text(dt),
-        DataRef::DateTimeIso(s) => iso_datetime_text(s.trim()),
-        DataRef::DurationIso(s) => s.trim().to_owned(),
         DataRef::Error(e) => e.to_string(),
         DataRef::Empty => String::new(),
+        DataRef::String(s) | DataRef::DurationIso(s) => s.trim().to_owned(),
+        DataRef::SharedString(s) => s.trim().to_owned(),
+        DataRef::DateTimeIso(s) => iso_datetime_text(s.trim()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reading CSV: delimiters, byte-order marks, row numbers, padding and the CSV-specific refusals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kesos_spreadsheet::{Format, MAX_ROWS, Row, SheetError, read_table, write_csv};
+use kesos_spreadsheet::{Format, Limit, MAX_ROWS, Row, SheetError, read_table, write_csv};
 
 fn row(number: usize, cells: &[&str]) -> Row {
     Row {
@@ -82,12 +82,13 @@ fn blank_lines_before_the_header_are_counted_too() {
 }
 
 #[test]
-fn short_rows_are_padded_and_long_rows_keep_their_extra_cells() {
+fn short_rows_end_at_their_last_cell_and_long_rows_keep_their_extra_cells() {
     let table = read_table(b"NIK,Nama,Kota\n1\n2,Ani,Bogor,extra\n3,Budi,Depok,,\n").unwrap();
+    assert_eq!(table.rows[0].cell(2), "");
     assert_eq!(
         table.rows,
         [
-            row(2, &["1", "", ""]),
+            row(2, &["1"]),
             row(3, &["2", "Ani", "Bogor", "extra"]),
             row(4, &["3", "Budi", "Depok"]),
         ]
@@ -217,5 +218,20 @@ fn more_than_max_rows_is_refused() {
     bytes.extend(b"1\n".repeat(MAX_ROWS));
     assert_eq!(read_table(&bytes).map(|t| t.rows.len()), Ok(MAX_ROWS));
     bytes.extend(b"1\n");
-    assert_eq!(read_table(&bytes), Err(SheetError::TooManyRows));
+    assert_eq!(
+        read_table(&bytes),
+        Err(SheetError::OverLimit {
+            limit: Limit::Rows,
+            max: MAX_ROWS as u64,
+            row: Some(MAX_ROWS + 2)
+        })
+    );
+}
+
+#[test]
+fn a_written_header_holding_a_tab_or_a_semicolon_reads_back_as_one_name() {
+    let rows = vec![vec!["1".to_owned(), "2".to_owned()]];
+    let table = read_table(&write_csv(&["A\t>", "B;C"], &rows)).unwrap();
+    assert_eq!(table.headers, ["A\t>", "B;C"]);
+    assert_eq!(table.rows, [row(2, &["1", "2"])]);
 }

@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Write};
 
-use kesos_spreadsheet::{MAX_ROWS, SheetError, read_table};
+use kesos_spreadsheet::{Limit, MAX_ROWS, SheetError, read_table};
 
 fn not_a_spreadsheet(detected: &'static str) -> Result<kesos_spreadsheet::Table, SheetError> {
     Err(SheetError::NotASpreadsheet { detected })
@@ -149,8 +149,28 @@ fn every_error_message_is_one_sentence_that_says_what_to_do() {
         SheetError::Xlsx {
             reason: "it has no worksheet".to_owned(),
         },
-        SheetError::TooManyRows,
-    ];
+        SheetError::OverLimit {
+            limit: Limit::Rows,
+            max: MAX_ROWS as u64,
+            row: Some(5),
+        },
+    ]
+    .into_iter()
+    .chain(
+        [
+            Limit::Columns,
+            Limit::CellChars,
+            Limit::TableBytes,
+            Limit::UnpackedBytes,
+            Limit::XmlDepth,
+            Limit::ZipEntries,
+        ]
+        .map(|limit| SheetError::OverLimit {
+            limit,
+            max: 1 << 28,
+            row: Some(7),
+        }),
+    );
     for error in errors {
         let message = error.to_string();
         assert!(!message.contains('\n'), "{message}");
@@ -164,8 +184,12 @@ fn every_error_message_is_one_sentence_that_says_what_to_do() {
         );
     }
     assert!(
-        SheetError::TooManyRows
-            .to_string()
-            .contains(&MAX_ROWS.to_string())
+        SheetError::OverLimit {
+            limit: Limit::Rows,
+            max: MAX_ROWS as u64,
+            row: None
+        }
+        .to_string()
+        .contains(&MAX_ROWS.to_string())
     );
 }

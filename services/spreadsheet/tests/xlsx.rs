@@ -3,7 +3,9 @@
 
 use std::io::{Cursor, Write};
 
-use kesos_spreadsheet::{Format, Row, read_table, write_xlsx};
+use kesos_spreadsheet::{
+    Format, Limit, Limits, Row, SheetError, read_table, read_table_within, write_xlsx,
+};
 
 const MAIN_NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
 const REL_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -161,10 +163,24 @@ fn a_stray_value_in_the_last_cell_of_the_sheet_costs_no_dense_grid() {
         inline("A1", "NIK"),
         inline("XFD1048576", "x"),
     );
-    let table = read_table(&workbook(&[("Peserta", &data)])).unwrap();
+    let file = workbook(&[("Peserta", &data)]);
+    let wide = Limits {
+        columns: 16_384,
+        ..Limits::DEFAULT
+    };
+    let table = read_table_within(&file, &wide).unwrap();
     assert_eq!(table.rows.len(), 1);
     assert_eq!(table.rows[0].number, 1_048_576);
     assert_eq!(table.rows[0].cells.len(), 16_384);
+    // Under the default limits the same cell is past the last column a file may use.
+    assert_eq!(
+        read_table(&file),
+        Err(SheetError::OverLimit {
+            limit: Limit::Columns,
+            max: 1_024,
+            row: Some(1_048_576)
+        })
+    );
 }
 
 #[test]
@@ -172,7 +188,7 @@ fn a_workbook_of_empty_rows_has_no_header() {
     let data = r#"<row r="1"><c r="A1" s="1"/></row>"#;
     assert_eq!(
         read_table(&workbook(&[("Peserta", data)])),
-        Err(kesos_spreadsheet::SheetError::NoHeader)
+        Err(SheetError::NoHeader)
     );
 }
 
@@ -198,7 +214,8 @@ fn a_written_workbook_reads_back_exactly() {
     assert_eq!(table.headers, headers);
     assert_eq!(table.rows[0].cells, rows[0]);
     assert_eq!(table.rows[1].cells, rows[1]);
-    assert_eq!(table.rows[2].cells, ["3277014508900003", "", ""]);
+    assert_eq!(table.rows[2].cells, ["3277014508900003"]);
+    assert_eq!(table.rows[2].cell(2), "");
     assert_eq!(
         table.rows.iter().map(|r| r.number).collect::<Vec<_>>(),
         [2, 3, 4]
@@ -231,8 +248,5 @@ fn a_written_workbook_holds_the_parts_office_programs_require() {
 #[test]
 fn an_empty_written_workbook_reads_back_as_having_no_header() {
     let bytes = write_xlsx(&[], &[]).unwrap();
-    assert_eq!(
-        read_table(&bytes),
-        Err(kesos_spreadsheet::SheetError::NoHeader)
-    );
+    assert_eq!(read_table(&bytes), Err(SheetError::NoHeader));
 }

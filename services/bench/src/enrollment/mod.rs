@@ -161,6 +161,8 @@ async fn import_and_relay(
             })
             .await
     });
+    // The importer reads on a blocking thread and takes owned bytes; copied before the clock.
+    let file = file.to_vec();
     let started = Instant::now();
     let imported = enrollment
         .import_workers(

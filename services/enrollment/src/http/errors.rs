@@ -1,6 +1,6 @@
 //! Every [`EnrollmentError`] as a problem: bad input 400, a missing worker or nomination 404,
-//! a refusal that depends on current state 409, one that can never succeed as given 422, a
-//! store away 503, anything else a logged 500 that leaks nothing.
+//! a refusal that depends on current state 409, one that can never succeed as given 422 (an
+//! upload beyond a reader limit among them), a store away or a shutdown 503, anything else a logged 500 that leaks nothing.
 
 use axum::http::StatusCode;
 use kesos_http::Problem;
@@ -12,6 +12,17 @@ use crate::service::EnrollmentError;
 pub fn problem(error: EnrollmentError) -> Problem {
     match error {
         EnrollmentError::Invalid(errors) => Problem::invalid(errors),
+        EnrollmentError::OverLimit(limit) => {
+            let mut problem = Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "file-limit",
+                "File beyond a limit",
+                format!("{}: {}", limit.field, limit.detail),
+            );
+            problem.errors = vec![limit];
+            problem
+        }
+        EnrollmentError::ShuttingDown => Problem::unavailable(error.to_string()),
         EnrollmentError::Worker(error) => worker(&error),
         EnrollmentError::Target(error) => Problem::rule(
             StatusCode::UNPROCESSABLE_ENTITY,

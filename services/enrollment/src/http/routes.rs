@@ -2,6 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -704,13 +705,41 @@ async fn set_target(
     .into_response())
 }
 
-async fn import(State(enrollment): State<Enrollment>, caller: Caller, body: Bytes) -> Answer {
+async fn import(
+    State(enrollment): State<Enrollment>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let body = body.map_err(upload_rejected)?;
     let today = OffsetDateTime::now_utc().date();
     let report = enrollment
-        .import_workers(&body, &caller.actor(), today, |_, _| {})
+        .import_workers(body, &caller.actor(), today, |_, _| {})
         .await
         .map_err(problem)?;
     Ok(Json(report).into_response())
+}
+
+/// An upload body that could not be read: past [`MAX_UPLOAD_BYTES`] a 413 naming the limit,
+/// otherwise a 400 on the `file` field.
+fn upload_rejected(rejection: BytesRejection) -> Problem {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let mut problem = Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload-too-large",
+            "Upload too large",
+            format!(
+                "file: the upload is larger than {} MiB, the most one import may be; split it into smaller files and upload them one at a time",
+                MAX_UPLOAD_BYTES >> 20
+            ),
+        );
+        problem.errors = vec![FieldError::new(
+            "file",
+            "file.limit.upload_bytes",
+            format!("at most {MAX_UPLOAD_BYTES} bytes"),
+        )];
+        return problem;
+    }
+    invalid("file", "file.read", rejection.body_text())
 }
 
 async fn schemes(State(enrollment): State<Enrollment>) -> Json<Value> {

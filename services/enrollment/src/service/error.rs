@@ -14,6 +14,13 @@ pub enum EnrollmentError {
     /// Input that breaks field rules (HTTP 400); nothing was written.
     #[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.detail)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// An uploaded file goes beyond one of the reader's limits (HTTP 422): the field error names
+    /// the limit (`file.limit.columns`, ...) and its value.
+    #[error("{}: {}", .0.field, .0.detail)]
+    OverLimit(FieldError),
+    /// The service is stopping and the work was cancelled (HTTP 503).
+    #[error("the service is shutting down")]
+    ShuttingDown,
     /// A worker rule refused the command (HTTP 409 or 422).
     #[error(transparent)]
     Worker(WorkerError),

@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use kesos_aggregate::{Aggregate, CommandContext, to_new_events};
 use kesos_eventstore::{BulkAppend, Claims, ExpectedVersion, StoreError};
 use kesos_http::FieldError;
-use kesos_spreadsheet::{Format, SheetError, Table, read_table};
+use kesos_spreadsheet::{Format, Limit, SheetError, Table, read_table};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
@@ -147,7 +148,40 @@ pub fn sheet_rule(error: &SheetError) -> &'static str {
         SheetError::WrongEncoding { .. } => "file.encoding",
         SheetError::Csv { .. } => "file.csv",
         SheetError::Xlsx { .. } => "file.xlsx",
-        SheetError::TooManyRows => "file.rows",
+        SheetError::OverLimit { limit, .. } => match limit {
+            Limit::Rows => "file.limit.rows",
+            Limit::Columns => "file.limit.columns",
+            Limit::CellChars => "file.limit.cell_chars",
+            Limit::TableBytes => "file.limit.table_bytes",
+            Limit::UnpackedBytes => "file.limit.unpacked_bytes",
+            Limit::XmlDepth => "file.limit.xml_depth",
+            Limit::ZipEntries => "file.limit.zip_entries",
+        },
+    }
+}
+
+/// The error for a file that cannot be read: past a limit it is [`EnrollmentError::OverLimit`]
+/// (HTTP 422), otherwise an invalid `file` (HTTP 400).
+fn file_error(error: &SheetError) -> EnrollmentError {
+    let field = FieldError::new("file", sheet_rule(error), error.to_string());
+    match error {
+        SheetError::OverLimit { .. } => EnrollmentError::OverLimit(field),
+        _ => EnrollmentError::Invalid(vec![field]),
+    }
+}
+
+/// Hashes and reads the file on a blocking thread: reading is CPU work proportional to the file
+/// (and to a workbook's unpacked size), which must not hold up the async workers serving other
+/// requests.
+async fn read_file(bytes: Bytes) -> Result<(Vec<u8>, Table), EnrollmentError> {
+    let read = tokio::task::spawn_blocking(move || {
+        let hash = Sha256::digest(&bytes).to_vec();
+        read_table(&bytes).map(|table| (hash, table))
+    });
+    match read.await {
+        Ok(read) => read.map_err(|e| file_error(&e)),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(EnrollmentError::ShuttingDown),
     }
 }
 
@@ -220,18 +254,18 @@ struct Pending {
 
 impl Enrollment {
     /// Imports workers from a CSV or XLSX file's bytes. A file that cannot be read at all is
-    /// an [`EnrollmentError::Invalid`] naming `file` (or the missing columns); bad rows are in
-    /// the report. `progress(done, total)` is called after each round of rows.
+    /// an [`EnrollmentError::Invalid`] naming `file` (or the missing columns), one beyond a
+    /// limit of the reader an [`EnrollmentError::OverLimit`]; bad rows are in the report.
+    /// `progress(done, total)` is called after each round of rows. The file is read on a
+    /// blocking thread, hence owned bytes (a `Vec<u8>` or the request body, without a copy).
     pub async fn import_workers(
         &self,
-        bytes: &[u8],
+        bytes: impl Into<Bytes>,
         actor: &str,
         today: Date,
         progress: impl Fn(usize, usize),
     ) -> Result<ImportReport, EnrollmentError> {
-        let file_hash = Sha256::digest(bytes);
-        let table = read_table(bytes)
-            .map_err(|e| EnrollmentError::field("file", sheet_rule(&e), e.to_string()))?;
+        let (file_hash, table) = read_file(bytes.into()).await?;
         let places = locate(&table)?;
         let mut report = ImportReport {
             file_sha256: file_hash.iter().map(|b| format!("{b:02x}")).collect(),

@@ -375,3 +375,7 @@ impl Inbox {
         .await
     }
 }
+
+#[cfg(test)]
+#[path = "inbox_props.rs"]
+mod props;
