@@ -266,7 +266,12 @@ async fn list(
         region: region.map(|code| code.as_str().to_owned()),
     };
     let (items, page) = certification
-        .list_as(&filter, paging.after.as_deref(), paging.limit, sight(&caller))
+        .list_as(
+            &filter,
+            paging.after.as_deref(),
+            paging.limit,
+            sight(&caller),
+        )
         .await
         .map_err(problem)?;
     Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
