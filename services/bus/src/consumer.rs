@@ -298,7 +298,12 @@ impl<D: ConsumerDb> Consumer<D> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), BusError> {
         tokio::pin!(shutdown);
-        let mut redrive = tokio::time::interval(self.redrive_every);
+        // The first look one period after the start, not at once: a process that starts and
+        // stops again at once never begins one.
+        let mut redrive = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.redrive_every,
+            self.redrive_every,
+        );
         redrive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             // Both feeds' `next` are safe to cancel (nothing is taken before it returns).

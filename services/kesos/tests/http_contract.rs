@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{Running, embedded_config, start};
+use common::{Running, embedded_config, modes, start};
 use kesos_runtime::Config;
-use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url, unique_name};
+use kesos_testkit::{PgSchema, SqliteFile};
 use serde_json::{Value, json};
 
 /// Status, content type, `WWW-Authenticate` and body (JSON, or the text as a JSON string).
@@ -145,39 +145,9 @@ async fn every_list_pages_by_one_rule_in_the_embedded_mode() {
 async fn every_list_pages_by_one_rule_in_the_distributed_mode() {
     let schema = PgSchema::create().await;
     let dir = SqliteFile::create();
-    let data = dir.path.parent().unwrap();
-    let key_file = data.join("signing.key");
-    let key = ed25519_dalek::SigningKey::from_bytes(&[12; 32]);
-    kesos::keys::write_signing_key(&key_file, &key, false).unwrap();
-    let master_file = data.join("master.key");
-    kesos::keys::write_secret_file(
-        &master_file,
-        &kesos_vault::MasterKey::generate().to_hex(),
-        false,
-    )
-    .unwrap();
-    let config = Config {
-        master_key_file: Some(master_file),
-        database_url: Some(database_url()),
-        database_schema: Some(schema.name.clone()),
-        nats_url: Some(nats_url()),
-        nats_subject_prefix: unique_name("t"),
-        nats_stream: unique_name("T"),
-        nats_dead_letter_stream: unique_name("D"),
-        nats_lsps_stream: unique_name("L"),
-        signing_key_file: Some(key_file),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
+    let config = modes::distributed(&schema, &dir);
     every_list_pages_by_one_rule(config.clone()).await;
-    let jetstream = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
-    for stream in [
-        &config.nats_stream,
-        &config.nats_dead_letter_stream,
-        &config.nats_lsps_stream,
-    ] {
-        let _ = jetstream.delete_stream(stream).await;
-    }
+    modes::delete_streams(&config).await;
     schema.drop_now().await;
 }
 

@@ -1,6 +1,7 @@
 //! A kesos process over a real socket on port 0, for the HTTP tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod certificates;
 pub mod modes;
 
 use kesos::Application;
