@@ -117,6 +117,15 @@ fn a_csv_padding_bomb_and_an_xlsx_zip_bomb_are_refused_within_64_mb() {
     let after_xlsx = peak_rss();
 
     let grown = |after: u64| (after - before) >> 20;
+    // The figures beside their limit, for the log of a run (`--no-capture`).
+    eprintln!(
+        "peak memory growth: CSV bomb {} MB, XLSX bomb {} MB (limit {} MB; files {} and {} bytes)",
+        grown(after_csv),
+        grown(after_xlsx),
+        BUDGET >> 20,
+        csv.len(),
+        xlsx.len()
+    );
     assert!(
         csv_read.contains("column 1024"),
         "CSV: {csv_read}, peak grew {} MB",
