@@ -20,17 +20,6 @@ async fn register(running: &Running, nik: &str, posting: &str) -> String {
     answer["worker_id"].as_str().unwrap().to_owned()
 }
 
-async fn get(running: &Running, token: &str, path: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{}{path}", running.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn a_moved_holders_certificate_is_listed_under_the_new_region_and_no_longer_the_old() {
     let file = SqliteFile::create();
@@ -40,7 +29,7 @@ async fn a_moved_holders_certificate_is_listed_under_the_new_region_and_no_longe
     let (certificate, _, _) = certificates::certify(&running, &worker, "32.77.01.1001").await;
     let listed = |region: &str| format!("/v1/certificates?region={region}&worker_id={worker}");
     assert_eq!(
-        get(&running, &central, &listed("32.77")).await.1["total"],
+        running.get_as(&central, &listed("32.77")).await.1["total"],
         json!(1)
     );
 
@@ -56,8 +45,8 @@ async fn a_moved_holders_certificate_is_listed_under_the_new_region_and_no_longe
     let mut totals = (Value::Null, Value::Null);
     for _ in 0..200 {
         totals = (
-            get(&running, &central, &listed("32.17")).await.1["total"].clone(),
-            get(&running, &central, &listed("32.77")).await.1["total"].clone(),
+            running.get_as(&central, &listed("32.17")).await.1["total"].clone(),
+            running.get_as(&central, &listed("32.77")).await.1["total"].clone(),
         );
         if totals == (json!(1), json!(0)) {
             break;
@@ -65,7 +54,7 @@ async fn a_moved_holders_certificate_is_listed_under_the_new_region_and_no_longe
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(totals, (json!(1), json!(0)), "(new region, old region)");
-    let (_, list) = get(&running, &central, &listed("32.17")).await;
+    let (_, list) = running.get_as(&central, &listed("32.17")).await;
     assert_eq!(list["items"][0]["certificate_id"], json!(certificate));
     running.stop().await;
 }

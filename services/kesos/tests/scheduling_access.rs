@@ -26,17 +26,6 @@ async fn schedule(running: &Running, region: &str, lsps: &str, assessor: &str) -
     answer["session_id"].as_str().unwrap().to_owned()
 }
 
-async fn get_as(running: &Running, token: &str, path: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{}{path}", running.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -61,7 +50,7 @@ async fn an_lsps_lists_its_own_sessions_and_none_of_another_lsps() {
         Some("LSPS-PEKSOS"),
     );
 
-    let (status, page) = get_as(&running, &peksos, "/v1/sessions").await;
+    let (status, page) = running.get_as(&peksos, "/v1/sessions").await;
     assert_eq!(status, 200, "{page}");
     let mut want = vec![own_cimahi.clone(), own_bandung_barat];
     want.sort();
@@ -70,19 +59,16 @@ async fn an_lsps_lists_its_own_sessions_and_none_of_another_lsps() {
     assert!(!ids(&page).contains(&other));
 
     // A region filter narrows the LSPS' own sessions; it never widens them.
-    let (status, page) = get_as(&running, &peksos, "/v1/sessions?region=32.77").await;
+    let (status, page) = running.get_as(&peksos, "/v1/sessions?region=32.77").await;
     assert_eq!((status, ids(&page)), (200, vec![own_cimahi]), "{page}");
 
     // Paging stays within its own sessions.
-    let (status, first) = get_as(&running, &peksos, "/v1/sessions?limit=1").await;
+    let (status, first) = running.get_as(&peksos, "/v1/sessions?limit=1").await;
     assert_eq!((status, first["total"].clone()), (200, json!(2)), "{first}");
     let after = first["next"].as_str().unwrap();
-    let (_, second) = get_as(
-        &running,
-        &peksos,
-        &format!("/v1/sessions?limit=1&after={after}"),
-    )
-    .await;
+    let (_, second) = running
+        .get_as(&peksos, &format!("/v1/sessions?limit=1&after={after}"))
+        .await;
     assert_eq!(ids(&second).len(), 1);
     assert_eq!(second["next"], Value::Null);
     running.stop().await;

@@ -84,6 +84,18 @@ impl Running {
             .unwrap();
         answer(response).await
     }
+    /// A GET as the holder of `token` (not the process's own token): status and JSON body
+    /// (`null` when the body is not JSON).
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
     /// The raw bytes of a GET (exports), with the token.
     pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
         let response = reqwest::Client::new()
