@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use kesos_certification::credential::status_list::{self, Purpose};
 use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{

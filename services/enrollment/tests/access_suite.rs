@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use kesos_auth::{Gate, Principal, Role};
 use kesos_enrollment::domain::{Posting, SchemeCatalog, WorkerCommand, WorkerId};
 use kesos_enrollment::service::{Directory, Enrollment, WorkerForm, worker_stream};

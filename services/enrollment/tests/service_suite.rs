@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use kesos_enrollment::domain::{Reason, SchemeCatalog, WorkerId};
 use kesos_enrollment::service::import::HEADERS;
 use kesos_enrollment::service::{Directory, Enrollment, EnrollmentError, WorkerFilter, WorkerForm};

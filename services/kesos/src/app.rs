@@ -103,7 +103,16 @@ impl Application {
         let address = listener.local_addr()?;
         let description = format!("{mode} mode, {}", store.describe(config));
         let enrollment = open_enrollment(config, mode, &store).await?;
-        let scheduling = open_scheduling(config, &store, enrollment.catalog().clone()).await?;
+        let schemes = kesos_scheduling::domain::SchemeList::from_catalogue_toml(
+            &crate::enrollment::scheme_catalogue_text(config)?,
+        )
+        .with_context(|| {
+            format!(
+                "scheme catalogue {} is invalid",
+                crate::enrollment::catalogue_name(config)
+            )
+        })?;
+        let scheduling = open_scheduling(config, &store, schemes).await?;
         let base_url = config
             .public_base_url
             .clone()

@@ -32,6 +32,24 @@ pub async fn rotate_master(config: &Config) -> anyhow::Result<(u64, String)> {
     Ok((rewrapped, fingerprint))
 }
 
+/// The scheme catalogue in force, as text: `KESOS_SCHEMES_FILE`, else the shipped one. Enrollment
+/// reads all of it; scheduling reads each scheme's category and level from the same text.
+pub fn scheme_catalogue_text(config: &Config) -> anyhow::Result<String> {
+    match &config.schemes_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the scheme catalogue {}", path.display())),
+        None => Ok(SchemeCatalog::SHIPPED_TOML.to_owned()),
+    }
+}
+
+/// How errors name the catalogue in force.
+pub fn catalogue_name(config: &Config) -> String {
+    config
+        .schemes_file
+        .as_ref()
+        .map_or_else(|| "(shipped)".to_owned(), |path| path.display().to_string())
+}
+
 /// Builds the enrollment service (migrating its tables).
 pub async fn open_enrollment(
     config: &Config,
@@ -40,15 +58,8 @@ pub async fn open_enrollment(
 ) -> anyhow::Result<Enrollment> {
     let master = keys::load_or_create_master_key(config, mode)?;
     let previous = keys::previous_master_keys(config)?;
-    let catalog = match &config.schemes_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the scheme catalogue {}", path.display()))?;
-            SchemeCatalog::from_toml(&text)
-                .with_context(|| format!("scheme catalogue {} is invalid", path.display()))?
-        }
-        None => SchemeCatalog::shipped().context("the shipped scheme catalogue is invalid")?,
-    };
+    let catalog = SchemeCatalog::from_toml(&scheme_catalogue_text(config)?)
+        .with_context(|| format!("scheme catalogue {} is invalid", catalogue_name(config)))?;
     let (vault, directory) = match store {
         OpenedStore::Sqlite(sqlite) => (
             Vault::sqlite(sqlite.pool().clone(), master, previous).await,

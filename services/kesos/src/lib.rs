@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod audit;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod certification;
 pub mod cli;
 pub mod dead_letters;

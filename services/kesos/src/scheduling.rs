@@ -14,7 +14,7 @@ use kesos_bus::{
     BusError, Consumer, ConsumerDb, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings,
     Stalls, StreamNames,
 };
-use kesos_enrollment::domain::SchemeCatalog;
+use kesos_scheduling::domain::SchemeList;
 use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
 use kesos_runtime::{Config, Shutdown};
@@ -50,7 +50,7 @@ pub fn load_policy(config: &Config) -> anyhow::Result<SchedulingPolicy> {
 pub async fn open_scheduling(
     config: &Config,
     store: &OpenedStore,
-    catalog: SchemeCatalog,
+    schemes: SchemeList,
 ) -> anyhow::Result<Scheduling> {
     let policy = load_policy(config)?;
     let pool = match store {
@@ -59,7 +59,7 @@ pub async fn open_scheduling(
     }
     .context("cannot open the scheduling read models")?;
     tracing::info!(rules = %policy.version, "scheduling rules loaded");
-    Ok(Scheduling::new(store.shared(), pool, policy, catalog))
+    Ok(Scheduling::new(store.shared(), pool, policy, schemes))
 }
 
 /// Roster names from enrollment in this process: each worker's NIK and name, opened with the

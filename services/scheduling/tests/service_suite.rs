@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler};
-use kesos_enrollment::domain::SchemeCatalog;
+use kesos_scheduling::domain::SchemeList;
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
     StreamId,
@@ -155,7 +155,7 @@ fn scheduling(store: Arc<dyn EventStore>, pool: Pool) -> Scheduling {
         store,
         pool,
         SchedulingPolicy::shipped().unwrap(),
-        SchemeCatalog::shipped().unwrap(),
+        SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml")).unwrap(),
     )
 }
 

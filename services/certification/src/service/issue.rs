@@ -17,7 +17,8 @@
 
 use std::collections::HashSet;
 
-use kesos_aggregate::{Aggregate, execute, load, to_new_events};
+use kesos_aggregate::Aggregate;
+use kesos_commands::{execute, load, to_new_events};
 use kesos_eventstore::{AsOf, ClaimKey, Claims, ExpectedVersion, StoreError};
 use time::OffsetDateTime;
 
@@ -280,7 +281,7 @@ impl Certification {
         {
             Ok(_) => Ok(()),
             // Revoked or expired meanwhile: the renewal stands, the old one keeps its end.
-            Err(kesos_aggregate::AppError::Domain(error)) => {
+            Err(kesos_commands::AppError::Domain(error)) => {
                 tracing::warn!(%old, %by, %error, "renewal could not supersede the old certificate");
                 Ok(())
             }

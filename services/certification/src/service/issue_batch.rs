@@ -24,7 +24,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kesos_aggregate::{Aggregate, to_new_events};
+use kesos_aggregate::Aggregate;
+use kesos_commands::to_new_events;
 use kesos_eventstore::{BulkAppend, Claims, ExpectedVersion, StoreError};
 use time::OffsetDateTime;
 

@@ -16,7 +16,7 @@ pub mod views;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use kesos_aggregate::{CommandContext, StateCache, execute, execute_cached};
+use kesos_commands::{CommandContext, StateCache, execute, execute_cached};
 use kesos_eventstore::{EventStore, StoreError, StreamId};
 use kesos_vault::Vault;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -178,7 +178,7 @@ impl Certification {
         .await
         {
             Ok(_) => self.view(id).await,
-            Err(kesos_aggregate::AppError::Domain(CertificateError::NotIssued)) => {
+            Err(kesos_commands::AppError::Domain(CertificateError::NotIssued)) => {
                 Err(CertificationError::NotFound(id))
             }
             Err(error) => Err(error.into()),
@@ -258,7 +258,7 @@ impl Certification {
                     Ok(done) if !done.already_applied && !done.events.is_empty() => expired += 1,
                     Ok(_) => {}
                     // Revoked or superseded meanwhile: nothing to expire.
-                    Err(kesos_aggregate::AppError::Domain(error)) => {
+                    Err(kesos_commands::AppError::Domain(error)) => {
                         tracing::debug!(%id, %error, "not expired");
                     }
                     Err(error) => return Err(error.into()),

@@ -140,9 +140,13 @@ impl SchemeCatalog {
         Ok(catalog)
     }
 
+    /// The text of the catalogue shipped with kesos (`reference/schemes.toml`): reference data
+    /// other services read too (scheduling takes each scheme's category and level from it).
+    pub const SHIPPED_TOML: &'static str = include_str!("../../reference/schemes.toml");
+
     /// The catalogue shipped with kesos (`reference/schemes.toml`).
     pub fn shipped() -> Result<Self, CatalogError> {
-        Self::from_toml(include_str!("../../reference/schemes.toml"))
+        Self::from_toml(Self::SHIPPED_TOML)
     }
 
     /// The scheme with this code.

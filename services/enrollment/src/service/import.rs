@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use kesos_aggregate::{Aggregate, CommandContext, to_new_events};
+use kesos_aggregate::Aggregate;
+use kesos_commands::{CommandContext, to_new_events};
 use kesos_eventstore::{BulkAppend, Claims, ExpectedVersion, StoreError};
 use kesos_http::FieldError;
 use kesos_spreadsheet::{Format, Limit, SheetError, Table, read_table};

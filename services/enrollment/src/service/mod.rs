@@ -10,10 +10,8 @@ pub mod view;
 
 use std::sync::Arc;
 
-use kesos_aggregate::{
-    Aggregate, CommandContext, StateCache, execute, execute_cached, execute_claiming, load,
-    to_new_events,
-};
+use kesos_aggregate::Aggregate;
+use kesos_commands::{CommandContext, StateCache, execute, execute_cached, execute_claiming, load, to_new_events};
 use kesos_eventstore::{AsOf, ClaimKey, Claims, EventStore, ExpectedVersion, StoreError, StreamId};
 use kesos_regions::{RegionCode, Regions};
 use kesos_vault::{DataKey, KeyState, Sealed, Vault};
@@ -216,7 +214,7 @@ impl Enrollment {
         match execute_cached::<Worker>(&*self.store, &self.workers, &stream, command, context).await
         {
             Ok(executed) => Ok(executed.state),
-            Err(kesos_aggregate::AppError::Domain(crate::domain::WorkerError::NotRegistered)) => {
+            Err(kesos_commands::AppError::Domain(crate::domain::WorkerError::NotRegistered)) => {
                 Err(EnrollmentError::WorkerNotFound(worker_id))
             }
             Err(error) => Err(error.into()),

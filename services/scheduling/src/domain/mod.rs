@@ -4,6 +4,7 @@
 pub mod allocation;
 pub mod candidate;
 pub mod policy;
+pub mod schemes;
 pub mod session;
 pub mod session_rules;
 pub mod types;
@@ -16,6 +17,7 @@ pub use candidate::{
     Candidate, CandidateCommand, CandidateError, CandidateEvent, PostingMoved, Queued, Returned,
 };
 pub use policy::{PolicyError, SchedulingPolicy};
+pub use schemes::{SchemeList, SchemeListError};
 pub use session::{
     DecisionRecord, DecisionReport, PlanLimits, Seat, SeatRequest, Session, SessionCommand,
     SessionEvent, SessionStatus,

@@ -5,7 +5,7 @@
 //! allocation seated first is dropped from the list and the append decided again.
 
 use futures::StreamExt;
-use kesos_aggregate::{AppError, CommandContext, execute_deriving_claims};
+use kesos_commands::{AppError, CommandContext, execute_deriving_claims};
 use kesos_eventstore::StoreError;
 use serde::Serialize;
 

@@ -1,7 +1,8 @@
 //! What a scheduling operation can fail with, between the domain's rules and HTTP: each
 //! variant says which status it maps to (see `http`).
 
-use kesos_aggregate::{AppError, DecodeError};
+use kesos_aggregate::DecodeError;
+use kesos_commands::AppError;
 use kesos_eventstore::StoreError;
 use kesos_http::FieldError;
 

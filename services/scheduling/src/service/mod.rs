@@ -13,15 +13,14 @@ pub mod returns;
 
 use std::sync::Arc;
 
-use kesos_aggregate::{
-    AppError, CommandContext, Executed, derive_uuid, execute_deriving_claims, load,
-};
-use kesos_enrollment::domain::{SchemeCatalog, SchemeCode};
+use kesos_aggregate::derive_uuid;
+use kesos_commands::{AppError, CommandContext, Executed, execute_deriving_claims, load};
 use kesos_eventstore::{AsOf, Claims, EventStore, StoreError, StreamId};
 use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
 use crate::domain::{
+    SchemeList,
     Attendance, Candidate, CandidateCommand, CandidateId, DecisionReport, LspsId, Plan, PlanLimits,
     Queued, ReturnReason, SchedulingPolicy, SchemeRef, SeatRequest, Session, SessionCommand,
     SessionError, SessionId, Timing, WorkerId,
@@ -41,7 +40,7 @@ pub struct Scheduling {
     store: Arc<dyn EventStore>,
     pool: Pool,
     policy: Arc<SchedulingPolicy>,
-    catalog: Arc<SchemeCatalog>,
+    schemes: Arc<SchemeList>,
 }
 
 /// The stream of one session: `session-<uuid>`.
@@ -96,13 +95,13 @@ impl Scheduling {
         store: Arc<dyn EventStore>,
         pool: Pool,
         policy: SchedulingPolicy,
-        catalog: SchemeCatalog,
+        schemes: SchemeList,
     ) -> Self {
         Self {
             store,
             pool,
             policy: Arc::new(policy),
-            catalog: Arc::new(catalog),
+            schemes: Arc::new(schemes),
         }
     }
 
@@ -131,14 +130,10 @@ impl Scheduling {
 
     /// The scheme with this code, with its category and level from the catalogue.
     pub fn scheme(&self, code: &str) -> Result<SchemeRef, SchedulingError> {
-        let unknown = || SchedulingError::UnknownScheme(code.to_owned());
-        let parsed = SchemeCode::parse(code).map_err(|_| unknown())?;
-        let scheme = self.catalog.scheme(&parsed).ok_or_else(unknown)?;
-        Ok(SchemeRef {
-            code: scheme.code.as_str().to_owned(),
-            category: scheme.category.code().to_owned(),
-            level: scheme.level.clone(),
-        })
+        self.schemes
+            .find(code)
+            .cloned()
+            .ok_or_else(|| SchedulingError::UnknownScheme(code.to_owned()))
     }
 
     async fn on_session(

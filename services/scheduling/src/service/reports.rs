@@ -5,7 +5,8 @@
 
 use std::collections::HashSet;
 
-use kesos_aggregate::{Aggregate, CommandContext, EventCodec, event_id, to_new_events};
+use kesos_aggregate::{Aggregate, EventCodec, event_id};
+use kesos_commands::{CommandContext, to_new_events};
 use kesos_eventstore::{AsOf, Claims, ExpectedVersion, StoreError};
 
 use super::queries::CandidateFacts;

@@ -1,11 +1,11 @@
-//! The command path: [`kesos_aggregate::execute_cached`] (load a stream unless this process
+//! The command path: [`kesos_commands::execute_cached`] (load a stream unless this process
 //! holds its latest state, decide, append one event with the expected version) on concurrent
 //! tasks over distinct streams.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_aggregate::{CommandContext, StateCache, execute_cached};
+use kesos_commands::{CommandContext, StateCache, execute_cached};
 use kesos_eventstore::{EventStore, StreamId};
 use time::OffsetDateTime;
 use tokio::time::Instant;

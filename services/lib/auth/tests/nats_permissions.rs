@@ -60,7 +60,7 @@ async fn start_server() -> Server {
     let dir = std::env::temp_dir().join(format!("kesos-nats-acl-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let accounts =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/accounts.conf");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../deploy/nats/accounts.conf");
     std::fs::copy(&accounts, dir.join("accounts.conf")).unwrap();
     let port = free_port();
     let config = format!(

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 
 use kesos_eventstore::{EventStore, ExpectedVersion, StoreError, StreamId};
 
-use crate::aggregate::Aggregate;
-use crate::codec::EventCodec;
+use kesos_aggregate::Aggregate;
+use kesos_aggregate::EventCodec;
 use crate::command::{CommandContext, Executed, execute, to_new_events};
 use crate::error::AppError;
 
@@ -119,7 +119,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::example::*;
+    use kesos_aggregate::example::*;
 
     fn context() -> CommandContext {
         CommandContext {

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
-use kesos_aggregate::{CommandContext, EventCodec};
+use kesos_aggregate::EventCodec;
+use kesos_commands::CommandContext;
 use kesos_bus::StreamNames;
 use kesos_enrollment::domain::SchemeCatalog;
 use kesos_eventstore::{
@@ -136,7 +137,7 @@ async fn measure(
         store.clone(),
         Pool::postgres(pool).await?,
         SchedulingPolicy::shipped()?,
-        SchemeCatalog::shipped()?,
+        kesos_scheduling::domain::SchemeList::from_catalogue_toml(SchemeCatalog::SHIPPED_TOML)?,
     );
     let now = OffsetDateTime::now_utc();
     let starts = now + time::Duration::days(30);

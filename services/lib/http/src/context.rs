@@ -1,7 +1,7 @@
 //! The command context of a request, built the same way by every service's routes.
 
 use axum::http::HeaderMap;
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use time::OffsetDateTime;
 
 use crate::idempotency::command_id;

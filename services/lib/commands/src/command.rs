@@ -8,10 +8,10 @@ use kesos_eventstore::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::aggregate::Aggregate;
-use crate::codec::EventCodec;
+use kesos_aggregate::Aggregate;
+use kesos_aggregate::EventCodec;
 use crate::error::AppError;
-use crate::event_id::event_id;
+use kesos_aggregate::event_id;
 
 /// How many times [`execute`] decides before giving up on a contended stream. Three is enough
 /// for the contention one aggregate sees (a handful of people on one session) and bounds the
@@ -303,8 +303,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::codec::DecodeError;
-    use crate::example::*;
+    use kesos_aggregate::DecodeError;
+    use kesos_aggregate::example::*;
 
     /// Runs each scenario once against a fresh SQLite file and once against a fresh
     /// PostgreSQL schema, as `<scenario>::on_sqlite` and `<scenario>::on_postgres`.

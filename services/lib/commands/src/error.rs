@@ -3,7 +3,7 @@
 
 use kesos_eventstore::{StoreError, StreamId};
 
-use crate::codec::DecodeError;
+use kesos_aggregate::DecodeError;
 
 /// Why a command or a load did not succeed. Every variant says which HTTP status the service's
 /// HTTP layer should answer with; this crate itself knows nothing of HTTP.

@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kesos_aggregate::CommandContext;
+use kesos_commands::CommandContext;
 use kesos_http::Problem;
 use kesos_regions::RegionCode;
 use time::OffsetDateTime;
