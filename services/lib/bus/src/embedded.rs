@@ -27,6 +27,7 @@ pub struct EmbeddedFeed {
     position: u64,
     appended: watch::Receiver<u64>,
     failures: u32,
+    batch: usize,
 }
 
 impl EmbeddedFeed {
@@ -46,6 +47,7 @@ impl EmbeddedFeed {
             position,
             appended,
             failures: 0,
+            batch: BATCH,
         })
     }
 
@@ -63,7 +65,15 @@ impl EmbeddedFeed {
             position,
             appended,
             failures: 0,
+            batch: BATCH,
         }
+    }
+
+    /// Reads up to `events` per poll (at least 1) instead of the default 500: a reader that
+    /// applies a whole read batch in one transaction picks the size that suits it.
+    pub fn with_batch_size(mut self, events: usize) -> Self {
+        self.batch = events.max(1);
+        self
     }
 
     /// The position the feed has read up to.
@@ -92,7 +102,7 @@ impl Feed for EmbeddedFeed {
 
     async fn next(&mut self) -> Result<Vec<Incoming<()>>, BusError> {
         loop {
-            match self.store.read_batch(self.position, BATCH).await {
+            match self.store.read_batch(self.position, self.batch).await {
                 Ok(events) if !events.is_empty() => {
                     self.failures = 0;
                     self.position = events.last().map_or(self.position, |e| e.position);
@@ -106,11 +116,11 @@ impl Feed for EmbeddedFeed {
                     }
                 }
                 Err(StoreError::Corrupt { position, reason }) if position > self.position => {
-                    let before = usize::try_from(position - self.position - 1).unwrap_or(BATCH);
+                    let before = usize::try_from(position - self.position - 1).unwrap_or(self.batch);
                     if before > 0 {
                         let events = self
                             .store
-                            .read_batch(self.position, before.min(BATCH))
+                            .read_batch(self.position, before.min(self.batch))
                             .await?;
                         if let Some(last) = events.last() {
                             self.position = last.position;
