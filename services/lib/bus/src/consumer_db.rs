@@ -162,13 +162,7 @@ fn highest_per_source<'a>(batch: &[&'a Delivered], fresh: &HashSet<Uuid>) -> Has
     highest
 }
 
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+use kesos_eventstore::model::{to_i64, to_u64};
 
 /// One implementation for both backends: the statements below are plain SQL that PostgreSQL
 /// and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so only the migrations differ.

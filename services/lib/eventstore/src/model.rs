@@ -342,6 +342,18 @@ pub enum AsOf {
     RecordedAt(OffsetDateTime),
 }
 
+/// A stored count or position as `u64` (negative values cannot be stored by kesos; read as 0).
+/// The one conversion every crate that reads kesos' tables uses.
+pub fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// A count or position as the databases' signed 64-bit integer (saturating: kesos never stores
+/// one beyond `i64::MAX`).
+pub fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// Cuts an instant to whole microseconds, the precision PostgreSQL and the SQLite schema keep.
 pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
     let nanos = at.nanosecond();

@@ -118,15 +118,7 @@ pub(crate) const SAVE_CURSOR: &str = "INSERT INTO kesos_cursors (name, position,
     VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
     updated_at = excluded.updated_at";
 
-/// A stored count as `u64` (negative values cannot be stored by kesos; read as 0).
-pub(crate) fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-/// A count as the databases' signed 64-bit integer.
-pub(crate) fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
+pub(crate) use crate::model::{to_i64, to_u64};
 
 /// A row that does not decode into what kesos wrote: the database was altered outside kesos.
 pub(crate) fn corrupt(position: i64, reason: impl ToString) -> StoreError {

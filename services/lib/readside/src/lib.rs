@@ -19,13 +19,4 @@ pub use paging::{Page, PageQuery, Value, Where};
 pub use projection::{Projection, ProjectionError};
 pub use projector::{Projector, WaitError};
 
-/// A count or position as the databases' signed 64-bit integer (saturating: kesos never
-/// stores one beyond `i64::MAX`).
-pub fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A stored count or position as `u64` (negative values cannot be stored by kesos; read as 0).
-pub fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+pub use kesos_eventstore::model::{from_unix_micros, to_i64, to_u64, unix_micros};

@@ -26,12 +26,10 @@ type Row = (
 const COLUMNS: &str = "SELECT subject_id, key_id, kek_fingerprint, wrapped, nonce, destroyed_at \
                        FROM kesos_vault_keys ";
 
-fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
+use kesos_eventstore::model::unix_micros as micros;
 
 fn instant(micros: i64) -> Result<OffsetDateTime, sqlx::Error> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+    kesos_eventstore::model::from_unix_micros(micros)
         .map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
