@@ -1,6 +1,6 @@
 //! `kesos bench …`: the benchmarks, each printing its figures beside the limits they are held
 //! to. Compiled only with the `bench` feature, so the release binary does not link the bench
-//! crate: `cargo run --release --features bench -- bench progress`.
+//! crate: `cargo run --release -p kesos --features bench -- bench progress`.
 
 use std::io::Write;
 

@@ -115,22 +115,10 @@ impl Projector {
         Ok(projector)
     }
 
-    /// Reports stalls in `stalls` (shared with readiness) instead of a private registry.
-    /// Call before [`Projector::start`].
-    pub fn with_stalls(self, stalls: Stalls) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.stalls = stalls;
-                Self {
-                    inner: Arc::new(inner),
-                    task: self.task,
-                }
-            }
-            Err(inner) => Self {
-                inner,
-                task: self.task,
-            },
-        }
+    /// Where this projection reports itself stalled (a batch failing for several attempts, or
+    /// its feed failing for good): readiness reads it beside the consumers' registry.
+    pub fn stalls(&self) -> &Stalls {
+        &self.inner.stalls
     }
 
     /// The projection's name.
