@@ -5,10 +5,10 @@
 //! - [`domain`]: pure rules (decide/evolve), types valid by construction.
 //! - [`wire`]: domain events <-> `kesos.enrollment.v1` protobuf.
 //! - [`service`]: the async shell (register, command, import, erase, reads, directory).
-//! - [`http`]: the HTTP API.
+//! - [`http`]: the HTTP API: routes, request and response types, the error mapping and the
+//!   OpenAPI document.
 
 pub mod domain;
 pub mod http;
-pub mod openapi;
 pub mod service;
 pub mod wire;

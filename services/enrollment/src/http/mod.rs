@@ -1,8 +1,9 @@
 //! The enrollment HTTP API: JSON in and out, `application/problem+json` errors naming the
 //! field and the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in
-//! [`ROUTES`] and documented in the OpenAPI document ([`crate::openapi`]).
+//! [`ROUTES`] and documented in the OpenAPI document ([`openapi`]).
 
 mod errors;
+pub mod openapi;
 mod routes;
 
 pub use errors::problem;
