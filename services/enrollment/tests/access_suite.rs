@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use kesos_commands::CommandContext;
 use kesos_auth::{Gate, Principal, Role};
+use kesos_bus::Stalls;
+use kesos_commands::CommandContext;
 use kesos_enrollment::domain::{Posting, SchemeCatalog, WorkerCommand, WorkerId};
-use kesos_enrollment::service::{Directory, Enrollment, WorkerForm, worker_stream};
+use kesos_enrollment::service::{Enrollment, WorkerForm, worker_stream};
 use kesos_eventstore::{
     AppendOutcome, AsOf, BulkAppend, Checkpoint, ClaimKey, Claims, EventStore, ExpectedVersion,
     NewEvent, PostgresStore, RecordedEvent, SqliteStore, StoreError, StreamHead, StreamId,
 };
+use kesos_readside::Db;
 use kesos_regions::Regions;
 use kesos_testkit::{PgSchema, SqliteFile};
 use kesos_vault::{MasterKey, Vault};
@@ -138,21 +140,20 @@ struct Harness {
 }
 
 impl Harness {
-    async fn build(
-        place: Place,
-        inner: Arc<dyn EventStore>,
-        vault: Vault,
-        directory: Directory,
-    ) -> Self {
+    async fn build(place: Place, inner: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
         let racing = Arc::new(MovesAfterFirstRead {
             inner: inner.clone(),
             mover: OnceLock::new(),
             armed: Mutex::new(None),
         });
         let catalog = || SchemeCatalog::shipped().unwrap();
-        let mover = Enrollment::new(inner, vault.clone(), catalog(), directory.clone());
+        let mover = Enrollment::build(inner, vault.clone(), catalog(), db.clone(), Stalls::new())
+            .await
+            .unwrap();
         assert!(racing.mover.set(mover).is_ok());
-        let enrollment = Enrollment::new(racing.clone(), vault, catalog(), directory);
+        let enrollment = Enrollment::build(racing.clone(), vault, catalog(), db, Stalls::new())
+            .await
+            .unwrap();
         let cimahi = Principal {
             subject: "test".to_owned(),
             role: Role::from_parts("regional-dinas", Some("32.77"), None).unwrap(),
@@ -179,9 +180,9 @@ impl Harness {
         let vault = Vault::postgres(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let directory = Directory::postgres(store.pool().clone()).await.unwrap();
+        let db = Db::Postgres(store.pool().clone());
         let inner = Arc::new(store.clone());
-        Self::build(Place::Pg(schema, store), inner, vault, directory).await
+        Self::build(Place::Pg(schema, store), inner, vault, db).await
     }
 
     async fn sqlite() -> Self {
@@ -190,9 +191,9 @@ impl Harness {
         let vault = Vault::sqlite(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let directory = Directory::sqlite(store.pool().clone()).await.unwrap();
+        let db = Db::Sqlite(store.pool().clone());
         let inner = Arc::new(store.clone());
-        Self::build(Place::Lite(file, store), inner, vault, directory).await
+        Self::build(Place::Lite(file, store), inner, vault, db).await
     }
 
     async fn finish(self) {

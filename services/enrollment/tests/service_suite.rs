@@ -4,12 +4,15 @@
 
 use std::sync::Arc;
 
+use kesos_bus::Stalls;
 use kesos_commands::CommandContext;
 use kesos_enrollment::domain::{Reason, SchemeCatalog, WorkerId};
+use kesos_enrollment::projections::WorkerFilter;
 use kesos_enrollment::service::import::HEADERS;
-use kesos_enrollment::service::{Directory, Enrollment, EnrollmentError, WorkerFilter, WorkerForm};
+use kesos_enrollment::service::{Enrollment, EnrollmentError, WorkerForm};
 use kesos_enrollment::wire::WORKER_REGISTERED;
 use kesos_eventstore::{PostgresStore, SqliteStore};
+use kesos_readside::Db;
 use kesos_regions::{RegionCode, Regions};
 use kesos_spreadsheet::{write_csv, write_xlsx};
 use kesos_testkit::{PgSchema, SqliteFile};
@@ -35,13 +38,15 @@ impl Harness {
         let vault = Vault::postgres(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let directory = Directory::postgres(store.pool().clone()).await.unwrap();
-        let enrollment = Enrollment::new(
+        let enrollment = Enrollment::build(
             Arc::new(store.clone()),
             vault,
             SchemeCatalog::shipped().unwrap(),
-            directory,
-        );
+            Db::Postgres(store.pool().clone()),
+            Stalls::new(),
+        )
+        .await
+        .unwrap();
         Self {
             place: Place::Pg(schema, store),
             enrollment,
@@ -54,13 +59,15 @@ impl Harness {
         let vault = Vault::sqlite(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let directory = Directory::sqlite(store.pool().clone()).await.unwrap();
-        let enrollment = Enrollment::new(
+        let enrollment = Enrollment::build(
             Arc::new(store.clone()),
             vault,
             SchemeCatalog::shipped().unwrap(),
-            directory,
-        );
+            Db::Sqlite(store.pool().clone()),
+            Stalls::new(),
+        )
+        .await
+        .unwrap();
         Self {
             place: Place::Lite(file, store),
             enrollment,
@@ -433,8 +440,8 @@ async fn the_directory_filters_by_region_prefix_and_follows_a_move(enrollment: &
     let mut elsewhere = form(&nik(12, 1), 12);
     elsewhere.posting = "32.17".into();
     register(enrollment, &elsewhere).await.unwrap();
+    // No catching up: each registration answered once the directory had applied it.
     let directory = enrollment.directory();
-    directory.catch_up(&**enrollment.store()).await.unwrap();
     let in_cimahi = WorkerFilter {
         region: Some(RegionCode::parse("32.77").unwrap()),
         ..WorkerFilter::default()
@@ -459,7 +466,6 @@ async fn the_directory_filters_by_region_prefix_and_follows_a_move(enrollment: &
         )
         .await
         .unwrap();
-    directory.catch_up(&**enrollment.store()).await.unwrap();
     assert_eq!(directory.list(&in_cimahi, None, 50).await.unwrap().total, 0);
     // Paging: one per page, two pages.
     let first = directory.list(&jawa_barat, None, 1).await.unwrap();

@@ -102,7 +102,8 @@ impl Application {
             })?;
         let address = listener.local_addr()?;
         let description = format!("{mode} mode, {}", store.describe(config));
-        let enrollment = open_enrollment(config, mode, &store).await?;
+        let stalls = kesos_bus::Stalls::new();
+        let enrollment = open_enrollment(config, mode, &store, &stalls).await?;
         let schemes = kesos_scheduling::domain::SchemeList::from_catalogue_toml(
             &crate::enrollment::scheme_catalogue_text(config)?,
         )
@@ -133,7 +134,7 @@ impl Application {
             mode,
             trusted_keys: Arc::new(trusted),
             nats,
-            stalls: kesos_bus::Stalls::new(),
+            stalls,
         };
         Ok(Self {
             enrollment,

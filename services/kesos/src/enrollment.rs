@@ -1,9 +1,12 @@
 //! Opening the enrollment service over the process's store: its key vault (with the master
-//! key), its worker directory and the scheme catalogue in force.
+//! key), its read models (kept by the projector the service starts) and the scheme catalogue
+//! in force.
 
 use anyhow::Context;
+use kesos_bus::Stalls;
 use kesos_enrollment::domain::SchemeCatalog;
-use kesos_enrollment::service::{Directory, Enrollment};
+use kesos_enrollment::service::Enrollment;
+use kesos_readside::Db;
 use kesos_runtime::{Config, Mode};
 use kesos_vault::Vault;
 
@@ -22,7 +25,7 @@ pub async fn rotate_master(config: &Config) -> anyhow::Result<(u64, String)> {
         );
     }
     let store = crate::open::open_store(config, mode).await?;
-    let enrollment = open_enrollment(config, mode, &store).await?;
+    let enrollment = open_enrollment(config, mode, &store, &Stalls::new()).await?;
     let rewrapped = enrollment
         .vault()
         .rotate()
@@ -50,27 +53,30 @@ pub fn catalogue_name(config: &Config) -> String {
         .map_or_else(|| "(shipped)".to_owned(), |path| path.display().to_string())
 }
 
-/// Builds the enrollment service (migrating its tables).
+/// Builds the enrollment service (migrating its tables and starting its projector, which
+/// reports a stall in `stalls`).
 pub async fn open_enrollment(
     config: &Config,
     mode: Mode,
     store: &OpenedStore,
+    stalls: &Stalls,
 ) -> anyhow::Result<Enrollment> {
     let master = keys::load_or_create_master_key(config, mode)?;
     let previous = keys::previous_master_keys(config)?;
     let catalog = SchemeCatalog::from_toml(&scheme_catalogue_text(config)?)
         .with_context(|| format!("scheme catalogue {} is invalid", catalogue_name(config)))?;
-    let (vault, directory) = match store {
+    let (vault, db) = match store {
         OpenedStore::Sqlite(sqlite) => (
             Vault::sqlite(sqlite.pool().clone(), master, previous).await,
-            Directory::sqlite(sqlite.pool().clone()).await,
+            Db::Sqlite(sqlite.pool().clone()),
         ),
         OpenedStore::Postgres(postgres) => (
             Vault::postgres(postgres.pool().clone(), master, previous).await,
-            Directory::postgres(postgres.pool().clone()).await,
+            Db::Postgres(postgres.pool().clone()),
         ),
     };
     let vault = vault.context("cannot open the personal-data key vault")?;
-    let directory = directory.context("cannot open the worker directory")?;
-    Ok(Enrollment::new(store.shared(), vault, catalog, directory))
+    Enrollment::build(store.shared(), vault, catalog, db, stalls.clone())
+        .await
+        .context("cannot open the worker directory")
 }

@@ -22,7 +22,7 @@ pub async fn workers_command(
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mode = config.mode()?;
     let store = open_store(config, mode).await?;
-    let enrollment = open_enrollment(config, mode, &store).await?;
+    let enrollment = open_enrollment(config, mode, &store, &kesos_bus::Stalls::new()).await?;
     let actor = format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "operator".into())

@@ -13,7 +13,7 @@ fn problem_response(description: &str) -> Value {
 pub fn document() -> Value {
     let mut document = operational();
     for (paths, schemas) in [
-        kesos_enrollment::openapi::document(),
+        kesos_enrollment::http::openapi::document(),
         kesos_scheduling::openapi::document(),
         kesos_certification::openapi::document(),
         kesos_progress::openapi::document(),

@@ -20,7 +20,8 @@ use crate::domain::{
     Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
 };
 use crate::http::errors::problem;
-use crate::service::{Enrollment, EnrollmentError, WorkerFilter, WorkerForm, WorkerView};
+use crate::projections::WorkerFilter;
+use crate::service::{Enrollment, EnrollmentError, WorkerForm, WorkerView};
 
 /// Largest upload an import accepts (a 1,000,000-row CSV is about 150 MB; offices send far
 /// less).
@@ -294,12 +295,8 @@ async fn list(
         )?,
         status,
     };
-    let directory = enrollment.directory();
-    directory
-        .catch_up(&**enrollment.store())
-        .await
-        .map_err(problem)?;
-    let page = directory
+    let page = enrollment
+        .directory()
         .list(&filter, paging.after.as_deref(), paging.limit)
         .await
         .map_err(problem)?;

@@ -4,7 +4,8 @@
 //! the report naming row, column and rule. Each row's command id derives from the file's
 //! SHA-256 and the row number, so importing the same file again registers nobody twice: its
 //! rows come back as `unchanged`. A NIK registered already (by another file or by hand) or
-//! repeated inside the file is a row error. The file format is documented in the README.
+//! repeated inside the file is a row error. The file format is documented in the README. The
+//! import answers once the worker directory lists every worker it registered.
 
 use std::collections::HashMap;
 
@@ -290,6 +291,8 @@ impl Enrollment {
                 .unwrap_or_else(|| field.to_owned())
         };
         let mut pending = Vec::new();
+        // The last log position of a registered row: the directory is waited for up to it.
+        let mut last_position = None;
         let mut first_row_of_nik: HashMap<String, usize> = HashMap::new();
         for row in &table.rows {
             match form_of(&row.cells, &places).validate(self.regions(), today) {
@@ -341,8 +344,14 @@ impl Enrollment {
         while let Some((size, registered)) = rounds.next().await {
             for (row, outcome) in registered? {
                 match outcome {
-                    RowOutcome::Stored => report.stored += 1,
-                    RowOutcome::Unchanged => report.unchanged += 1,
+                    RowOutcome::Stored(position) => {
+                        report.stored += 1;
+                        last_position = last_position.max(position);
+                    }
+                    RowOutcome::Unchanged(position) => {
+                        report.unchanged += 1;
+                        last_position = last_position.max(position);
+                    }
                     RowOutcome::DuplicateNik(existing) => {
                         report.rejected_rows += 1;
                         report.errors.push(RowError {
@@ -358,6 +367,7 @@ impl Enrollment {
             progress(done, total);
         }
         report.errors.sort_by_key(|e| e.row);
+        self.directory_reaches(last_position).await;
         Ok(report)
     }
 
@@ -412,8 +422,10 @@ impl Enrollment {
         let mut rows = Vec::with_capacity(chunk.len());
         for (pending, outcome) in chunk.iter().zip(outcomes) {
             let outcome = match outcome {
-                Ok(appended) if appended.already_stored => RowOutcome::Unchanged,
-                Ok(_) => RowOutcome::Stored,
+                Ok(appended) if appended.already_stored => {
+                    RowOutcome::Unchanged(appended.positions.last().copied())
+                }
+                Ok(appended) => RowOutcome::Stored(appended.positions.last().copied()),
                 Err(StoreError::ClaimTaken { holder, .. }) => RowOutcome::DuplicateNik(
                     worker_of_stream(&holder).unwrap_or(WorkerId(pending.command_id)),
                 ),
@@ -425,8 +437,9 @@ impl Enrollment {
     }
 }
 
+/// What became of one row; a registered row carries its event's log position.
 enum RowOutcome {
-    Stored,
-    Unchanged,
+    Stored(Option<u64>),
+    Unchanged(Option<u64>),
     DuplicateNik(WorkerId),
 }

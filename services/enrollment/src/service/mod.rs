@@ -1,18 +1,27 @@
 //! The application shell of enrollment: validate at the edge, seal personal data, decide
 //! with the pure core, append (with the NIK's uniqueness claim in the same transaction), and
 //! answer reads with personal data opened only where it still can be.
+//!
+//! The service owns the projector of its read models (the worker directory), started on its
+//! own log when the service is built. A command that changes directory rows waits for the
+//! directory to apply it before answering, so its caller's next list shows it; reads never
+//! catch up themselves.
 
-pub mod directory;
 pub mod error;
 pub mod form;
 pub mod import;
 pub mod view;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use kesos_aggregate::Aggregate;
-use kesos_commands::{CommandContext, StateCache, execute, execute_cached, execute_claiming, load, to_new_events};
+use kesos_aggregate::{Aggregate, EventCodec};
+use kesos_bus::Stalls;
+use kesos_commands::{
+    CommandContext, StateCache, execute, execute_cached, execute_claiming, load, to_new_events,
+};
 use kesos_eventstore::{AsOf, ClaimKey, Claims, EventStore, ExpectedVersion, StoreError, StreamId};
+use kesos_readside::{Db, Projector};
 use kesos_regions::{RegionCode, Regions};
 use kesos_vault::{DataKey, KeyState, Sealed, Vault};
 use time::format_description::well_known::Iso8601;
@@ -21,7 +30,7 @@ use crate::domain::{
     NominationId, Reason, Registration, SchemeCatalog, SchemeCode, SealedField, SealedIdentity,
     SetTarget, Target, Worker, WorkerCommand, WorkerId,
 };
-pub use directory::{Directory, WorkerFilter, WorkerPage};
+use crate::projections::{self, Directory, DirectoryProjection};
 pub use error::EnrollmentError;
 pub use form::{ValidWorker, WorkerForm};
 pub use view::{NominationView, WorkerView};
@@ -34,14 +43,21 @@ pub const NIK_LABEL: &str = "nik";
 pub const NAME_LABEL: &str = "full_name";
 /// See [`NIK_LABEL`].
 pub const BIRTH_DATE_LABEL: &str = "birth_date";
+/// The name the service's own log goes by as the source of its read models' checkpoints.
+pub const LOG: &str = "enrollment";
+/// Longest a command waits for the worker directory to apply it before answering anyway: the
+/// write is durable, only the caller's next list might not show it yet.
+pub const DIRECTORY_WAIT: Duration = Duration::from_secs(10);
 
-/// The enrollment service's shell. Cheap to clone.
+/// The enrollment service's shell. Cheap to clone; the directory's projector runs until the
+/// last clone is dropped.
 #[derive(Clone)]
 pub struct Enrollment {
     store: Arc<dyn EventStore>,
     vault: Vault,
     catalog: Arc<SchemeCatalog>,
     directory: Directory,
+    projector: Projector,
     workers: Arc<StateCache<Worker>>,
 }
 
@@ -113,20 +129,29 @@ pub struct Registered {
 }
 
 impl Enrollment {
-    /// The shell over a store, a vault and the worker directory (whose tables it migrates).
-    pub fn new(
+    /// The shell over a store, a vault and the service's database (`db`, where the read
+    /// models live): migrates the read models' tables and starts the projector that keeps them
+    /// on the store's log, reporting a stall in `stalls` (which readiness reads).
+    pub async fn build(
         store: Arc<dyn EventStore>,
         vault: Vault,
         catalog: SchemeCatalog,
-        directory: Directory,
-    ) -> Self {
-        Self {
+        db: Db,
+        stalls: Stalls,
+    ) -> Result<Self, EnrollmentError> {
+        db.migrate(projections::migrations()).await?;
+        let projector = Projector::new(db.clone(), Arc::new(DirectoryProjection))
+            .await?
+            .with_stalls(stalls);
+        projector.start_on_log(store.clone(), LOG);
+        Ok(Self {
             store,
             vault,
             catalog: Arc::new(catalog),
-            directory,
+            directory: Directory::new(db),
+            projector,
             workers: Arc::new(StateCache::new(10_000)),
-        }
+        })
     }
 
     /// The store this service writes.
@@ -149,9 +174,31 @@ impl Enrollment {
         Regions::embedded()
     }
 
-    /// The worker directory (read model).
+    /// The worker directory (read model), for lists.
     pub fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// The projector keeping the directory on the log: its checkpoint, and waiting for a
+    /// position.
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+
+    /// Waits until the directory has applied the log up to `position` (the last event a
+    /// command appended), at most [`DIRECTORY_WAIT`]. A directory that does not get there in
+    /// time (stalled, or far behind) is logged, not an error: the command's write stands.
+    pub(crate) async fn directory_reaches(&self, position: Option<u64>) {
+        let Some(position) = position.filter(|p| *p > 0) else {
+            return;
+        };
+        if let Err(error) = self.projector.wait_for(LOG, position, DIRECTORY_WAIT).await {
+            tracing::warn!(
+                %error,
+                position,
+                "the worker directory has not applied a command yet; answering without it"
+            );
+        }
     }
 
     /// Registers a valid worker: a data key, sealed NIK/name/birth date, and the append that
@@ -189,10 +236,14 @@ impl Enrollment {
             )
             .await;
         match appended {
-            Ok(outcome) => Ok(Registered {
-                worker_id,
-                already: outcome.already_stored,
-            }),
+            Ok(outcome) => {
+                self.directory_reaches(outcome.positions.last().copied())
+                    .await;
+                Ok(Registered {
+                    worker_id,
+                    already: outcome.already_stored,
+                })
+            }
             Err(StoreError::ClaimTaken { holder, .. }) => Err(EnrollmentError::DuplicateNik {
                 existing: worker_of_stream(&holder).unwrap_or(worker_id),
             }),
@@ -203,7 +254,8 @@ impl Enrollment {
         }
     }
 
-    /// Runs a command on an existing worker.
+    /// Runs a command on an existing worker; one that changes the worker's directory row
+    /// (posting, employment status, role) answers once the directory shows it.
     pub async fn command(
         &self,
         worker_id: WorkerId,
@@ -213,7 +265,17 @@ impl Enrollment {
         let stream = worker_stream(worker_id)?;
         match execute_cached::<Worker>(&*self.store, &self.workers, &stream, command, context).await
         {
-            Ok(executed) => Ok(executed.state),
+            Ok(executed) => {
+                let listed = executed
+                    .events
+                    .iter()
+                    .any(|event| DirectoryProjection::changes_rows(event.event_type()));
+                if listed {
+                    self.directory_reaches(executed.positions.last().copied())
+                        .await;
+                }
+                Ok(executed.state)
+            }
             Err(kesos_commands::AppError::Domain(crate::domain::WorkerError::NotRegistered)) => {
                 Err(EnrollmentError::WorkerNotFound(worker_id))
             }
@@ -330,7 +392,8 @@ impl Enrollment {
 
     /// Erases a worker's personal data (UU PDP): records the erasure, releasing the NIK claim
     /// in the same append, then destroys the data key. Reads honour the erasure from the
-    /// event on, so the order is safe; a retry destroys a key a crash left behind.
+    /// event on, so the order is safe; a retry destroys a key a crash left behind. It answers
+    /// once the directory lists the worker as erased.
     pub async fn erase(
         &self,
         worker_id: WorkerId,
@@ -357,7 +420,7 @@ impl Enrollment {
             .as_ref()
             .map(|k| k.key_id().to_string())
             .unwrap_or_else(|| record.identity.nik.key_id.clone());
-        execute_claiming::<Worker>(
+        let executed = execute_claiming::<Worker>(
             &*self.store,
             &worker_stream(worker_id)?,
             WorkerCommand::EraseWorker {
@@ -370,6 +433,8 @@ impl Enrollment {
         )
         .await?;
         self.vault.destroy(worker_id.0, context.occurred_at).await?;
+        self.directory_reaches(executed.positions.last().copied())
+            .await;
         Ok(())
     }
 

@@ -19,6 +19,15 @@ pub const PACKAGE: &str = "kesos.enrollment.v1";
 
 /// Type name of a worker's registration.
 pub const WORKER_REGISTERED: &str = "kesos.enrollment.v1.WorkerRegistered";
+/// Type name of a worker's move to another posting.
+pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
+/// Type name of a change of employment status.
+pub const WORKER_EMPLOYMENT_STATUS_CHANGED: &str =
+    "kesos.enrollment.v1.WorkerEmploymentStatusChanged";
+/// Type name of a change of role or programme.
+pub const WORKER_ROLE_CHANGED: &str = "kesos.enrollment.v1.WorkerRoleChanged";
+/// Type name of an erasure of a worker's personal data.
+pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
 /// Type name of a verified nomination: what the scheduling service consumes.
 pub const NOMINATION_VERIFIED: &str = "kesos.enrollment.v1.NominationVerified";
 /// Type name of an overridden nomination: also a candidate for scheduling.
@@ -114,15 +123,13 @@ impl EventCodec for WorkerEvent {
     fn event_type(&self) -> &'static str {
         match &self.change {
             WorkerChange::WorkerRegistered(_) => WORKER_REGISTERED,
-            WorkerChange::WorkerPostingMoved { .. } => "kesos.enrollment.v1.WorkerPostingMoved",
-            WorkerChange::WorkerEmploymentStatusChanged { .. } => {
-                "kesos.enrollment.v1.WorkerEmploymentStatusChanged"
-            }
+            WorkerChange::WorkerPostingMoved { .. } => WORKER_POSTING_MOVED,
+            WorkerChange::WorkerEmploymentStatusChanged { .. } => WORKER_EMPLOYMENT_STATUS_CHANGED,
             WorkerChange::WorkerQualificationsUpdated { .. } => {
                 "kesos.enrollment.v1.WorkerQualificationsUpdated"
             }
-            WorkerChange::WorkerRoleChanged { .. } => "kesos.enrollment.v1.WorkerRoleChanged",
-            WorkerChange::WorkerErased { .. } => "kesos.enrollment.v1.WorkerErased",
+            WorkerChange::WorkerRoleChanged { .. } => WORKER_ROLE_CHANGED,
+            WorkerChange::WorkerErased { .. } => WORKER_ERASED,
             WorkerChange::NominationSubmitted { .. } => "kesos.enrollment.v1.NominationSubmitted",
             WorkerChange::NominationVerified { .. } => NOMINATION_VERIFIED,
             WorkerChange::NominationRejected { .. } => "kesos.enrollment.v1.NominationRejected",

@@ -3,10 +3,11 @@
 //! run's own, deleted at the end):
 //!
 //! 1. the foundation's batched append (100 events per transaction), the import's yardstick;
-//! 2. importing N generated workers from CSV end to end — validation, encryption, events and
-//!    the relay to JetStream — in workers/s (limit 10,000, goal 20,000);
+//! 2. importing N generated workers from CSV end to end — validation, encryption, events, the
+//!    worker directory (the import answers once it lists every worker) and the relay to
+//!    JetStream — in workers/s (limit 10,000, goal 20,000);
 //! 3. registering over HTTP at a fixed rate (default 500/s for 20 s): p50 and p99 latency
-//!    (goal: p99 under 10 ms), measured open-loop.
+//!    (goal: p99 under 10 ms), measured open-loop; each answer waits for the directory too.
 
 mod workers;
 
@@ -15,10 +16,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
-use kesos_bus::{Relay, RelaySettings, StreamNames};
+use kesos_bus::{Relay, RelaySettings, Stalls, StreamNames};
 use kesos_enrollment::domain::SchemeCatalog;
-use kesos_enrollment::service::{Directory, Enrollment};
+use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
+use kesos_readside::Db;
 use kesos_vault::{MasterKey, Vault};
 use tokio::time::Instant;
 
@@ -91,8 +93,9 @@ async fn measure(
         crate::raw::Raw::Sqlite { .. } => bail!("the enrollment bench runs on PostgreSQL"),
     };
     let vault = Vault::postgres(pool.clone(), MasterKey::generate(), Vec::new()).await?;
-    let directory = Directory::postgres(pool).await?;
-    let enrollment = Enrollment::new(store.clone(), vault, SchemeCatalog::shipped()?, directory);
+    let catalog = SchemeCatalog::shipped()?;
+    let db = Db::Postgres(pool);
+    let enrollment = Enrollment::build(store.clone(), vault, catalog, db, Stalls::new()).await?;
 
     let generator = workers::Generator::new();
     let file = workers::csv(&generator, options.workers);

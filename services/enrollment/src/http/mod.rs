@@ -1,8 +1,11 @@
 //! The enrollment HTTP API: JSON in and out, `application/problem+json` errors naming the
 //! field and the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in
-//! [`ROUTES`] and documented in the OpenAPI document ([`crate::openapi`]).
+//! [`ROUTES`] and documented in the OpenAPI document ([`openapi`]). No GET writes: a list
+//! reads the worker directory as it stands, and the commands whose effect a list shows answer
+//! once the directory has applied them.
 
 mod errors;
+pub mod openapi;
 mod routes;
 
 pub use errors::problem;
