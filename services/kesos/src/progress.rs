@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings};
-use kesos_progress::runner::PULL_BATCH;
+use kesos_progress::projections::runner::PULL_BATCH;
 use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
 use kesos_runtime::{Config, Shutdown};
 use tokio::task::JoinSet;

@@ -6,9 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use kesos_progress::query::{AsOf, Filter, Scope};
-use kesos_progress::reads::day_of;
-use kesos_progress::{Measure, Progress, ProgressModel, replay};
+use kesos_eventstore::model::unix_micros;
+use kesos_progress::{AsOf, Filter, Measure, Progress, ProgressModel, Scope, day_of, replay};
 use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -32,14 +31,14 @@ async fn count(bench: &Bench, filter: &Filter, as_of: AsOf, measure: Measure) ->
 }
 
 /// The sourced events of the bench's log, as a live batch carries them.
-async fn logged_events(bench: &Bench) -> Vec<kesos_progress::plan::SourcedEvent> {
+async fn logged_events(bench: &Bench) -> Vec<kesos_progress::SourcedEvent> {
     bench
         .store
         .read_batch(0, 1_000)
         .await
         .unwrap()
         .into_iter()
-        .map(|event| kesos_progress::plan::SourcedEvent {
+        .map(|event| kesos_progress::SourcedEvent {
             source: support::SOURCE.to_owned(),
             event,
         })
@@ -310,7 +309,7 @@ async fn as_of_a_recorded_time_counts_only_what_the_system_knew_then(bench: &Ben
     bench.catch_up(500).await;
     let then = AsOf {
         day: None,
-        recorded_us: Some(kesos_progress::plan::micros(known)),
+        recorded_us: Some(unix_micros(known)),
     };
     assert_eq!(count(bench, &cimahi(), then, Measure::Valid).await, 1);
     assert_eq!(
@@ -319,7 +318,7 @@ async fn as_of_a_recorded_time_counts_only_what_the_system_knew_then(bench: &Ben
     );
     let both = AsOf {
         day: Some(day_of(date!(2026 - 01 - 31))),
-        recorded_us: Some(kesos_progress::plan::micros(known)),
+        recorded_us: Some(unix_micros(known)),
     };
     assert_eq!(count(bench, &cimahi(), both, Measure::Registered).await, 0);
 }

@@ -73,7 +73,7 @@ impl Bench {
             after = last.position;
             let sourced: Vec<_> = events
                 .into_iter()
-                .map(|event| kesos_progress::plan::SourcedEvent {
+                .map(|event| kesos_progress::SourcedEvent {
                     source: SOURCE.to_owned(),
                     event,
                 })

@@ -28,10 +28,10 @@ use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use futures::TryStreamExt;
 use kesos_bus::{JetStreamFeed, PullSettings, Relay, RelaySettings, StreamNames};
-use kesos_progress::query::{AsOf, Filter, Scope};
-use kesos_progress::reads::day_of;
-use kesos_progress::tables::Tables;
-use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
+use kesos_progress::projections::tables::Tables;
+use kesos_progress::{
+    AsOf, Filter, Progress, ProgressModel, ProgressStore, Scope, Source, day_of, project, replay,
+};
 use kesos_regions::{Level, Regions};
 use time::macros::date;
 use tokio::time::Instant;
@@ -299,7 +299,7 @@ async fn relay_and_project(
     }
     tracing::info!("projecting from JetStream");
     let settings = PullSettings {
-        batch: kesos_progress::runner::PULL_BATCH,
+        batch: kesos_progress::projections::runner::PULL_BATCH,
         ..PullSettings::default()
     };
     let feed = JetStreamFeed::subscribe(context.clone(), names, "bench-progress", settings).await?;

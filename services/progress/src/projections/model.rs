@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 use sqlx::{Pool, Postgres, Sqlite};
 use uuid::Uuid;
 
-use crate::db::{ProgressDb, StoredTarget};
+use crate::domain::measure::Measure;
+use crate::domain::months::roll_up;
+use crate::domain::plan::{Plan, Prepared, plan, workers_named};
+use crate::domain::query::{AsOf, Filter, RegionCounts};
+use crate::domain::sums::Sums;
+use crate::domain::targets::StoredTarget;
 use crate::error::ProgressError;
-use crate::measure::Measure;
-use crate::months::roll_up;
-use crate::plan::{Plan, Prepared, SourcedEvent, plan, prepare, workers_named};
-use crate::query::{AsOf, Filter, RegionCounts};
-use crate::sums::Sums;
-use crate::tables::Tables;
+use crate::projections::db::ProgressDb;
+use crate::projections::tables::Tables;
+use crate::wire::{SourcedEvent, prepare};
 
 /// The model's database.
 #[derive(Debug, Clone)]
@@ -31,11 +33,11 @@ pub enum ProgressStore {
 macro_rules! on_backend {
     ($store:expr, $db:ident, $pool:ident => $body:expr) => {
         match $store {
-            $crate::model::ProgressStore::Postgres($pool) => {
+            $crate::projections::model::ProgressStore::Postgres($pool) => {
                 type $db = sqlx::Postgres;
                 $body
             }
-            $crate::model::ProgressStore::Sqlite($pool) => {
+            $crate::projections::model::ProgressStore::Sqlite($pool) => {
                 type $db = sqlx::Sqlite;
                 $body
             }
@@ -150,7 +152,7 @@ impl ProgressModel {
         on_backend!(&self.store, D, pool => Ok(D::counts(pool, tables, filter, as_of).await?))
     }
 
-    /// Net change per business month ([`crate::months::month_index`]) and measure, up to the
+    /// Net change per business month ([`crate::domain::months::month_index`]) and measure, up to the
     /// as-of moment; changes that net to zero are left out.
     pub async fn monthly(
         &self,
@@ -198,7 +200,7 @@ pub(crate) async fn apply_in<D: ProgressDb>(
 
 /// Applies a batch of a replay's bulk load inside `transaction`: its counts and roll-up go
 /// to `sums` instead, which the replay writes once at the end, and its checkpoints are left
-/// to the load ([`crate::load`]).
+/// to the load ([`crate::projections::load`]).
 pub(crate) async fn apply_summed<D: ProgressDb>(
     transaction: &mut sqlx::Transaction<'static, D>,
     tables: &Tables,

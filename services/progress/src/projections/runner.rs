@@ -8,8 +8,8 @@ use std::time::Duration;
 use kesos_bus::{Feed, Incoming};
 
 use crate::error::ProgressError;
-use crate::model::ProgressModel;
-use crate::plan::SourcedEvent;
+use crate::projections::model::ProgressModel;
+use crate::wire::SourcedEvent;
 
 /// Messages a JetStream feed should pull per batch for the projection: each batch is one
 /// transaction, so bigger batches amortise its fixed cost, and in a catch-up their events share

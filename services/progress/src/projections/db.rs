@@ -7,39 +7,19 @@ use async_trait::async_trait;
 use sqlx::{Pool, Postgres, QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
-use crate::bulk::{postgres, sqlite};
-use crate::measure::Measure;
-use crate::months::{self, MonthKey};
-use crate::plan::Plan;
-use crate::query::{AsOf, Filter, RegionCounts, Scope};
-use crate::questions;
-use crate::tables::Tables;
-use crate::upserts::Counts;
-use crate::worker::WorkerProgress;
+use crate::domain::measure::Measure;
+use crate::domain::months::MonthKey;
+use crate::domain::plan::KeyedCounts as Counts;
+use crate::domain::plan::Plan;
+use crate::domain::query::{AsOf, Filter, RegionCounts, Scope};
+use crate::domain::targets::StoredTarget;
+use crate::domain::worker::WorkerProgress;
+use crate::projections::bulk::{postgres, sqlite};
+use crate::projections::questions;
+use crate::projections::tables::Tables;
 
 /// Rows per multi-row statement: far below both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 1_000;
-
-/// A stored target setting, for choosing the one in force as of a moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredTarget {
-    /// Year.
-    pub year: i64,
-    /// Region code.
-    pub region: String,
-    /// Category number.
-    pub category: i64,
-    /// Workers to certify.
-    pub count: i64,
-    /// Business day set.
-    pub day: i64,
-    /// Recorded (µs).
-    pub recorded_us: i64,
-    /// Source.
-    pub source: String,
-    /// Position in the source.
-    pub position: i64,
-}
 
 /// A database that can hold the progress read model.
 #[async_trait]
@@ -115,7 +95,7 @@ pub trait ProgressDb: sqlx::Database {
         as_of: AsOf,
     ) -> Result<RegionCounts, sqlx::Error>;
 
-    /// Net change per business month ([`crate::months::month_index`]) and measure, for time
+    /// Net change per business month ([`crate::domain::months::month_index`]) and measure, for time
     /// series; changes that net to zero are left out.
     async fn monthly(
         pool: &Pool<Self>,
@@ -299,12 +279,12 @@ macro_rules! progress_db {
                 tables: &Tables,
                 plan: &Plan,
             ) -> Result<(), sqlx::Error> {
-                crate::upserts::$bulk::workers(transaction, &tables.workers(), &plan.workers)
+                crate::projections::upserts::$bulk::workers(transaction, &tables.workers(), &plan.workers)
                     .await?;
                 $bulk::facts(transaction, &tables.facts(), &plan.facts).await?;
                 $bulk::history(transaction, &tables.history(), &plan.history).await?;
-                crate::upserts::$bulk::counts(transaction, &tables.counts(), &plan.counts).await?;
-                crate::upserts::$bulk::months(transaction, &tables.months(), &plan.months).await?;
+                crate::projections::upserts::$bulk::counts(transaction, &tables.counts(), &plan.counts).await?;
+                crate::projections::upserts::$bulk::months(transaction, &tables.months(), &plan.months).await?;
                 for chunk in plan.targets.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::<$db>::new(format!(
                         "INSERT INTO {} (year, region, category, count, day, recorded_us, \
@@ -512,7 +492,7 @@ progress_db!(
     Postgres,
     postgres,
     PG_INDEXES,
-    months::sql::POSTGRES,
+    sql::POSTGRES,
     PG_LOCK_MONTHS,
     PG_SETTLE,
     &["SET LOCAL synchronous_commit = off"],
@@ -525,7 +505,7 @@ progress_db!(
     Sqlite,
     sqlite,
     SQLITE_INDEXES,
-    months::sql::SQLITE,
+    sql::SQLITE,
     SQLITE_LOCK_MONTHS,
     SQLITE_SETTLE,
     &[],
@@ -534,3 +514,13 @@ progress_db!(
     (&[] as &[&str]),
     "TEXT"
 );
+
+/// The SQL expression that computes [`crate::domain::months::month_index`] from the `day` column, per backend.
+pub mod sql {
+    /// PostgreSQL.
+    pub const POSTGRES: &str = "CAST(EXTRACT(YEAR FROM DATE '1970-01-01' + CAST(day AS INTEGER)) \
+         * 12 + EXTRACT(MONTH FROM DATE '1970-01-01' + CAST(day AS INTEGER)) - 1 AS BIGINT)";
+    /// SQLite.
+    pub const SQLITE: &str = "(CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 \
+         + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1)";
+}

@@ -16,13 +16,13 @@ use sqlx::Pool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::change::Change;
-use crate::db::ProgressDb;
+use crate::domain::change::Change;
+use crate::domain::plan::{Plan, Prepared};
+use crate::domain::sums::Sums;
 use crate::error::ProgressError;
-use crate::model::apply_summed;
-use crate::plan::{Plan, Prepared};
-use crate::sums::Sums;
-use crate::tables::Tables;
+use crate::projections::db::ProgressDb;
+use crate::projections::model::apply_summed;
+use crate::projections::tables::Tables;
 
 /// Lanes on a database that takes several writers at once (two cores' worth: one plans while
 /// the other's batch is written).

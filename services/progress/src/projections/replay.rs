@@ -14,14 +14,15 @@ use kesos_eventstore::{AsOf, EventStore, RecordedEvent, StoreError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::db::ProgressDb;
+use crate::domain::plan::KeyedCounts as Counts;
+use crate::domain::plan::Prepared;
+use crate::domain::sums::Sums;
 use crate::error::ProgressError;
-use crate::load::{Loaded, load};
-use crate::model::{ProgressModel, ProgressStore, apply_in, on_backend};
-use crate::plan::{Prepared, SourcedEvent, prepare};
-use crate::sums::Sums;
-use crate::tables::Tables;
-use crate::upserts::Counts;
+use crate::projections::db::ProgressDb;
+use crate::projections::load::{Loaded, load};
+use crate::projections::model::{ProgressModel, ProgressStore, apply_in, on_backend};
+use crate::projections::tables::Tables;
+use crate::wire::{SourcedEvent, prepare};
 
 /// Events read from a log per batch.
 const REPLAY_BATCH: usize = 20_000;
@@ -54,7 +55,7 @@ pub struct ReplayReport {
 ///
 /// The logs are read (and their events decoded) by a task of their own, a batch ahead of the
 /// batch being written, and on PostgreSQL the batches are planned and written in two lanes
-/// ([`crate::load`]), so reading, decoding, planning and writing overlap. The facts, the
+/// ([`crate::projections::load`]), so reading, decoding, planning and writing overlap. The facts, the
 /// history and the workers' standing are written batch by batch; the counts and the monthly
 /// roll-up are summed in memory ([`Sums`]) and written once at the end, next to the indexes.
 pub async fn replay(

@@ -1,7 +1,7 @@
 //! The SELECT statements that answer a question, for both backends: which tables a question
 //! is summed from, and how.
 //!
-//! - Now, over all schemes and not cut by role: the roll-up's all-time rows ([`crate::months`]);
+//! - Now, over all schemes and not cut by role: the roll-up's all-time rows ([`crate::domain::months`]);
 //!   cut by role or by one scheme: the current counts.
 //! - As of a business date, over all schemes and not cut by role: the roll-up's months before
 //!   the date's month, plus the facts of that month up to the date.
@@ -12,10 +12,10 @@
 
 use sqlx::QueryBuilder;
 
-use crate::measure::ALL_SCHEMES;
-use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, first_day, month_index};
-use crate::query::{AsOf, Filter, Scope};
-use crate::tables::Tables;
+use crate::domain::measure::ALL_SCHEMES;
+use crate::domain::months::{ALL_CATEGORIES, ALL_TIME, Level, first_day, month_index};
+use crate::domain::query::{AsOf, Filter, Scope};
+use crate::projections::tables::Tables;
 
 /// True when the roll-up can answer: it keeps all schemes together, and no role and no
 /// recorded time.

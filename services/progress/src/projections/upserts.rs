@@ -15,15 +15,14 @@ use std::collections::BTreeMap;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
-use crate::measure::{Key, Measure};
-use crate::months::MonthKey;
-use crate::worker::WorkerProgress;
+use crate::domain::months::MonthKey;
+use crate::domain::worker::WorkerProgress;
 
 /// Rows per multi-row statement on SQLite (at most seven parameters each, far below its limit).
 const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Current counts changed by a batch: (where, scheme, measure) → net change.
-pub(crate) type Counts = BTreeMap<(Key, String, Measure), i64>;
+pub(crate) type Counts = crate::domain::plan::KeyedCounts;
 
 /// Worker standings as JSON, the form both backends store.
 fn encoded(workers: &BTreeMap<Uuid, WorkerProgress>) -> Result<Vec<(String, String)>, sqlx::Error> {

@@ -4,9 +4,9 @@
 
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 
-use crate::months::MonthKey;
-use crate::plan::{Fact, HistoryEntry};
-use crate::upserts::Counts;
+use crate::domain::months::MonthKey;
+use crate::domain::plan::KeyedCounts as Counts;
+use crate::domain::plan::{Fact, HistoryEntry};
 
 /// Rows per multi-row statement on SQLite (9 parameters each, far below its limit).
 const ROWS_PER_STATEMENT: usize = 1_000;
@@ -156,7 +156,7 @@ pub(crate) mod sqlite {
         table: &str,
         counts: &Counts,
     ) -> Result<(), sqlx::Error> {
-        crate::upserts::sqlite::counts(transaction, table, counts).await
+        crate::projections::upserts::sqlite::counts(transaction, table, counts).await
     }
 
     /// Writes roll-up rows a replay summed into its `table` (which holds none of their keys).
@@ -165,7 +165,7 @@ pub(crate) mod sqlite {
         table: &str,
         months: &[(MonthKey, i64)],
     ) -> Result<(), sqlx::Error> {
-        crate::upserts::sqlite::months(transaction, table, months).await
+        crate::projections::upserts::sqlite::months(transaction, table, months).await
     }
 
     /// Writes `facts` into `table`.
