@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings};
 use kesos_progress::projections::runner::PULL_BATCH;
-use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
+use kesos_progress::{Progress, ProgressModel, Source, project, replay};
+use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use tokio::task::JoinSet;
 
@@ -21,8 +22,8 @@ const CONSUMER: &str = "progress";
 /// events carry the process's service name as their source (as the relay publishes them).
 pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Result<Progress> {
     let database = match store {
-        OpenedStore::Sqlite(sqlite) => ProgressStore::Sqlite(sqlite.pool().clone()),
-        OpenedStore::Postgres(postgres) => ProgressStore::Postgres(postgres.pool().clone()),
+        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
+        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
     };
     let model = ProgressModel::open(database)
         .await

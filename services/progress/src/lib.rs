@@ -25,7 +25,7 @@ pub use domain::calendar::day_of;
 pub use domain::measure::{ALL_SCHEMES, Key, Measure};
 pub use domain::query::{AsOf, Filter, Scope};
 pub use error::ProgressError;
-pub use projections::model::{Applied, ProgressModel, ProgressStore};
+pub use projections::model::{Applied, ProgressModel};
 pub use projections::replay::{ReplayReport, Source, replay};
 pub use projections::runner::project;
 pub use service::{Figures, Month, Progress, RegionReport};

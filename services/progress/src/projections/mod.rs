@@ -1,19 +1,25 @@
-//! The progress model in its database: the only code that writes it.
+//! The progress model in its database: the only code that writes it, through the one database
+//! handle of the read side ([`kesos_readside::Db`]).
 //!
-//! - [`model`]: [`ProgressModel`](model::ProgressModel) applies a planned batch in one
-//!   transaction with its checkpoints (idempotent under redelivery) and answers the questions
-//!   [`questions`] turns into SQL; [`tables`] names and creates the swappable table sets.
-//! - [`db`], `bulk` and `upserts`: each table written the fastest way its backend has.
+//! - [`model`]: [`ProgressModel`](model::ProgressModel) applies a batch in one transaction with
+//!   its checkpoints (idempotent under redelivery; `batch` reads what the plan needs and
+//!   writes it) and answers the questions `questions` turns into SQL and `read` runs.
+//! - [`tables`] names the swappable table sets, `schema` creates them; `dialect` holds the
+//!   little that differs per backend, `postgres` PostgreSQL's bulk writes (`COPY`, `UNNEST`),
+//!   `values` the multi-row `INSERT`s both backends take.
 //! - [`runner`]: the live projection from the embedded log or JetStream.
 //! - [`replay`]: rebuilds the model into fresh tables (`load` writes it in lanes, summing the
 //!   counts and the roll-up in memory) and swaps them in.
 
-mod bulk;
-pub mod db;
+mod batch;
+mod dialect;
 mod load;
 pub mod model;
+mod postgres;
 mod questions;
+mod read;
 pub mod replay;
 pub mod runner;
+mod schema;
 pub mod tables;
-mod upserts;
+mod values;

@@ -116,7 +116,7 @@ impl Tables {
     }
 
     /// The statements that create the set's tables (idempotent), with `text` as the type of
-    /// their text columns (the backend's [`crate::projections::db::ProgressDb::TEXT`]).
+    /// their text columns (the backend's `Dialect::text`).
     pub fn create_statements(&self, text: &str) -> Vec<String> {
         let p = self.prefix;
         vec![
@@ -162,9 +162,9 @@ impl Tables {
 
     /// Fills the (empty) roll-up from the facts over all schemes (once, when a database from
     /// before the roll-up is opened; a replay sums it in memory as it loads), given the
-    /// backend's SQL for a day's month ([`crate::domain::months::sql`]): the kabupaten/kota rows by category from the
-    /// facts, then each coarser cut from the finer rows, so the facts are read once; rows go
-    /// in key order, so one region's months lie together.
+    /// backend's SQL for a day's month (`Dialect::month_of_day`): the kabupaten/kota rows by
+    /// category from the facts, then each coarser cut from the finer rows, so the facts are
+    /// read once; rows go in key order, so one region's months lie together.
     pub fn months_from_facts(&self, month_of_day: &str) -> Vec<String> {
         let p = self.prefix;
         let all = crate::domain::months::ALL_CATEGORIES;

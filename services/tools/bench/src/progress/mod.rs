@@ -30,8 +30,9 @@ use futures::TryStreamExt;
 use kesos_bus::{JetStreamFeed, PullSettings, Relay, RelaySettings, StreamNames};
 use kesos_progress::projections::tables::Tables;
 use kesos_progress::{
-    AsOf, Filter, Progress, ProgressModel, ProgressStore, Scope, Source, day_of, project, replay,
+    AsOf, Filter, Progress, ProgressModel, Scope, Source, day_of, project, replay,
 };
+use kesos_readside::Db;
 use kesos_regions::{Level, Regions};
 use time::macros::date;
 use tokio::time::Instant;
@@ -120,7 +121,7 @@ async fn measure(
     }];
     // The replay goes first: its peak memory is then its own, not what the allocator kept of
     // the live projection's batches.
-    let model = ProgressModel::open(ProgressStore::Postgres(pool.clone())).await?;
+    let model = ProgressModel::open(Db::Postgres(pool.clone())).await?;
     let before = peak_reset();
     tracing::info!(resident_mb = before, "replaying");
     let started = Instant::now();
@@ -165,7 +166,7 @@ async fn measure(
         for statement in Tables::live().drop_statements() {
             sqlx::query(&statement).execute(&pool).await?;
         }
-        let model = ProgressModel::open(ProgressStore::Postgres(pool.clone())).await?;
+        let model = ProgressModel::open(Db::Postgres(pool.clone())).await?;
         let live = live_projection(&model, store.clone(), &options.nats_url).await?;
         figures.push(
             Figure::absolute(
