@@ -251,6 +251,7 @@ impl Application {
                 &mut background,
                 &self.progress,
                 self.distributed.as_ref(),
+                &self.state.stalls,
                 &shutdown,
             );
         }

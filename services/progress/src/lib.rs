@@ -10,7 +10,8 @@
 //! - [`wire`]: the protobuf side — the events of the three services read into what progress
 //!   needs, and the steps of a worker's history read back from the logs.
 //! - [`projections`]: the model in its database — batches written with their checkpoints,
-//!   the live projection, the questions in SQL, and the replay into fresh tables and the swap.
+//!   the live projection (run by the read side's one `Projector`), the questions in SQL, and
+//!   the replay into fresh tables and the swap.
 //! - [`service`]: the answers — rates, targets, series, histories, as-of reads.
 //! - [`http`]: the routes and their OpenAPI document.
 
@@ -27,6 +28,4 @@ pub use domain::query::{AsOf, Filter, Scope};
 pub use error::ProgressError;
 pub use projections::model::{Applied, ProgressModel};
 pub use projections::replay::{ReplayReport, Source, replay};
-pub use projections::runner::project;
 pub use service::{Figures, Month, Progress, RegionReport};
-pub use wire::SourcedEvent;

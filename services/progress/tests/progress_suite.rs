@@ -7,7 +7,9 @@ mod support;
 use std::time::Duration;
 
 use kesos_eventstore::model::unix_micros;
+use kesos_progress::projections::live;
 use kesos_progress::{AsOf, Filter, Measure, Progress, ProgressModel, Scope, day_of, replay};
+use kesos_readside::Delivered;
 use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -31,14 +33,14 @@ async fn count(bench: &Bench, filter: &Filter, as_of: AsOf, measure: Measure) ->
 }
 
 /// The sourced events of the bench's log, as a live batch carries them.
-async fn logged_events(bench: &Bench) -> Vec<kesos_progress::SourcedEvent> {
+async fn logged_events(bench: &Bench) -> Vec<Delivered> {
     bench
         .store
         .read_batch(0, 1_000)
         .await
         .unwrap()
         .into_iter()
-        .map(|event| kesos_progress::SourcedEvent {
+        .map(|event| Delivered {
             source: support::SOURCE.to_owned(),
             event,
         })
@@ -695,13 +697,14 @@ async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) 
         let feed =
             kesos_bus::EmbeddedFeed::from_position(bench.store.clone(), support::SOURCE, start);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let model = bench.model.clone();
+        let projector = live::projector(&bench.model).await.unwrap();
         let task = tokio::spawn(async move {
             let mut stopped = stopped;
-            kesos_progress::project(&model, feed, async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+            projector
+                .run(feed, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
         });
         w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
         let expected = round + 1;

@@ -7,19 +7,20 @@
 //! - [`tables`] names the swappable table sets, `schema` creates them; `dialect` holds the
 //!   little that differs per backend, `postgres` PostgreSQL's bulk writes (`COPY`, `UNNEST`),
 //!   `values` the multi-row `INSERT`s both backends take.
-//! - [`runner`]: the live projection from the embedded log or JetStream.
+//! - [`live`]: the model as a [`kesos_readside::Projection`], run live by the read side's
+//!   one [`kesos_readside::Projector`] from the embedded log or JetStream.
 //! - [`replay`]: rebuilds the model into fresh tables (`load` writes it in lanes, summing the
 //!   counts and the roll-up in memory) and swaps them in.
 
 mod batch;
 mod dialect;
+pub mod live;
 mod load;
 pub mod model;
 mod postgres;
 mod questions;
 mod read;
 pub mod replay;
-pub mod runner;
 mod schema;
 pub mod tables;
 mod values;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kesos_readside::{Db, Tx};
+use kesos_readside::{Db, Delivered, Tx};
 use uuid::Uuid;
 
 use crate::domain::measure::Measure;
@@ -19,7 +19,7 @@ use crate::error::ProgressError;
 use crate::projections::dialect::begin_write;
 use crate::projections::tables::Tables;
 use crate::projections::{batch, read, schema};
-use crate::wire::{SourcedEvent, prepare};
+use crate::wire::prepare;
 
 /// What applying a batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,8 +76,10 @@ impl ProgressModel {
     }
 
     /// Applies a batch in one transaction with the checkpoints: events at or before a source's
-    /// checkpoint are skipped, so a redelivered or replayed batch changes nothing.
-    pub async fn apply(&self, events: &[SourcedEvent]) -> Result<Applied, ProgressError> {
+    /// checkpoint are skipped, so a redelivered or replayed batch changes nothing. (The live
+    /// projection applies its batches inside the [`kesos_readside::Projector`]'s transactions
+    /// instead, [`crate::projections::live`].)
+    pub async fn apply(&self, events: &[Delivered]) -> Result<Applied, ProgressError> {
         if events.is_empty() {
             return Ok(Applied::default());
         }
@@ -85,12 +87,16 @@ impl ProgressModel {
         let mut tx = begin_write(&self.db).await?;
         let applied = apply_in(&mut tx, &self.tables, events).await?;
         tx.commit().await?;
-        let in_database = started.elapsed().saturating_sub(applied.planning);
+        self.spent_in_database(started.elapsed().saturating_sub(applied.planning));
+        Ok(applied)
+    }
+
+    /// Adds to [`Self::time_in_database`].
+    pub(crate) fn spent_in_database(&self, time: Duration) {
         self.in_database.fetch_add(
-            u64::try_from(in_database.as_nanos()).unwrap_or(u64::MAX),
+            u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        Ok(applied)
     }
 
     /// How long the live applies of this model and its clones have spent on anything but
@@ -146,11 +152,11 @@ impl ProgressModel {
 
 /// Applies a batch inside `tx`, counts and roll-up included (the live apply, and a replay's
 /// last catch-up under the swap's lock).
-pub(crate) async fn apply_in(
+pub(crate) async fn apply_in<'a>(
     tx: &mut Tx,
     tables: &Tables,
-    events: &[SourcedEvent],
-) -> Result<Applied, ProgressError> {
+    events: impl IntoIterator<Item = &'a Delivered>,
+) -> Result<Applied, sqlx::Error> {
     let started = Instant::now();
     let prepared = prepare(events);
     let decoding = started.elapsed();
@@ -170,7 +176,7 @@ pub(crate) async fn apply_summed(
     tables: &Tables,
     prepared: Vec<Prepared>,
     sums: &Mutex<Sums>,
-) -> Result<Applied, ProgressError> {
+) -> Result<Applied, sqlx::Error> {
     let (mut planned, planning) = planned_in(tx, tables, prepared).await?;
     sums.lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -187,7 +193,7 @@ async fn planned_in(
     tx: &mut Tx,
     tables: &Tables,
     prepared: Vec<Prepared>,
-) -> Result<(Plan, Duration), ProgressError> {
+) -> Result<(Plan, Duration), sqlx::Error> {
     let named = workers_named(&prepared);
     let checkpoints = batch::checkpoints(tx, tables).await?;
     let workers = batch::load_workers(tx, tables, &named).await?;

@@ -14,7 +14,7 @@ use kesos_eventstore::{AsOf, EventStore, RecordedEvent, StoreError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use kesos_readside::Db;
+use kesos_readside::{Db, Delivered};
 
 use crate::domain::plan::{KeyedCounts, Prepared};
 use crate::domain::sums::Sums;
@@ -24,7 +24,7 @@ use crate::projections::load::{Loaded, load};
 use crate::projections::model::{ProgressModel, apply_in};
 use crate::projections::tables::Tables;
 use crate::projections::{batch, schema};
-use crate::wire::{SourcedEvent, prepare};
+use crate::wire::prepare;
 
 /// Events read from a log per batch.
 const REPLAY_BATCH: usize = 20_000;
@@ -174,10 +174,10 @@ async fn swap(
         let mut after = next_done.get(&source.name).copied().unwrap_or(0);
         while after < target {
             let events = source.store.read_batch(after, REPLAY_BATCH).await?;
-            let batch: Vec<SourcedEvent> = events
+            let batch: Vec<Delivered> = events
                 .into_iter()
                 .take_while(|e| e.position <= target)
-                .map(|event| SourcedEvent {
+                .map(|event| Delivered {
                     source: source.name.clone(),
                     event,
                 })
@@ -235,7 +235,7 @@ struct Log<'a> {
 }
 
 /// Takes up to `size` events from `logs`, oldest recorded first.
-async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<SourcedEvent>, ProgressError> {
+async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<Delivered>, ProgressError> {
     let mut batch = Vec::with_capacity(size);
     while batch.len() < size {
         for log in logs.iter_mut() {
@@ -254,7 +254,7 @@ async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<SourcedEven
         let Some((_, index)) = oldest else { break };
         let log = &mut logs[index];
         if let Some(event) = log.next.take() {
-            batch.push(SourcedEvent {
+            batch.push(Delivered {
                 source: log.name.to_owned(),
                 event,
             });

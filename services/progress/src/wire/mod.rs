@@ -6,26 +6,17 @@
 pub mod change;
 pub mod history;
 
-use kesos_eventstore::RecordedEvent;
 use kesos_eventstore::model::unix_micros;
+use kesos_readside::Delivered;
 
 use crate::domain::calendar::business_day;
 use crate::domain::plan::Prepared;
 
-/// An event from a named source store (the service whose log holds it).
-#[derive(Debug, Clone)]
-pub struct SourcedEvent {
-    /// The source store's name.
-    pub source: String,
-    /// The event.
-    pub event: RecordedEvent,
-}
-
 /// Reads a batch once: what each event changes, whose history it joins, and when.
-pub fn prepare(events: &[SourcedEvent]) -> Vec<Prepared> {
+pub fn prepare<'a>(events: impl IntoIterator<Item = &'a Delivered>) -> Vec<Prepared> {
     events
-        .iter()
-        .map(|SourcedEvent { source, event }| Prepared {
+        .into_iter()
+        .map(|Delivered { source, event }| Prepared {
             source: source.clone(),
             position: event.position,
             day: business_day(event.occurred_at),

@@ -74,7 +74,7 @@ impl Bench {
             after = last.position;
             let sourced: Vec<_> = events
                 .into_iter()
-                .map(|event| kesos_progress::SourcedEvent {
+                .map(|event| kesos_readside::Delivered {
                     source: SOURCE.to_owned(),
                     event,
                 })

@@ -28,10 +28,9 @@ use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use futures::TryStreamExt;
 use kesos_bus::{JetStreamFeed, PullSettings, Relay, RelaySettings, StreamNames};
+use kesos_progress::projections::live::{self, PULL_BATCH};
 use kesos_progress::projections::tables::Tables;
-use kesos_progress::{
-    AsOf, Filter, Progress, ProgressModel, Scope, Source, day_of, project, replay,
-};
+use kesos_progress::{AsOf, Filter, Progress, ProgressModel, Scope, Source, day_of, replay};
 use kesos_readside::Db;
 use kesos_regions::{Level, Regions};
 use time::macros::date;
@@ -300,20 +299,19 @@ async fn relay_and_project(
     }
     tracing::info!("projecting from JetStream");
     let settings = PullSettings {
-        batch: kesos_progress::projections::runner::PULL_BATCH,
+        batch: PULL_BATCH,
         ..PullSettings::default()
     };
     let feed = JetStreamFeed::subscribe(context.clone(), names, "bench-progress", settings).await?;
+    let projector = live::projector(model).await?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let projecting = {
-        let model = model.clone();
-        tokio::spawn(async move {
-            project(&model, feed, async move {
+    let projecting = tokio::spawn(async move {
+        projector
+            .run(feed, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .await
-        })
-    };
+    });
     let started = Instant::now();
     loop {
         let done = model.checkpoints().await?.get(SOURCE).copied().unwrap_or(0);
