@@ -252,6 +252,7 @@ impl Application {
                 &mut background,
                 &self.progress,
                 self.distributed.as_ref(),
+                &self.state.stalls,
                 &shutdown,
             );
         }

@@ -16,7 +16,7 @@ pub fn document() -> Value {
         kesos_enrollment::http::openapi::document(),
         kesos_scheduling::openapi::document(),
         kesos_certification::openapi::document(),
-        kesos_progress::openapi::document(),
+        kesos_progress::http::openapi::document(),
     ] {
         if let Some(all) = document["paths"].as_object_mut() {
             all.extend(paths);

@@ -1,13 +1,15 @@
 //! Wiring the progress read model into the process: opened in the store's database, fed live
-//! from the embedded log or JetStream, and rebuilt by `kesos replay`.
+//! from the embedded log or JetStream by the read side's projector, and rebuilt by
+//! `kesos replay`.
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings};
-use kesos_progress::runner::PULL_BATCH;
-use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
+use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings, Stalls};
+use kesos_progress::projections::live::{self, PULL_BATCH};
+use kesos_progress::{Progress, ProgressModel, Source, replay};
+use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use tokio::task::JoinSet;
 
@@ -21,8 +23,8 @@ const CONSUMER: &str = "progress";
 /// events carry the process's service name as their source (as the relay publishes them).
 pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Result<Progress> {
     let database = match store {
-        OpenedStore::Sqlite(sqlite) => ProgressStore::Sqlite(sqlite.pool().clone()),
-        OpenedStore::Postgres(postgres) => ProgressStore::Postgres(postgres.pool().clone()),
+        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
+        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
     };
     let model = ProgressModel::open(database)
         .await
@@ -34,49 +36,52 @@ pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Resu
     Ok(Progress::new(model, sources))
 }
 
-/// Runs the live projection until shutdown, binding its feed again after a failure.
+/// Runs the live projection until shutdown, binding its feed again after a failure; a batch
+/// that cannot be applied is reported in `stalls`, which readiness reads.
 pub fn start_background(
     background: &mut JoinSet<()>,
     progress: &Progress,
     nats: Option<&Distributed>,
+    stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
     let model = progress.model().clone();
     let source = progress.sources().first().cloned();
     let nats = nats.map(|n| (n.context.clone(), n.names.clone()));
+    if nats.is_none() && source.is_none() {
+        return;
+    }
+    let stalls = stalls.clone();
     let shutdown = shutdown.clone();
     background.spawn(async move {
         let mut failures = 0_u32;
         while !shutdown.is_triggered() {
             let stop = shutdown.clone();
             let stopped = async move { stop.wait().await };
-            let outcome = match (&nats, &source) {
-                (Some((context, names)), _) => {
+            let outcome: anyhow::Result<()> = async {
+                let projector = live::projector(&model).await?.with_stalls(stalls.clone());
+                if let Some((context, names)) = &nats {
                     let settings = PullSettings {
                         batch: PULL_BATCH,
                         ..PullSettings::default()
                     };
-                    match JetStreamFeed::subscribe(context.clone(), names, CONSUMER, settings).await
-                    {
-                        Ok(feed) => project(&model, feed, stopped).await,
-                        Err(error) => Err(error.into()),
-                    }
+                    let feed =
+                        JetStreamFeed::subscribe(context.clone(), names, CONSUMER, settings).await?;
+                    projector.run(feed, stopped).await?;
+                } else if let Some(source) = &source {
+                    let after = live::resume_at(&projector, &model, &source.name).await?;
+                    let feed =
+                        EmbeddedFeed::from_position(source.store.clone(), &source.name, after)
+                            .with_batch_size(PULL_BATCH);
+                    projector.run(feed, stopped).await?;
                 }
-                (None, Some(source)) => match model.checkpoints().await {
-                    Ok(done) => {
-                        let after = done.get(&source.name).copied().unwrap_or(0);
-                        let feed =
-                            EmbeddedFeed::from_position(source.store.clone(), &source.name, after);
-                        project(&model, feed, stopped).await
-                    }
-                    Err(error) => Err(error),
-                },
-                (None, None) => return,
-            };
+                Ok(())
+            }
+            .await;
             if let Err(error) = outcome {
                 failures += 1;
                 let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
-                tracing::warn!(%error, ?delay, "the progress projection stopped; starting again");
+                tracing::warn!(error = %format!("{error:#}"), ?delay, "the progress projection stopped; starting again");
                 tokio::select! {
                     () = shutdown.wait() => return,
                     () = tokio::time::sleep(delay) => {}

@@ -6,9 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use kesos_progress::query::{AsOf, Filter, Scope};
-use kesos_progress::reads::day_of;
-use kesos_progress::{Measure, Progress, ProgressModel, replay};
+use kesos_eventstore::model::unix_micros;
+use kesos_progress::projections::live;
+use kesos_progress::{AsOf, Filter, Measure, Progress, ProgressModel, Scope, day_of, replay};
+use kesos_readside::Delivered;
 use support::{Bench, PEKSOS, SCHEME, TKS, Writer};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -32,14 +33,14 @@ async fn count(bench: &Bench, filter: &Filter, as_of: AsOf, measure: Measure) ->
 }
 
 /// The sourced events of the bench's log, as a live batch carries them.
-async fn logged_events(bench: &Bench) -> Vec<kesos_progress::plan::SourcedEvent> {
+async fn logged_events(bench: &Bench) -> Vec<Delivered> {
     bench
         .store
         .read_batch(0, 1_000)
         .await
         .unwrap()
         .into_iter()
-        .map(|event| kesos_progress::plan::SourcedEvent {
+        .map(|event| Delivered {
             source: support::SOURCE.to_owned(),
             event,
         })
@@ -84,6 +85,7 @@ on_both!(
     a_workers_history_lists_every_step_with_who_when_and_why,
     the_live_projection_follows_the_log_from_its_checkpoint,
     the_time_applies_spend_outside_planning_is_kept_across_clones,
+    a_replay_swapped_in_beside_the_live_projector_applies_nothing_twice,
 );
 
 async fn the_time_applies_spend_outside_planning_is_kept_across_clones(bench: &Bench) {
@@ -310,7 +312,7 @@ async fn as_of_a_recorded_time_counts_only_what_the_system_knew_then(bench: &Ben
     bench.catch_up(500).await;
     let then = AsOf {
         day: None,
-        recorded_us: Some(kesos_progress::plan::micros(known)),
+        recorded_us: Some(unix_micros(known)),
     };
     assert_eq!(count(bench, &cimahi(), then, Measure::Valid).await, 1);
     assert_eq!(
@@ -319,7 +321,7 @@ async fn as_of_a_recorded_time_counts_only_what_the_system_knew_then(bench: &Ben
     );
     let both = AsOf {
         day: Some(day_of(date!(2026 - 01 - 31))),
-        recorded_us: Some(kesos_progress::plan::micros(known)),
+        recorded_us: Some(unix_micros(known)),
     };
     assert_eq!(count(bench, &cimahi(), both, Measure::Registered).await, 0);
 }
@@ -696,13 +698,14 @@ async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) 
         let feed =
             kesos_bus::EmbeddedFeed::from_position(bench.store.clone(), support::SOURCE, start);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let model = bench.model.clone();
+        let projector = live::projector(&bench.model).await.unwrap();
         let task = tokio::spawn(async move {
             let mut stopped = stopped;
-            kesos_progress::project(&model, feed, async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+            projector
+                .run(feed, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
         });
         w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
         let expected = round + 1;
@@ -720,6 +723,102 @@ async fn the_live_projection_follows_the_log_from_its_checkpoint(bench: &Bench) 
     assert_eq!(
         count(bench, &cimahi(), AsOf::default(), Measure::Registered).await,
         3
+    );
+}
+
+/// Runs the live projector on the bench's log from `from` until the returned sender says stop.
+fn run_projector(
+    bench: &Bench,
+    projector: &kesos_readside::Projector,
+    from: u64,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<Result<(), kesos_bus::BusError>>,
+) {
+    let feed = kesos_bus::EmbeddedFeed::from_position(bench.store.clone(), support::SOURCE, from);
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let projector = projector.clone();
+    let task = tokio::spawn(async move {
+        projector
+            .run(feed, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    (stop, task)
+}
+
+/// Waits until the live model counts `expected` valid certificates in Kota Cimahi.
+async fn until_valid(bench: &Bench, expected: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count(bench, &cimahi(), AsOf::default(), Measure::Valid).await != expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the projection did not reach {expected} valid certificates"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The replay swaps in tables whose own checkpoints may be ahead of the projector's (it read
+/// events the projector had not): the projector re-delivers those, the plan skips them, and
+/// every count stays exact — whether the projector was stopped during the replay or running.
+async fn a_replay_swapped_in_beside_the_live_projector_applies_nothing_twice(bench: &Bench) {
+    let w = Writer::new(&*bench.store);
+    let at = datetime!(2026-03-02 09:00 UTC);
+    let projector = live::projector(&bench.model).await.unwrap();
+    let (stop, task) = run_projector(bench, &projector, 0);
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    until_valid(bench, 1).await;
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+
+    // Stopped: the replay reads two workers the projector has not seen.
+    for _ in 0..2 {
+        w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    }
+    let behind = projector.position(support::SOURCE);
+    replay(&bench.model, &bench.sources(), |_, _| {})
+        .await
+        .unwrap();
+    let head = bench.store.head_position().await.unwrap();
+    assert!(behind < head, "the projector is behind the replayed model");
+    assert_eq!(
+        bench.model.checkpoints().await.unwrap()[support::SOURCE],
+        head
+    );
+
+    // Running again from its own checkpoint: the replayed events come again and are skipped.
+    let (stop, task) = run_projector(bench, &projector, behind);
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    until_valid(bench, 4).await;
+    // Running: a replay swapped in while batches arrive.
+    replay(&bench.model, &bench.sources(), |_, _| {})
+        .await
+        .unwrap();
+    w.certify(Uuid::now_v7(), CIMAHI, PEKSOS, at).await;
+    until_valid(bench, 5).await;
+    let head = bench.store.head_position().await.unwrap();
+    projector
+        .wait_for(support::SOURCE, head, Duration::from_secs(10))
+        .await
+        .unwrap();
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    for measure in [Measure::Registered, Measure::Certified, Measure::Valid] {
+        assert_eq!(
+            count(bench, &cimahi(), AsOf::default(), measure).await,
+            5,
+            "{measure:?}"
+        );
+    }
+    assert_eq!(
+        projector.checkpoints().await.unwrap()[support::SOURCE],
+        head
+    );
+    assert_eq!(
+        bench.model.checkpoints().await.unwrap()[support::SOURCE],
+        head
     );
 }
 

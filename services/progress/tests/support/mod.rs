@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use kesos_eventstore::{EventStore, PostgresStore, SqliteStore};
-use kesos_progress::{ProgressModel, ProgressStore, Source};
+use kesos_progress::{ProgressModel, Source};
+use kesos_readside::Db;
 use kesos_testkit::{PgSchema, SqliteFile};
 
 /// The source name events carry in these tests.
@@ -27,7 +28,7 @@ impl Bench {
     pub async fn postgres() -> Self {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        let model = ProgressModel::open(ProgressStore::Postgres(store.pool().clone()))
+        let model = ProgressModel::open(Db::Postgres(store.pool().clone()))
             .await
             .unwrap();
         Self {
@@ -40,7 +41,7 @@ impl Bench {
     pub async fn sqlite() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        let model = ProgressModel::open(ProgressStore::Sqlite(store.pool().clone()))
+        let model = ProgressModel::open(Db::Sqlite(store.pool().clone()))
             .await
             .unwrap();
         Self {
@@ -73,7 +74,7 @@ impl Bench {
             after = last.position;
             let sourced: Vec<_> = events
                 .into_iter()
-                .map(|event| kesos_progress::plan::SourcedEvent {
+                .map(|event| kesos_readside::Delivered {
                     source: SOURCE.to_owned(),
                     event,
                 })
@@ -106,12 +107,8 @@ impl Bench {
     /// Opens the live model again, as a restarted process does.
     pub async fn reopen(&self) -> ProgressModel {
         match &self.place {
-            Place::Pg(_, store) => {
-                ProgressModel::open(ProgressStore::Postgres(store.pool().clone())).await
-            }
-            Place::Lite(_, store) => {
-                ProgressModel::open(ProgressStore::Sqlite(store.pool().clone())).await
-            }
+            Place::Pg(_, store) => ProgressModel::open(Db::Postgres(store.pool().clone())).await,
+            Place::Lite(_, store) => ProgressModel::open(Db::Sqlite(store.pool().clone())).await,
         }
         .unwrap()
     }

@@ -19,7 +19,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::bail;
-use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, replay};
+use kesos_progress::{Progress, ProgressModel, Source, replay};
+use kesos_readside::Db;
 use kesos_regions::{Level, Regions};
 
 use crate::http_load::{PageLoader, Server};
@@ -75,7 +76,7 @@ async fn measure(
     let pool = target.postgres_pool("dashboard")?;
     let events = crate::progress::history::write(store.clone(), options.workers).await?;
     header.push_str(&format!(", {events} events"));
-    let model = ProgressModel::open(ProgressStore::Postgres(pool)).await?;
+    let model = ProgressModel::open(Db::Postgres(pool)).await?;
     let sources = vec![Source {
         name: crate::progress::SOURCE.to_owned(),
         store,

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use sqlx::Row as _;
 use tokio::time::Instant;
 
-use kesos_progress::tables::{NAMES, Tables};
+use kesos_progress::projections::tables::{NAMES, Tables};
 
 /// What copying the model took.
 #[derive(Debug, Clone, Copy, PartialEq)]

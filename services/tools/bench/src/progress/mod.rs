@@ -28,10 +28,10 @@ use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use futures::TryStreamExt;
 use kesos_bus::{JetStreamFeed, PullSettings, Relay, RelaySettings, StreamNames};
-use kesos_progress::query::{AsOf, Filter, Scope};
-use kesos_progress::reads::day_of;
-use kesos_progress::tables::Tables;
-use kesos_progress::{Progress, ProgressModel, ProgressStore, Source, project, replay};
+use kesos_progress::projections::live::{self, PULL_BATCH};
+use kesos_progress::projections::tables::Tables;
+use kesos_progress::{AsOf, Filter, Progress, ProgressModel, Scope, Source, day_of, replay};
+use kesos_readside::Db;
 use kesos_regions::{Level, Regions};
 use time::macros::date;
 use tokio::time::Instant;
@@ -120,7 +120,7 @@ async fn measure(
     }];
     // The replay goes first: its peak memory is then its own, not what the allocator kept of
     // the live projection's batches.
-    let model = ProgressModel::open(ProgressStore::Postgres(pool.clone())).await?;
+    let model = ProgressModel::open(Db::Postgres(pool.clone())).await?;
     let before = peak_reset();
     tracing::info!(resident_mb = before, "replaying");
     let started = Instant::now();
@@ -165,7 +165,7 @@ async fn measure(
         for statement in Tables::live().drop_statements() {
             sqlx::query(&statement).execute(&pool).await?;
         }
-        let model = ProgressModel::open(ProgressStore::Postgres(pool.clone())).await?;
+        let model = ProgressModel::open(Db::Postgres(pool.clone())).await?;
         let live = live_projection(&model, store.clone(), &options.nats_url).await?;
         figures.push(
             Figure::absolute(
@@ -299,20 +299,19 @@ async fn relay_and_project(
     }
     tracing::info!("projecting from JetStream");
     let settings = PullSettings {
-        batch: kesos_progress::runner::PULL_BATCH,
+        batch: PULL_BATCH,
         ..PullSettings::default()
     };
     let feed = JetStreamFeed::subscribe(context.clone(), names, "bench-progress", settings).await?;
+    let projector = live::projector(model).await?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let projecting = {
-        let model = model.clone();
-        tokio::spawn(async move {
-            project(&model, feed, async move {
+    let projecting = tokio::spawn(async move {
+        projector
+            .run(feed, async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .await
-        })
-    };
+    });
     let started = Instant::now();
     loop {
         let done = model.checkpoints().await?.get(SOURCE).copied().unwrap_or(0);

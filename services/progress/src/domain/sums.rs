@@ -7,16 +7,16 @@
 //! months × measures per kabupaten/kota and category (a few thousand grids of about a hundred
 //! months: tens of MB for the whole country over a decade), and the coarser rows —
 //! all categories, the province, the nation, all time — are summed from those grids at the
-//! end, exactly as [`crate::tables::Tables::months_from_facts`] sums them in SQL. The live
-//! projection sums each batch's roll-up rows the same way ([`crate::months::roll_up`]).
+//! end, exactly as [`crate::projections::tables::Tables::months_from_facts`] sums them in SQL.
+//! The live projection sums each batch's roll-up rows the same way
+//! ([`crate::domain::months::roll_up`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::measure::{ALL_SCHEMES, Key, Measure, province_of};
-use crate::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, MonthRows, month_index};
-use crate::plan::{Fact, Plan};
-use crate::upserts::Counts;
+use crate::domain::measure::{ALL_SCHEMES, Key, Measure, province_of};
+use crate::domain::months::{ALL_CATEGORIES, ALL_TIME, Level, MonthKey, MonthRows, month_index};
+use crate::domain::plan::{Fact, KeyedCounts, Plan};
 
 /// The measures, one cell each in a month of a grid.
 const MEASURES: usize = Measure::ALL.len();
@@ -169,7 +169,7 @@ impl Sums {
 
     /// The current counts (those that net to zero left out), consuming them, in chunks of
     /// `chunk` in the order of the table's primary key.
-    pub(crate) fn take_counts(&mut self, chunk: usize) -> impl Iterator<Item = Counts> + '_ {
+    pub(crate) fn take_counts(&mut self, chunk: usize) -> impl Iterator<Item = KeyedCounts> + '_ {
         let mut slots: Vec<(CountSlot, Cell)> = std::mem::take(&mut self.counts)
             .into_iter()
             .filter(|(_, count)| *count != 0)
@@ -186,7 +186,7 @@ impl Sums {
         });
         let mut slots = slots.into_iter();
         std::iter::from_fn(move || {
-            let counts: Counts = slots
+            let counts: KeyedCounts = slots
                 .by_ref()
                 .take(chunk.max(1))
                 .map(|((kabkota, category, role, scheme, measure), count)| {
@@ -297,7 +297,7 @@ impl RollUp<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::months::roll_up;
+    use crate::domain::months::roll_up;
 
     /// A deterministic spread of facts: several kabupaten/kota of two provinces, two
     /// categories, both cuts of scheme, every measure, days over several years (some before
@@ -376,8 +376,8 @@ mod tests {
         )
     }
 
-    fn counted(facts: &[Fact]) -> Counts {
-        let mut counts = Counts::new();
+    fn counted(facts: &[Fact]) -> KeyedCounts {
+        let mut counts = KeyedCounts::new();
         for fact in facts {
             *counts
                 .entry((fact.key.clone(), fact.scheme.clone(), fact.measure))
@@ -422,12 +422,12 @@ mod tests {
         );
         let mut expected = counted(&all);
         expected.retain(|_, count| *count != 0);
-        let chunks: Vec<Counts> = sums.take_counts(7).collect();
+        let chunks: Vec<KeyedCounts> = sums.take_counts(7).collect();
         assert!(chunks.len() > 1, "the counts come in chunks");
         for (earlier, later) in chunks.iter().zip(chunks.iter().skip(1)) {
             assert!(earlier.keys().last() < later.keys().next(), "in key order");
         }
-        let taken: Counts = chunks.into_iter().flatten().collect();
+        let taken: KeyedCounts = chunks.into_iter().flatten().collect();
         assert_eq!(taken, expected);
     }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::measure::Measure;
+use crate::domain::measure::Measure;
 
 fn problem(description: &str) -> Value {
     json!({

@@ -1,15 +1,15 @@
-//! A worker's history for auditors: which events name a worker (indexed by the projection), and
-//! what each step says — who, when, and why — read back from the event logs themselves, so the
-//! history is exactly what the hash-chained logs hold.
+//! The protobuf side of a worker's history: which worker an event names (the projection
+//! indexes it), and what each step says — who, when, and why — read back from the event logs
+//! themselves ([`Step`]).
 
 use kesos_eventstore::RecordedEvent;
 use kesos_proto::kesos::certification::v1 as certification;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
 use kesos_proto::kesos::scheduling::v1 as scheduling;
 use prost::Message;
-use serde::Serialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::domain::history::Step;
 
 /// The worker an event is about, if it names one. Decodes only what it needs: the projection
 /// asks this of every event.
@@ -50,40 +50,6 @@ pub fn worker_of(event: &RecordedEvent) -> Option<Uuid> {
         "kesos.certification.v1.CertificateSuperseded" => certification::CertificateSuperseded,
     );
     Uuid::parse_str(&worker).ok()
-}
-
-/// One step of a worker's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// The service whose log holds it.
-    pub source: String,
-    /// Its position there.
-    pub position: u64,
-    /// The event id.
-    pub event_id: Uuid,
-    /// The event type, e.g. `kesos.enrollment.v1.NominationVerified`.
-    pub event_type: String,
-    /// The stream and version.
-    pub stream: String,
-    /// Version within the stream.
-    pub stream_version: u64,
-    /// What happened, in a sentence without personal data.
-    pub summary: String,
-    /// Why, as recorded (reason, justification, basis), when the event says.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Who did it.
-    pub actor: String,
-    /// Business time.
-    #[serde(with = "time::serde::rfc3339")]
-    pub occurred_at: OffsetDateTime,
-    /// When the system recorded it.
-    #[serde(with = "time::serde::rfc3339")]
-    pub recorded_at: OffsetDateTime,
-    /// The command or event that caused it.
-    pub causation_id: String,
-    /// The request or journey it belongs to.
-    pub correlation_id: String,
 }
 
 /// A step read from an event of the log.

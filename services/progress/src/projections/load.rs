@@ -12,17 +12,18 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::Pool;
+use kesos_readside::Db;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::change::Change;
-use crate::db::ProgressDb;
+use crate::domain::change::Change;
+use crate::domain::plan::{Plan, Prepared};
+use crate::domain::sums::Sums;
 use crate::error::ProgressError;
-use crate::model::apply_summed;
-use crate::plan::{Plan, Prepared};
-use crate::sums::Sums;
-use crate::tables::Tables;
+use crate::projections::batch;
+use crate::projections::dialect::{Dialect, begin_write, execute_all};
+use crate::projections::model::apply_summed;
+use crate::projections::tables::Tables;
 
 /// Lanes on a database that takes several writers at once (two cores' worth: one plans while
 /// the other's batch is written).
@@ -41,14 +42,18 @@ pub(crate) struct Loaded {
 
 /// Loads every batch `batches` delivers into `tables`, then writes the checkpoints of the last
 /// events read; `progress(done, total)` is called as each batch is handed to the lanes.
-pub(crate) async fn load<D: ProgressDb>(
-    pool: &Pool<D>,
+pub(crate) async fn load(
+    db: &Db,
     tables: &Tables,
     mut batches: mpsc::Receiver<Result<Vec<Prepared>, ProgressError>>,
     total: u64,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Loaded, ProgressError> {
-    let lanes = if D::CONCURRENT_WRITERS { LANES } else { 1 };
+    let lanes = if Dialect::of(db.backend()).concurrent_writers {
+        LANES
+    } else {
+        1
+    };
     let sums = Arc::new(Mutex::new(Sums::default()));
     let mut senders = Vec::with_capacity(lanes);
     let mut running = Vec::with_capacity(lanes);
@@ -56,7 +61,7 @@ pub(crate) async fn load<D: ProgressDb>(
         let (sender, parts) = mpsc::channel(1);
         senders.push(sender);
         running.push(tokio::spawn(lane(
-            pool.clone(),
+            db.clone(),
             tables.clone(),
             parts,
             sums.clone(),
@@ -96,35 +101,36 @@ pub(crate) async fn load<D: ProgressDb>(
     if let Some(error) = failed {
         return Err(error);
     }
-    let mut transaction = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let positions = Plan {
         checkpoints,
         ..Plan::default()
     };
-    D::write(&mut transaction, tables, &positions).await?;
-    transaction.commit().await?;
+    batch::write(&mut tx, tables, &positions).await?;
+    tx.commit().await?;
     loaded.sums = std::mem::take(&mut *sums.lock().unwrap_or_else(PoisonError::into_inner));
     Ok(loaded)
 }
 
 /// Plans and writes the parts it receives, each in a transaction of its own; answers the
 /// count changes recorded.
-async fn lane<D: ProgressDb>(
-    pool: Pool<D>,
+async fn lane(
+    db: Db,
     tables: Tables,
     mut parts: mpsc::Receiver<Vec<Prepared>>,
     sums: Arc<Mutex<Sums>>,
 ) -> Result<u64, ProgressError> {
-    let settings: Vec<String> = D::BULK_LOAD_SETTINGS
+    let settings: Vec<String> = Dialect::of(db.backend())
+        .bulk_load
         .iter()
         .map(|setting| (*setting).to_owned())
         .collect();
     let mut facts = 0;
     while let Some(part) = parts.recv().await {
-        let mut transaction = pool.begin_with(D::BEGIN_WRITE).await?;
-        D::execute_all(&mut transaction, &settings).await?;
-        let applied = apply_summed::<D>(&mut transaction, &tables, part, &sums).await?;
-        transaction.commit().await?;
+        let mut tx = begin_write(&db).await?;
+        execute_all(&mut tx, &settings).await?;
+        let applied = apply_summed(&mut tx, &tables, part, &sums).await?;
+        tx.commit().await?;
         facts += applied.facts as u64;
     }
     Ok(facts)

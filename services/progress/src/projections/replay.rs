@@ -14,14 +14,17 @@ use kesos_eventstore::{AsOf, EventStore, RecordedEvent, StoreError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::db::ProgressDb;
+use kesos_readside::{Db, Delivered};
+
+use crate::domain::plan::{KeyedCounts, Prepared};
+use crate::domain::sums::Sums;
 use crate::error::ProgressError;
-use crate::load::{Loaded, load};
-use crate::model::{ProgressModel, ProgressStore, apply_in, on_backend};
-use crate::plan::{Prepared, SourcedEvent, prepare};
-use crate::sums::Sums;
-use crate::tables::Tables;
-use crate::upserts::Counts;
+use crate::projections::dialect::{Dialect, execute_all};
+use crate::projections::load::{Loaded, load};
+use crate::projections::model::{ProgressModel, apply_in};
+use crate::projections::tables::Tables;
+use crate::projections::{batch, schema};
+use crate::wire::prepare;
 
 /// Events read from a log per batch.
 const REPLAY_BATCH: usize = 20_000;
@@ -54,7 +57,7 @@ pub struct ReplayReport {
 ///
 /// The logs are read (and their events decoded) by a task of their own, a batch ahead of the
 /// batch being written, and on PostgreSQL the batches are planned and written in two lanes
-/// ([`crate::load`]), so reading, decoding, planning and writing overlap. The facts, the
+/// ([`crate::projections::load`]), so reading, decoding, planning and writing overlap. The facts, the
 /// history and the workers' standing are written batch by batch; the counts and the monthly
 /// roll-up are summed in memory ([`Sums`]) and written once at the end, next to the indexes.
 pub async fn replay(
@@ -65,12 +68,11 @@ pub async fn replay(
     let next = model.with_tables(Tables::next());
     let tag = Uuid::new_v4().simple().to_string();
     let tag = tag.get(..12).unwrap_or("replay");
-    on_backend!(next.store(), D, pool => {
-        let mut transaction = pool.begin().await?;
-        D::execute_all(&mut transaction, &Tables::next().drop_statements()).await?;
-        transaction.commit().await?;
-        D::create(pool, &Tables::next(), None).await?;
-    });
+    let db = next.db();
+    let mut tx = db.begin().await?;
+    execute_all(&mut tx, &Tables::next().drop_statements()).await?;
+    tx.commit().await?;
+    schema::create(db, &Tables::next(), None).await?;
     let mut heads = Vec::with_capacity(sources.len());
     for source in sources {
         heads.push(source.store.head_position().await?);
@@ -79,9 +81,7 @@ pub async fn replay(
     let started = std::time::Instant::now();
     let (sender, batches) = mpsc::channel(READ_AHEAD);
     let reader = tokio::spawn(read_prepared(sources.to_vec(), heads, sender));
-    let loaded = on_backend!(next.store(), D, pool => {
-        load::<D>(pool, next.tables(), batches, total, &mut progress).await
-    });
+    let loaded = load(db, next.tables(), batches, total, &mut progress).await;
     reader
         .await
         .map_err(|e| ProgressError::ReplayTaskStopped("the log reader", e.to_string()))?;
@@ -101,54 +101,50 @@ pub async fn replay(
         seconds = started.elapsed().as_secs_f64(),
         "replay loaded the log"
     );
-    on_backend!(next.store(), D, pool => {
-        let indexes: Vec<String> = Tables::next()
-            .index_statements(tag)
-            .into_iter()
-            .map(|index| index.create)
-            .collect();
-        let sums_written = write_sums::<D>(pool, next.tables(), sums);
-        if D::CONCURRENT_WRITERS {
-            let builds = indexes.iter().map(|index| sqlx::query(index).execute(pool));
-            let (written, built) =
-                tokio::join!(sums_written, futures::future::try_join_all(builds));
-            written?;
-            built?;
-        } else {
-            sums_written.await?;
-            let mut transaction = pool.begin().await?;
-            D::execute_all(&mut transaction, &indexes).await?;
-            transaction.commit().await?;
-        }
-        tracing::info!(seconds = started.elapsed().as_secs_f64(), "replay summed and indexed");
-        D::settle(pool, &Tables::next()).await?;
-    });
+    let indexes: Vec<String> = Tables::next()
+        .index_statements(tag)
+        .into_iter()
+        .map(|index| index.create)
+        .collect();
+    let sums_written = write_sums(db, next.tables(), sums);
+    if Dialect::of(db.backend()).concurrent_writers {
+        let builds = indexes.iter().map(|index| db.query(index).execute());
+        let (written, built) = tokio::join!(sums_written, futures::future::try_join_all(builds));
+        written?;
+        built?;
+    } else {
+        sums_written.await?;
+        let mut tx = db.begin().await?;
+        execute_all(&mut tx, &indexes).await?;
+        tx.commit().await?;
+    }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "replay summed and indexed"
+    );
+    schema::settle(db, &Tables::next()).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "replay settled");
     report.caught_up = swap(model, &next, sources).await?;
     Ok(report)
 }
 
 /// Writes the counts and the roll-up a replay summed, in one transaction.
-async fn write_sums<D: ProgressDb>(
-    pool: &sqlx::Pool<D>,
-    tables: &Tables,
-    mut sums: Sums,
-) -> Result<(), ProgressError> {
+async fn write_sums(db: &Db, tables: &Tables, mut sums: Sums) -> Result<(), ProgressError> {
     let started = std::time::Instant::now();
-    let mut transaction = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let mut counted_rows = 0;
     for chunk in sums.take_counts(ROLL_UP_CHUNK) {
         counted_rows += chunk.len();
-        D::write_sums(&mut transaction, tables, &chunk, &[]).await?;
+        batch::write_sums(&mut tx, tables, &chunk, &[]).await?;
     }
     let counted = started.elapsed().as_secs_f64();
     let roll_up = sums.roll_up();
     let mut rows = 0;
     for months in roll_up.chunks(ROLL_UP_CHUNK) {
         rows += months.len();
-        D::write_sums(&mut transaction, tables, &Counts::new(), &months).await?;
+        batch::write_sums(&mut tx, tables, &KeyedCounts::new(), &months).await?;
     }
-    transaction.commit().await?;
+    tx.commit().await?;
     tracing::info!(
         counts = counted_rows,
         roll_up = rows,
@@ -165,44 +161,37 @@ async fn swap(
     next: &ProgressModel,
     sources: &[Source],
 ) -> Result<u64, ProgressError> {
-    let lock = match live.store() {
-        ProgressStore::Postgres(_) => format!(
-            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-            live.tables().checkpoints()
-        ),
-        // A write statement takes SQLite's write lock for the rest of the transaction.
-        ProgressStore::Sqlite(_) => format!(
-            "UPDATE {0} SET position = position WHERE source = ''",
-            live.tables().checkpoints()
-        ),
-    };
-    on_backend!(live.store(), D, pool => {
-        let mut transaction = pool.begin().await?;
-        D::execute_all(&mut transaction, &[lock]).await?;
-        let live_done = D::checkpoints(&mut transaction, live.tables()).await?;
-        let next_done = D::checkpoints(&mut transaction, next.tables()).await?;
-        let mut caught_up = 0;
-        for source in sources {
-            let target = live_done.get(&source.name).copied().unwrap_or(0);
-            let mut after = next_done.get(&source.name).copied().unwrap_or(0);
-            while after < target {
-                let events = source.store.read_batch(after, REPLAY_BATCH).await?;
-                let batch: Vec<SourcedEvent> = events
-                    .into_iter()
-                    .take_while(|e| e.position <= target)
-                    .map(|event| SourcedEvent { source: source.name.clone(), event })
-                    .collect();
-                let Some(last) = batch.last() else { break };
-                after = last.event.position;
-                caught_up += batch.len() as u64;
-                apply_in::<D>(&mut transaction, next.tables(), &batch).await?;
-            }
+    let lock = Dialect::of(live.db().backend())
+        .lock_checkpoints
+        .replace("{table}", &live.tables().checkpoints());
+    let mut tx = live.db().begin().await?;
+    execute_all(&mut tx, &[lock]).await?;
+    let live_done = batch::checkpoints(&mut tx, live.tables()).await?;
+    let next_done = batch::checkpoints(&mut tx, next.tables()).await?;
+    let mut caught_up = 0;
+    for source in sources {
+        let target = live_done.get(&source.name).copied().unwrap_or(0);
+        let mut after = next_done.get(&source.name).copied().unwrap_or(0);
+        while after < target {
+            let events = source.store.read_batch(after, REPLAY_BATCH).await?;
+            let batch: Vec<Delivered> = events
+                .into_iter()
+                .take_while(|e| e.position <= target)
+                .map(|event| Delivered {
+                    source: source.name.clone(),
+                    event,
+                })
+                .collect();
+            let Some(last) = batch.last() else { break };
+            after = last.event.position;
+            caught_up += batch.len() as u64;
+            apply_in(&mut tx, next.tables(), &batch).await?;
         }
-        D::execute_all(&mut transaction, &live.tables().drop_statements()).await?;
-        D::execute_all(&mut transaction, &next.tables().rename_statements(live.tables())).await?;
-        transaction.commit().await?;
-        Ok(caught_up)
-    })
+    }
+    execute_all(&mut tx, &live.tables().drop_statements()).await?;
+    execute_all(&mut tx, &next.tables().rename_statements(live.tables())).await?;
+    tx.commit().await?;
+    Ok(caught_up)
 }
 
 /// Reads `sources` up to `heads` as one log, oldest recorded first (so that a worker's events
@@ -246,7 +235,7 @@ struct Log<'a> {
 }
 
 /// Takes up to `size` events from `logs`, oldest recorded first.
-async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<SourcedEvent>, ProgressError> {
+async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<Delivered>, ProgressError> {
     let mut batch = Vec::with_capacity(size);
     while batch.len() < size {
         for log in logs.iter_mut() {
@@ -265,7 +254,7 @@ async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<SourcedEven
         let Some((_, index)) = oldest else { break };
         let log = &mut logs[index];
         if let Some(event) = log.next.take() {
-            batch.push(SourcedEvent {
+            batch.push(Delivered {
                 source: log.name.to_owned(),
                 event,
             });

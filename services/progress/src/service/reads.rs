@@ -7,15 +7,15 @@ use std::sync::Arc;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::StoredTarget;
+use crate::domain::history::Step;
+use crate::domain::measure::Measure;
+use crate::domain::months::month_label;
+use crate::domain::query::{AsOf, Counts, Filter, TargetFigure};
+use crate::domain::targets::target_in_force;
 use crate::error::ProgressError;
-use crate::history::{Step, step};
-use crate::measure::Measure;
-use crate::model::ProgressModel;
-use crate::months::month_label;
-use crate::plan::EPOCH_JULIAN_DAY;
-use crate::query::{AsOf, Counts, Filter, TargetFigure};
-use crate::replay::Source;
+use crate::projections::model::ProgressModel;
+use crate::projections::replay::Source;
+use crate::wire::history::step;
 
 /// A region's figures: the counts, the certification rate and progress against the target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -157,35 +157,6 @@ impl Progress {
     }
 }
 
-/// The target in force for `region` as of a moment, among a year's `settings`: the latest
-/// setting known then, per category, summed over categories unless one is asked.
-fn target_in_force(
-    settings: &[StoredTarget],
-    year: i32,
-    region: &str,
-    category: Option<i32>,
-    as_of: AsOf,
-) -> Option<TargetFigure> {
-    let mut latest: BTreeMap<i64, &StoredTarget> = BTreeMap::new();
-    for setting in settings.iter().filter(|s| {
-        s.region == region
-            && as_of.day.is_none_or(|day| s.day <= day)
-            && as_of.recorded_us.is_none_or(|at| s.recorded_us <= at)
-            && category.is_none_or(|c| i64::from(c) == s.category)
-    }) {
-        let entry = latest.entry(setting.category).or_insert(setting);
-        if (setting.recorded_us, &setting.source, setting.position)
-            > (entry.recorded_us, &entry.source, entry.position)
-        {
-            *entry = setting;
-        }
-    }
-    (!latest.is_empty()).then(|| TargetFigure {
-        year,
-        count: latest.values().map(|s| s.count).sum(),
-    })
-}
-
 fn figures(counts: Counts, target: Option<TargetFigure>) -> Figures {
     let registered = counts.get(Measure::Registered);
     let valid = counts.get(Measure::Valid);
@@ -197,9 +168,4 @@ fn figures(counts: Counts, target: Option<TargetFigure>) -> Figures {
         target,
         counts,
     }
-}
-
-/// The business day number of a date.
-pub fn day_of(date: time::Date) -> i64 {
-    i64::from(date.to_julian_day()) - EPOCH_JULIAN_DAY
 }

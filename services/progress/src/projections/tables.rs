@@ -2,7 +2,7 @@
 //! replay builds a second, complete set under another prefix and swaps it in; every statement
 //! here is plain SQL that PostgreSQL and SQLite both accept.
 
-use crate::measure::ALL_SCHEMES;
+use crate::domain::measure::ALL_SCHEMES;
 
 /// The prefix of the tables readers use.
 pub const LIVE: &str = "progress_";
@@ -68,7 +68,7 @@ impl Tables {
         self.name("facts")
     }
 
-    /// The monthly roll-up of the facts (see [`crate::months`]).
+    /// The monthly roll-up of the facts (see [`crate::domain::months`]).
     pub fn months(&self) -> String {
         self.name("months")
     }
@@ -116,7 +116,7 @@ impl Tables {
     }
 
     /// The statements that create the set's tables (idempotent), with `text` as the type of
-    /// their text columns (the backend's [`crate::db::ProgressDb::TEXT`]).
+    /// their text columns (the backend's `Dialect::text`).
     pub fn create_statements(&self, text: &str) -> Vec<String> {
         let p = self.prefix;
         vec![
@@ -162,13 +162,13 @@ impl Tables {
 
     /// Fills the (empty) roll-up from the facts over all schemes (once, when a database from
     /// before the roll-up is opened; a replay sums it in memory as it loads), given the
-    /// backend's SQL for a day's month ([`crate::months::sql`]): the kabupaten/kota rows by category from the
-    /// facts, then each coarser cut from the finer rows, so the facts are read once; rows go
-    /// in key order, so one region's months lie together.
+    /// backend's SQL for a day's month (`Dialect::month_of_day`): the kabupaten/kota rows by
+    /// category from the facts, then each coarser cut from the finer rows, so the facts are
+    /// read once; rows go in key order, so one region's months lie together.
     pub fn months_from_facts(&self, month_of_day: &str) -> Vec<String> {
         let p = self.prefix;
-        let all = crate::months::ALL_CATEGORIES;
-        let all_time = crate::months::ALL_TIME;
+        let all = crate::domain::months::ALL_CATEGORIES;
+        let all_time = crate::domain::months::ALL_TIME;
         let order = " ORDER BY 1, 2, 3, 4, 5, 6";
         let insert = format!(
             "INSERT INTO {p}months (level, parent, category, region, month, measure, delta) "

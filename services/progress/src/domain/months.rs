@@ -7,12 +7,14 @@
 //! reads every fact of the country (millions); summed from the roll-up it reads one row per
 //! region, measure and month, plus the facts of the one month the as-of date falls in. It is
 //! kept in the same transaction as the facts (live), summed as they are loaded (replay) or
-//! summed from them (upgrade), so it always agrees with them. Questions it cannot answer — cut by role, or as of a recorded
-//! time — are summed from the facts as before.
+//! summed from them (upgrade), so it always agrees with them. Questions it cannot answer — cut
+//! by role, or as of a recorded time — are summed from the facts as before. Pure; the SQL that
+//! computes a fact's month is the projection's ([`crate::projections`]).
 
-use crate::measure::Measure;
-use crate::plan::{EPOCH_JULIAN_DAY, Fact};
-use crate::sums::Sums;
+use crate::domain::calendar::EPOCH_JULIAN_DAY;
+use crate::domain::measure::Measure;
+use crate::domain::plan::Fact;
+use crate::domain::sums::Sums;
 
 /// The category column's value for rows over all categories.
 pub const ALL_CATEGORIES: i64 = -1;
@@ -62,7 +64,7 @@ pub type MonthRows = Vec<(MonthKey, i64)>;
 
 /// Sums the facts over all schemes among `facts` into roll-up rows (each fact counts in
 /// twelve: three levels by two category cuts by its month and all time); sums that net to
-/// zero are left out. The same in-memory grids a replay keeps ([`crate::sums`]) do the
+/// zero are left out. The same in-memory grids a replay keeps ([`crate::domain::sums`]) do the
 /// summing: a map keyed by whole rows spent most of the live projection's time comparing
 /// region codes.
 pub fn roll_up(facts: &[Fact]) -> MonthRows {
@@ -104,21 +106,11 @@ fn year_month(day: i64) -> (i32, u8) {
     date.map_or((0, 1), |d| (d.year(), u8::from(d.month())))
 }
 
-/// The SQL expression that computes [`month_index`] from the `day` column, per backend.
-pub mod sql {
-    /// PostgreSQL.
-    pub const POSTGRES: &str = "CAST(EXTRACT(YEAR FROM DATE '1970-01-01' + CAST(day AS INTEGER)) \
-         * 12 + EXTRACT(MONTH FROM DATE '1970-01-01' + CAST(day AS INTEGER)) - 1 AS BIGINT)";
-    /// SQLite.
-    pub const SQLITE: &str = "(CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 \
-         + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1)";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::Key;
-    use crate::reads::day_of;
+    use crate::domain::calendar::day_of;
+    use crate::domain::measure::Key;
     use time::macros::date;
 
     fn fact(kabkota: &str, category: i32, measure: Measure, delta: i32, day: i64) -> Fact {

@@ -6,43 +6,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sqlx::{Pool, Postgres, Sqlite};
+use kesos_readside::{Db, Delivered, Tx};
 use uuid::Uuid;
 
-use crate::db::{ProgressDb, StoredTarget};
+use crate::domain::measure::Measure;
+use crate::domain::months::roll_up;
+use crate::domain::plan::{Plan, Prepared, plan, workers_named};
+use crate::domain::query::{AsOf, Filter, RegionCounts};
+use crate::domain::sums::Sums;
+use crate::domain::targets::StoredTarget;
 use crate::error::ProgressError;
-use crate::measure::Measure;
-use crate::months::roll_up;
-use crate::plan::{Plan, Prepared, SourcedEvent, plan, prepare, workers_named};
-use crate::query::{AsOf, Filter, RegionCounts};
-use crate::sums::Sums;
-use crate::tables::Tables;
-
-/// The model's database.
-#[derive(Debug, Clone)]
-pub enum ProgressStore {
-    /// PostgreSQL (distributed mode).
-    Postgres(Pool<Postgres>),
-    /// SQLite (embedded mode).
-    Sqlite(Pool<Sqlite>),
-}
-
-/// Runs `$body` with `$pool` bound to the backend's pool and `$db` to its type.
-macro_rules! on_backend {
-    ($store:expr, $db:ident, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::model::ProgressStore::Postgres($pool) => {
-                type $db = sqlx::Postgres;
-                $body
-            }
-            $crate::model::ProgressStore::Sqlite($pool) => {
-                type $db = sqlx::Sqlite;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_backend;
+use crate::projections::dialect::begin_write;
+use crate::projections::tables::Tables;
+use crate::projections::{batch, read, schema};
+use crate::wire::prepare;
 
 /// What applying a batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,36 +38,36 @@ pub struct Applied {
 /// The progress read model.
 #[derive(Debug, Clone)]
 pub struct ProgressModel {
-    store: ProgressStore,
+    db: Db,
     tables: Tables,
     /// Nanoseconds live applies spent outside planning, shared by clones.
     in_database: Arc<AtomicU64>,
 }
 
 impl ProgressModel {
-    /// The live model in `store`, creating its tables if needed.
-    pub async fn open(store: ProgressStore) -> Result<Self, ProgressError> {
+    /// The live model in `db`, creating its tables if needed.
+    pub async fn open(db: Db) -> Result<Self, ProgressError> {
         let model = Self {
-            store,
+            db,
             tables: Tables::live(),
             in_database: Arc::default(),
         };
-        on_backend!(&model.store, D, pool => D::create(pool, &model.tables, Some("live")).await?);
+        schema::create(&model.db, &model.tables, Some("live")).await?;
         Ok(model)
     }
 
     /// The model on another table set of the same database (replay's).
     pub(crate) fn with_tables(&self, tables: Tables) -> Self {
         Self {
-            store: self.store.clone(),
+            db: self.db.clone(),
             tables,
             in_database: Arc::default(),
         }
     }
 
     /// The database.
-    pub fn store(&self) -> &ProgressStore {
-        &self.store
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The table set.
@@ -99,25 +76,27 @@ impl ProgressModel {
     }
 
     /// Applies a batch in one transaction with the checkpoints: events at or before a source's
-    /// checkpoint are skipped, so a redelivered or replayed batch changes nothing.
-    pub async fn apply(&self, events: &[SourcedEvent]) -> Result<Applied, ProgressError> {
+    /// checkpoint are skipped, so a redelivered or replayed batch changes nothing. (The live
+    /// projection applies its batches inside the [`kesos_readside::Projector`]'s transactions
+    /// instead, [`crate::projections::live`].)
+    pub async fn apply(&self, events: &[Delivered]) -> Result<Applied, ProgressError> {
         if events.is_empty() {
             return Ok(Applied::default());
         }
-        let tables = &self.tables;
         let started = Instant::now();
-        let applied = on_backend!(&self.store, D, pool => {
-            let mut transaction = pool.begin_with(D::BEGIN_WRITE).await?;
-            let applied = apply_in::<D>(&mut transaction, tables, events).await?;
-            transaction.commit().await?;
-            applied
-        });
-        let in_database = started.elapsed().saturating_sub(applied.planning);
+        let mut tx = begin_write(&self.db).await?;
+        let applied = apply_in(&mut tx, &self.tables, events).await?;
+        tx.commit().await?;
+        self.spent_in_database(started.elapsed().saturating_sub(applied.planning));
+        Ok(applied)
+    }
+
+    /// Adds to [`Self::time_in_database`].
+    pub(crate) fn spent_in_database(&self, time: Duration) {
         self.in_database.fetch_add(
-            u64::try_from(in_database.as_nanos()).unwrap_or(u64::MAX),
+            u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        Ok(applied)
     }
 
     /// How long the live applies of this model and its clones have spent on anything but
@@ -131,13 +110,10 @@ impl ProgressModel {
 
     /// Positions applied per source.
     pub async fn checkpoints(&self) -> Result<BTreeMap<String, u64>, ProgressError> {
-        let tables = &self.tables;
-        on_backend!(&self.store, D, pool => {
-            let mut transaction = pool.begin().await?;
-            let checkpoints = D::checkpoints(&mut transaction, tables).await?;
-            transaction.commit().await?;
-            Ok(checkpoints.into_iter().collect())
-        })
+        let mut tx = self.db.begin().await?;
+        let checkpoints = batch::checkpoints(&mut tx, &self.tables).await?;
+        tx.commit().await?;
+        Ok(checkpoints.into_iter().collect())
     }
 
     /// Figures for a region and its children.
@@ -146,19 +122,17 @@ impl ProgressModel {
         filter: &Filter,
         as_of: AsOf,
     ) -> Result<RegionCounts, ProgressError> {
-        let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::counts(pool, tables, filter, as_of).await?))
+        Ok(read::counts(&self.db, &self.tables, filter, as_of).await?)
     }
 
-    /// Net change per business month ([`crate::months::month_index`]) and measure, up to the
-    /// as-of moment; changes that net to zero are left out.
+    /// Net change per business month ([`crate::domain::months::month_index`]) and measure, up
+    /// to the as-of moment; changes that net to zero are left out.
     pub async fn monthly(
         &self,
         filter: &Filter,
         as_of: AsOf,
     ) -> Result<Vec<(i64, Measure, i64)>, ProgressError> {
-        let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::monthly(pool, tables, filter, as_of).await?))
+        Ok(read::monthly(&self.db, &self.tables, filter, as_of).await?)
     }
 
     /// Every setting of a year's target for some regions.
@@ -167,64 +141,62 @@ impl ProgressModel {
         year: i32,
         regions: &[&str],
     ) -> Result<Vec<StoredTarget>, ProgressError> {
-        let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::targets(pool, tables, year, regions).await?))
+        Ok(read::targets(&self.db, &self.tables, year, regions).await?)
     }
 
     /// The (source, position) of every event in a worker's history.
     pub async fn history_index(&self, worker: Uuid) -> Result<Vec<(String, u64)>, ProgressError> {
-        let tables = &self.tables;
-        on_backend!(&self.store, D, pool => Ok(D::history(pool, tables, worker).await?))
+        Ok(read::history(&self.db, &self.tables, worker).await?)
     }
 }
 
-/// Applies a batch inside `transaction`, counts and roll-up included (the live apply, and a
-/// replay's last catch-up under the swap's lock).
-pub(crate) async fn apply_in<D: ProgressDb>(
-    transaction: &mut sqlx::Transaction<'static, D>,
+/// Applies a batch inside `tx`, counts and roll-up included (the live apply, and a replay's
+/// last catch-up under the swap's lock).
+pub(crate) async fn apply_in<'a>(
+    tx: &mut Tx,
     tables: &Tables,
-    events: &[SourcedEvent],
-) -> Result<Applied, ProgressError> {
+    events: impl IntoIterator<Item = &'a Delivered>,
+) -> Result<Applied, sqlx::Error> {
     let started = Instant::now();
     let prepared = prepare(events);
     let decoding = started.elapsed();
-    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepared).await?;
+    let (mut planned, planning) = planned_in(tx, tables, prepared).await?;
     let started = Instant::now();
     planned.months = roll_up(&planned.facts);
     let planning = decoding + planning + started.elapsed();
-    D::write(transaction, tables, &planned).await?;
+    batch::write(tx, tables, &planned).await?;
     Ok(report(&planned, planning))
 }
 
-/// Applies a batch of a replay's bulk load inside `transaction`: its counts and roll-up go
-/// to `sums` instead, which the replay writes once at the end, and its checkpoints are left
-/// to the load ([`crate::load`]).
-pub(crate) async fn apply_summed<D: ProgressDb>(
-    transaction: &mut sqlx::Transaction<'static, D>,
+/// Applies a batch of a replay's bulk load inside `tx`: its counts and roll-up go to `sums`
+/// instead, which the replay writes once at the end, and its checkpoints are left to the load
+/// (`load`).
+pub(crate) async fn apply_summed(
+    tx: &mut Tx,
     tables: &Tables,
     prepared: Vec<Prepared>,
     sums: &Mutex<Sums>,
-) -> Result<Applied, ProgressError> {
-    let (mut planned, planning) = planned_in::<D>(transaction, tables, prepared).await?;
+) -> Result<Applied, sqlx::Error> {
+    let (mut planned, planning) = planned_in(tx, tables, prepared).await?;
     sums.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .add(&planned);
     planned.counts.clear();
     planned.checkpoints.clear();
-    D::write(transaction, tables, &planned).await?;
+    batch::write(tx, tables, &planned).await?;
     Ok(report(&planned, planning))
 }
 
 /// Plans prepared events against the checkpoints and the stored standing of the workers
 /// they name; answers the plan and the time planning took (reading took the rest).
-async fn planned_in<D: ProgressDb>(
-    transaction: &mut sqlx::Transaction<'static, D>,
+async fn planned_in(
+    tx: &mut Tx,
     tables: &Tables,
     prepared: Vec<Prepared>,
-) -> Result<(Plan, Duration), ProgressError> {
+) -> Result<(Plan, Duration), sqlx::Error> {
     let named = workers_named(&prepared);
-    let checkpoints = D::checkpoints(transaction, tables).await?;
-    let workers = D::load_workers(transaction, tables, &named).await?;
+    let checkpoints = batch::checkpoints(tx, tables).await?;
+    let workers = batch::load_workers(tx, tables, &named).await?;
     let started = Instant::now();
     let planned = plan(prepared, &checkpoints, workers);
     Ok((planned, started.elapsed()))

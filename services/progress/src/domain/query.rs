@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::measure::{ALL_SCHEMES, Measure};
+use crate::domain::measure::{ALL_SCHEMES, Measure};
 
 /// The region asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]

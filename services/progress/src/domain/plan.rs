@@ -1,44 +1,20 @@
 //! From a batch of events to the rows that record them: pure, so the live projection and the
-//! replay write exactly the same thing, and tests can check it without a database.
+//! replay write exactly the same thing, and tests can check it without a database. The events
+//! arrive already read ([`Prepared`], by [`crate::wire::prepare`]); the stored standing of the
+//! workers they name and the checkpoints arrive with them.
 
 use std::collections::{BTreeMap, HashMap};
 
-use kesos_eventstore::RecordedEvent;
-use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::change::{Change, UndecodableEvent, change_of};
-use crate::history::worker_of;
-use crate::measure::{Key, Measure};
-use crate::months::MonthRows;
-use crate::worker::{WorkerProgress, deltas};
+use crate::domain::change::{Change, UndecodableEvent};
+use crate::domain::measure::{Key, Measure};
+use crate::domain::months::MonthRows;
+use crate::domain::worker::{WorkerProgress, deltas};
 
-/// Business dates are Indonesian dates; kesos counts them in Western Indonesia Time (UTC+7),
-/// where most of the workforce and the ministry are.
-pub const BUSINESS_OFFSET_HOURS: i8 = 7;
-
-/// The business day of an instant, as days since 1970-01-01 (WIB).
-pub fn business_day(at: OffsetDateTime) -> i64 {
-    let offset = UtcOffset::from_hms(BUSINESS_OFFSET_HOURS, 0, 0).unwrap_or(UtcOffset::UTC);
-    i64::from(at.to_offset(offset).date().to_julian_day()) - EPOCH_JULIAN_DAY
-}
-
-/// The Julian day number of 1970-01-01.
-pub const EPOCH_JULIAN_DAY: i64 = 2_440_588;
-
-/// Microseconds since the epoch.
-pub fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-/// An event from a named source store (the service whose log holds it).
-#[derive(Debug, Clone)]
-pub struct SourcedEvent {
-    /// The source store's name.
-    pub source: String,
-    /// The event.
-    pub event: RecordedEvent,
-}
+/// Counts, or changes of counts, per (where, scheme, measure): a batch's changes, or the
+/// current counts a replay summed.
+pub type KeyedCounts = BTreeMap<(Key, String, Measure), i64>;
 
 /// One count change with the two times it is known by: the dated fact that as-of questions sum.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +75,8 @@ pub struct Plan {
     /// Dated count changes.
     pub facts: Vec<Fact>,
     /// The same changes summed per count.
-    pub counts: BTreeMap<(Key, String, Measure), i64>,
-    /// The facts' monthly roll-up rows ([`crate::months`]), filled by a caller that maintains
+    pub counts: KeyedCounts,
+    /// The facts' monthly roll-up rows ([`crate::domain::months`]), filled by a caller that maintains
     /// them batch by batch (the live model; a replay sums them from the facts at the end).
     pub months: MonthRows,
     /// Targets set.
@@ -132,22 +108,6 @@ pub struct Prepared {
     pub worker: Option<Uuid>,
     /// What it changes.
     pub change: Result<Option<Change>, UndecodableEvent>,
-}
-
-/// Decodes a batch once.
-pub fn prepare(events: &[SourcedEvent]) -> Vec<Prepared> {
-    events
-        .iter()
-        .map(|SourcedEvent { source, event }| Prepared {
-            source: source.clone(),
-            position: event.position,
-            day: business_day(event.occurred_at),
-            occurred_us: micros(event.occurred_at),
-            recorded_us: micros(event.recorded_at),
-            worker: worker_of(event),
-            change: change_of(event),
-        })
-        .collect()
 }
 
 /// The workers a prepared batch changes, to load their stored standing first.

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::change::{CertificateStatus, WorkerChange};
-use crate::measure::{ALL_SCHEMES, Key, Measure, kabkota_of};
+use crate::domain::change::{CertificateStatus, WorkerChange};
+use crate::domain::measure::{ALL_SCHEMES, Key, Measure, kabkota_of};
 
 /// A nomination's outcome so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
