@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::HashSet;
 
-use kesos_commands::CommandContext;
 use kesos_certification::credential::status_list::{self, Purpose};
 use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{
@@ -16,6 +15,7 @@ use kesos_certification::service::{
     CertificateFilter, Certification, CertificationError, PublicAnswer, PublicVerification,
 };
 use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
+use kesos_commands::CommandContext;
 use serde_json::{Value, json};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};

@@ -119,7 +119,6 @@ pub enum AuditAction {
     Checkpoint,
 }
 
-
 /// `kesos cert …`
 #[derive(Debug, Subcommand)]
 pub enum CertAction {

@@ -14,10 +14,10 @@ use kesos_bus::{
     BusError, Consumer, ConsumerDb, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings,
     Stalls, StreamNames,
 };
-use kesos_scheduling::domain::SchemeList;
 use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
 use kesos_runtime::{Config, Shutdown};
+use kesos_scheduling::domain::SchemeList;
 use kesos_scheduling::domain::{SchedulingPolicy, WorkerId};
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};

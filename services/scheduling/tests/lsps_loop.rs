@@ -13,12 +13,12 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_trait::async_trait;
 use futures::StreamExt;
-use kesos_commands::CommandContext;
 use kesos_bus::jetstream::DEAD_REASON_HEADER;
 use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, StreamNames};
-use kesos_scheduling::domain::SchemeList;
+use kesos_commands::CommandContext;
 use kesos_eventstore::{AsOf, EventStore};
 use kesos_regions::RegionCode;
+use kesos_scheduling::domain::SchemeList;
 use kesos_scheduling::domain::*;
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
@@ -108,7 +108,8 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
         shared.clone(),
         pool,
         SchedulingPolicy::shipped().unwrap(),
-        SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml")).unwrap(),
+        SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml"))
+            .unwrap(),
     );
     let client = async_nats::connect(nats_url()).await.unwrap();
     let context = jetstream::new(client);

@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_commands::CommandContext;
 use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler};
-use kesos_scheduling::domain::SchemeList;
+use kesos_commands::CommandContext;
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
     StreamId,
@@ -16,6 +15,7 @@ use kesos_eventstore::{
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
 use kesos_regions::RegionCode;
+use kesos_scheduling::domain::SchemeList;
 use kesos_scheduling::domain::*;
 use kesos_scheduling::service::intake::{Intake, NOMINATION_VERIFIED};
 use kesos_scheduling::service::reports::{Recorded, Report};
@@ -155,7 +155,8 @@ fn scheduling(store: Arc<dyn EventStore>, pool: Pool) -> Scheduling {
         store,
         pool,
         SchedulingPolicy::shipped().unwrap(),
-        SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml")).unwrap(),
+        SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml"))
+            .unwrap(),
     )
 }
 

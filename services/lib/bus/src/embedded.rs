@@ -116,7 +116,8 @@ impl Feed for EmbeddedFeed {
                     }
                 }
                 Err(StoreError::Corrupt { position, reason }) if position > self.position => {
-                    let before = usize::try_from(position - self.position - 1).unwrap_or(self.batch);
+                    let before =
+                        usize::try_from(position - self.position - 1).unwrap_or(self.batch);
                     if before > 0 {
                         let events = self
                             .store

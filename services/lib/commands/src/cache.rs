@@ -12,10 +12,10 @@ use std::sync::Mutex;
 
 use kesos_eventstore::{EventStore, ExpectedVersion, StoreError, StreamId};
 
-use kesos_aggregate::Aggregate;
-use kesos_aggregate::EventCodec;
 use crate::command::{CommandContext, Executed, execute, to_new_events};
 use crate::error::AppError;
+use kesos_aggregate::Aggregate;
+use kesos_aggregate::EventCodec;
 
 /// Decided states by stream, bounded to `capacity` entries (an arbitrary entry makes room: a
 /// miss only costs one load).

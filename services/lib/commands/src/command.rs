@@ -8,9 +8,9 @@ use kesos_eventstore::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::error::AppError;
 use kesos_aggregate::Aggregate;
 use kesos_aggregate::EventCodec;
-use crate::error::AppError;
 use kesos_aggregate::event_id;
 
 /// How many times [`execute`] decides before giving up on a contended stream. Three is enough

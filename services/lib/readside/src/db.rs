@@ -224,11 +224,15 @@ impl<'e, 'q> Statement<'e, 'q> {
     /// Every row it returns.
     pub async fn fetch_all(self) -> Result<Vec<Row>, sqlx::Error> {
         Ok(match self {
-            Self::Postgres(PgTarget::Pool(pool), query) => wrap(query.fetch_all(pool).await?, Row::Postgres),
+            Self::Postgres(PgTarget::Pool(pool), query) => {
+                wrap(query.fetch_all(pool).await?, Row::Postgres)
+            }
             Self::Postgres(PgTarget::Connection(connection), query) => {
                 wrap(query.fetch_all(connection).await?, Row::Postgres)
             }
-            Self::Sqlite(SqliteTarget::Pool(pool), query) => wrap(query.fetch_all(pool).await?, Row::Sqlite),
+            Self::Sqlite(SqliteTarget::Pool(pool), query) => {
+                wrap(query.fetch_all(pool).await?, Row::Sqlite)
+            }
             Self::Sqlite(SqliteTarget::Connection(connection), query) => {
                 wrap(query.fetch_all(connection).await?, Row::Sqlite)
             }
@@ -238,11 +242,15 @@ impl<'e, 'q> Statement<'e, 'q> {
     /// The first row, if any.
     pub async fn fetch_optional(self) -> Result<Option<Row>, sqlx::Error> {
         Ok(match self {
-            Self::Postgres(PgTarget::Pool(pool), query) => query.fetch_optional(pool).await?.map(Row::Postgres),
+            Self::Postgres(PgTarget::Pool(pool), query) => {
+                query.fetch_optional(pool).await?.map(Row::Postgres)
+            }
             Self::Postgres(PgTarget::Connection(connection), query) => {
                 query.fetch_optional(connection).await?.map(Row::Postgres)
             }
-            Self::Sqlite(SqliteTarget::Pool(pool), query) => query.fetch_optional(pool).await?.map(Row::Sqlite),
+            Self::Sqlite(SqliteTarget::Pool(pool), query) => {
+                query.fetch_optional(pool).await?.map(Row::Sqlite)
+            }
             Self::Sqlite(SqliteTarget::Connection(connection), query) => {
                 query.fetch_optional(connection).await?.map(Row::Sqlite)
             }

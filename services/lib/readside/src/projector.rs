@@ -66,7 +66,8 @@ struct Inner {
     db: Db,
     projection: Arc<dyn Projection>,
     positions: watch::Sender<BTreeMap<String, u64>>,
-    stalls: Stalls,
+    // A std lock, held only to clone or replace the registry handle, never across an await.
+    stalls: std::sync::RwLock<Stalls>,
 }
 
 /// The background loop, stopped when the last handle that started it is dropped. The loop
@@ -107,7 +108,7 @@ impl Projector {
                 db,
                 projection,
                 positions: watch::Sender::new(BTreeMap::new()),
-                stalls: Stalls::new(),
+                stalls: std::sync::RwLock::new(Stalls::new()),
             }),
             task: Arc::new(TaskSlot::default()),
         };
@@ -115,10 +116,26 @@ impl Projector {
         Ok(projector)
     }
 
-    /// Where this projection reports itself stalled (a batch failing for several attempts, or
-    /// its feed failing for good): readiness reads it beside the consumers' registry.
-    pub fn stalls(&self) -> &Stalls {
-        &self.inner.stalls
+    /// Reports stalls (a batch failing for several attempts, or the feed failing for good) in
+    /// `stalls`, the registry readiness reads, instead of the projector's own. Takes effect at
+    /// once, also for a loop already running.
+    #[must_use]
+    pub fn with_stalls(self, stalls: Stalls) -> Self {
+        *self
+            .inner
+            .stalls
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = stalls;
+        self
+    }
+
+    /// Where this projection reports itself stalled.
+    pub fn stalls(&self) -> Stalls {
+        self.inner
+            .stalls
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The projection's name.
@@ -163,7 +180,9 @@ impl Projector {
             if let Err(error) = projector.run(feed, std::future::pending()).await {
                 tracing::error!(projection = projector.name(), %error, "the projection's feed failed for good");
                 let reason = format!("feed failed: {error}");
-                projector.inner.stalls.report(projector.name(), Instant::now(), 0, &reason);
+                projector
+                    .stalls()
+                    .report(projector.name(), Instant::now(), 0, &reason);
             }
         });
         let mut slot = self
@@ -210,7 +229,8 @@ impl Projector {
                 .last()
                 .map(|last| vec![(source.to_owned(), last.event.position)])
                 .unwrap_or_default();
-            self.apply(&batch.iter().collect::<Vec<_>>(), &moved).await?;
+            self.apply(&batch.iter().collect::<Vec<_>>(), &moved)
+                .await?;
         }
     }
 
@@ -317,7 +337,7 @@ impl Projector {
             match self.apply(&events, &moved).await {
                 Ok(()) => {
                     if first_failure.is_some() {
-                        self.inner.stalls.clear(self.name());
+                        self.stalls().clear(self.name());
                     }
                     return;
                 }
@@ -325,8 +345,7 @@ impl Projector {
                     attempt = attempt.saturating_add(1);
                     let since = *first_failure.get_or_insert_with(Instant::now);
                     if attempt >= STALLED_AFTER {
-                        self.inner
-                            .stalls
+                        self.stalls()
                             .report(self.name(), since, attempt, &error.to_string());
                     }
                     let delay = Duration::from_millis(100)
@@ -430,7 +449,9 @@ impl Projector {
         let rows = self
             .inner
             .db
-            .query("SELECT source, position FROM kesos_projection_checkpoints WHERE projection = $1")
+            .query(
+                "SELECT source, position FROM kesos_projection_checkpoints WHERE projection = $1",
+            )
             .bind(self.name())
             .fetch_all()
             .await?;

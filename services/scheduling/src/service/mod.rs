@@ -20,10 +20,9 @@ use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    SchemeList,
     Attendance, Candidate, CandidateCommand, CandidateId, DecisionReport, LspsId, Plan, PlanLimits,
-    Queued, ReturnReason, SchedulingPolicy, SchemeRef, SeatRequest, Session, SessionCommand,
-    SessionError, SessionId, Timing, WorkerId,
+    Queued, ReturnReason, SchedulingPolicy, SchemeList, SchemeRef, SeatRequest, Session,
+    SessionCommand, SessionError, SessionId, Timing, WorkerId,
 };
 pub use allocate::Allocation;
 pub use error::SchedulingError;

@@ -18,8 +18,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use kesos_aggregate::EventCodec;
-use kesos_commands::CommandContext;
 use kesos_bus::StreamNames;
+use kesos_commands::CommandContext;
 use kesos_enrollment::domain::SchemeCatalog;
 use kesos_eventstore::{
     BulkAppend, Claims, EventType, ExpectedVersion, Metadata, NewEvent, StreamId,
