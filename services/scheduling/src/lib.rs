@@ -8,6 +8,5 @@
 pub mod domain;
 pub mod http;
 pub mod lsps;
-pub mod openapi;
 pub mod service;
 pub mod wire;

@@ -1,9 +1,10 @@
 //! The scheduling HTTP API: JSON in and out, `application/problem+json` errors naming the
 //! field and the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in
-//! [`ROUTES`] and documented in the OpenAPI document ([`crate::openapi`]).
+//! [`ROUTES`] and documented in the OpenAPI document ([`openapi`]).
 
 mod errors;
 mod forms;
+pub mod openapi;
 mod routes;
 
 pub use errors::problem;
