@@ -112,7 +112,6 @@ impl Application {
                 crate::enrollment::catalogue_name(config)
             )
         })?;
-        let scheduling = open_scheduling(config, &store, schemes).await?;
         let base_url = config
             .public_base_url
             .clone()
@@ -127,13 +126,18 @@ impl Application {
         .await?;
         let progress = open_progress(config, &store).await?;
         let revocations = http::revocation_list(&store).await?;
+        // Last: its projector starts writing at once, and the others' opening must not meet a
+        // concurrent writer (progress creates its tables in a deferred SQLite transaction,
+        // which fails at once rather than wait when a write commits meanwhile).
+        let stalls = kesos_bus::Stalls::new();
+        let scheduling = open_scheduling(config, &store, schemes, &stalls).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
         let state = AppState {
             store: store.shared(),
             mode,
             trusted_keys: Arc::new(trusted),
             nats,
-            stalls: kesos_bus::Stalls::new(),
+            stalls,
         };
         Ok(Self {
             enrollment,
