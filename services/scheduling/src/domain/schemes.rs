@@ -90,7 +90,9 @@ require = []
 
     #[test]
     fn a_code_given_twice_is_refused() {
-        let twice = format!("{CATALOGUE}\n[[scheme]]\ncode = \"peksos-generalis\"\ncategory = \"peksos\"\nlevel = \"X\"\n");
+        let twice = format!(
+            "{CATALOGUE}\n[[scheme]]\ncode = \"peksos-generalis\"\ncategory = \"peksos\"\nlevel = \"X\"\n"
+        );
         let error = SchemeList::from_catalogue_toml(&twice).unwrap_err();
         assert!(error.0.contains("appears twice"), "{error}");
     }

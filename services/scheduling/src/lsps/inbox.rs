@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
-use kesos_commands::CommandContext;
 use kesos_bus::{BusError, StreamNames};
+use kesos_commands::CommandContext;
 use kesos_proto::kesos::lsps::v1 as lsps;
 use prost::Message;
 use uuid::Uuid;
