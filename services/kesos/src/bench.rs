@@ -137,19 +137,19 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
     let mut out = out;
     match target {
         BenchTarget::Store {
-                    sqlite,
-                    json,
-                    events,
-                    duration,
-                } => {
+            sqlite,
+            json,
+            events,
+            duration,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::StoreBenchOptions {
                 sqlite,
                 json,
                 events,
                 duration_secs: duration,
-                database_url: bench_database_url(&config),
-                nats_url: Some(bench_nats_url(&config)),
+                database_url: bench_database_url(config),
+                nats_url: Some(bench_nats_url(config)),
             };
             let figures = kesos_bench::store(&options, &mut out).await?;
             let missed: Vec<_> = figures
@@ -164,15 +164,15 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
         }
 
         BenchTarget::Enrollment {
-                    workers,
-                    rate,
-                    seconds,
-                    json,
-                } => {
+            workers,
+            rate,
+            seconds,
+            json,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::EnrollmentBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 workers,
                 rate,
                 seconds,
@@ -184,15 +184,15 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
         }
 
         BenchTarget::Certification {
-                    decisions,
-                    rate,
-                    seconds,
-                    json,
-                } => {
+            decisions,
+            rate,
+            seconds,
+            json,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let mut options = kesos_bench::CertificationBenchOptions::new(
-                bench_database_url(&config),
-                bench_nats_url(&config),
+                bench_database_url(config),
+                bench_nats_url(config),
             );
             options.decisions = decisions;
             options.rate = rate;
@@ -203,14 +203,14 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
         }
 
         BenchTarget::Scheduling {
-                    candidates,
-                    sessions,
-                    json,
-                } => {
+            candidates,
+            sessions,
+            json,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::SchedulingBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 candidates,
                 sessions,
                 append_seconds: kesos_bench::DEFAULT_DURATION_SECS,
@@ -221,15 +221,15 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
         }
 
         BenchTarget::Progress {
-                    workers,
-                    queries,
-                    skip_live,
-                    json,
-                } => {
+            workers,
+            queries,
+            skip_live,
+            json,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::ProgressBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 workers,
                 queries,
                 skip_live,
@@ -240,13 +240,13 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
         }
 
         BenchTarget::Dashboard {
-                    workers,
-                    pages,
-                    json,
-                } => {
+            workers,
+            pages,
+            json,
+        } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::DashboardBenchOptions {
-                database_url: bench_database_url(&config),
+                database_url: bench_database_url(config),
                 workers,
                 pages,
                 json,
