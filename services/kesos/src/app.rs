@@ -113,7 +113,6 @@ impl Application {
                 crate::enrollment::catalogue_name(config)
             )
         })?;
-        let scheduling = open_scheduling(config, &store, schemes).await?;
         let base_url = config
             .public_base_url
             .clone()
@@ -128,6 +127,11 @@ impl Application {
         .await?;
         let progress = open_progress(config, &store).await?;
         let revocations = http::revocation_list(&store).await?;
+        // Last: its projector starts writing at once, and the others' opening must not meet a
+        // concurrent writer (progress creates its tables in a deferred SQLite transaction,
+        // which fails at once rather than wait when a write commits meanwhile).
+        let stalls = kesos_bus::Stalls::new();
+        let scheduling = open_scheduling(config, &store, schemes, &stalls).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
         let state = AppState {
             store: store.shared(),

@@ -14,7 +14,7 @@ pub fn document() -> Value {
     let mut document = operational();
     for (paths, schemas) in [
         kesos_enrollment::http::openapi::document(),
-        kesos_scheduling::openapi::document(),
+        kesos_scheduling::http::openapi::document(),
         kesos_certification::openapi::document(),
         kesos_progress::http::openapi::document(),
     ] {

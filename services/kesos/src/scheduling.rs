@@ -16,15 +16,15 @@ use kesos_bus::{
 };
 use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
+use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
-use kesos_scheduling::domain::SchemeList;
-use kesos_scheduling::domain::{SchedulingPolicy, WorkerId};
+use kesos_scheduling::domain::{SchedulingPolicy, SchemeList, WorkerId};
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
 use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
+use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::intake::Intake;
 use kesos_scheduling::service::returns::Returns;
-use kesos_scheduling::service::{Pool, Scheduling};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
@@ -46,20 +46,23 @@ pub fn load_policy(config: &Config) -> anyhow::Result<SchedulingPolicy> {
     }
 }
 
-/// Builds the scheduling service (migrating its read models).
+/// Builds the scheduling service: migrates its read models and starts their projector on the
+/// store's log, reporting a stall in `stalls`.
 pub async fn open_scheduling(
     config: &Config,
     store: &OpenedStore,
     schemes: SchemeList,
+    stalls: &Stalls,
 ) -> anyhow::Result<Scheduling> {
     let policy = load_policy(config)?;
-    let pool = match store {
-        OpenedStore::Sqlite(sqlite) => Pool::sqlite(sqlite.pool().clone()).await,
-        OpenedStore::Postgres(postgres) => Pool::postgres(postgres.pool().clone()).await,
-    }
-    .context("cannot open the scheduling read models")?;
     tracing::info!(rules = %policy.version, "scheduling rules loaded");
-    Ok(Scheduling::new(store.shared(), pool, policy, schemes))
+    let db = match store {
+        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
+        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
+    };
+    Scheduling::open(store.shared(), db, policy, schemes, stalls)
+        .await
+        .context("cannot open the scheduling read models")
 }
 
 /// Roster names from enrollment in this process: each worker's NIK and name, opened with the

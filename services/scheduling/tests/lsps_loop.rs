@@ -14,9 +14,10 @@ use async_nats::jetstream;
 use async_trait::async_trait;
 use futures::StreamExt;
 use kesos_bus::jetstream::DEAD_REASON_HEADER;
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, StreamNames};
+use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Stalls, StreamNames};
 use kesos_commands::CommandContext;
 use kesos_eventstore::{AsOf, EventStore};
+use kesos_readside::Db;
 use kesos_regions::RegionCode;
 use kesos_scheduling::domain::SchemeList;
 use kesos_scheduling::domain::*;
@@ -24,8 +25,8 @@ use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
 use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
 use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
+use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::returns::Returns;
-use kesos_scheduling::service::{Pool, Scheduling};
 use kesos_scheduling::wire::ASSESSMENT_DECIDED;
 use kesos_testkit::{PgSchema, nats_url, unique_name};
 use time::macros::datetime;
@@ -99,18 +100,20 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
  {
     let schema = PgSchema::create().await;
     let store = schema.store().await;
-    let pool = Pool::postgres(store.pool().clone()).await.unwrap();
     sqlx::Postgres::migrate_consumers(store.pool())
         .await
         .unwrap();
     let shared: Arc<dyn EventStore> = Arc::new(store.clone());
-    let scheduling = Scheduling::new(
+    let scheduling = Scheduling::open(
         shared.clone(),
-        pool,
+        Db::Postgres(store.pool().clone()),
         SchedulingPolicy::shipped().unwrap(),
         SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml"))
             .unwrap(),
-    );
+        &Stalls::new(),
+    )
+    .await
+    .unwrap();
     let client = async_nats::connect(nats_url()).await.unwrap();
     let context = jetstream::new(client);
     let prefix = unique_name("lsps").replace('-', "_");
@@ -320,6 +323,7 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     for task in tasks {
         task.await.unwrap();
     }
+    drop(scheduling);
     for stream in [
         &names.events_stream,
         &names.dead_letter_stream,

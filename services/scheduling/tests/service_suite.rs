@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler};
+use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, Stalls};
 use kesos_commands::CommandContext;
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
@@ -14,15 +14,15 @@ use kesos_eventstore::{
 };
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_readside::Db;
 use kesos_regions::RegionCode;
 use kesos_scheduling::domain::SchemeList;
 use kesos_scheduling::domain::*;
+use kesos_scheduling::projections::{CandidateFilter, SOURCE, SessionFilter};
 use kesos_scheduling::service::intake::{Intake, NOMINATION_VERIFIED};
 use kesos_scheduling::service::reports::{Recorded, Report};
 use kesos_scheduling::service::returns::Returns;
-use kesos_scheduling::service::{
-    CandidateFilter, Pool, ReportedDecision, Scheduling, SchedulingError,
-};
+use kesos_scheduling::service::{ReportedDecision, Scheduling, SchedulingError};
 use kesos_testkit::{PgSchema, SqliteFile};
 use prost::Message;
 use time::macros::datetime;
@@ -41,6 +41,7 @@ enum Place {
 struct Harness {
     place: Place,
     scheduling: Scheduling,
+    stalls: Stalls,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -72,12 +73,13 @@ impl Harness {
     async fn postgres() -> Self {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        let pool = Pool::postgres(store.pool().clone()).await.unwrap();
         sqlx::Postgres::migrate_consumers(store.pool())
             .await
             .unwrap();
         let shared: Arc<dyn EventStore> = Arc::new(store.clone());
-        let scheduling = scheduling(shared.clone(), pool);
+        let stalls = Stalls::new();
+        let db = Db::Postgres(store.pool().clone());
+        let scheduling = scheduling(shared.clone(), db, &stalls).await;
         let (stop, watching) = watch::channel(false);
         let tasks = vec![
             spawn_consumer::<sqlx::Postgres>(
@@ -98,6 +100,7 @@ impl Harness {
         Self {
             place: Place::Pg(schema, store),
             scheduling,
+            stalls,
             stop,
             tasks,
         }
@@ -106,10 +109,11 @@ impl Harness {
     async fn sqlite() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        let pool = Pool::sqlite(store.pool().clone()).await.unwrap();
         sqlx::Sqlite::migrate_consumers(store.pool()).await.unwrap();
         let shared: Arc<dyn EventStore> = Arc::new(store.clone());
-        let scheduling = scheduling(shared.clone(), pool);
+        let stalls = Stalls::new();
+        let db = Db::Sqlite(store.pool().clone());
+        let scheduling = scheduling(shared.clone(), db, &stalls).await;
         let (stop, watching) = watch::channel(false);
         let tasks = vec![
             spawn_consumer::<sqlx::Sqlite>(
@@ -130,6 +134,7 @@ impl Harness {
         Self {
             place: Place::Lite(file, store),
             scheduling,
+            stalls,
             stop,
             tasks,
         }
@@ -140,6 +145,8 @@ impl Harness {
         for task in self.tasks {
             task.await.unwrap();
         }
+        // The last handle: the projector stops before its database closes.
+        drop(self.scheduling);
         match self.place {
             Place::Pg(schema, store) => {
                 store.pool().close().await;
@@ -150,14 +157,18 @@ impl Harness {
     }
 }
 
-fn scheduling(store: Arc<dyn EventStore>, pool: Pool) -> Scheduling {
-    Scheduling::new(
+/// The service as the process builds it: its projector starts on the store's log.
+async fn scheduling(store: Arc<dyn EventStore>, db: Db, stalls: &Stalls) -> Scheduling {
+    Scheduling::open(
         store,
-        pool,
+        db,
         SchedulingPolicy::shipped().unwrap(),
         SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml"))
             .unwrap(),
+        stalls,
     )
+    .await
+    .unwrap()
 }
 
 macro_rules! on_both {
@@ -185,6 +196,32 @@ macro_rules! on_both {
     };
 }
 
+/// Like `on_both!`, for a case that needs the harness itself (its stall registry).
+macro_rules! on_both_harness {
+    ($($name:ident),* $(,)?) => {
+        mod postgres_harness {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::postgres().await;
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+        mod sqlite_harness {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let harness = super::Harness::sqlite().await;
+                    super::$name(&harness).await;
+                    harness.finish().await;
+                }
+            )*
+        }
+    };
+}
+
 on_both!(
     a_verified_nomination_becomes_a_waiting_candidate_once,
     a_candidate_is_never_seated_in_two_sessions,
@@ -197,7 +234,39 @@ on_both!(
     reports_are_recorded_once_and_contradictions_are_refused,
     the_lock_job_locks_each_due_session_once,
     a_moved_worker_waits_as_a_candidate_of_the_new_region,
+    a_scheduled_session_is_listed_once_the_command_has_waited_for_its_position,
 );
+
+on_both_harness!(a_list_answers_from_the_applied_rows_and_applies_nothing);
+
+mod upgrade {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_an_older_deployment_resumes_the_pool_from_its_checkpoint() {
+        let schema = super::PgSchema::create().await;
+        let store = schema.store().await;
+        let db = super::Db::Postgres(store.pool().clone());
+        super::an_older_deployment_resumes_the_pool_from_its_checkpoint(
+            std::sync::Arc::new(store.clone()),
+            db,
+        )
+        .await;
+        store.pool().close().await;
+        schema.drop_now().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite_an_older_deployment_resumes_the_pool_from_its_checkpoint() {
+        let file = super::SqliteFile::create();
+        let store = file.store().await;
+        let db = super::Db::Sqlite(store.pool().clone());
+        super::an_older_deployment_resumes_the_pool_from_its_checkpoint(
+            std::sync::Arc::new(store.clone()),
+            db,
+        )
+        .await;
+        store.pool().close().await;
+    }
+}
 
 fn at(when: OffsetDateTime) -> CommandContext {
     CommandContext {
@@ -321,7 +390,7 @@ async fn a_verified_nomination_becomes_a_waiting_candidate_once(scheduling: &Sch
     assert_eq!(queued.region, region("32.77.01"));
     assert_eq!(queued.verified_at, T0);
     let page = scheduling
-        .pool()
+        .pool_at_head()
         .await
         .unwrap()
         .list_candidates(&CandidateFilter::default(), None, 10)
@@ -770,8 +839,8 @@ async fn a_moved_worker_waits_as_a_candidate_of_the_new_region(scheduling: &Sche
         ..CandidateFilter::default()
     };
     eventually("the candidate follows the move", || async {
-        let pool = scheduling.pool().await.unwrap();
-        let page = pool
+        let page = scheduling
+            .pool()
             .list_candidates(&in_region("32.17"), None, 10)
             .await
             .unwrap();
@@ -780,7 +849,7 @@ async fn a_moved_worker_waits_as_a_candidate_of_the_new_region(scheduling: &Sche
             .any(|c| c.candidate_id == candidate.to_string())
     })
     .await;
-    let pool = scheduling.pool().await.unwrap();
+    let pool = scheduling.pool_at_head().await.unwrap();
     let left = pool
         .list_candidates(&in_region("32.77"), None, 10)
         .await
@@ -802,4 +871,128 @@ async fn a_moved_worker_waits_as_a_candidate_of_the_new_region(scheduling: &Sche
         seated.seats.contains_key(&candidate),
         "the moved candidate was not seated in its new region's session"
     );
+}
+
+async fn a_scheduled_session_is_listed_once_the_command_has_waited_for_its_position(
+    scheduling: &Scheduling,
+) {
+    for n in 0..3_u64 {
+        let assessor = format!("W-{n}");
+        let session = SessionId(Uuid::now_v7());
+        let ran = scheduling
+            .schedule(
+                &at(T0),
+                session,
+                site_plan("32.77", 5, &[assessor.as_str()], STARTS),
+            )
+            .await
+            .unwrap();
+        let appended = *ran.positions.iter().max().unwrap();
+        scheduling.settle(&ran.positions).await;
+        assert!(
+            scheduling.projector().position(SOURCE) >= appended,
+            "settle returned before the projector applied the write"
+        );
+        let page = scheduling
+            .pool()
+            .list_sessions(&SessionFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.total, n + 1, "{page:?}");
+        assert!(
+            page.items
+                .iter()
+                .any(|row| row.session_id == session.to_string()),
+            "the session just scheduled is not listed: {page:?}"
+        );
+    }
+}
+
+/// Appends a scheduling event the pool cannot decode; returns its position.
+async fn poison(scheduling: &Scheduling) -> u64 {
+    let event = NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse("kesos.scheduling.v1.SessionScheduled").unwrap(),
+        1,
+        vec![0xff; 8],
+        Metadata {
+            correlation_id: "test".into(),
+            causation_id: "test".into(),
+            actor: "user:test".into(),
+        },
+        T0,
+    )
+    .unwrap();
+    let stream = StreamId::parse(format!("session-{}", Uuid::now_v7())).unwrap();
+    let appended = scheduling
+        .store()
+        .append(&stream, ExpectedVersion::NoStream, vec![event])
+        .await
+        .unwrap();
+    appended.positions[0]
+}
+
+async fn a_list_answers_from_the_applied_rows_and_applies_nothing(harness: &Harness) {
+    let scheduling = &harness.scheduling;
+    let listed = new_session(scheduling, site_plan("32.77", 5, &["P-1"], STARTS)).await;
+    scheduling.pool_at_head().await.unwrap();
+    // The projection stops before an event it cannot apply, retrying; the log goes on.
+    let poisoned = poison(scheduling).await;
+    new_session(scheduling, site_plan("32.77", 5, &["P-2"], STARTS)).await;
+    eventually("the pool reports itself stalled", || async {
+        harness
+            .stalls
+            .current()
+            .iter()
+            .any(|(name, _)| name == "scheduling.pool")
+    })
+    .await;
+    let before = scheduling.projector().checkpoints().await.unwrap();
+    assert!(before[SOURCE] < poisoned, "{before:?}");
+    let page = scheduling
+        .pool()
+        .list_sessions(&SessionFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1, "{page:?}");
+    assert_eq!(page.items[0].session_id, listed.to_string());
+    let candidates = scheduling
+        .pool()
+        .list_candidates(&CandidateFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(candidates.total, 0);
+    let after = scheduling.projector().checkpoints().await.unwrap();
+    assert_eq!(before, after, "a list moved the read models' checkpoint");
+}
+
+/// A database as the release before the read side left it: the pool's tables and its own
+/// checkpoint table (migration 5001), the checkpoint at 42.
+async fn an_older_deployment_resumes_the_pool_from_its_checkpoint(
+    store: Arc<dyn EventStore>,
+    db: Db,
+) {
+    let mut older = kesos_scheduling::projections::migrations();
+    for migrator in [&mut older.postgres, &mut older.sqlite] {
+        let before: Vec<_> = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version < 5002)
+            .cloned()
+            .collect();
+        migrator.migrations = before.into();
+    }
+    db.migrate(older).await.unwrap();
+    db.query("UPDATE scheduling_checkpoints SET position = 42 WHERE name = 'pool'")
+        .execute()
+        .await
+        .unwrap();
+    let scheduling = scheduling(store, db.clone(), &Stalls::new()).await;
+    let checkpoints = scheduling.projector().checkpoints().await.unwrap();
+    assert_eq!(checkpoints.get(SOURCE), Some(&42), "{checkpoints:?}");
+    let old = db
+        .query("SELECT position FROM scheduling_checkpoints")
+        .fetch_all()
+        .await;
+    assert!(old.is_err(), "the old checkpoint table is still there");
 }

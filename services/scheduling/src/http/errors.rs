@@ -53,6 +53,10 @@ pub fn problem(error: SchedulingError) -> Problem {
             tracing::warn!(%error, "read model unavailable");
             Problem::unavailable("the session lists are unavailable; retry shortly")
         }
+        SchedulingError::Lagging(reason) => {
+            tracing::warn!(%reason, "read models behind the log");
+            Problem::unavailable("the session lists are behind; retry shortly")
+        }
         other => Problem::internal(&other),
     }
 }

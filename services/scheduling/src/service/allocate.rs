@@ -26,16 +26,21 @@ pub struct Allocation {
     pub planned: usize,
     /// Candidates that were waiting.
     pub waiting: usize,
+    /// The log position of the last seat appended (0: none), for a caller whose next list
+    /// must show the seats ([`Scheduling::settle`]).
+    #[serde(skip)]
+    pub position: u64,
 }
 
 impl Scheduling {
-    /// Fills open sessions (of `scheme`, or all) with waiting candidates.
+    /// Fills open sessions (of `scheme`, or all) with waiting candidates, as the read models
+    /// show them once they have applied the whole log.
     pub async fn allocate(
         &self,
         context: &CommandContext,
         scheme: Option<&str>,
     ) -> Result<Allocation, SchedulingError> {
-        let pool = self.pool().await?;
+        let pool = self.pool_at_head().await?;
         let sessions = pool.open_sessions(scheme, context.occurred_at).await?;
         let waiting = pool.waiting_candidates(scheme).await?;
         let by_id: std::collections::HashMap<_, _> = waiting.iter().map(|c| (c.id, c)).collect();
@@ -67,22 +72,24 @@ impl Scheduling {
             ..Allocation::default()
         };
         while let Some(seated) = results.next().await {
-            let seated = seated?;
+            let (seated, position) = seated?;
             if seated > 0 {
                 allocation.seated += seated;
                 allocation.sessions += 1;
+                allocation.position = allocation.position.max(position);
             }
         }
         Ok(allocation)
     }
 
-    /// Seats as many of `requests` as the session takes; returns how many.
+    /// Seats as many of `requests` as the session takes; returns how many, and the log
+    /// position of the last.
     async fn seat_many(
         &self,
         context: &CommandContext,
         session: SessionId,
         mut requests: Vec<SeatRequest>,
-    ) -> Result<usize, SchedulingError> {
+    ) -> Result<(usize, u64), SchedulingError> {
         let stream = session_stream(session)?;
         while !requests.is_empty() {
             let command = SessionCommand::Seat {
@@ -100,7 +107,10 @@ impl Scheduling {
             )
             .await
             {
-                Ok(ran) => return Ok(ran.events.len()),
+                Ok(ran) => {
+                    let last = ran.positions.iter().copied().max().unwrap_or(0);
+                    return Ok((ran.events.len(), last));
+                }
                 Err(AppError::Store(StoreError::ClaimTaken { key, .. }))
                     if claims::is_seat(&key) =>
                 {
@@ -110,11 +120,11 @@ impl Scheduling {
                 }
                 Err(AppError::Domain(error)) => {
                     tracing::debug!(%session, %error, "session took no candidates");
-                    return Ok(0);
+                    return Ok((0, 0));
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(0)
+        Ok((0, 0))
     }
 }

@@ -63,6 +63,10 @@ pub enum SchedulingError {
     /// The read model's database failed (HTTP 503/500).
     #[error("read model: {0}")]
     ReadModel(#[from] sqlx::Error),
+    /// The read models did not show the log's head in time for a command that decides on
+    /// them (HTTP 503; the projection is behind or stalled, so a retry may succeed).
+    #[error("the read models are behind the log: {0}")]
+    Lagging(String),
     /// NATS failed (HTTP 503).
     #[error("NATS: {0}")]
     Nats(String),
@@ -100,7 +104,7 @@ impl SchedulingError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Store(error) => error.is_transient(),
-            Self::ReadModel(_) | Self::Nats(_) | Self::Contended => true,
+            Self::ReadModel(_) | Self::Lagging(_) | Self::Nats(_) | Self::Contended => true,
             _ => false,
         }
     }

@@ -1,21 +1,25 @@
 //! The application shell of scheduling: look the facts up (the candidate's scheme, region
 //! and waiting period; the rules in force), decide with the pure core, append with the claims
-//! that keep seats and assessor bookings unique across sessions.
+//! that keep seats and assessor bookings unique across sessions. The shell also owns the
+//! projector that keeps the pool and session read models ([`crate::projections`]); a command
+//! that decides on them, or whose effect its caller lists next, waits for a log position
+//! ([`settle`]) instead of applying anything itself.
 
 mod allocate;
 pub mod claims;
 pub mod error;
 pub mod intake;
-pub mod pool;
-pub mod queries;
 pub mod reports;
 pub mod returns;
+pub mod settle;
 
 use std::sync::Arc;
 
 use kesos_aggregate::derive_uuid;
+use kesos_bus::Stalls;
 use kesos_commands::{AppError, CommandContext, Executed, execute_deriving_claims, load};
 use kesos_eventstore::{AsOf, Claims, EventStore, StoreError, StreamId};
+use kesos_readside::{Db, Projector};
 use kesos_regions::RegionCode;
 use time::OffsetDateTime;
 
@@ -24,20 +28,22 @@ use crate::domain::{
     Queued, ReturnReason, SchedulingPolicy, SchemeList, SchemeRef, SeatRequest, Session,
     SessionCommand, SessionError, SessionId, Timing, WorkerId,
 };
+use crate::projections::{self, CandidateFilter, Pool, PoolProjection};
 pub use allocate::Allocation;
 pub use error::SchedulingError;
-pub use pool::Pool;
-pub use queries::{CandidateFilter, CandidateRow, Page, SessionFilter, SessionRow};
+pub use settle::SETTLE_TIMEOUT;
 
 /// Attempts before a contended stream gives up: allocations race each other (and people) on
 /// popular sessions, so more than the aggregate crate's default.
 pub const MAX_ATTEMPTS: u32 = 8;
 
-/// The scheduling service's shell. Cheap to clone.
+/// The scheduling service's shell. Cheap to clone; the read models' projector runs until the
+/// last clone is dropped.
 #[derive(Clone)]
 pub struct Scheduling {
     store: Arc<dyn EventStore>,
     pool: Pool,
+    projector: Projector,
     policy: Arc<SchedulingPolicy>,
     schemes: Arc<SchemeList>,
 }
@@ -89,19 +95,30 @@ fn session_error(error: AppError<SessionError>) -> SchedulingError {
 }
 
 impl Scheduling {
-    /// The shell over a store, the read models and the rules in force.
-    pub fn new(
+    /// The shell over a store and the rules in force, with its read models in `db` (migrated
+    /// here) kept by a projector that starts now on the store's log, reporting a stall in
+    /// `stalls` (readiness reads them).
+    pub async fn open(
         store: Arc<dyn EventStore>,
-        pool: Pool,
+        db: Db,
         policy: SchedulingPolicy,
         schemes: SchemeList,
-    ) -> Self {
-        Self {
+        stalls: &Stalls,
+    ) -> Result<Self, SchedulingError> {
+        // The pool's own migrations first: they carry an older deployment's checkpoint over,
+        // and the projector reads its checkpoint when built.
+        db.migrate(projections::migrations()).await?;
+        let projector = Projector::new(db.clone(), Arc::new(PoolProjection))
+            .await?
+            .with_stalls(stalls.clone());
+        projector.start_on_log(store.clone(), projections::SOURCE);
+        Ok(Self {
             store,
-            pool,
+            pool: Pool::new(db),
+            projector,
             policy: Arc::new(policy),
             schemes: Arc::new(schemes),
-        }
+        })
     }
 
     /// The store this service writes.
@@ -109,10 +126,16 @@ impl Scheduling {
         &self.store
     }
 
-    /// The read models, caught up to the store.
-    pub async fn pool(&self) -> Result<&Pool, SchedulingError> {
-        self.pool.catch_up(&*self.store).await?;
-        Ok(&self.pool)
+    /// The read models as far as the projector has applied them: what a read answers from.
+    /// Nothing is applied or awaited here; see [`Scheduling::pool_at_head`] for a command
+    /// that decides on the rows.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The projector keeping the read models (its checkpoint, for waits and operations).
+    pub fn projector(&self) -> &Projector {
+        &self.projector
     }
 
     /// The rules in force.
@@ -333,7 +356,7 @@ impl Scheduling {
     /// Locks every open session whose cut-off has passed and that has candidates (the
     /// time-driven job; a session locks once however often it runs). Returns how many locked.
     pub async fn lock_due(&self, now: OffsetDateTime) -> Result<usize, SchedulingError> {
-        let due = self.pool().await?.due_for_lock(now).await?;
+        let due = self.pool_at_head().await?.due_for_lock(now).await?;
         let mut locked = 0;
         for session in due {
             let context = system_context(
@@ -454,12 +477,12 @@ impl Scheduling {
         .map_err(Into::into)
     }
 
-    /// Every candidate of a worker, as the pool has them once caught up.
+    /// Every candidate of a worker, as the pool has them once it shows the whole log.
     pub async fn candidates_of(
         &self,
         worker: WorkerId,
     ) -> Result<Vec<CandidateId>, SchedulingError> {
-        let pool = self.pool().await?;
+        let pool = self.pool_at_head().await?;
         let filter = CandidateFilter {
             worker: Some(worker),
             ..CandidateFilter::default()
@@ -468,7 +491,7 @@ impl Scheduling {
         let mut after: Option<String> = None;
         loop {
             let page = pool
-                .list_candidates(&filter, after.as_deref(), queries::MAX_PAGE)
+                .list_candidates(&filter, after.as_deref(), projections::MAX_PAGE)
                 .await?;
             found.extend(
                 page.items

@@ -9,12 +9,12 @@ use kesos_aggregate::{Aggregate, EventCodec, event_id};
 use kesos_commands::{CommandContext, to_new_events};
 use kesos_eventstore::{AsOf, Claims, ExpectedVersion, StoreError};
 
-use super::queries::CandidateFacts;
 use super::{ReportedDecision, Scheduling, SchedulingError, session_stream};
 use crate::domain::{
     Attendance, CandidateId, DecisionReport, LspsId, Session, SessionCommand, SessionEvent,
     SessionId,
 };
+use crate::projections::CandidateFacts;
 
 /// One report about one candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use kesos_aggregate::EventCodec;
-use kesos_bus::StreamNames;
+use kesos_bus::{Stalls, StreamNames};
 use kesos_commands::CommandContext;
 use kesos_enrollment::domain::SchemeCatalog;
 use kesos_eventstore::{
@@ -26,6 +26,7 @@ use kesos_eventstore::{
 };
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::lsps::v1 as lsps;
+use kesos_readside::Db;
 use kesos_regions::{Level, RegionCode, Regions};
 use kesos_scheduling::domain::{
     CandidateEvent, CandidateId, ExternalId, Plan, Queued, SchedulingPolicy, SchemeRef, SessionId,
@@ -33,7 +34,8 @@ use kesos_scheduling::domain::{
 };
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
-use kesos_scheduling::service::{Pool, Scheduling};
+use kesos_scheduling::projections::SOURCE;
+use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::wire::timestamp;
 use prost::Message;
 use time::OffsetDateTime;
@@ -49,6 +51,8 @@ use crate::workload::unique_name;
 pub const RESULTS_GOAL: f64 = 10_000.0;
 /// Seconds kesos allows itself for the allocation.
 pub const ALLOCATION_LIMIT_SECS: f64 = 60.0;
+/// Longest wait for the pool to show the generated candidates and sessions.
+const PROJECTION_PATIENCE: Duration = Duration::from_secs(600);
 /// Kabupaten/kota the generated candidates and sessions are spread over.
 const PLACES: usize = 50;
 
@@ -133,12 +137,14 @@ async fn measure(
         crate::raw::Raw::Postgres(pool) => pool.clone(),
         crate::raw::Raw::Sqlite { .. } => bail!("the scheduling bench runs on PostgreSQL"),
     };
-    let scheduling = Scheduling::new(
+    let scheduling = Scheduling::open(
         store.clone(),
-        Pool::postgres(pool).await?,
+        Db::Postgres(pool),
         SchedulingPolicy::shipped()?,
         kesos_scheduling::domain::SchemeList::from_catalogue_toml(SchemeCatalog::SHIPPED_TOML)?,
-    );
+        &Stalls::new(),
+    )
+    .await?;
     let now = OffsetDateTime::now_utc();
     let starts = now + time::Duration::days(30);
     let places = places(options.sessions);
@@ -153,7 +159,8 @@ async fn measure(
         now,
     )
     .await?;
-    scheduling.pool().await?;
+    // The pool shows every queued candidate and session before the clock starts.
+    pool_at_head(&scheduling).await?;
 
     tracing::info!("allocating");
     let started = Instant::now();
@@ -197,6 +204,7 @@ async fn measure(
         passed: seconds <= ALLOCATION_LIMIT_SECS,
     });
 
+    pool_at_head(&scheduling).await?;
     let locked = scheduling
         .lock_due(starts - time::Duration::days(1))
         .await?;
@@ -215,6 +223,18 @@ async fn measure(
         ratio: Some(rate / appended),
         passed: rate >= RESULTS_GOAL,
     });
+    Ok(())
+}
+
+/// Waits until the pool shows the whole log: the projector applies the run's bulk writes in
+/// the background, and this waits as long as their size needs, where a command would give up
+/// after [`kesos_scheduling::service::SETTLE_TIMEOUT`].
+async fn pool_at_head(scheduling: &Scheduling) -> anyhow::Result<()> {
+    let head = scheduling.store().head_position().await?;
+    scheduling
+        .projector()
+        .wait_for(SOURCE, head, PROJECTION_PATIENCE)
+        .await?;
     Ok(())
 }
 

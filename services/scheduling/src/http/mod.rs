@@ -1,9 +1,16 @@
 //! The scheduling HTTP API: JSON in and out, `application/problem+json` errors naming the
 //! field and the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in
-//! [`ROUTES`] and documented in the OpenAPI document ([`crate::openapi`]).
+//! [`ROUTES`] and documented in the OpenAPI document ([`openapi`]).
+//!
+//! Reads answer from the read models as the projector has applied them and never write; a
+//! command waits until the lists show its own write before it answers, so the caller's next
+//! `GET` sees it.
 
+mod commands;
 mod errors;
 mod forms;
+pub mod openapi;
+mod reads;
 mod routes;
 
 pub use errors::problem;

@@ -1,0 +1,221 @@
+//! The read routes: a session or candidate from its stream, the pool and session lists from
+//! the read models as the projector has applied them. None of them writes or waits: a caller
+//! sees its own writes because each command waits for them before it answers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kesos_auth::{Caller, Scope};
+use kesos_http::{FieldError, Paging, Path, Problem, Query};
+use kesos_readside::Page;
+use kesos_regions::RegionCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::errors::problem;
+use super::forms::uuid;
+use super::routes::{
+    Answer, ApiState, answer, authorize_session, candidate_id, load_session, one, rfc3339,
+    session_id,
+};
+use crate::domain::WorkerId;
+use crate::lsps::roster::build_roster;
+use crate::projections::{CandidateFilter, SessionFilter};
+
+pub(super) async fn read_session(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let state = load_session(&api, session).await?;
+    authorize_session(&caller, &state)?;
+    answer(StatusCode::OK, session, &state)
+}
+
+pub(super) async fn roster(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let session = session_id(&id)?;
+    let state = load_session(&api, session).await?;
+    authorize_session(&caller, &state)?;
+    let names = api.names.as_ref().ok_or_else(|| {
+        Problem::unavailable("rosters are built where enrollment runs; ask that process")
+    })?;
+    if state.status != crate::domain::SessionStatus::Locked {
+        return Err(Problem::rule(
+            StatusCode::CONFLICT,
+            "roster-not-locked",
+            "the roster is available once it is locked",
+        ));
+    }
+    let roster = build_roster(
+        &api.scheduling,
+        &**names,
+        session,
+        format!("http:{session}"),
+    )
+    .await
+    .map_err(|e| Problem::unavailable(format!("the roster cannot be built now: {e}")))?;
+    let candidates: Vec<Value> = roster
+        .candidates
+        .iter()
+        .map(|c| json!({ "candidate_id": c.candidate_id, "worker_id": c.worker_id, "full_name": c.full_name, "nik": c.nik }))
+        .collect();
+    Ok(Json(json!({ "session_id": roster.session_id, "lsps_id": roster.lsps_id, "candidates": candidates })).into_response())
+}
+
+/// The filters and paging of both lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    scheme: Option<String>,
+    status: Option<String>,
+    region: Option<String>,
+    session_id: Option<String>,
+    worker_id: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn region_filter(text: Option<&String>) -> Result<Option<RegionCode>, Problem> {
+    text.map(|code| {
+        RegionCode::parse(code)
+            .map_err(|e| one(FieldError::new("region", "region.format", e.to_string())))
+    })
+    .transpose()
+}
+
+fn instant_filter(field: &str, text: Option<&String>) -> Result<Option<OffsetDateTime>, Problem> {
+    text.map(|t| {
+        OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+            one(FieldError::new(
+                field,
+                format!("{field}.rfc3339"),
+                "must be an RFC 3339 instant",
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn status_filter(text: Option<&String>, allowed: &[&str]) -> Result<Option<String>, Problem> {
+    match text {
+        Some(status) if !allowed.contains(&status.as_str()) => Err(one(FieldError::new(
+            "status",
+            "status.enum",
+            format!("must be one of {}", allowed.join(", ")),
+        ))),
+        other => Ok(other.cloned()),
+    }
+}
+
+/// Which sessions a caller may list: an LSPS its own (a region filter only narrows them), a
+/// Dinas its region's, other roles what the policy lets them read.
+fn session_scope(
+    caller: &Caller,
+    requested: Option<RegionCode>,
+) -> Result<(Option<RegionCode>, Option<String>), Problem> {
+    match caller.principal().role.lsps() {
+        Some(own) => {
+            caller.authorize(Scope {
+                region: None,
+                lsps: Some(own.as_str()),
+            })?;
+            Ok((requested, Some(own.as_str().to_owned())))
+        }
+        None => Ok((caller.region_filter(requested)?, None)),
+    }
+}
+
+pub(super) async fn list_sessions(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Answer {
+    let (region, lsps) = session_scope(&caller, region_filter(query.region.as_ref())?)?;
+    let filter = SessionFilter {
+        scheme: query.scheme.clone(),
+        status: status_filter(query.status.as_ref(), &["open", "locked", "cancelled"])?,
+        region,
+        from: instant_filter("from", query.from.as_ref())?,
+        until: instant_filter("until", query.until.as_ref())?,
+        lsps,
+    };
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
+    let page = api
+        .scheduling
+        .pool()
+        .list_sessions(&filter, paging.after.as_deref(), paging.limit)
+        .await
+        .map_err(problem)?;
+    page_answer(page)
+}
+
+fn page_answer<T: serde::Serialize>(page: Page<T>) -> Answer {
+    Ok(
+        Json(json!({ "items": page.items, "next": page.next, "total": page.total }))
+            .into_response(),
+    )
+}
+
+pub(super) async fn list_candidates(
+    State(api): State<ApiState>,
+    Query(query): Query<ListQuery>,
+) -> Answer {
+    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
+    let filter = CandidateFilter {
+        scheme: query.scheme.clone(),
+        status: status_filter(
+            query.status.as_ref(),
+            &["waiting", "seated", "no_show", "belum_kompeten", "kompeten"],
+        )?,
+        region: region_filter(query.region.as_ref())?,
+        session: query
+            .session_id
+            .as_ref()
+            .map(|s| session_id(s))
+            .transpose()?,
+        worker: query
+            .worker_id
+            .as_ref()
+            .map(|w| uuid("worker_id", w).map(WorkerId).map_err(one))
+            .transpose()?,
+    };
+    let page = api
+        .scheduling
+        .pool()
+        .list_candidates(&filter, paging.after.as_deref(), paging.limit)
+        .await
+        .map_err(problem)?;
+    page_answer(page)
+}
+
+pub(super) async fn read_candidate(State(api): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let candidate = candidate_id(&id)?;
+    let state = api
+        .scheduling
+        .candidate(candidate)
+        .await
+        .map_err(problem)?
+        .and_then(|state| state.queued.clone().map(|q| (state, q)))
+        .ok_or_else(|| Problem::not_found(format!("candidate {candidate} does not exist")))?;
+    let (state, queued) = state;
+    Ok(Json(json!({
+        "candidate_id": candidate.to_string(),
+        "worker_id": queued.worker.to_string(),
+        "scheme": queued.scheme.code,
+        "region": queued.region.to_string(),
+        "verified_at": rfc3339(queued.verified_at),
+        "eligible_from": state.eligible_from.map(|d| d.to_string()),
+        "failed_attempts": state.failures.len(),
+    }))
+    .into_response())
+}
