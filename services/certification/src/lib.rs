@@ -11,13 +11,12 @@
 //!   commands, the expiry job, the registry (read model), verification and exports.
 //! - [`credential`]: Verifiable Credentials, status lists, the printable page, and
 //!   [`credential::verify_credential`] for offline checks.
-//! - [`http`]: the HTTP API; [`openapi`]: its OpenAPI paths.
+//! - [`http`]: the HTTP API and its OpenAPI paths ([`http::openapi`]).
 //! - [`reference`]: validity per scheme, number abbreviations, issuer and LSPS names.
 
 pub mod credential;
 pub mod domain;
 pub mod http;
-pub mod openapi;
 pub mod reference;
 pub mod service;
 pub mod wire;
