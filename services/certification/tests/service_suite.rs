@@ -12,8 +12,9 @@ use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{
     CertificateError, CertificateId, CertificateNumber, Reason, RevocationCategory,
 };
+use kesos_certification::projections::CertificateFilter;
 use kesos_certification::service::{
-    CertificateFilter, Certification, CertificationError, PublicAnswer, PublicVerification,
+    Certification, CertificationError, PublicAnswer, PublicVerification,
 };
 use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
 use serde_json::{Value, json};
@@ -214,6 +215,7 @@ async fn one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 1);
     let (views, _) = h
         .certification
@@ -319,6 +321,7 @@ async fn one_batch_delivered_by_four_concurrent_tasks_issues_each_certificate_on
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 30);
     for delivered in &batch {
         let id = CertificateId::for_decision(delivered.event.event_id);
@@ -348,6 +351,7 @@ async fn two_first_decisions_of_one_worker_in_concurrent_batches_leave_one_curre
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 12);
     assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
     let filter = CertificateFilter {
@@ -363,14 +367,7 @@ async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harnes
     // Two services over one store stand for two processes: each allocates numbers on its own,
     // so they collide, and the store's claims make the loser pick again.
     let c = &h.certification;
-    let other = Certification::new(
-        c.store().clone(),
-        c.vault().clone(),
-        c.reference().clone(),
-        c.registry().clone(),
-        h.key.clone(),
-        common::BASE_URL,
-    );
+    let other = h.another_process().await;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let intake = if i % 2 == 0 {
@@ -390,6 +387,7 @@ async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harnes
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     let (views, _) = c
         .list(&CertificateFilter::default(), None, 100)
         .await
@@ -966,19 +964,6 @@ async fn statuses_of(h: &Harness, worker: Uuid) -> std::collections::BTreeMap<St
     statuses
 }
 
-/// A second shell over the same store and registry: another process.
-fn other_process(h: &Harness) -> Certification {
-    let c = &h.certification;
-    Certification::new(
-        c.store().clone(),
-        c.vault().clone(),
-        c.reference().clone(),
-        c.registry().clone(),
-        h.key.clone(),
-        common::BASE_URL,
-    )
-}
-
 async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate(
     h: &Harness,
 ) {
@@ -990,7 +975,7 @@ async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_
         recently() - Duration::days(700),
     );
     h.deliver(&first).await;
-    let other = other_process(h);
+    let other = h.another_process().await;
     // Six renewals at the same instant, from two processes; each must issue (no effect lost)
     // and no error may be swallowed.
     let tasks: Vec<_> = (0..6)
@@ -1007,6 +992,7 @@ async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 7);
     assert_eq!(
         statuses_of(h, worker).await,
@@ -1024,7 +1010,7 @@ async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Ha
         recently() - Duration::days(700),
     ))
     .await;
-    let other = other_process(h);
+    let other = h.another_process().await;
     let tasks: Vec<_> = (0..4)
         .map(|i| {
             let intake = if i % 2 == 0 {
@@ -1045,6 +1031,7 @@ async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Ha
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
     assert_eq!(
         statuses_of(h, worker).await,

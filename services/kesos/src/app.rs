@@ -113,19 +113,23 @@ impl Application {
             )
         })?;
         let scheduling = open_scheduling(config, &store, schemes).await?;
+        // Progress before certification: certification's registry starts applying the log as
+        // soon as it is built, and progress's opening on SQLite must not race a writer.
+        let progress = open_progress(config, &store).await?;
         let base_url = config
             .public_base_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
+        let stalls = kesos_bus::Stalls::new();
         let certification = open_certification(
             config,
             &store,
             enrollment.vault().clone(),
             signing_key.clone(),
             base_url,
+            &stalls,
         )
         .await?;
-        let progress = open_progress(config, &store).await?;
         let revocations = http::revocation_list(&store).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
         let state = AppState {
@@ -133,7 +137,7 @@ impl Application {
             mode,
             trusted_keys: Arc::new(trusted),
             nats,
-            stalls: kesos_bus::Stalls::new(),
+            stalls,
         };
         Ok(Self {
             enrollment,
