@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::HashSet;
 
-use kesos_commands::CommandContext;
 use kesos_certification::credential::status_list::{self, Purpose};
 use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{
@@ -17,6 +16,7 @@ use kesos_certification::service::{
     Certification, CertificationError, PublicAnswer, PublicVerification,
 };
 use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
+use kesos_commands::CommandContext;
 use serde_json::{Value, json};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -1211,7 +1211,12 @@ async fn a_revocation_is_visible_to_the_very_next_verification_even_in_another_p
     let (_, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
     let index = c.view(id).await.unwrap().status_list_index;
     let revoked = c
-        .revoke(id, RevocationCategory::EthicsBreach, reason("ruling"), &context())
+        .revoke(
+            id,
+            RevocationCategory::EthicsBreach,
+            reason("ruling"),
+            &context(),
+        )
         .await
         .unwrap();
     assert_eq!(revoked.status, "revoked");
@@ -1225,7 +1230,10 @@ async fn a_revocation_is_visible_to_the_very_next_verification_even_in_another_p
     );
     let list = other.status_list(Purpose::Revocation).await.unwrap();
     let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap();
-    assert!(status_list::is_set(&status_list::decode(encoded).unwrap(), index));
+    assert!(status_list::is_set(
+        &status_list::decode(encoded).unwrap(),
+        index
+    ));
 
     // The same over HTTP: the suspension's answer, then at once the public page.
     let (addr, server) = serve(
@@ -1335,7 +1343,10 @@ async fn a_read_answers_from_the_registry_as_it_stands_and_writes_nothing(h: &Ha
     .unwrap();
     let head = h.store().head_position().await.unwrap();
     let (checkpoint, rows) = (h.checkpoint().await, registry_rows(h).await);
-    assert!(checkpoint < head, "the registry is behind: {checkpoint} < {head}");
+    assert!(
+        checkpoint < head,
+        "the registry is behind: {checkpoint} < {head}"
+    );
 
     // Every read, over HTTP and as the service's own calls: each answers at once from the
     // registry as it stands (the certificate still valid), none catches it up.

@@ -177,9 +177,7 @@ async fn change_status(
             .bind(category.code())
             .bind(position)
             .bind(id),
-        CertificateChange::CertificateExpired { .. } => {
-            tx.query(EXPIRED).bind(position).bind(id)
-        }
+        CertificateChange::CertificateExpired { .. } => tx.query(EXPIRED).bind(position).bind(id),
         CertificateChange::CertificateSuperseded { by } => tx
             .query(SUPERSEDED)
             .bind(by.to_string())

@@ -253,11 +253,9 @@ impl Registry {
                  FROM certification_certificates WHERE worker_id IN ({})",
                 params.join(", ")
             );
-            let statement = chunk
-                .iter()
-                .fold(self.db.query(&sql), |statement, worker| {
-                    statement.bind(worker.to_string())
-                });
+            let statement = chunk.iter().fold(self.db.query(&sql), |statement, worker| {
+                statement.bind(worker.to_string())
+            });
             for row in statement.fetch_all().await? {
                 holdings.extend(holding_of(&row)?);
             }

@@ -31,10 +31,10 @@ use crate::domain::{
     Certificate, CertificateCommand, CertificateId, CertificateNumber, Issuance, WorkerId,
     derive_uuid, valid_until,
 };
+use crate::projections::Holding;
 use crate::service::numbers::{
     HOLDER_SCOPE, SUCCESSOR_SCOPE, holder_claim, index_claim, number_claim, successor_claim,
 };
-use crate::projections::Holding;
 use crate::service::{Certification, CertificationError, WIB, certificate_stream, system_context};
 use crate::wire::Decision;
 

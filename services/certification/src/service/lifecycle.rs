@@ -9,9 +9,7 @@ use crate::domain::{
     derive_uuid,
 };
 use crate::service::views::CertificateView;
-use crate::service::{
-    Certification, CertificationError, WIB, certificate_stream, system_context,
-};
+use crate::service::{Certification, CertificationError, WIB, certificate_stream, system_context};
 
 /// Most certificates one [`Certification::expire_due`] round looks at per query.
 const EXPIRY_PAGE: u32 = 500;
