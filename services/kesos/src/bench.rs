@@ -148,8 +148,8 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 json,
                 events,
                 duration_secs: duration,
-                database_url: bench_database_url(&config),
-                nats_url: Some(bench_nats_url(&config)),
+                database_url: bench_database_url(config),
+                nats_url: Some(bench_nats_url(config)),
             };
             let figures = kesos_bench::store(&options, &mut out).await?;
             let missed: Vec<_> = figures
@@ -171,8 +171,8 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::EnrollmentBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 workers,
                 rate,
                 seconds,
@@ -191,8 +191,8 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let mut options = kesos_bench::CertificationBenchOptions::new(
-                bench_database_url(&config),
-                bench_nats_url(&config),
+                bench_database_url(config),
+                bench_nats_url(config),
             );
             options.decisions = decisions;
             options.rate = rate;
@@ -209,8 +209,8 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::SchedulingBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 candidates,
                 sessions,
                 append_seconds: kesos_bench::DEFAULT_DURATION_SECS,
@@ -228,8 +228,8 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::ProgressBenchOptions {
-                database_url: bench_database_url(&config),
-                nats_url: bench_nats_url(&config),
+                database_url: bench_database_url(config),
+                nats_url: bench_nats_url(config),
                 workers,
                 queries,
                 skip_live,
@@ -246,7 +246,7 @@ pub async fn run(target: BenchTarget, config: &Config, out: &mut impl Write) -> 
                 } => {
             init_tracing(config.log_format, &config.log_filter)?;
             let options = kesos_bench::DashboardBenchOptions {
-                database_url: bench_database_url(&config),
+                database_url: bench_database_url(config),
                 workers,
                 pages,
                 json,
