@@ -148,6 +148,7 @@ async fn each_decision_published_twice_consumed_concurrently_and_replayed_issues
         // A replay: a new consumer reads the stream from its first message.
         consume(&harness, &context, &names, &[unique_name("cert_replay")]).await;
         assert_eq!(count(&*harness.store(), CERTIFICATE_ISSUED).await, kompeten);
+        harness.settled().await;
         for (delivered, kompeten) in &decisions {
             let id = CertificateId::for_decision(delivered.event.event_id);
             assert_eq!(harness.certification.view(id).await.is_ok(), *kompeten);

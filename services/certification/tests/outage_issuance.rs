@@ -19,12 +19,12 @@ use kesos_bus::{
     Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, RetryPolicy,
     StreamNames,
 };
-use kesos_certification::reference::Reference;
-use kesos_certification::service::{Certification, Registry};
+use kesos_certification::service::Certification;
 use kesos_certification::wire::CERTIFICATE_ISSUED;
 use kesos_eventstore::{
     EventStore, ExpectedVersion, NewEvent, PostgresConfig, PostgresStore, StreamId,
 };
+use kesos_readside::Db;
 use kesos_testkit::{PgSchema, database_url, nats_url, unique_name};
 use kesos_vault::{MasterKey, Vault};
 use sqlx::Postgres;
@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-use common::{BASE_URL, count, decision, signing_key};
+use common::{build, count, decision, signing_key};
 
 /// Longer than the old budget would have taken with this test's policy (12 attempts of at
 /// most 50 ms) many times over.
@@ -134,15 +134,13 @@ impl Place {
         let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let registry = Registry::postgres(pool).await.unwrap();
-        let certification = Certification::new(
+        let certification = build(
             Arc::new(proxied.clone()),
+            Db::Postgres(pool),
             vault,
-            Reference::shipped().unwrap(),
-            registry,
             signing_key(),
-            BASE_URL,
-        );
+        )
+        .await;
         Self {
             schema,
             proxy,

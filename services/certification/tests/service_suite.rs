@@ -11,8 +11,9 @@ use kesos_certification::credential::{CredentialError, verify_credential};
 use kesos_certification::domain::{
     CertificateError, CertificateId, CertificateNumber, Reason, RevocationCategory,
 };
+use kesos_certification::projections::CertificateFilter;
 use kesos_certification::service::{
-    CertificateFilter, Certification, CertificationError, PublicAnswer, PublicVerification,
+    Certification, CertificationError, PublicAnswer, PublicVerification,
 };
 use kesos_certification::wire::{CERTIFICATE_EXPIRED, CERTIFICATE_ISSUED, CERTIFICATE_SUPERSEDED};
 use kesos_commands::CommandContext;
@@ -72,6 +73,8 @@ on_both!(
     status_list_indexes_are_spread_at_random_over_the_list,
     a_move_delivered_before_the_registration_keeps_both_the_new_posting_and_the_name,
     public_verification_without_the_printed_code_says_only_whether_the_number_is_valid,
+    a_revocation_is_visible_to_the_very_next_verification_even_in_another_process,
+    a_read_answers_from_the_registry_as_it_stands_and_writes_nothing,
 );
 
 fn context() -> CommandContext {
@@ -214,6 +217,7 @@ async fn one_decision_delivered_by_eight_concurrent_tasks_issues_one_certificate
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 1);
     let (views, _) = h
         .certification
@@ -319,6 +323,7 @@ async fn one_batch_delivered_by_four_concurrent_tasks_issues_each_certificate_on
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 30);
     for delivered in &batch {
         let id = CertificateId::for_decision(delivered.event.event_id);
@@ -348,6 +353,7 @@ async fn two_first_decisions_of_one_worker_in_concurrent_batches_leave_one_curre
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 12);
     assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
     let filter = CertificateFilter {
@@ -363,14 +369,7 @@ async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harnes
     // Two services over one store stand for two processes: each allocates numbers on its own,
     // so they collide, and the store's claims make the loser pick again.
     let c = &h.certification;
-    let other = Certification::new(
-        c.store().clone(),
-        c.vault().clone(),
-        c.reference().clone(),
-        c.registry().clone(),
-        h.key.clone(),
-        common::BASE_URL,
-    );
+    let other = h.another_process().await;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let intake = if i % 2 == 0 {
@@ -390,6 +389,7 @@ async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harnes
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     let (views, _) = c
         .list(&CertificateFilter::default(), None, 100)
         .await
@@ -966,19 +966,6 @@ async fn statuses_of(h: &Harness, worker: Uuid) -> std::collections::BTreeMap<St
     statuses
 }
 
-/// A second shell over the same store and registry: another process.
-fn other_process(h: &Harness) -> Certification {
-    let c = &h.certification;
-    Certification::new(
-        c.store().clone(),
-        c.vault().clone(),
-        c.reference().clone(),
-        c.registry().clone(),
-        h.key.clone(),
-        common::BASE_URL,
-    )
-}
-
 async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_certificate(
     h: &Harness,
 ) {
@@ -990,7 +977,7 @@ async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_
         recently() - Duration::days(700),
     );
     h.deliver(&first).await;
-    let other = other_process(h);
+    let other = h.another_process().await;
     // Six renewals at the same instant, from two processes; each must issue (no effect lost)
     // and no error may be swallowed.
     let tasks: Vec<_> = (0..6)
@@ -1007,6 +994,7 @@ async fn concurrent_renewals_of_one_worker_and_scheme_leave_exactly_one_current_
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 7);
     assert_eq!(
         statuses_of(h, worker).await,
@@ -1024,7 +1012,7 @@ async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Ha
         recently() - Duration::days(700),
     ))
     .await;
-    let other = other_process(h);
+    let other = h.another_process().await;
     let tasks: Vec<_> = (0..4)
         .map(|i| {
             let intake = if i % 2 == 0 {
@@ -1045,6 +1033,7 @@ async fn concurrent_renewal_batches_leave_exactly_one_current_certificate(h: &Ha
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    h.settled().await;
     assert_eq!(count(&*h.store(), CERTIFICATE_ISSUED).await, 17);
     assert_eq!(
         statuses_of(h, worker).await,
@@ -1212,4 +1201,190 @@ async fn a_move_delivered_before_the_registration_keeps_both_the_new_posting_and
     let (views, _) = h.certification.list(&filter, None, 10).await.unwrap();
     assert_eq!(views.len(), 1);
     assert_eq!(views[0].holder_name.as_deref(), Some("Siti Aminah"));
+}
+
+async fn a_revocation_is_visible_to_the_very_next_verification_even_in_another_process(
+    h: &Harness,
+) {
+    let c = &h.certification;
+    let other = h.another_process().await;
+    let (_, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
+    let index = c.view(id).await.unwrap().status_list_index;
+    let revoked = c
+        .revoke(
+            id,
+            RevocationCategory::EthicsBreach,
+            reason("ruling"),
+            &context(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, "revoked");
+    // No poll, no sleep: the command answered once the registry showed its event, so the
+    // next read anywhere (another process over the same database) sees it.
+    assert_eq!(details(&other, &number).await.unwrap().status, "revoked");
+    let validity = other.verify_number(&number, None).await.unwrap();
+    assert!(
+        matches!(&validity, PublicAnswer::Validity(v) if !v.valid),
+        "{validity:?}"
+    );
+    let list = other.status_list(Purpose::Revocation).await.unwrap();
+    let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap();
+    assert!(status_list::is_set(
+        &status_list::decode(encoded).unwrap(),
+        index
+    ));
+
+    // The same over HTTP: the suspension's answer, then at once the public page.
+    let (addr, server) = serve(
+        kesos_certification::http::router(c.clone()).layer(
+            kesos_auth::Gate::trusting(kesos_auth::Principal {
+                subject: "test".to_owned(),
+                role: kesos_auth::Role::CentralOperations,
+            })
+            .layer(),
+        ),
+    )
+    .await;
+    let (_, suspended, suspended_number) = issued(h, None, recently()).await;
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        &format!("/v1/certificates/{suspended}/suspend"),
+        Some(&json!({ "reason": "under investigation" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let code = code_of(c, &suspended_number);
+    let (status, _, body) = http(
+        addr,
+        "GET",
+        &format!("/v1/verify/{suspended_number}?code={code}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "suspended"
+    );
+    server.abort();
+}
+
+/// The registry's rows as stored: id, status and the position that last changed each.
+async fn registry_rows(h: &Harness) -> Vec<(String, String, i64)> {
+    let rows = h
+        .certification
+        .registry()
+        .db()
+        .query(
+            "SELECT certificate_id, status, position FROM certification_certificates \
+             ORDER BY certificate_id",
+        )
+        .fetch_all()
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            (
+                row.get("certificate_id").unwrap(),
+                row.get("status").unwrap(),
+                row.get("position").unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn a_read_answers_from_the_registry_as_it_stands_and_writes_nothing(h: &Harness) {
+    use kesos_certification::domain::{Certificate, CertificateCommand};
+    use kesos_certification::service::certificate_stream;
+    use kesos_certification::wire::CERTIFICATE_SUSPENDED;
+    use kesos_eventstore::{EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
+
+    let c = &h.certification;
+    let (addr, server) = serve(
+        kesos_certification::http::router(c.clone()).layer(
+            kesos_auth::Gate::trusting(kesos_auth::Principal {
+                subject: "test".to_owned(),
+                role: kesos_auth::Role::CentralOperations,
+            })
+            .layer(),
+        ),
+    )
+    .await;
+    let (worker, id, number) = issued(h, Some("Siti Aminah"), recently()).await;
+    // The registry falls behind the log for good: an event it handles but cannot read stalls
+    // its projector (retried, never skipped), and a suspension is appended after it.
+    let unreadable = NewEvent::new(
+        Uuid::now_v7(),
+        EventType::parse(CERTIFICATE_SUSPENDED).unwrap(),
+        1,
+        vec![0xff, 0xff, 0xff],
+        Metadata::default(),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let stream = StreamId::parse(format!("unreadable-{}", Uuid::now_v7())).unwrap();
+    h.store()
+        .append(&stream, ExpectedVersion::NoStream, vec![unreadable])
+        .await
+        .unwrap();
+    let today = OffsetDateTime::now_utc().date();
+    kesos_commands::execute::<Certificate>(
+        &*h.store(),
+        &certificate_stream(id).unwrap(),
+        CertificateCommand::Suspend {
+            reason: reason("under investigation"),
+            today,
+        },
+        &context(),
+    )
+    .await
+    .unwrap();
+    let head = h.store().head_position().await.unwrap();
+    let (checkpoint, rows) = (h.checkpoint().await, registry_rows(h).await);
+    assert!(
+        checkpoint < head,
+        "the registry is behind: {checkpoint} < {head}"
+    );
+
+    // Every read, over HTTP and as the service's own calls: each answers at once from the
+    // registry as it stands (the certificate still valid), none catches it up.
+    let code = code_of(c, &number);
+    for path in [
+        format!("/v1/certificates/{id}"),
+        format!("/v1/certificates?worker_id={worker}"),
+        format!("/v1/certificates/{id}/credential.json"),
+        format!("/v1/certificates/{id}/certificate.html"),
+        format!("/v1/verify/{number}"),
+        format!("/v1/verify/{number}?code={code}"),
+        "/v1/status-list".to_owned(),
+        "/v1/status-list/suspension".to_owned(),
+        format!("/verify/{number}?code={code}"),
+        format!("/verify?number={number}"),
+    ] {
+        let (status, _, body) = http(addr, "GET", &path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, _, body) = http(
+        addr,
+        "POST",
+        "/v1/verify",
+        Some(&json!({ "number": number, "code": code, "full_name": "Siti Aminah" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(c.view(id).await.unwrap().status, "valid");
+    assert_eq!(details(c, &number).await.unwrap().status, "valid");
+    let (views, _) = c
+        .list(&CertificateFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(views.len(), 1);
+    assert_eq!(
+        (h.checkpoint().await, registry_rows(h).await),
+        (checkpoint, rows),
+        "a read moved the registry"
+    );
+    server.abort();
 }

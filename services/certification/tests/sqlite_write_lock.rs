@@ -1,8 +1,8 @@
 //! The intake's transaction on SQLite holds the file's one write lock from its processed
 //! markers until it commits. Whatever the handler does meanwhile must need no other connection
 //! of the pool: those may all be writers waiting for that very lock (the other consumers'
-//! markers, a list's catch-up), and would then hold it up, and be held up, until their busy
-//! timeout. In the embedded kesos this once answered a list of workers with a 503 after 10 s.
+//! markers, the projectors' batches), and would then hold it up, and be held up, until their
+//! busy timeout. In the embedded kesos this once answered a list of workers with a 503 after 10 s.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,10 +10,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{BASE_URL, registration, signing_key};
+use common::{build, registration, signing_key};
 use kesos_bus::{ConsumerDb, Handler};
-use kesos_certification::reference::Reference;
-use kesos_certification::service::{Certification, Registry};
+use kesos_readside::Db;
 use kesos_testkit::SqliteFile;
 use kesos_vault::{MasterKey, Vault};
 use sqlx::Sqlite;
@@ -37,15 +36,13 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
     let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
         .await
         .unwrap();
-    let registry = Registry::sqlite(pool.clone()).await.unwrap();
-    let certification = Certification::new(
+    let certification = build(
         Arc::new(store),
+        Db::Sqlite(pool.clone()),
         vault.clone(),
-        Reference::shipped().unwrap(),
-        registry,
         signing_key(),
-        BASE_URL,
-    );
+    )
+    .await;
     let intake = certification.intake();
     let worker = Uuid::now_v7();
     let registered = registration(&vault, worker, "Siti Aminah").await;

@@ -102,7 +102,12 @@ impl Application {
             })?;
         let address = listener.local_addr()?;
         let description = format!("{mode} mode, {}", store.describe(config));
+        // One registry of stalls for every projector and consumer: readiness reads it.
         let stalls = kesos_bus::Stalls::new();
+        // Progress first: its opening creates tables in a deferred SQLite transaction, which
+        // fails at once (rather than wait) when a write commits meanwhile — and the services'
+        // projectors start applying their logs as soon as each service is built.
+        let progress = open_progress(config, &store).await?;
         let enrollment = open_enrollment(config, mode, &store, &stalls).await?;
         let schemes = kesos_scheduling::domain::SchemeList::from_catalogue_toml(
             &crate::enrollment::scheme_catalogue_text(config)?,
@@ -123,14 +128,10 @@ impl Application {
             enrollment.vault().clone(),
             signing_key.clone(),
             base_url,
+            &stalls,
         )
         .await?;
-        let progress = open_progress(config, &store).await?;
         let revocations = http::revocation_list(&store).await?;
-        // Last: its projector starts writing at once, and the others' opening must not meet a
-        // concurrent writer (progress creates its tables in a deferred SQLite transaction,
-        // which fails at once rather than wait when a write commits meanwhile).
-        let stalls = kesos_bus::Stalls::new();
         let scheduling = open_scheduling(config, &store, schemes, &stalls).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
         let state = AppState {

@@ -1,6 +1,7 @@
 //! Running the certification service inside the kesos process: opening it over the store
-//! with enrollment's vault (names are sealed there) and the issuer key, its intake of
-//! Kompeten decisions and holder names, and the daily expiry job.
+//! with enrollment's vault (names are sealed there) and the issuer key (which starts its
+//! registry's projector on the process's log), its intake of Kompeten decisions and holder
+//! names, and the hourly expiry job.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +13,8 @@ use ed25519_dalek::SigningKey;
 use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, Stalls};
 use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
-use kesos_certification::service::{Certification, Intake, Registry, today};
+use kesos_certification::service::{Certification, Intake, Parts, today};
+use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use kesos_vault::Vault;
 use tokio::task::JoinSet;
@@ -24,8 +26,9 @@ use crate::scheduling::{Distributed, consume};
 /// How often the expiry job looks for certificates past their validity.
 const EXPIRE_EVERY: Duration = Duration::from_secs(3_600);
 
-/// Builds the certification service (migrating its read models). Certificates are signed
-/// with the process's signing key, so one trusted-keys file serves checkpoints and
+/// Builds the certification service (migrating its tables and starting its registry's
+/// projector, which reports a stall in `stalls`, as readiness reads them). Certificates are
+/// signed with the process's signing key, so one trusted-keys file serves checkpoints and
 /// certificates alike.
 pub async fn open_certification(
     config: &Config,
@@ -33,25 +36,29 @@ pub async fn open_certification(
     vault: Vault,
     issuer: SigningKey,
     base_url: String,
+    stalls: &Stalls,
 ) -> anyhow::Result<Certification> {
     let reference = match &config.certification_file {
         Some(path) => Reference::from_path(path)
             .with_context(|| format!("certification reference {} is invalid", path.display()))?,
         None => Reference::shipped().context("the shipped certification reference is invalid")?,
     };
-    let registry = match store {
-        OpenedStore::Sqlite(sqlite) => Registry::sqlite(sqlite.pool().clone()).await,
-        OpenedStore::Postgres(postgres) => Registry::postgres(postgres.pool().clone()).await,
-    }
-    .context("cannot open the certificate registry")?;
-    Ok(Certification::new(
-        store.shared(),
+    // The registry lives beside the store, in the database the intake writes holders to.
+    let db = match store {
+        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
+        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
+    };
+    Certification::build(Parts {
+        store: store.shared(),
+        db,
         vault,
         reference,
-        registry,
-        issuer,
+        signing_key: issuer,
         base_url,
-    ))
+        stalls: stalls.clone(),
+    })
+    .await
+    .context("cannot open the certificate registry")
 }
 
 fn start<D: ConsumerDb>(

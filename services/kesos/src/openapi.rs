@@ -15,7 +15,7 @@ pub fn document() -> Value {
     for (paths, schemas) in [
         kesos_enrollment::http::openapi::document(),
         kesos_scheduling::http::openapi::document(),
-        kesos_certification::openapi::document(),
+        kesos_certification::http::openapi::document(),
         kesos_progress::http::openapi::document(),
     ] {
         if let Some(all) = document["paths"].as_object_mut() {

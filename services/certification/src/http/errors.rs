@@ -45,6 +45,10 @@ pub fn problem(error: CertificationError) -> Problem {
             tracing::warn!(%error, "read model unavailable");
             Problem::unavailable("the certificate registry is unavailable; retry shortly")
         }
+        CertificationError::Behind(error) => {
+            tracing::warn!(%error, "the certificate registry is behind");
+            Problem::unavailable("the certificate registry is catching up; retry shortly")
+        }
         other => Problem::internal(&other),
     }
 }

@@ -1,9 +1,13 @@
 //! The certification HTTP API: central-operations commands and reads, public verification and
 //! the status lists. JSON in and out, `application/problem+json` errors naming the field and
 //! the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in [`ROUTES`]
-//! and documented in the OpenAPI document ([`crate::openapi`]).
+//! and documented in the OpenAPI document ([`openapi`]).
+//!
+//! Every GET answers from the registry as it stands and writes nothing; the commands answer
+//! once the registry shows their effect (see [`crate::service`]).
 
 mod errors;
+pub mod openapi;
 pub mod page;
 mod routes;
 

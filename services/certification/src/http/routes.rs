@@ -19,9 +19,8 @@ use crate::credential::status_list::Purpose;
 use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
 use crate::http::page::{self, Lang, Outcome};
-use crate::service::{
-    CertificateFilter, CertificateRow, Certification, CertificationError, PublicAnswer, Sight,
-};
+use crate::projections::{CertificateFilter, CertificateRow};
+use crate::service::{Certification, CertificationError, PublicAnswer, Sight};
 
 /// Every route with its access rule: the router is built from this table only.
 fn secured() -> Secured<Certification> {

@@ -5,6 +5,7 @@ use kesos_aggregate::DecodeError;
 use kesos_commands::AppError;
 use kesos_eventstore::StoreError;
 use kesos_http::FieldError;
+use kesos_readside::WaitError;
 use kesos_vault::VaultError;
 
 use crate::domain::{CertificateError, CertificateId, NumberError};
@@ -58,6 +59,10 @@ pub enum CertificationError {
     /// The read model's database failed (HTTP 503/500).
     #[error("read model: {0}")]
     ReadModel(#[from] sqlx::Error),
+    /// The registry did not reach a position a command must read (HTTP 503; the consumer and
+    /// the expiry job retry): its projector is behind or stalled (readiness says which).
+    #[error("the certificate registry is behind the log: {0}")]
+    Behind(#[from] WaitError),
     /// An export could not be rendered (HTTP 500, logged).
     #[error("export: {0}")]
     Export(String),
@@ -84,7 +89,9 @@ impl CertificationError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Store(error) => error.is_transient(),
-            Self::ReadModel(_) | Self::Contended | Self::NumbersExhausted(_) => true,
+            Self::ReadModel(_) | Self::Behind(_) | Self::Contended | Self::NumbersExhausted(_) => {
+                true
+            }
             Self::Vault(VaultError::Database(_)) => true,
             _ => false,
         }

@@ -9,8 +9,8 @@ use crate::credential::html::{Printable, render};
 use crate::credential::status_list::{self, Purpose};
 use crate::credential::{CERTIFICATE_TYPE, VC_CONTEXT, did_key, proof};
 use crate::domain::{CertificateId, Status};
+use crate::projections::CertificateRow;
 use crate::service::codes;
-use crate::service::rows::CertificateRow;
 use crate::service::views::{ERASED_NAME, Sight, status_on};
 use crate::service::{Certification, CertificationError, today};
 
@@ -153,9 +153,9 @@ impl Certification {
         render(&page).map_err(|e| CertificationError::Export(e.to_string()))
     }
 
-    /// The signed status list credential for `purpose`, as of now.
+    /// The signed status list credential for `purpose`, as the registry holds the statuses
+    /// (a status change shows as soon as its command has answered).
     pub async fn status_list(&self, purpose: Purpose) -> Result<Value, CertificationError> {
-        self.refresh().await?;
         let (status, path) = match purpose {
             Purpose::Revocation => (Status::Revoked, STATUS_LIST_PATH),
             Purpose::Suspension => (Status::Suspended, SUSPENSION_LIST_PATH),

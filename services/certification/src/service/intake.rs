@@ -131,8 +131,8 @@ impl Intake {
     ///
     /// Not through the vault's pool: on SQLite the transaction already holds the file's write
     /// lock (the processed markers), and the pool's other connections may all be taken by
-    /// writers waiting for it (the other consumers' markers, a list's catch-up), so waiting for
-    /// one of them would stall every writer of the file until their busy timeout.
+    /// writers waiting for it (the other consumers' markers, the projectors' batches), so
+    /// waiting for one of them would stall every writer of the file until their busy timeout.
     async fn masks(
         &self,
         connection: VaultConnection<'_>,

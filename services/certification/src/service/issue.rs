@@ -12,8 +12,13 @@
 //! a worker's first certificate of a scheme takes the holder claim (see
 //! [`crate::service::numbers::HOLDER_SCOPE`]), every later one the successor claim of the last
 //! one before it ([`crate::service::numbers::SUCCESSOR_SCOPE`]). Of two decisions handled at
-//! the same instant, the one whose append loses the claim catches up and issues again as the
-//! renewal of the winner; nothing is lost, and the line of certificates has one end.
+//! the same instant, the one whose append loses the claim waits for the registry to reach the
+//! log's head (which holds the winner) and issues again as the renewal of the winner; nothing
+//! is lost, and the line of certificates has one end.
+//!
+//! Where it stands among the worker's certificates is read from the registry once the registry
+//! has applied everything the log held (see [`Certification::registry_at_head`]); a registry
+//! that stays behind makes the issuance fail as transient, and the consumer retries it.
 
 use std::collections::HashSet;
 
@@ -26,10 +31,10 @@ use crate::domain::{
     Certificate, CertificateCommand, CertificateId, CertificateNumber, Issuance, WorkerId,
     derive_uuid, valid_until,
 };
+use crate::projections::Holding;
 use crate::service::numbers::{
     HOLDER_SCOPE, SUCCESSOR_SCOPE, holder_claim, index_claim, number_claim, successor_claim,
 };
-use crate::service::rows::Holding;
 use crate::service::{Certification, CertificationError, WIB, certificate_stream, system_context};
 use crate::wire::Decision;
 
@@ -91,7 +96,7 @@ impl Certification {
         let valid_from = decision.decided_at.to_offset(WIB).date();
         let valid_until = valid_until(valid_from, reference.validity_years(rules))?;
         let registry = &self.inner.registry;
-        registry.refresh(store).await?;
+        self.registry_at_head().await?;
         let mut lineage = self.lineage(decision, certificate_id).await?;
         let context = system_context(
             certificate_id.0,
@@ -164,7 +169,7 @@ impl Certification {
                 }
                 Err(StoreError::ClaimTaken { key, holder }) => {
                     tracing::debug!(%key, %holder, "a claim is taken; trying again");
-                    registry.refresh(store).await?;
+                    self.registry_at_head().await?;
                     let scope = key.as_str().split_once(':').map_or("", |(scope, _)| scope);
                     if scope == HOLDER_SCOPE || scope == SUCCESSOR_SCOPE {
                         // Another certificate of the worker and scheme came first: renew it.
@@ -179,8 +184,9 @@ impl Certification {
         Err(CertificationError::NumbersExhausted(MAX_NUMBER_ATTEMPTS))
     }
 
-    /// From the registry (caught up by the caller): where the decision's certificate stands
-    /// among the worker's certificates of its scheme (see [`Lineage`]).
+    /// From the registry (the caller waited for it to reach the log's head): where the
+    /// decision's certificate stands among the worker's certificates of its scheme (see
+    /// [`Lineage`]).
     ///
     /// The last one is the one no other certificate renews and no successor claim follows; the
     /// claims make it unique, except among certificates issued before successor claims existed,

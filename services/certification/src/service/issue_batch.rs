@@ -3,11 +3,12 @@
 //!
 //! The plain case — a worker's first certificate of a scheme, the decision not issued yet —
 //! is nearly every decision. For a batch this costs one registry read for all its workers (no
-//! catch-up: the registry may lag the log), numbers from the in-process counters, and one bulk
-//! append in which each certificate is still its own new stream, checked on its own:
+//! wait for the log's head: the registry may lag the log), numbers from the in-process
+//! counters, and one bulk append in which each certificate is still its own new stream,
+//! checked on its own:
 //! `ExpectedVersion::NoStream`, its number and status-index claims, and the **holder claim**
 //! of its worker and scheme ([`crate::service::numbers::HOLDER_SCOPE`]). That claim is what
-//! makes skipping the catch-up safe: whatever the registry has not seen yet, a certificate the
+//! makes skipping the wait safe: whatever the registry has not seen yet, a certificate the
 //! worker already holds of the scheme holds the claim, so the append is refused and the
 //! decision issued one at a time as a renewal.
 //!
@@ -19,8 +20,8 @@
 //! the certificate's stream and event ids derive from the decision.
 //!
 //! Certificates issued before holder claims existed hold none; the registry read covers them
-//! once it has applied them (any read catches it up), which it has unless kesos was upgraded
-//! while their issuance was still unread.
+//! once its projector has applied them, which it has unless kesos was upgraded while their
+//! issuance was still unread.
 
 use std::collections::{HashMap, HashSet};
 
@@ -114,7 +115,7 @@ impl Certification {
             .into_iter()
             .collect();
         let holdings = registry.holdings(&workers).await?;
-        let by_id: HashMap<CertificateId, &crate::service::rows::Holding> = holdings
+        let by_id: HashMap<CertificateId, &crate::projections::Holding> = holdings
             .iter()
             .map(|holding| (holding.certificate_id, holding))
             .collect();
@@ -239,7 +240,7 @@ impl Certification {
                 // Another process took the number or index: move past it, then one at a time.
                 Err(StoreError::ClaimTaken { key, holder }) => {
                     tracing::debug!(%key, %holder, "number or index taken; issuing alone");
-                    registry.refresh(&*self.inner.store).await?;
+                    self.registry_at_head().await?;
                     numbers.taken(registry, &key).await?;
                     None
                 }

@@ -1,6 +1,12 @@
-//! The application shell of certification: issue from Kompeten decisions exactly once,
-//! run the lifecycle commands, expire certificates whose validity passed, and answer
-//! verification, lists and exports from the registry.
+//! The application shell of certification: issue from Kompeten decisions exactly once, run
+//! the lifecycle commands, expire certificates whose validity passed, and answer verification,
+//! lists and exports from the registry ([`crate::projections`]).
+//!
+//! Reads never catch the registry up: they answer from what its projector has applied. A
+//! command that must read its own writes waits for a position instead: issuance waits for the
+//! log's head before it looks for the certificate a decision renews
+//! ([`Certification::registry_at_head`]), and the lifecycle commands wait for their own
+//! events before they answer with the certificate ([`Certification::registry_at`]).
 
 pub mod codes;
 pub mod error;
@@ -8,32 +14,30 @@ mod exports;
 pub mod intake;
 mod issue;
 mod issue_batch;
+mod lifecycle;
 pub mod numbers;
-pub mod registry;
-pub mod rows;
 pub mod views;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use kesos_commands::{CommandContext, StateCache, execute, execute_cached};
+use kesos_bus::Stalls;
+use kesos_commands::{CommandContext, StateCache};
 use kesos_eventstore::{EventStore, StoreError, StreamId};
+use kesos_readside::{Db, Projector};
 use kesos_vault::Vault;
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::domain::{
-    Certificate, CertificateCommand, CertificateError, CertificateId, Reason, RevocationCategory,
-    derive_uuid,
-};
+use crate::domain::{Certificate, CertificateId};
+use crate::projections::{self, LOG, Registry, RegistryProjection};
 use crate::reference::Reference;
 pub use error::CertificationError;
 pub use exports::{STATUS_LIST_PATH, SUSPENSION_LIST_PATH};
 pub use intake::Intake;
 pub use issue::IssueOutcome;
 pub use issue_batch::Delivery;
-pub use registry::Registry;
-pub use rows::{CertificateFilter, CertificatePage, CertificateRow};
 pub use views::{CertificateView, PublicAnswer, PublicValidity, PublicVerification, Sight};
 
 /// Western Indonesian Time (WIB, UTC+7), the ministry's: certificate dates (valid from, the
@@ -46,8 +50,10 @@ pub const WIB: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
 /// The actor recorded on events certification causes itself.
 pub const SYSTEM_ACTOR: &str = "system:certification";
 
-/// Most certificates one [`Certification::expire_due`] round looks at per query.
-const EXPIRY_PAGE: u32 = 500;
+/// How long a command waits for the registry to reach a position: long enough for a busy
+/// projector, short enough that a stalled one turns into an answer (a command's write is
+/// durable either way) or a retry (issuance, the expiry job).
+pub const REGISTRY_WAIT: Duration = Duration::from_secs(10);
 
 /// Today's date in WIB.
 pub fn today() -> Date {
@@ -60,7 +66,29 @@ pub fn certificate_stream(id: CertificateId) -> Result<StreamId, CertificationEr
         .map_err(|e| CertificationError::Store(StoreError::Input(e)))
 }
 
-/// The certification service's shell. Cheap to clone.
+/// What the service is built from.
+pub struct Parts {
+    /// The service's event store: the certificates' streams, and the log the registry follows.
+    pub store: Arc<dyn EventStore>,
+    /// The database of the registry, which must also hold the certification consumer's
+    /// holders table (the registry's reads join it) and, in kesos, is the store's own.
+    pub db: Db,
+    /// The vault holding the workers' data keys (the one enrollment seals names with).
+    pub vault: Vault,
+    /// Validity per scheme, number abbreviations, issuer and LSPS names.
+    pub reference: Reference,
+    /// The issuer's key: exports and status lists are signed with it, verification codes
+    /// derive from it.
+    pub signing_key: SigningKey,
+    /// The public base URL (e.g. `https://kesos.kemensos.go.id`) that exported credentials, QR
+    /// codes and status entries point at.
+    pub base_url: String,
+    /// Where the registry's projector reports a stall (readiness reads it).
+    pub stalls: Stalls,
+}
+
+/// The certification service's shell. Cheap to clone; the registry's projector runs until the
+/// last clone is dropped.
 #[derive(Clone)]
 pub struct Certification {
     inner: Arc<Inner>,
@@ -71,6 +99,7 @@ struct Inner {
     vault: Vault,
     reference: Reference,
     registry: Registry,
+    projector: Projector,
     signing_key: SigningKey,
     base_url: String,
     numbers: numbers::Numbers,
@@ -79,34 +108,30 @@ struct Inner {
 }
 
 impl Certification {
-    /// The shell over the service's store, the vault holding the workers' data keys (the one
-    /// enrollment seals names with), reference data, the registry (in the same database as
-    /// the certification consumer), the issuer's signing key for exports and status lists, and
-    /// the public base URL (e.g. `https://kesos.kemensos.go.id`) that exported credentials, QR
-    /// codes and status entries point at.
-    pub fn new(
-        store: Arc<dyn EventStore>,
-        vault: Vault,
-        reference: Reference,
-        registry: Registry,
-        signing_key: SigningKey,
-        base_url: impl Into<String>,
-    ) -> Self {
-        let base_url = base_url.into().trim_end_matches('/').to_owned();
-        let codes = codes::CodeKey::of_issuer(&signing_key);
-        Self {
+    /// Migrates certification's tables, and starts the registry's projector on the service's
+    /// own log from its checkpoint; the service answers at once, from what the registry holds.
+    pub async fn build(parts: Parts) -> Result<Self, CertificationError> {
+        parts.db.migrate(projections::migrations()).await?;
+        let projector = Projector::new(parts.db.clone(), Arc::new(RegistryProjection))
+            .await?
+            .with_stalls(parts.stalls);
+        projector.start_on_log(parts.store.clone(), LOG);
+        let base_url = parts.base_url.trim_end_matches('/').to_owned();
+        let codes = codes::CodeKey::of_issuer(&parts.signing_key);
+        Ok(Self {
             inner: Arc::new(Inner {
                 codes,
-                store,
-                vault,
-                reference,
-                registry,
-                signing_key,
+                store: parts.store,
+                vault: parts.vault,
+                reference: parts.reference,
+                registry: Registry::new(parts.db),
+                projector,
+                signing_key: parts.signing_key,
                 base_url,
                 numbers: numbers::Numbers::default(),
                 cache: StateCache::new(10_000),
             }),
-        }
+        })
     }
 
     /// The store this service writes.
@@ -114,9 +139,14 @@ impl Certification {
         &self.inner.store
     }
 
-    /// The registry (read model).
+    /// The registry's reads.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The projector keeping the registry (its source is [`LOG`]): wait on it for a position.
+    pub fn projector(&self) -> &Projector {
+        &self.inner.projector
     }
 
     /// The reference data in force.
@@ -156,115 +186,32 @@ impl Certification {
         Intake::new(self.clone())
     }
 
-    /// Brings the registry up to the log's head (read-your-writes before a read).
-    pub async fn refresh(&self) -> Result<(), CertificationError> {
-        self.inner.registry.refresh(&*self.inner.store).await
+    /// Waits until the registry has applied the service's log up to `position`, at most
+    /// [`REGISTRY_WAIT`]; [`CertificationError::Behind`] when it has not.
+    pub async fn registry_at(&self, position: u64) -> Result<(), CertificationError> {
+        self.inner
+            .projector
+            .wait_for(LOG, position, REGISTRY_WAIT)
+            .await?;
+        Ok(())
     }
 
-    async fn command(
-        &self,
-        id: CertificateId,
-        command: CertificateCommand,
-        context: &CommandContext,
-    ) -> Result<CertificateView, CertificationError> {
-        let stream = certificate_stream(id)?;
-        match execute_cached::<Certificate>(
-            &*self.inner.store,
-            &self.inner.cache,
-            &stream,
-            command,
-            context,
-        )
-        .await
-        {
-            Ok(_) => self.view(id).await,
-            Err(kesos_commands::AppError::Domain(CertificateError::NotIssued)) => {
-                Err(CertificationError::NotFound(id))
-            }
-            Err(error) => Err(error.into()),
-        }
+    /// Waits until the registry has applied everything the log held when asked: what a read
+    /// that decides a write needs (is a certificate current? which ones are due?).
+    pub async fn registry_at_head(&self) -> Result<(), CertificationError> {
+        let head = self.inner.store.head_position().await?;
+        self.registry_at(head).await
     }
 
-    /// Suspends a certificate in force (e.g. its holder is under criminal investigation).
-    pub async fn suspend(
-        &self,
-        id: CertificateId,
-        reason: Reason,
-        context: &CommandContext,
-    ) -> Result<CertificateView, CertificationError> {
-        let today = context.occurred_at.to_offset(WIB).date();
-        self.command(id, CertificateCommand::Suspend { reason, today }, context)
-            .await
-    }
-
-    /// Reinstates a suspended certificate.
-    pub async fn reinstate(
-        &self,
-        id: CertificateId,
-        reason: Reason,
-        context: &CommandContext,
-    ) -> Result<CertificateView, CertificationError> {
-        let today = context.occurred_at.to_offset(WIB).date();
-        self.command(id, CertificateCommand::Reinstate { reason, today }, context)
-            .await
-    }
-
-    /// Revokes a certificate for good.
-    pub async fn revoke(
-        &self,
-        id: CertificateId,
-        category: RevocationCategory,
-        reason: Reason,
-        context: &CommandContext,
-    ) -> Result<CertificateView, CertificationError> {
-        self.command(id, CertificateCommand::Revoke { category, reason }, context)
-            .await
-    }
-
-    /// The expiry job: appends `CertificateExpired` to every certificate still valid or
-    /// suspended whose last valid day is before `today`; returns how many it expired now.
-    ///
-    /// Exactly once, also after downtime or with several runners: each expiry's command id
-    /// (hence its event id) is derived from the certificate id, so a second run, a concurrent
-    /// run or a retry after a crash finds the expiry stored and appends nothing. A job that did
-    /// not run for months expires everything that fell due meanwhile in its next run.
-    pub async fn expire_due(&self, today: Date) -> Result<usize, CertificationError> {
-        let mut expired = 0;
-        let mut skipped = std::collections::HashSet::new();
-        loop {
-            self.refresh().await?;
-            let due = self
-                .inner
-                .registry
-                .due(&today.to_string(), EXPIRY_PAGE)
-                .await?;
-            let fresh: Vec<CertificateId> =
-                due.into_iter().filter(|id| !skipped.contains(id)).collect();
-            if fresh.is_empty() {
-                return Ok(expired);
-            }
-            for id in fresh {
-                let command_id = derive_uuid("kesos.certification.expire", id.0);
-                let context = system_context(command_id, OffsetDateTime::now_utc(), None);
-                let stream = certificate_stream(id)?;
-                match execute::<Certificate>(
-                    &*self.inner.store,
-                    &stream,
-                    CertificateCommand::Expire { today },
-                    &context,
-                )
-                .await
-                {
-                    Ok(done) if !done.already_applied && !done.events.is_empty() => expired += 1,
-                    Ok(_) => {}
-                    // Revoked or superseded meanwhile: nothing to expire.
-                    Err(kesos_commands::AppError::Domain(error)) => {
-                        tracing::debug!(%id, %error, "not expired");
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-                skipped.insert(id);
-            }
+    /// After a command, before it answers with what the registry shows: waits for the
+    /// command's own events, and answers anyway (with a warning) when the registry is slow,
+    /// since the write is durable.
+    pub(crate) async fn settle(&self, positions: &[u64]) {
+        let Some(&position) = positions.iter().max() else {
+            return;
+        };
+        if let Err(error) = self.registry_at(position).await {
+            tracing::warn!(%error, position, "answering before the registry shows the command");
         }
     }
 }

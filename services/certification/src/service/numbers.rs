@@ -23,8 +23,8 @@ use tokio::sync::Mutex;
 
 use crate::credential::status_list::MIN_BITS;
 use crate::domain::{CertificateId, CertificateNumber, NumberError};
+use crate::projections::Registry;
 use crate::service::error::CertificationError;
-use crate::service::registry::Registry;
 
 /// Scope of the number claims.
 pub const NUMBER_SCOPE: &str = "certification.number";
@@ -126,7 +126,7 @@ impl Numbers {
     }
 
     /// Another writer holds `key`: move past it and past everything the registry has seen
-    /// (call after a refresh), so the next pick is likely free.
+    /// (call once the registry has reached the log's head), so the next pick is likely free.
     pub async fn taken(
         &self,
         registry: &Registry,

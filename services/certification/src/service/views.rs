@@ -1,6 +1,10 @@
 //! Certificates as people read them: central operations (the holder's name in full, unless
 //! erased), the auditor (the same, the name masked: [`Sight`]) and the public (status, scheme,
 //! validity, issuing body, the name masked).
+//!
+//! Every read here answers from the registry as its projector has applied it, and writes
+//! nothing: a read never catches the registry up (a command that reads its own write waits for
+//! its position before it answers, see [`Certification::registry_at`]).
 
 use kesos_vault::{KeyState, Sealed};
 use serde::Serialize;
@@ -8,8 +12,8 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::domain::{CertificateId, CertificateNumber, Status, names};
+use crate::projections::{CertificateFilter, CertificatePage, CertificateRow};
 use crate::service::codes;
-use crate::service::rows::{CertificateFilter, CertificatePage, CertificateRow};
 use crate::service::{Certification, CertificationError, today};
 
 /// The label enrollment seals a worker's full name under.
@@ -188,9 +192,8 @@ impl Certification {
         Ok(open(&self.vault().key(worker).await?, sealed))
     }
 
-    /// A certificate's row, fresh.
+    /// A certificate's row, as the registry holds it.
     pub async fn row(&self, id: CertificateId) -> Result<CertificateRow, CertificationError> {
-        self.refresh().await?;
         self.registry()
             .by_id(id)
             .await?
@@ -245,7 +248,7 @@ impl Certification {
         }
     }
 
-    /// One page of certificates, fresh, with names opened where the keys live, in full.
+    /// One page of certificates, with names opened where the keys live, in full.
     pub async fn list(
         &self,
         filter: &CertificateFilter,
@@ -263,7 +266,6 @@ impl Certification {
         limit: u32,
         sight: Sight,
     ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
-        self.refresh().await?;
         let page = self.registry().list(filter, after, limit).await?;
         let workers: Vec<Uuid> = page
             .items
@@ -291,9 +293,12 @@ impl Certification {
         Ok((views, page))
     }
 
+    /// The row of the certificate with this number: [`CertificationError::InvalidNumber`] for
+    /// a mistyped one, [`CertificationError::NumberNotFound`] for one no certificate carries.
+    /// One read, with the holder's mask the intake recorded (see [`crate::service::Intake`]),
+    /// so public verification opens the vault only for a holder recorded without one.
     async fn by_number(&self, text: &str) -> Result<CertificateRow, CertificationError> {
         let number = CertificateNumber::parse(text)?.to_string();
-        self.refresh().await?;
         self.registry()
             .by_number(&number)
             .await?
@@ -312,43 +317,19 @@ impl Certification {
         code: Option<&str>,
     ) -> Result<PublicAnswer, CertificationError> {
         let Some(code) = code else {
-            let found = self.verify_row(text).await?;
+            let found = self.by_number(text).await?;
             let status = status_on(&found.status, &found.valid_until, today());
             return Ok(PublicAnswer::Validity(PublicValidity {
                 valid: status == Status::Valid.code(),
                 number: found.number,
             }));
         };
-        let found = self.verify_row(text).await?;
+        let found = self.by_number(text).await?;
         if !self.code_matches(&found.number, code) {
             return Err(CertificationError::WrongCode(found.number));
         }
         let details = self.details(found).await?;
         Ok(PublicAnswer::Details(Box::new(details)))
-    }
-
-    /// The row public verification answers from (see [`Certification::verify_number`]).
-    ///
-    /// Read-your-writes at the cost of one round trip: the registry row (with the holder's
-    /// mask, see [`crate::service::Intake`]) and the log's head are read in one statement;
-    /// only when the head is beyond what the registry had applied before the read does it
-    /// catch up and read again. The vault is opened only for a holder recorded without a mask.
-    async fn verify_row(&self, text: &str) -> Result<CertificateRow, CertificationError> {
-        let number = CertificateNumber::parse(text)?.to_string();
-        let registry = self.registry();
-        let applied = registry.applied_at_least();
-        let (row, head) = registry.by_number_at_head(&number).await?;
-        let head = match head {
-            Some(head) => head,
-            None => self.store().head_position().await?,
-        };
-        let row = if head > applied {
-            registry.refresh_to(&**self.store(), head).await?;
-            registry.by_number(&number).await?
-        } else {
-            row
-        };
-        row.ok_or(CertificationError::NumberNotFound(number))
     }
 
     async fn details(&self, row: CertificateRow) -> Result<PublicVerification, CertificationError> {

@@ -37,6 +37,15 @@ pub const CERTIFICATE_REVOKED: &str = "kesos.certification.v1.CertificateRevoked
 pub const CERTIFICATE_EXPIRED: &str = "kesos.certification.v1.CertificateExpired";
 /// Type name of a supersession.
 pub const CERTIFICATE_SUPERSEDED: &str = "kesos.certification.v1.CertificateSuperseded";
+/// Every certification event type: what the registry applies.
+pub const CERTIFICATE_EVENTS: [&str; 6] = [
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_SUSPENDED,
+    CERTIFICATE_REINSTATED,
+    CERTIFICATE_REVOKED,
+    CERTIFICATE_EXPIRED,
+    CERTIFICATE_SUPERSEDED,
+];
 /// The decision certification issues from.
 pub const ASSESSMENT_DECIDED: &str = "kesos.scheduling.v1.AssessmentDecided";
 /// A worker's registration (the sealed name certification shows masked).

@@ -1,21 +1,28 @@
 //! Fixtures for the certification tests: a service on a fresh PostgreSQL schema or SQLite
 //! file, decisions as delivered events, holders registered through the consumer, and a tiny
 //! HTTP/1.1 client for tests over a real socket.
+//!
+//! The registry follows the log in the background, as in kesos; a test reads what it wrote the
+//! way a caller does, by waiting for the position ([`Harness::settled`]): delivering through
+//! the harness settles before it returns.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use kesos_bus::{Delivered, Handler};
+use kesos_bus::{Delivered, Handler, Stalls};
 use kesos_certification::domain::SchemeRef;
+use kesos_certification::projections::LOG;
 use kesos_certification::reference::Reference;
-use kesos_certification::service::{Certification, Registry};
+use kesos_certification::service::{Certification, Parts};
 use kesos_certification::wire;
 use kesos_eventstore::{
     EventStore, EventType, Metadata, PostgresStore, RecordedEvent, SqliteStore, StreamId,
 };
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_readside::Db;
 use kesos_testkit::{PgSchema, SqliteFile};
 use kesos_vault::{MasterKey, Vault};
 use prost::Message;
@@ -25,6 +32,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 pub const BASE_URL: &str = "https://kesos.example";
+
+/// Longest a test waits for the registry to reach a position.
+pub const SETTLE: Duration = Duration::from_secs(30);
 
 pub enum Place {
     Pg(PgSchema, PostgresStore),
@@ -49,13 +59,13 @@ impl Harness {
         let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let registry = Registry::postgres(pool).await.unwrap();
         Self::assemble(
             Place::Pg(schema, store.clone()),
             Arc::new(store),
             vault,
-            registry,
+            Db::Postgres(pool),
         )
+        .await
     }
 
     pub async fn sqlite() -> Self {
@@ -65,30 +75,18 @@ impl Harness {
         let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
-        let registry = Registry::sqlite(pool).await.unwrap();
         Self::assemble(
             Place::Lite(file, store.clone()),
             Arc::new(store),
             vault,
-            registry,
+            Db::Sqlite(pool),
         )
+        .await
     }
 
-    fn assemble(
-        place: Place,
-        store: Arc<dyn EventStore>,
-        vault: Vault,
-        registry: Registry,
-    ) -> Self {
+    async fn assemble(place: Place, store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
         let key = signing_key();
-        let certification = Certification::new(
-            store,
-            vault,
-            Reference::shipped().unwrap(),
-            registry,
-            key.clone(),
-            BASE_URL,
-        );
+        let certification = build(store, db, vault, key.clone()).await;
         Self {
             place,
             certification,
@@ -96,8 +94,37 @@ impl Harness {
         }
     }
 
+    /// A second service over the same store and database: another process, with its own
+    /// projector for the same registry.
+    pub async fn another_process(&self) -> Certification {
+        let c = &self.certification;
+        build(
+            c.store().clone(),
+            c.registry().db().clone(),
+            c.vault().clone(),
+            self.key.clone(),
+        )
+        .await
+    }
+
+    /// Waits until the registry has applied everything the log holds now.
+    pub async fn settled(&self) {
+        let head = self.store().head_position().await.unwrap();
+        self.certification
+            .projector()
+            .wait_for(LOG, head, SETTLE)
+            .await
+            .unwrap();
+    }
+
+    /// The registry's checkpoint in the service's log, as stored.
+    pub async fn checkpoint(&self) -> u64 {
+        let checkpoints = self.certification.projector().checkpoints().await.unwrap();
+        checkpoints.get(LOG).copied().unwrap_or(0)
+    }
+
     /// Hands `delivered` to the consumer's handler as the consumer would: `act`, then `handle`
-    /// in a transaction.
+    /// in a transaction; then waits for the registry to show it.
     pub async fn deliver(&self, delivered: &Delivered) {
         let intake = self.certification.intake();
         match &self.place {
@@ -122,10 +149,11 @@ impl Harness {
                 tx.commit().await.unwrap();
             }
         }
+        self.settled().await;
     }
 
     /// Hands a batch to the consumer's handler as a batching consumer would: `act_batch`, then
-    /// `handle_batch` in one transaction.
+    /// `handle_batch` in one transaction; then waits for the registry to show it.
     pub async fn deliver_batch(&self, batch: &[Delivered]) {
         let intake = self.certification.intake();
         let batch: Vec<&Delivered> = batch.iter().collect();
@@ -151,6 +179,7 @@ impl Harness {
                 tx.commit().await.unwrap();
             }
         }
+        self.settled().await;
     }
 
     /// Registers a holder's sealed name as enrollment's event would carry it.
@@ -182,6 +211,8 @@ impl Harness {
     }
 
     pub async fn finish(self) {
+        // The service first: its projector stops with it.
+        drop(self.certification);
         match self.place {
             Place::Pg(schema, store) => {
                 store.pool().close().await;
@@ -190,6 +221,26 @@ impl Harness {
             Place::Lite(_file, store) => store.pool().close().await,
         }
     }
+}
+
+/// The service over `store` and `db`, its projector running, as kesos builds it.
+pub async fn build(
+    store: Arc<dyn EventStore>,
+    db: Db,
+    vault: Vault,
+    signing_key: SigningKey,
+) -> Certification {
+    Certification::build(Parts {
+        store,
+        db,
+        vault,
+        reference: Reference::shipped().unwrap(),
+        signing_key,
+        base_url: BASE_URL.to_owned(),
+        stalls: Stalls::new(),
+    })
+    .await
+    .unwrap()
 }
 
 pub fn scheme(code: &str) -> SchemeRef {
