@@ -4,7 +4,7 @@
 //!   move when it changes (derived, never hand-incremented), in the [`measure`]s counted.
 //! - [`plan`]: a batch of events turned into the rows that record it, the same for the live
 //!   projection and the replay.
-//! - [`months`] and [`sums`]: the monthly roll-up, batch by batch or summed in memory.
+//! - [`months`] and `sums`: the monthly roll-up, batch by batch or summed in memory.
 //! - [`query`], [`targets`], [`calendar`] and [`history`]: what can be asked, and the parts of
 //!   an answer that need no database.
 

@@ -64,7 +64,7 @@ pub type MonthRows = Vec<(MonthKey, i64)>;
 
 /// Sums the facts over all schemes among `facts` into roll-up rows (each fact counts in
 /// twelve: three levels by two category cuts by its month and all time); sums that net to
-/// zero are left out. The same in-memory grids a replay keeps ([`crate::domain::sums`]) do the
+/// zero are left out. The same in-memory grids a replay keeps (`crate::domain::sums`) do the
 /// summing: a map keyed by whole rows spent most of the live projection's time comparing
 /// region codes.
 pub fn roll_up(facts: &[Fact]) -> MonthRows {

@@ -57,9 +57,9 @@ pub struct ReplayReport {
 ///
 /// The logs are read (and their events decoded) by a task of their own, a batch ahead of the
 /// batch being written, and on PostgreSQL the batches are planned and written in two lanes
-/// ([`crate::projections::load`]), so reading, decoding, planning and writing overlap. The facts, the
-/// history and the workers' standing are written batch by batch; the counts and the monthly
-/// roll-up are summed in memory ([`Sums`]) and written once at the end, next to the indexes.
+/// (`load`), so reading, decoding, planning and writing overlap. The facts, the history and the
+/// workers' standing are written batch by batch; the counts and the monthly roll-up are summed
+/// in memory (`Sums`) and written once at the end, next to the indexes.
 pub async fn replay(
     model: &ProgressModel,
     sources: &[Source],
