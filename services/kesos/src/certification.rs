@@ -14,7 +14,6 @@ use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, Pull
 use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
 use kesos_certification::service::{Certification, Intake, Parts, today};
-use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use kesos_vault::Vault;
 use tokio::task::JoinSet;
@@ -44,10 +43,7 @@ pub async fn open_certification(
         None => Reference::shipped().context("the shipped certification reference is invalid")?,
     };
     // The registry lives beside the store, in the database the intake writes holders to.
-    let db = match store {
-        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
-        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
-    };
+    let db = store.db();
     Certification::build(Parts {
         store: store.shared(),
         db,

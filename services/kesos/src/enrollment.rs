@@ -6,7 +6,6 @@ use anyhow::Context;
 use kesos_bus::Stalls;
 use kesos_enrollment::domain::SchemeCatalog;
 use kesos_enrollment::service::Enrollment;
-use kesos_readside::Db;
 use kesos_runtime::{Config, Mode};
 use kesos_vault::Vault;
 
@@ -65,16 +64,13 @@ pub async fn open_enrollment(
     let previous = keys::previous_master_keys(config)?;
     let catalog = SchemeCatalog::from_toml(&scheme_catalogue_text(config)?)
         .with_context(|| format!("scheme catalogue {} is invalid", catalogue_name(config)))?;
-    let (vault, db) = match store {
-        OpenedStore::Sqlite(sqlite) => (
-            Vault::sqlite(sqlite.pool().clone(), master, previous).await,
-            Db::Sqlite(sqlite.pool().clone()),
-        ),
-        OpenedStore::Postgres(postgres) => (
-            Vault::postgres(postgres.pool().clone(), master, previous).await,
-            Db::Postgres(postgres.pool().clone()),
-        ),
+    let vault = match store {
+        OpenedStore::Sqlite(sqlite) => Vault::sqlite(sqlite.pool().clone(), master, previous).await,
+        OpenedStore::Postgres(postgres) => {
+            Vault::postgres(postgres.pool().clone(), master, previous).await
+        }
     };
+    let db = store.db();
     let vault = vault.context("cannot open the personal-data key vault")?;
     Enrollment::build(store.shared(), vault, catalog, db, stalls.clone())
         .await

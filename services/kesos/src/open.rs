@@ -19,6 +19,15 @@ pub enum OpenedStore {
 }
 
 impl OpenedStore {
+    /// The store's database as the read side's handle: the services keep their read models
+    /// beside their log, in the same database.
+    pub fn db(&self) -> kesos_readside::Db {
+        match self {
+            Self::Sqlite(sqlite) => kesos_readside::Db::Sqlite(sqlite.pool().clone()),
+            Self::Postgres(postgres) => kesos_readside::Db::Postgres(postgres.pool().clone()),
+        }
+    }
+
     /// The store behind the one API.
     pub fn shared(&self) -> Arc<dyn EventStore> {
         match self {

@@ -9,7 +9,6 @@ use anyhow::Context;
 use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings, Stalls};
 use kesos_progress::projections::live::{self, PULL_BATCH};
 use kesos_progress::{Progress, ProgressModel, Source, replay};
-use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use tokio::task::JoinSet;
 
@@ -22,11 +21,7 @@ const CONSUMER: &str = "progress";
 /// Opens the model in the store's own database; histories are read from that store, whose
 /// events carry the process's service name as their source (as the relay publishes them).
 pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Result<Progress> {
-    let database = match store {
-        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
-        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
-    };
-    let model = ProgressModel::open(database)
+    let model = ProgressModel::open(store.db())
         .await
         .context("cannot open the progress read model")?;
     let sources = vec![Source {

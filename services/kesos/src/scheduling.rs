@@ -16,7 +16,6 @@ use kesos_bus::{
 };
 use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
-use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use kesos_scheduling::domain::{SchedulingPolicy, SchemeList, WorkerId};
 use kesos_scheduling::lsps::LspsChannel;
@@ -56,11 +55,7 @@ pub async fn open_scheduling(
 ) -> anyhow::Result<Scheduling> {
     let policy = load_policy(config)?;
     tracing::info!(rules = %policy.version, "scheduling rules loaded");
-    let db = match store {
-        OpenedStore::Sqlite(sqlite) => Db::Sqlite(sqlite.pool().clone()),
-        OpenedStore::Postgres(postgres) => Db::Postgres(postgres.pool().clone()),
-    };
-    Scheduling::open(store.shared(), db, policy, schemes, stalls)
+    Scheduling::open(store.shared(), store.db(), policy, schemes, stalls)
         .await
         .context("cannot open the scheduling read models")
 }

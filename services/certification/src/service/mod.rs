@@ -199,20 +199,25 @@ impl Certification {
     /// Waits until the registry has applied everything the log held when asked: what a read
     /// that decides a write needs (is a certificate current? which ones are due?).
     pub async fn registry_at_head(&self) -> Result<(), CertificationError> {
-        let head = self.inner.store.head_position().await?;
-        self.registry_at(head).await
+        match self
+            .inner
+            .projector
+            .wait_for_head(&*self.inner.store, LOG, REGISTRY_WAIT)
+            .await
+        {
+            Err(kesos_readside::WaitError::Store(error)) => Err(error.into()),
+            waited => Ok(waited?),
+        }
     }
 
     /// After a command, before it answers with what the registry shows: waits for the
     /// command's own events, and answers anyway (with a warning) when the registry is slow,
     /// since the write is durable.
     pub(crate) async fn settle(&self, positions: &[u64]) {
-        let Some(&position) = positions.iter().max() else {
-            return;
-        };
-        if let Err(error) = self.registry_at(position).await {
-            tracing::warn!(%error, position, "answering before the registry shows the command");
-        }
+        self.inner
+            .projector
+            .settle(LOG, positions.iter().copied(), REGISTRY_WAIT)
+            .await;
     }
 }
 

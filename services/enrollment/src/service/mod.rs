@@ -189,16 +189,7 @@ impl Enrollment {
     /// command appended), at most [`DIRECTORY_WAIT`]. A directory that does not get there in
     /// time (stalled, or far behind) is logged, not an error: the command's write stands.
     pub(crate) async fn directory_reaches(&self, position: Option<u64>) {
-        let Some(position) = position.filter(|p| *p > 0) else {
-            return;
-        };
-        if let Err(error) = self.projector.wait_for(LOG, position, DIRECTORY_WAIT).await {
-            tracing::warn!(
-                %error,
-                position,
-                "the worker directory has not applied a command yet; answering without it"
-            );
-        }
+        self.projector.settle(LOG, position, DIRECTORY_WAIT).await;
     }
 
     /// Registers a valid worker: a data key, sealed NIK/name/birth date, and the append that

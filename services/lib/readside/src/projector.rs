@@ -52,6 +52,9 @@ pub enum WaitError {
     /// The checkpoint could not be read.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The log's head could not be read.
+    #[error(transparent)]
+    Store(#[from] kesos_eventstore::StoreError),
 }
 
 /// Runs one [`Projection`] over a database. Cheap to clone; the loop started by
@@ -261,6 +264,40 @@ impl Projector {
                     });
                 }
             }
+        }
+    }
+
+    /// Waits until everything `store` (named `source`) held when called is applied: what a
+    /// read that decides a write needs. At most `timeout`.
+    pub async fn wait_for_head(
+        &self,
+        store: &dyn EventStore,
+        source: &str,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let head = store.head_position().await?;
+        self.wait_for(source, head, timeout).await
+    }
+
+    /// After a command, before it answers: waits for the highest of `positions` (its own
+    /// appends), at most `timeout`, and only logs when they are not applied in time — the
+    /// write is durable, only the read model lags behind it.
+    pub async fn settle(
+        &self,
+        source: &str,
+        positions: impl IntoIterator<Item = u64>,
+        timeout: Duration,
+    ) {
+        let Some(position) = positions.into_iter().max() else {
+            return;
+        };
+        if let Err(error) = self.wait_for(source, position, timeout).await {
+            tracing::warn!(
+                projection = self.name(),
+                %error,
+                position,
+                "answering before the read model shows the command's write"
+            );
         }
     }
 

@@ -19,9 +19,8 @@ impl Scheduling {
     /// command that decides on them. Waits, at most [`SETTLE_TIMEOUT`]; a
     /// [`SchedulingError::Lagging`] (transient: retry) when they do not get there.
     pub async fn pool_at_head(&self) -> Result<&Pool, SchedulingError> {
-        let head = self.store.head_position().await?;
         self.projector
-            .wait_for(SOURCE, head, SETTLE_TIMEOUT)
+            .wait_for_head(&*self.store, SOURCE, SETTLE_TIMEOUT)
             .await
             .map_err(lagging)?;
         Ok(&self.pool)
@@ -31,22 +30,16 @@ impl Scheduling {
     /// so that the caller's next list shows the command's effect. A timeout or a failed read
     /// is logged, not returned: the write is durable, only the lists lag behind it.
     pub async fn settle(&self, positions: &[u64]) {
-        let Some(&position) = positions.iter().max() else {
-            return;
-        };
-        if let Err(error) = self
-            .projector
-            .wait_for(SOURCE, position, SETTLE_TIMEOUT)
-            .await
-        {
-            tracing::warn!(%error, position, "answering before the lists show the write");
-        }
+        self.projector
+            .settle(SOURCE, positions.iter().copied(), SETTLE_TIMEOUT)
+            .await;
     }
 }
 
 fn lagging(error: WaitError) -> SchedulingError {
     match error {
         WaitError::Database(error) => SchedulingError::ReadModel(error),
+        WaitError::Store(error) => error.into(),
         timed_out => SchedulingError::Lagging(timed_out.to_string()),
     }
 }

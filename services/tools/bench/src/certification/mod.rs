@@ -178,10 +178,9 @@ async fn measure(
     // how far behind it was when the last certificate was issued, so the figure above hides
     // nothing.
     let catching_up = Instant::now();
-    let head = store.head_position().await?;
     certification
         .projector()
-        .wait_for(LOG, head, CATCH_UP_DEADLINE)
+        .wait_for_head(&*store, LOG, CATCH_UP_DEADLINE)
         .await?;
     tracing::info!(
         seconds = catching_up.elapsed().as_secs_f64(),

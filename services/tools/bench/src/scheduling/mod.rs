@@ -230,10 +230,9 @@ async fn measure(
 /// the background, and this waits as long as their size needs, where a command would give up
 /// after [`kesos_scheduling::service::SETTLE_TIMEOUT`].
 async fn pool_at_head(scheduling: &Scheduling) -> anyhow::Result<()> {
-    let head = scheduling.store().head_position().await?;
     scheduling
         .projector()
-        .wait_for(SOURCE, head, PROJECTION_PATIENCE)
+        .wait_for_head(&**scheduling.store(), SOURCE, PROJECTION_PATIENCE)
         .await?;
     Ok(())
 }
