@@ -8,17 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kesos_bus::bookkeeping;
 use kesos_bus::{
-    Consumer, ConsumerDb, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed,
-    PullSettings, Relay, RelaySettings, StreamNames,
+    Consumer, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed, PullSettings, Relay,
+    RelaySettings, StreamNames,
 };
 use kesos_eventstore::{EventStore, EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
 use kesos_proto::kesos::common::v1::RegionRef;
 use kesos_proto::kesos::enrollment::v1::WorkerRegistered;
 use kesos_proto::kesos::scheduling::v1::CandidateSeated;
 use kesos_proto::prost::Message;
+use kesos_sql::{Backend, Db, Tx};
 use kesos_testkit::{PgSchema, SqliteFile, nats_url, unique_name};
-use sqlx::{Pool, Postgres, Sqlite, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -118,42 +119,23 @@ fn change(delivered: &Delivered) -> Result<Change, HandlerError> {
     }
 }
 
-#[async_trait]
-trait CountsTable: ConsumerDb {
-    async fn create(pool: &Pool<Self>);
-    async fn counts(pool: &Pool<Self>) -> Vec<(String, i64)>;
+/// The read model's table: the column types differ, the statements do not.
+async fn create_counts(db: &Db) {
+    let sql = match db.backend() {
+        Backend::Postgres => "CREATE TABLE counts (metric text PRIMARY KEY, n bigint NOT NULL)",
+        Backend::Sqlite => "CREATE TABLE counts (metric TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+    };
+    db.query(sql).execute().await.unwrap();
 }
 
-#[async_trait]
-impl CountsTable for Postgres {
-    async fn create(pool: &Pool<Self>) {
-        sqlx::query("CREATE TABLE counts (metric text PRIMARY KEY, n bigint NOT NULL)")
-            .execute(pool)
-            .await
-            .unwrap();
-    }
-    async fn counts(pool: &Pool<Self>) -> Vec<(String, i64)> {
-        sqlx::query_as("SELECT metric, n FROM counts ORDER BY metric")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    }
-}
-
-#[async_trait]
-impl CountsTable for Sqlite {
-    async fn create(pool: &Pool<Self>) {
-        sqlx::query("CREATE TABLE counts (metric TEXT PRIMARY KEY, n INTEGER NOT NULL)")
-            .execute(pool)
-            .await
-            .unwrap();
-    }
-    async fn counts(pool: &Pool<Self>) -> Vec<(String, i64)> {
-        sqlx::query_as("SELECT metric, n FROM counts ORDER BY metric")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    }
+async fn counts(db: &Db) -> Vec<(String, i64)> {
+    db.query("SELECT metric, n FROM counts ORDER BY metric")
+        .fetch_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get_index(0).unwrap(), row.get_index(1).unwrap()))
+        .collect()
 }
 
 fn metric(change: Change) -> Option<String> {
@@ -165,33 +147,12 @@ fn metric(change: Change) -> Option<String> {
 }
 
 #[async_trait]
-impl Handler<Postgres> for RegionalCounts {
-    async fn handle(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        delivered: &Delivered,
-    ) -> Result<(), HandlerError> {
+impl Handler for RegionalCounts {
+    async fn handle(&self, tx: &mut Tx, delivered: &Delivered) -> Result<(), HandlerError> {
         if let Some(metric) = metric(change(delivered)?) {
-            sqlx::query("INSERT INTO counts VALUES ($1, 1) ON CONFLICT (metric) DO UPDATE SET n = counts.n + 1")
+            tx.query("INSERT INTO counts VALUES ($1, 1) ON CONFLICT (metric) DO UPDATE SET n = counts.n + 1")
                 .bind(metric)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Handler<Sqlite> for RegionalCounts {
-    async fn handle(
-        &self,
-        tx: &mut Transaction<'static, Sqlite>,
-        delivered: &Delivered,
-    ) -> Result<(), HandlerError> {
-        if let Some(metric) = metric(change(delivered)?) {
-            sqlx::query("INSERT INTO counts VALUES (?, 1) ON CONFLICT (metric) DO UPDATE SET n = counts.n + 1")
-                .bind(metric)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
         }
         Ok(())
@@ -206,13 +167,10 @@ fn expected() -> Vec<(String, i64)> {
     ]
 }
 
-async fn wait_for<D: CountsTable>(
-    pool: &Pool<D>,
-    expected: &[(String, i64)],
-) -> Vec<(String, i64)> {
+async fn wait_for(db: &Db, expected: &[(String, i64)]) -> Vec<(String, i64)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let counts = D::counts(pool).await;
+        let counts = counts(db).await;
         if counts == expected || tokio::time::Instant::now() > deadline {
             return counts;
         }
@@ -229,9 +187,9 @@ async fn events_of_two_services_reach_a_third_over_jetstream() {
     );
     let enrollment: Arc<dyn EventStore> = Arc::new(enrollment_schema.store().await);
     let scheduling: Arc<dyn EventStore> = Arc::new(scheduling_schema.store().await);
-    let progress = progress_schema.pool().await;
-    Postgres::migrate_consumers(&progress).await.unwrap();
-    Postgres::create(&progress).await;
+    let progress = Db::from(progress_schema.pool().await);
+    bookkeeping::migrate_consumers(&progress).await.unwrap();
+    create_counts(&progress).await;
 
     let context = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
     let names = StreamNames::new(unique_name("t"), unique_name("T"), unique_name("D")).unwrap();
@@ -281,13 +239,13 @@ async fn events_of_two_services_reach_a_third_over_jetstream() {
     }
     assert_eq!(counts, expected());
     assert_eq!(
-        Postgres::checkpoint(&progress, "progress", "enrollment")
+        bookkeeping::checkpoint(&progress, "progress", "enrollment")
             .await
             .unwrap(),
         44
     );
     assert_eq!(
-        Postgres::checkpoint(&progress, "progress", "scheduling")
+        bookkeeping::checkpoint(&progress, "progress", "scheduling")
             .await
             .unwrap(),
         13
@@ -308,11 +266,12 @@ async fn events_of_two_services_reach_a_third_over_jetstream() {
 async fn the_same_journey_in_the_embedded_mode_gives_the_same_counts() {
     let file = SqliteFile::create();
     let store = Arc::new(file.store().await);
-    Sqlite::migrate_consumers(store.pool()).await.unwrap();
-    Sqlite::create(store.pool()).await;
+    let db = Db::from(store.pool().clone());
+    bookkeeping::migrate_consumers(&db).await.unwrap();
+    create_counts(&db).await;
     let shared: Arc<dyn EventStore> = store.clone();
-    let consumer = Consumer::new("progress", store.pool().clone(), Arc::new(RegionalCounts));
-    let feed = EmbeddedFeed::resume(shared.clone(), "kesos", "progress", store.pool())
+    let consumer = Consumer::new("progress", db.clone(), Arc::new(RegionalCounts));
+    let feed = EmbeddedFeed::resume(shared.clone(), "kesos", "progress", &db)
         .await
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -327,12 +286,12 @@ async fn the_same_journey_in_the_embedded_mode_gives_the_same_counts() {
 
     write_history(&*shared, &*shared, "32.77", 36, 13).await;
     write_history(&*shared, &*shared, "32.17", 8, 0).await;
-    let counts = wait_for(store.pool(), &expected()).await;
+    let counts = wait_for(&db, &expected()).await;
     stop.send(()).unwrap();
     task.await.unwrap();
     assert_eq!(counts, expected());
     assert_eq!(
-        Sqlite::checkpoint(store.pool(), "progress", "kesos")
+        bookkeeping::checkpoint(&db, "progress", "kesos")
             .await
             .unwrap(),
         57

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures::FutureExt;
-use kesos_bus::{Consumer, ConsumerDb, JetStreamFeed, PullSettings, StreamNames};
+use kesos_bus::{Consumer, JetStreamFeed, PullSettings, StreamNames};
 use kesos_certification::domain::CertificateId;
 use kesos_certification::wire::CERTIFICATE_ISSUED;
 use kesos_testkit::{nats_url, unique_name};
@@ -93,7 +93,7 @@ async fn each_decision_published_twice_consumed_concurrently_and_replayed_issues
     let Place::Pg(_, store) = &harness.place else {
         unreachable!()
     };
-    sqlx::Postgres::migrate_consumers(store.pool())
+    kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(store.pool().clone()))
         .await
         .unwrap();
     let client = async_nats::connect(nats_url())

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use kesos_bus::{
-    Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, RetryPolicy,
-    StreamNames,
+    Consumer, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, RetryPolicy, StreamNames,
 };
 use kesos_certification::service::Certification;
 use kesos_certification::wire::CERTIFICATE_ISSUED;
@@ -27,7 +26,6 @@ use kesos_eventstore::{
 use kesos_readside::Db;
 use kesos_testkit::{PgSchema, database_url, nats_url, unique_name};
 use kesos_vault::{MasterKey, Vault};
-use sqlx::Postgres;
 use sqlx::postgres::PgConnectOptions;
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
@@ -130,7 +128,9 @@ impl Place {
         .await
         .unwrap();
         let pool = proxied.pool().clone();
-        Postgres::migrate_consumers(&pool).await.unwrap();
+        kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(pool.clone()))
+            .await
+            .unwrap();
         let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
@@ -150,8 +150,8 @@ impl Place {
         }
     }
 
-    fn consumer(&self, name: &str) -> Arc<Consumer<Postgres>> {
-        let intake: Arc<dyn Handler<Postgres>> = Arc::new(self.certification.intake());
+    fn consumer(&self, name: &str) -> Arc<Consumer> {
+        let intake: Arc<dyn Handler> = Arc::new(self.certification.intake());
         let retry = RetryPolicy {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(50),
@@ -162,7 +162,7 @@ impl Place {
 
     /// Waits out the outage with the decision in flight, brings the database back, and checks
     /// that exactly one certificate was issued and nothing dead-lettered.
-    async fn outlast(&self, consumer: &Consumer<Postgres>) {
+    async fn outlast(&self, consumer: &Consumer) {
         tokio::time::sleep(OUTAGE).await;
         let stalls = consumer.stalls().current();
         assert_eq!(
@@ -203,7 +203,7 @@ impl Place {
 }
 
 fn spawn(
-    consumer: Arc<Consumer<Postgres>>,
+    consumer: Arc<Consumer>,
     feed: impl kesos_bus::Feed + 'static,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();

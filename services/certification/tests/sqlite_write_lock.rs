@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{build, registration, signing_key};
-use kesos_bus::{ConsumerDb, Handler};
+use kesos_bus::{Handler, bookkeeping};
 use kesos_readside::Db;
 use kesos_testkit::SqliteFile;
 use kesos_vault::{MasterKey, Vault};
-use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePoolOptions;
 use uuid::Uuid;
 
@@ -32,7 +31,9 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
         .connect_with(options)
         .await
         .unwrap();
-    Sqlite::migrate_consumers(&pool).await.unwrap();
+    bookkeeping::migrate_consumers(&Db::Sqlite(pool.clone()))
+        .await
+        .unwrap();
     let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
         .await
         .unwrap();
@@ -49,8 +50,8 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
     let batch = [&registered];
 
     // As the consumer does: the processed markers first, which take the write lock.
-    let mut transaction = pool.begin().await.unwrap();
-    let fresh = Sqlite::mark_processed_batch(&mut transaction, "certification-intake", &batch)
+    let mut transaction = Db::Sqlite(pool.clone()).begin().await.unwrap();
+    let fresh = bookkeeping::mark_processed_batch(&mut transaction, "certification-intake", &batch)
         .await
         .unwrap();
     assert_eq!(fresh.len(), 1);
@@ -64,7 +65,7 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
         .execute(&mut *other)
         .await
     });
-    Handler::<Sqlite>::handle_batch(&intake, &mut transaction, &batch)
+    Handler::handle_batch(&intake, &mut transaction, &batch)
         .await
         .unwrap();
     transaction.commit().await.unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, Stalls};
+use kesos_bus::{Consumer, EmbeddedFeed, Handler, JetStreamFeed, PullSettings, Stalls};
 use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
 use kesos_certification::service::{Certification, Intake, Parts, today};
@@ -57,19 +57,20 @@ pub async fn open_certification(
     .context("cannot open the certificate registry")
 }
 
-fn start<D: ConsumerDb>(
+/// Starts certification's background work on `background`: the intake consumer (on the
+/// embedded log or JetStream) and the expiry job.
+pub fn start_background(
     background: &mut JoinSet<()>,
     certification: &Certification,
-    pool: sqlx::Pool<D>,
+    store: &OpenedStore,
     nats: Option<&Distributed>,
     stalls: &Stalls,
     shutdown: &Shutdown,
-) where
-    kesos_certification::service::Intake: Handler<D>,
-{
-    let intake: Arc<dyn Handler<D>> = Arc::new(certification.intake());
+) {
+    let db = store.db();
+    let intake: Arc<dyn Handler> = Arc::new(certification.intake());
     let consumer =
-        Consumer::new("certification-intake", pool.clone(), intake).with_stalls(stalls.clone());
+        Consumer::new("certification-intake", db.clone(), intake).with_stalls(stalls.clone());
     let stop = shutdown.clone();
     match nats {
         None => {
@@ -80,7 +81,7 @@ fn start<D: ConsumerDb>(
                         store.clone(),
                         "certification",
                         "certification-intake",
-                        &pool,
+                        &db,
                     )
                 };
                 consume(consumer, bind, stop).await;
@@ -121,39 +122,6 @@ fn start<D: ConsumerDb>(
             }
         }
     });
-}
-
-/// Starts certification's background work on `background`.
-pub fn start_background(
-    background: &mut JoinSet<()>,
-    certification: &Certification,
-    store: &OpenedStore,
-    nats: Option<&Distributed>,
-    stalls: &Stalls,
-    shutdown: &Shutdown,
-) {
-    match store {
-        OpenedStore::Sqlite(sqlite) => {
-            start(
-                background,
-                certification,
-                sqlite.pool().clone(),
-                nats,
-                stalls,
-                shutdown,
-            );
-        }
-        OpenedStore::Postgres(postgres) => {
-            start(
-                background,
-                certification,
-                postgres.pool().clone(),
-                nats,
-                stalls,
-                shutdown,
-            );
-        }
-    }
 }
 
 /// `kesos cert verify FILE`: checks an exported certificate offline against this

@@ -9,14 +9,15 @@ use std::io::Write;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use kesos_bus::{ConsumerDb, DeadLetter, RetryRequest, envelope};
+use kesos_bus::bookkeeping;
+use kesos_bus::{DeadLetter, RetryRequest, envelope};
 use kesos_eventstore::EventStore;
+use kesos_readside::Db;
 use kesos_runtime::Config;
-use sqlx::Pool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::open::{OpenedStore, open_store};
+use crate::open::open_store;
 
 /// `kesos dead-letters …`
 #[derive(Debug, Subcommand)]
@@ -54,14 +55,11 @@ pub async fn command(
 ) -> anyhow::Result<()> {
     let store = open_store(config, config.mode()?).await?;
     store.migrate_consumers().await?;
-    match &store {
-        OpenedStore::Sqlite(sqlite) => run(sqlite.pool(), &*store.shared(), action, out).await,
-        OpenedStore::Postgres(pg) => run(pg.pool(), &*store.shared(), action, out).await,
-    }
+    run(&store.db(), &*store.shared(), action, out).await
 }
 
-async fn run<D: ConsumerDb>(
-    pool: &Pool<D>,
+async fn run(
+    pool: &Db,
     store: &dyn EventStore,
     action: DeadLettersAction,
     out: &mut impl Write,
@@ -72,7 +70,7 @@ async fn run<D: ConsumerDb>(
             after,
             limit,
         } => {
-            let letters = D::list_dead_letters(pool, consumer.as_deref(), after, limit)
+            let letters = bookkeeping::list_dead_letters(pool, consumer.as_deref(), after, limit)
                 .await
                 .context("cannot read the dead letters")?;
             if letters.is_empty() {
@@ -107,7 +105,7 @@ async fn run<D: ConsumerDb>(
                     )
                 })?),
             };
-            match D::request_retry(pool, id, replacement.as_deref()).await? {
+            match bookkeeping::request_retry(pool, id, replacement.as_deref()).await? {
                 RetryRequest::Requested => writeln!(
                     out,
                     "dead letter {id}: retry requested; {} hands it to its handler again \
@@ -130,8 +128,8 @@ async fn run<D: ConsumerDb>(
     }
 }
 
-async fn find<D: ConsumerDb>(pool: &Pool<D>, id: i64) -> anyhow::Result<DeadLetter> {
-    D::dead_letter(pool, id)
+async fn find(pool: &Db, id: i64) -> anyhow::Result<DeadLetter> {
+    bookkeeping::dead_letter(pool, id)
         .await
         .context("cannot read the dead letters")?
         .ok_or_else(|| {

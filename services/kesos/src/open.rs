@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use kesos_bus::ConsumerDb;
 use kesos_eventstore::{EventStore, PostgresConfig, PostgresStore, SqliteStore};
 use kesos_runtime::{Config, Mode};
 
@@ -38,10 +37,7 @@ impl OpenedStore {
 
     /// Applies the consumers' bookkeeping migrations in the store's database.
     pub async fn migrate_consumers(&self) -> anyhow::Result<()> {
-        match self {
-            Self::Sqlite(store) => sqlx::Sqlite::migrate_consumers(store.pool()).await?,
-            Self::Postgres(store) => sqlx::Postgres::migrate_consumers(store.pool()).await?,
-        }
+        kesos_bus::bookkeeping::migrate_consumers(&self.db()).await?;
         Ok(())
     }
 

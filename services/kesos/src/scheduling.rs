@@ -11,11 +11,12 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use kesos_bus::{
-    BusError, Consumer, ConsumerDb, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings,
-    Stalls, StreamNames,
+    BusError, Consumer, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings, Stalls,
+    StreamNames,
 };
 use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
+use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
 use kesos_scheduling::domain::{SchedulingPolicy, SchemeList, WorkerId};
 use kesos_scheduling::lsps::LspsChannel;
@@ -100,12 +101,8 @@ pub struct Distributed {
 }
 
 /// Runs one consumer until shutdown, binding its feed again after a feed failure.
-pub(crate) async fn consume<D, F, Fut>(
-    consumer: Consumer<D>,
-    bind: impl Fn() -> Fut,
-    shutdown: Shutdown,
-) where
-    D: ConsumerDb,
+pub(crate) async fn consume<F, Fut>(consumer: Consumer, bind: impl Fn() -> Fut, shutdown: Shutdown)
+where
     F: Feed,
     Fut: Future<Output = Result<F, BusError>>,
 {
@@ -130,47 +127,51 @@ pub(crate) async fn consume<D, F, Fut>(
     }
 }
 
-fn on_own_log<D: ConsumerDb>(
+fn on_own_log(
     background: &mut JoinSet<()>,
     name: &'static str,
     store: Arc<dyn EventStore>,
-    pool: sqlx::Pool<D>,
-    handler: Arc<dyn Handler<D>>,
+    db: Db,
+    handler: Arc<dyn Handler>,
     stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
-    let consumer = Consumer::new(name, pool.clone(), handler).with_stalls(stalls.clone());
+    let consumer = Consumer::new(name, db.clone(), handler).with_stalls(stalls.clone());
     let shutdown = shutdown.clone();
     background.spawn(async move {
-        let bind = || EmbeddedFeed::resume(store.clone(), "scheduling", name, &pool);
+        let bind = || EmbeddedFeed::resume(store.clone(), "scheduling", name, &db);
         consume(consumer, bind, shutdown).await;
     });
 }
 
-fn start<D: ConsumerDb>(
+/// Starts scheduling's background work on `background`: the intake (enrollment's events, from
+/// the embedded log or JetStream), the returns and roster desk on its own log, the LSPS inbox,
+/// and the roster-lock job.
+pub fn start_background(
     background: &mut JoinSet<()>,
     scheduling: &Scheduling,
     enrollment: &Enrollment,
-    pool: sqlx::Pool<D>,
+    opened: &OpenedStore,
     nats: Option<&Distributed>,
     stalls: &Stalls,
     shutdown: &Shutdown,
 ) {
+    let db = opened.db();
     let store = scheduling.store().clone();
-    let intake: Arc<dyn Handler<D>> = Arc::new(Intake::new(scheduling.clone()));
+    let intake: Arc<dyn Handler> = Arc::new(Intake::new(scheduling.clone()));
     match nats {
         None => on_own_log(
             background,
             "scheduling-intake",
             store.clone(),
-            pool.clone(),
+            db.clone(),
             intake,
             stalls,
             shutdown,
         ),
         Some(nats) => {
-            let consumer = Consumer::new("scheduling-intake", pool.clone(), intake)
-                .with_stalls(stalls.clone());
+            let consumer =
+                Consumer::new("scheduling-intake", db.clone(), intake).with_stalls(stalls.clone());
             let (context, names) = (nats.context.clone(), nats.names.clone());
             let filter = format!("{}.enrollment.v1.>", names.prefix);
             let shutdown = shutdown.clone();
@@ -186,19 +187,19 @@ fn start<D: ConsumerDb>(
             });
         }
     }
-    let returns: Arc<dyn Handler<D>> = Arc::new(Returns::new(scheduling.clone()));
+    let returns: Arc<dyn Handler> = Arc::new(Returns::new(scheduling.clone()));
     on_own_log(
         background,
         "scheduling-returns",
         store.clone(),
-        pool.clone(),
+        db.clone(),
         returns,
         stalls,
         shutdown,
     );
     if let Some(nats) = nats {
         let names: Arc<dyn RosterNames> = Arc::new(EnrollmentNames(enrollment.clone()));
-        let desk: Arc<dyn Handler<D>> = Arc::new(RosterDesk::new(
+        let desk: Arc<dyn Handler> = Arc::new(RosterDesk::new(
             scheduling.clone(),
             names,
             nats.context.clone(),
@@ -208,7 +209,7 @@ fn start<D: ConsumerDb>(
             background,
             "scheduling-roster-desk",
             store,
-            pool,
+            db,
             desk,
             stalls,
             shutdown,
@@ -241,40 +242,4 @@ fn start<D: ConsumerDb>(
             }
         }
     });
-}
-
-/// Starts scheduling's background work on `background`.
-pub fn start_background(
-    background: &mut JoinSet<()>,
-    scheduling: &Scheduling,
-    enrollment: &Enrollment,
-    store: &OpenedStore,
-    nats: Option<&Distributed>,
-    stalls: &Stalls,
-    shutdown: &Shutdown,
-) {
-    match store {
-        OpenedStore::Sqlite(sqlite) => {
-            start(
-                background,
-                scheduling,
-                enrollment,
-                sqlite.pool().clone(),
-                nats,
-                stalls,
-                shutdown,
-            );
-        }
-        OpenedStore::Postgres(postgres) => {
-            start(
-                background,
-                scheduling,
-                enrollment,
-                postgres.pool().clone(),
-                nats,
-                stalls,
-                shutdown,
-            );
-        }
-    }
 }

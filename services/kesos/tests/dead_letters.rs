@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kesos::Application;
-use kesos_bus::{ConsumerDb, RetryState, envelope};
+use kesos_bus::{RetryState, bookkeeping, envelope};
 use kesos_eventstore::{EventStore, EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
+use kesos_readside::Db;
 use kesos_runtime::Shutdown;
 use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url};
-use sqlx::Pool;
 use time::OffsetDateTime;
 
 fn kesos(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
@@ -37,8 +37,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn record<D: ConsumerDb>(
-    pool: &Pool<D>,
+async fn record(
+    pool: &Db,
     consumer: &str,
     origin: Option<(String, u64)>,
     event_id: Option<uuid::Uuid>,
@@ -46,7 +46,7 @@ async fn record<D: ConsumerDb>(
     raw: &[u8],
 ) {
     let mut transaction = pool.begin().await.unwrap();
-    D::record_dead_letter(
+    bookkeeping::record_dead_letter(
         &mut transaction,
         consumer,
         origin.as_ref(),
@@ -61,13 +61,13 @@ async fn record<D: ConsumerDb>(
 
 /// Three dead letters: a refused event (whole envelope), one recorded before envelopes were
 /// kept (the event's payload only), and bytes that never were an event.
-async fn the_command_lists_shows_and_retries_once<D: ConsumerDb>(
+async fn the_command_lists_shows_and_retries_once(
     store: Arc<dyn EventStore>,
-    pool: &Pool<D>,
+    pool: &Db,
     dir: &Path,
     env: &[(&str, String)],
 ) {
-    D::migrate_consumers(pool).await.unwrap();
+    bookkeeping::migrate_consumers(pool).await.unwrap();
     let kind = EventType::parse("kesos.scheduling.v1.AssessmentDecided").unwrap();
     let events = (0..2)
         .map(|i| {
@@ -120,7 +120,7 @@ async fn the_command_lists_shows_and_retries_once<D: ConsumerDb>(
         &[0xff, 0x01],
     )
     .await;
-    let ids: Vec<i64> = D::list_dead_letters(pool, None, 0, 100)
+    let ids: Vec<i64> = bookkeeping::list_dead_letters(pool, None, 0, 100)
         .await
         .unwrap()
         .iter()
@@ -184,13 +184,16 @@ async fn the_command_lists_shows_and_retries_once<D: ConsumerDb>(
         "{}",
         text(&again.stdout)
     );
-    let letter = D::dead_letter(pool, refused).await.unwrap().unwrap();
+    let letter = bookkeeping::dead_letter(pool, refused)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(letter.retry, RetryState::Requested);
 
     // The old dead letter is rebuilt from the log, so the consumer can redrive it.
     let rebuilt = kesos(dir, &["dead-letters", "retry", &old.to_string()], env);
     assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
-    let letter = D::dead_letter(pool, old).await.unwrap().unwrap();
+    let letter = bookkeeping::dead_letter(pool, old).await.unwrap().unwrap();
     assert_eq!(letter.retry, RetryState::Requested);
     let delivered = envelope::decode(&letter.payload).unwrap();
     assert_eq!(delivered.event.event_id, second.event_id);
@@ -200,7 +203,10 @@ async fn the_command_lists_shows_and_retries_once<D: ConsumerDb>(
     let stderr = text(&refused_retry.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("is not an event"), "{stderr}");
-    let letter = D::dead_letter(pool, garbage).await.unwrap().unwrap();
+    let letter = bookkeeping::dead_letter(pool, garbage)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(letter.retry, RetryState::NotRequested);
 
     let missing = kesos(dir, &["dead-letters", "show", "999999"], env);
@@ -212,7 +218,7 @@ async fn the_command_lists_shows_and_retries_once<D: ConsumerDb>(
 async fn dead_letters_are_listed_shown_and_retried_once_in_the_embedded_mode() {
     let file = SqliteFile::create();
     let store = file.store().await;
-    let pool = store.pool().clone();
+    let pool = Db::from(store.pool().clone());
     let env = [("KESOS_SQLITE_PATH", file.path.display().to_string())];
     let dir = file.path.parent().unwrap().to_path_buf();
     the_command_lists_shows_and_retries_once(Arc::new(store), &pool, &dir, &env).await;
@@ -222,7 +228,7 @@ async fn dead_letters_are_listed_shown_and_retried_once_in_the_embedded_mode() {
 async fn dead_letters_are_listed_shown_and_retried_once_in_the_distributed_mode() {
     let schema = PgSchema::create().await;
     let store = schema.store().await;
-    let pool = store.pool().clone();
+    let pool = Db::from(store.pool().clone());
     let env = [
         ("KESOS_DATABASE_URL", database_url()),
         ("KESOS_DATABASE_SCHEMA", schema.name.clone()),

@@ -14,7 +14,7 @@ use async_nats::jetstream;
 use async_trait::async_trait;
 use futures::StreamExt;
 use kesos_bus::jetstream::DEAD_REASON_HEADER;
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Stalls, StreamNames};
+use kesos_bus::{Consumer, EmbeddedFeed, Stalls, StreamNames};
 use kesos_commands::CommandContext;
 use kesos_eventstore::{AsOf, EventStore};
 use kesos_readside::Db;
@@ -100,7 +100,7 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
  {
     let schema = PgSchema::create().await;
     let store = schema.store().await;
-    sqlx::Postgres::migrate_consumers(store.pool())
+    kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(store.pool().clone()))
         .await
         .unwrap();
     let shared: Arc<dyn EventStore> = Arc::new(store.clone());
@@ -128,8 +128,7 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     for (name, handler) in [
         (
             "returns",
-            Arc::new(Returns::new(scheduling.clone()))
-                as Arc<dyn kesos_bus::Handler<sqlx::Postgres>>,
+            Arc::new(Returns::new(scheduling.clone())) as Arc<dyn kesos_bus::Handler>,
         ),
         (
             "roster-desk",
@@ -141,9 +140,14 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
             )),
         ),
     ] {
-        let feed = EmbeddedFeed::resume(shared.clone(), "scheduling", name, store.pool())
-            .await
-            .unwrap();
+        let feed = EmbeddedFeed::resume(
+            shared.clone(),
+            "scheduling",
+            name,
+            &Db::from(store.pool().clone()),
+        )
+        .await
+        .unwrap();
         let consumer = Consumer::new(name, store.pool().clone(), handler);
         let done = stopped(watching.clone());
         tasks.push(tokio::spawn(async move {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_bus::{Consumer, ConsumerDb, EmbeddedFeed, Handler, Stalls};
+use kesos_bus::{Consumer, EmbeddedFeed, Handler, Stalls};
 use kesos_commands::CommandContext;
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
@@ -46,14 +46,15 @@ struct Harness {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-fn spawn_consumer<D: ConsumerDb>(
+fn spawn_consumer(
     name: &str,
     store: Arc<dyn EventStore>,
-    pool: sqlx::Pool<D>,
-    handler: Arc<dyn Handler<D>>,
+    pool: impl Into<Db>,
+    handler: Arc<dyn Handler>,
     stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let name = name.to_owned();
+    let pool: Db = pool.into();
     tokio::spawn(async move {
         let feed = EmbeddedFeed::resume(store, "scheduling", &name, &pool)
             .await
@@ -73,7 +74,7 @@ impl Harness {
     async fn postgres() -> Self {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        sqlx::Postgres::migrate_consumers(store.pool())
+        kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(store.pool().clone()))
             .await
             .unwrap();
         let shared: Arc<dyn EventStore> = Arc::new(store.clone());
@@ -82,14 +83,14 @@ impl Harness {
         let scheduling = scheduling(shared.clone(), db, &stalls).await;
         let (stop, watching) = watch::channel(false);
         let tasks = vec![
-            spawn_consumer::<sqlx::Postgres>(
+            spawn_consumer(
                 "intake",
                 shared.clone(),
                 store.pool().clone(),
                 Arc::new(Intake::new(scheduling.clone())),
                 watching.clone(),
             ),
-            spawn_consumer::<sqlx::Postgres>(
+            spawn_consumer(
                 "returns",
                 shared,
                 store.pool().clone(),
@@ -109,21 +110,23 @@ impl Harness {
     async fn sqlite() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        sqlx::Sqlite::migrate_consumers(store.pool()).await.unwrap();
+        kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(store.pool().clone()))
+            .await
+            .unwrap();
         let shared: Arc<dyn EventStore> = Arc::new(store.clone());
         let stalls = Stalls::new();
         let db = Db::Sqlite(store.pool().clone());
         let scheduling = scheduling(shared.clone(), db, &stalls).await;
         let (stop, watching) = watch::channel(false);
         let tasks = vec![
-            spawn_consumer::<sqlx::Sqlite>(
+            spawn_consumer(
                 "intake",
                 shared.clone(),
                 store.pool().clone(),
                 Arc::new(Intake::new(scheduling.clone())),
                 watching.clone(),
             ),
-            spawn_consumer::<sqlx::Sqlite>(
+            spawn_consumer(
                 "returns",
                 shared,
                 store.pool().clone(),

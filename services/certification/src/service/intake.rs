@@ -24,8 +24,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
+use kesos_readside::Tx;
 use kesos_vault::{KeyState, VaultConnection, VaultError};
-use sqlx::{Postgres, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::domain::names;
@@ -211,82 +211,78 @@ const ERASE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased
     ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_ciphertext = NULL, name_nonce = NULL, \
     name_key_id = NULL, name_masked = NULL";
 
-macro_rules! handler_for {
-    ($db:ty) => {
-        #[async_trait]
-        impl Handler<$db> for Intake {
-            fn batch_size(&self) -> usize {
-                Self::BATCH
-            }
+#[async_trait]
+impl Handler for Intake {
+    fn batch_size(&self) -> usize {
+        Self::BATCH
+    }
 
-            async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
-                self.issue_from(delivered).await.map(|_| ())
-            }
+    async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        self.issue_from(delivered).await.map(|_| ())
+    }
 
-            async fn act_batch(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
-                self.issue_batch_from(batch).await
-            }
+    async fn act_batch(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+        self.issue_batch_from(batch).await
+    }
 
-            async fn handle(
-                &self,
-                transaction: &mut Transaction<'static, $db>,
-                delivered: &Delivered,
-            ) -> Result<(), HandlerError> {
-                Handler::<$db>::handle_batch(self, transaction, &[delivered]).await
-            }
+    async fn handle(
+        &self,
+        transaction: &mut Tx,
+        delivered: &Delivered,
+    ) -> Result<(), HandlerError> {
+        self.handle_batch(transaction, &[delivered]).await
+    }
 
-            async fn handle_batch(
-                &self,
-                transaction: &mut Transaction<'static, $db>,
-                batch: &[&Delivered],
-            ) -> Result<(), HandlerError> {
-                let events = batch
-                    .iter()
-                    .map(|delivered| holder_event(delivered))
-                    .filter_map(Result::transpose)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let registered: Vec<&Holder> = events
-                    .iter()
-                    .filter_map(|event| match event {
-                        HolderEvent::Registered(holder) => Some(holder),
-                        HolderEvent::Erased(_) | HolderEvent::Moved(..) => None,
-                    })
-                    .collect();
-                let masks = self.masks((&mut **transaction).into(), &registered).await?;
-                for event in events {
-                    match event {
-                        HolderEvent::Registered(holder) => {
-                            let mask = masks.get(&holder.worker_id.0).cloned();
-                            sqlx::query(REGISTER_HOLDER)
-                                .bind(holder.worker_id.to_string())
-                                .bind(holder.full_name.ciphertext)
-                                .bind(holder.full_name.nonce)
-                                .bind(holder.full_name.key_id)
-                                .bind(holder.posting)
-                                .bind(mask)
-                                .execute(&mut **transaction)
-                                .await?;
-                        }
-                        HolderEvent::Erased(worker) => {
-                            sqlx::query(ERASE_HOLDER)
-                                .bind(worker.to_string())
-                                .execute(&mut **transaction)
-                                .await?;
-                        }
-                        HolderEvent::Moved(worker, posting) => {
-                            sqlx::query(MOVE_HOLDER)
-                                .bind(worker.to_string())
-                                .bind(posting)
-                                .execute(&mut **transaction)
-                                .await?;
-                        }
-                    }
+    async fn handle_batch(
+        &self,
+        transaction: &mut Tx,
+        batch: &[&Delivered],
+    ) -> Result<(), HandlerError> {
+        let events = batch
+            .iter()
+            .map(|delivered| holder_event(delivered))
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, _>>()?;
+        let registered: Vec<&Holder> = events
+            .iter()
+            .filter_map(|event| match event {
+                HolderEvent::Registered(holder) => Some(holder),
+                HolderEvent::Erased(_) | HolderEvent::Moved(..) => None,
+            })
+            .collect();
+        let masks = self.masks(transaction.into(), &registered).await?;
+        for event in events {
+            match event {
+                HolderEvent::Registered(holder) => {
+                    let mask = masks.get(&holder.worker_id.0).cloned();
+                    transaction
+                        .query(REGISTER_HOLDER)
+                        .bind(holder.worker_id.to_string())
+                        .bind(holder.full_name.ciphertext)
+                        .bind(holder.full_name.nonce)
+                        .bind(holder.full_name.key_id)
+                        .bind(holder.posting)
+                        .bind(mask)
+                        .execute()
+                        .await?;
                 }
-                Ok(())
+                HolderEvent::Erased(worker) => {
+                    transaction
+                        .query(ERASE_HOLDER)
+                        .bind(worker.to_string())
+                        .execute()
+                        .await?;
+                }
+                HolderEvent::Moved(worker, posting) => {
+                    transaction
+                        .query(MOVE_HOLDER)
+                        .bind(worker.to_string())
+                        .bind(posting)
+                        .execute()
+                        .await?;
+                }
             }
         }
-    };
+        Ok(())
+    }
 }
-
-handler_for!(Postgres);
-handler_for!(Sqlite);

@@ -123,32 +123,22 @@ impl Harness {
         checkpoints.get(LOG).copied().unwrap_or(0)
     }
 
+    /// The store's database, as the consumer's handle.
+    fn consumer_db(&self) -> Db {
+        match &self.place {
+            Place::Pg(_, store) => Db::from(store.pool().clone()),
+            Place::Lite(_, store) => Db::from(store.pool().clone()),
+        }
+    }
+
     /// Hands `delivered` to the consumer's handler as the consumer would: `act`, then `handle`
     /// in a transaction; then waits for the registry to show it.
     pub async fn deliver(&self, delivered: &Delivered) {
         let intake = self.certification.intake();
-        match &self.place {
-            Place::Pg(_, store) => {
-                Handler::<sqlx::Postgres>::act(&intake, delivered)
-                    .await
-                    .unwrap();
-                let mut tx = store.pool().begin().await.unwrap();
-                Handler::<sqlx::Postgres>::handle(&intake, &mut tx, delivered)
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-            }
-            Place::Lite(_, store) => {
-                Handler::<sqlx::Sqlite>::act(&intake, delivered)
-                    .await
-                    .unwrap();
-                let mut tx = store.pool().begin().await.unwrap();
-                Handler::<sqlx::Sqlite>::handle(&intake, &mut tx, delivered)
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-            }
-        }
+        Handler::act(&intake, delivered).await.unwrap();
+        let mut tx = self.consumer_db().begin().await.unwrap();
+        Handler::handle(&intake, &mut tx, delivered).await.unwrap();
+        tx.commit().await.unwrap();
         self.settled().await;
     }
 
@@ -157,28 +147,12 @@ impl Harness {
     pub async fn deliver_batch(&self, batch: &[Delivered]) {
         let intake = self.certification.intake();
         let batch: Vec<&Delivered> = batch.iter().collect();
-        match &self.place {
-            Place::Pg(_, store) => {
-                Handler::<sqlx::Postgres>::act_batch(&intake, &batch)
-                    .await
-                    .unwrap();
-                let mut tx = store.pool().begin().await.unwrap();
-                Handler::<sqlx::Postgres>::handle_batch(&intake, &mut tx, &batch)
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-            }
-            Place::Lite(_, store) => {
-                Handler::<sqlx::Sqlite>::act_batch(&intake, &batch)
-                    .await
-                    .unwrap();
-                let mut tx = store.pool().begin().await.unwrap();
-                Handler::<sqlx::Sqlite>::handle_batch(&intake, &mut tx, &batch)
-                    .await
-                    .unwrap();
-                tx.commit().await.unwrap();
-            }
-        }
+        Handler::act_batch(&intake, &batch).await.unwrap();
+        let mut tx = self.consumer_db().begin().await.unwrap();
+        Handler::handle_batch(&intake, &mut tx, &batch)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
         self.settled().await;
     }
 

@@ -10,7 +10,7 @@
 //!   with capped exponential backoff for as long as it lasts, so events of a stream are never
 //!   handled out of order and an outage never loses an effect; past `stalled_after` attempts the
 //!   consumer reports itself stalled ([`Stalls`], read by readiness) until it moves on;
-//! - a dead letter can be **redriven** once ([`ConsumerDb::request_retry`], `kesos dead-letters
+//! - a dead letter can be **redriven** once ([`bookkeeping::request_retry`], `kesos dead-letters
 //!   retry`): the running consumer looks for requested retries every `redrive_every` and hands
 //!   each to its handler again, as one more delivery (see [`crate::dead_letter`]).
 //!
@@ -28,9 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sqlx::{Pool, Transaction};
+use kesos_sql::{Db, Tx};
 
-use crate::consumer_db::ConsumerDb;
+use crate::bookkeeping;
 use crate::dead_letter::{DeadLetter, HANDLED};
 use crate::envelope::{self, Delivered};
 use crate::error::BusError;
@@ -104,7 +104,7 @@ pub fn is_transient_sqlx(error: &sqlx::Error) -> bool {
 /// its effects must be idempotent by construction: event ids derived from the delivered event's
 /// id, a `Nats-Msg-Id` JetStream de-duplicates.
 #[async_trait]
-pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
+pub trait Handler: Send + Sync + 'static {
     /// Most messages handed over together (see the module docs on batches). The default, 1,
     /// keeps one transaction per message; a handler opts in only when its batch methods keep
     /// each message's effects exactly as one-at-a-time handling would.
@@ -128,17 +128,14 @@ pub trait Handler<D: ConsumerDb>: Send + Sync + 'static {
     }
 
     /// Applies one event.
-    async fn handle(
-        &self,
-        transaction: &mut Transaction<'static, D>,
-        delivered: &Delivered,
-    ) -> Result<(), HandlerError>;
+    async fn handle(&self, transaction: &mut Tx, delivered: &Delivered)
+    -> Result<(), HandlerError>;
 
     /// Applies a batch's fresh events (never processed before, each once), in delivery order,
     /// in one transaction. The default handles each.
     async fn handle_batch(
         &self,
-        transaction: &mut Transaction<'static, D>,
+        transaction: &mut Tx,
         batch: &[&Delivered],
     ) -> Result<(), HandlerError> {
         for delivered in batch {
@@ -221,10 +218,10 @@ pub const REDRIVE_EVERY: Duration = Duration::from_secs(2);
 const REDRIVE_BATCH: u32 = 100;
 
 /// A named consumer: its handler, its database and its retry policy.
-pub struct Consumer<D: ConsumerDb> {
+pub struct Consumer {
     name: String,
-    pool: Pool<D>,
-    handler: Arc<dyn Handler<D>>,
+    db: Db,
+    handler: Arc<dyn Handler>,
     retry: RetryPolicy,
     stalls: Stalls,
     redrive_every: Duration,
@@ -244,12 +241,14 @@ impl From<HandlerError> for Failure {
     }
 }
 
-impl<D: ConsumerDb> Consumer<D> {
+impl Consumer {
     /// A consumer named `name` (the durable name on JetStream; the checkpoint key on the log).
-    pub fn new(name: impl Into<String>, pool: Pool<D>, handler: Arc<dyn Handler<D>>) -> Self {
+    /// `db` is its own database (a pool of either backend), where the handler's effects and
+    /// the bookkeeping commit together.
+    pub fn new(name: impl Into<String>, db: impl Into<Db>, handler: Arc<dyn Handler>) -> Self {
         Self {
             name: name.into(),
-            pool,
+            db: db.into(),
             handler,
             retry: RetryPolicy::default(),
             stalls: Stalls::new(),
@@ -286,8 +285,8 @@ impl<D: ConsumerDb> Consumer<D> {
     }
 
     /// The consumer's database.
-    pub fn pool(&self) -> &Pool<D> {
-        &self.pool
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Consumes from `feed` until `shutdown` completes. Returns an error only when the feed
@@ -401,8 +400,8 @@ impl<D: ConsumerDb> Consumer<D> {
     async fn apply_batch(&self, events: &[&Delivered]) -> Result<(), Failure> {
         let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
         self.handler.act_batch(events).await?;
-        let mut transaction = self.pool.begin().await.map_err(transient)?;
-        let fresh = D::mark_processed_batch(&mut transaction, &self.name, events)
+        let mut transaction = self.db.begin().await.map_err(transient)?;
+        let fresh = bookkeeping::mark_processed_batch(&mut transaction, &self.name, events)
             .await
             .map_err(transient)?;
         let mut first = std::collections::HashSet::with_capacity(fresh.len());
@@ -468,8 +467,8 @@ impl<D: ConsumerDb> Consumer<D> {
     async fn apply(&self, delivered: &Delivered) -> Result<(), Failure> {
         let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
         self.handler.act(delivered).await?;
-        let mut transaction = self.pool.begin().await.map_err(transient)?;
-        let fresh = D::mark_processed(&mut transaction, &self.name, delivered)
+        let mut transaction = self.db.begin().await.map_err(transient)?;
+        let fresh = bookkeeping::mark_processed(&mut transaction, &self.name, delivered)
             .await
             .map_err(transient)?;
         if !fresh {
@@ -509,14 +508,14 @@ impl<D: ConsumerDb> Consumer<D> {
         incoming: &Incoming<impl Send + Sync>,
         reason: &str,
     ) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.db.begin().await?;
         if let Ok(delivered) = &incoming.content
-            && !D::mark_processed(&mut transaction, &self.name, delivered).await?
+            && !bookkeeping::mark_processed(&mut transaction, &self.name, delivered).await?
         {
             return Ok(());
         }
         let event_id = incoming.content.as_ref().ok().map(|d| d.event.event_id);
-        D::record_dead_letter(
+        bookkeeping::record_dead_letter(
             &mut transaction,
             &self.name,
             incoming.origin.as_ref(),
@@ -531,7 +530,8 @@ impl<D: ConsumerDb> Consumer<D> {
     /// Redrives the dead letters whose retry was requested. A transient failure leaves the
     /// request standing for the next look; anything else settles it.
     async fn redrive_requested(&self) {
-        let letters = match D::pending_retries(&self.pool, &self.name, REDRIVE_BATCH).await {
+        let letters = match bookkeeping::pending_retries(&self.db, &self.name, REDRIVE_BATCH).await
+        {
             Ok(letters) => letters,
             Err(error) => {
                 tracing::warn!(consumer = %self.name, %error, "cannot look for requested retries");
@@ -574,14 +574,14 @@ impl<D: ConsumerDb> Consumer<D> {
     async fn redrive(&self, letter: &DeadLetter, delivered: &Delivered) -> Result<(), Failure> {
         let transient = |error: sqlx::Error| Failure::Transient(error.to_string());
         self.handler.act(delivered).await?;
-        let mut transaction = self.pool.begin().await.map_err(transient)?;
-        if !D::finish_retry(&mut transaction, letter.id, HANDLED)
+        let mut transaction = self.db.begin().await.map_err(transient)?;
+        if !bookkeeping::finish_retry(&mut transaction, letter.id, HANDLED)
             .await
             .map_err(transient)?
         {
             return Ok(());
         }
-        D::mark_processed(&mut transaction, &self.name, delivered)
+        bookkeeping::mark_processed(&mut transaction, &self.name, delivered)
             .await
             .map_err(transient)?;
         self.handler.handle(&mut transaction, delivered).await?;
@@ -590,15 +590,15 @@ impl<D: ConsumerDb> Consumer<D> {
 
     /// A redrive refused again: settles the request and records a new dead letter.
     async fn dead_again(&self, letter: &DeadLetter, reason: &str) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.db.begin().await?;
         let outcome = format!("failed again: {reason}");
-        if !D::finish_retry(&mut transaction, letter.id, &outcome).await? {
+        if !bookkeeping::finish_retry(&mut transaction, letter.id, &outcome).await? {
             return Ok(());
         }
         let origin = letter
             .position
             .map(|position| (letter.source.clone(), position));
-        D::record_dead_letter(
+        bookkeeping::record_dead_letter(
             &mut transaction,
             &self.name,
             origin.as_ref(),

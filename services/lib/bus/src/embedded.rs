@@ -8,10 +8,11 @@ use async_trait::async_trait;
 use kesos_eventstore::{EventStore, StoreError};
 use tokio::sync::watch;
 
+use crate::bookkeeping;
 use crate::consumer::{Feed, Incoming};
-use crate::consumer_db::ConsumerDb;
 use crate::envelope::Delivered;
 use crate::error::BusError;
+use kesos_sql::Db;
 
 /// Most events read per poll.
 const BATCH: usize = 500;
@@ -32,14 +33,14 @@ pub struct EmbeddedFeed {
 
 impl EmbeddedFeed {
     /// Resumes `consumer`'s reading of `store` (named `source`) from its saved checkpoint.
-    pub async fn resume<D: ConsumerDb>(
+    pub async fn resume(
         store: Arc<dyn EventStore>,
         source: impl Into<String>,
         consumer: &str,
-        pool: &sqlx::Pool<D>,
+        db: &Db,
     ) -> Result<Self, BusError> {
         let source = source.into();
-        let position = D::checkpoint(pool, consumer, &source).await?;
+        let position = bookkeeping::checkpoint(db, consumer, &source).await?;
         let appended = store.appended();
         Ok(Self {
             store,

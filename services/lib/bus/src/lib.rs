@@ -10,8 +10,8 @@
 //! request, see [`dead_letter`]), capped backoff for transient failures for as long as they
 //! last (a stall is reported in [`Stalls`]). One test suite runs against both feeds.
 
+pub mod bookkeeping;
 pub mod consumer;
-pub mod consumer_db;
 pub mod dead_letter;
 pub mod embedded;
 pub mod envelope;
@@ -23,7 +23,6 @@ pub mod relay;
 pub use consumer::{
     Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy, is_transient_sqlx,
 };
-pub use consumer_db::ConsumerDb;
 pub use dead_letter::{DeadLetter, RetryRequest, RetryState};
 pub use embedded::EmbeddedFeed;
 pub use envelope::{Delivered, EnvelopeError};

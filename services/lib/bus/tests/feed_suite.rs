@@ -11,16 +11,17 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_trait::async_trait;
 use futures::StreamExt;
+use kesos_bus::bookkeeping;
 use kesos_bus::{
-    Consumer, ConsumerDb, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed,
-    PullSettings, Relay, RelaySettings, RetryPolicy, RetryRequest, RetryState, StreamNames,
+    Consumer, Delivered, EmbeddedFeed, Handler, HandlerError, JetStreamFeed, PullSettings, Relay,
+    RelaySettings, RetryPolicy, RetryRequest, RetryState, StreamNames,
 };
 use kesos_eventstore::{
     EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
     StreamId,
 };
+use kesos_sql::{Backend, Db, Tx};
 use kesos_testkit::{PgSchema, SqliteFile, nats_url, unique_name};
-use sqlx::{Pool, Postgres, Sqlite, Transaction};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -67,80 +68,48 @@ impl Recorder {
     }
 }
 
-/// The test's read model table, per backend.
-#[async_trait]
-trait SeenTable: ConsumerDb {
-    async fn create(pool: &Pool<Self>);
-    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)>;
+/// The test's read model table: the column types differ, the statements do not.
+async fn create_seen(db: &Db) {
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS seen (n INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)"
+        }
+        Backend::Postgres => {
+            "CREATE TABLE IF NOT EXISTS seen (n bigserial PRIMARY KEY, stream text, version bigint, payload bytea)"
+        }
+    };
+    db.query(sql).execute().await.unwrap();
+}
+
+async fn seen_rows(db: &Db) -> Vec<(String, i64, Vec<u8>)> {
+    db.query("SELECT stream, version, payload FROM seen ORDER BY n")
+        .fetch_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get_index(0).unwrap(),
+                row.get_index(1).unwrap(),
+                row.get_index(2).unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[async_trait]
-impl SeenTable for Sqlite {
-    async fn create(pool: &Pool<Self>) {
-        sqlx::query("CREATE TABLE IF NOT EXISTS seen (n INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, version INTEGER, payload BLOB)")
-            .execute(pool).await.unwrap();
-    }
-    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)> {
-        sqlx::query_as("SELECT stream, version, payload FROM seen ORDER BY n")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    }
-}
-
-#[async_trait]
-impl SeenTable for Postgres {
-    async fn create(pool: &Pool<Self>) {
-        sqlx::query("CREATE TABLE IF NOT EXISTS seen (n bigserial PRIMARY KEY, stream text, version bigint, payload bytea)")
-            .execute(pool).await.unwrap();
-    }
-    async fn seen(pool: &Pool<Self>) -> Vec<(String, i64, Vec<u8>)> {
-        sqlx::query_as("SELECT stream, version, payload FROM seen ORDER BY n")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    }
-}
-
-#[async_trait]
-impl Handler<Sqlite> for Recorder {
+impl Handler for Recorder {
     fn batch_size(&self) -> usize {
         self.batch.max(1)
     }
 
-    async fn handle(
-        &self,
-        tx: &mut Transaction<'static, Sqlite>,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, tx: &mut Tx, d: &Delivered) -> Result<(), HandlerError> {
         self.verdict(d)?;
-        sqlx::query("INSERT INTO seen (stream, version, payload) VALUES (?, ?, ?)")
+        tx.query("INSERT INTO seen (stream, version, payload) VALUES ($1, $2, $3)")
             .bind(d.event.stream_id.as_str())
             .bind(i64::try_from(d.event.stream_version).unwrap())
-            .bind(&d.event.payload)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Handler<Postgres> for Recorder {
-    fn batch_size(&self) -> usize {
-        self.batch.max(1)
-    }
-
-    async fn handle(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        d: &Delivered,
-    ) -> Result<(), HandlerError> {
-        self.verdict(d)?;
-        sqlx::query("INSERT INTO seen (stream, version, payload) VALUES ($1, $2, $3)")
-            .bind(d.event.stream_id.as_str())
-            .bind(i64::try_from(d.event.stream_version).unwrap())
-            .bind(&d.event.payload)
-            .execute(&mut **tx)
+            .bind(d.event.payload.as_slice())
+            .execute()
             .await?;
         Ok(())
     }
@@ -168,10 +137,9 @@ impl Running {
 
 #[async_trait]
 trait Fixture: Send + Sync {
-    type Db: SeenTable;
     fn store(&self) -> Arc<dyn EventStore>;
-    fn pool(&self) -> Pool<Self::Db>;
-    async fn start(&self, consumer: Arc<Consumer<Self::Db>>) -> Running;
+    fn db(&self) -> Db;
+    async fn start(&self, consumer: Arc<Consumer>) -> Running;
     /// Makes the feed deliver everything again (as after a lost checkpoint or a re-publish
     /// outside JetStream's duplicate window).
     async fn redeliver_everything(&self);
@@ -191,23 +159,23 @@ impl Embedded {
     async fn new() -> Self {
         let file = SqliteFile::create();
         let store = Arc::new(file.store().await);
-        Sqlite::migrate_consumers(store.pool()).await.unwrap();
-        Sqlite::create(store.pool()).await;
+        let db = Db::from(store.pool().clone());
+        bookkeeping::migrate_consumers(&db).await.unwrap();
+        create_seen(&db).await;
         Self { _file: file, store }
     }
 }
 
 #[async_trait]
 impl Fixture for Embedded {
-    type Db = Sqlite;
     fn store(&self) -> Arc<dyn EventStore> {
         self.store.clone()
     }
-    fn pool(&self) -> Pool<Sqlite> {
-        self.store.pool().clone()
+    fn db(&self) -> Db {
+        Db::from(self.store.pool().clone())
     }
-    async fn start(&self, consumer: Arc<Consumer<Sqlite>>) -> Running {
-        let feed = EmbeddedFeed::resume(self.store(), "kesos", consumer.name(), consumer.pool())
+    async fn start(&self, consumer: Arc<Consumer>) -> Running {
+        let feed = EmbeddedFeed::resume(self.store(), "kesos", consumer.name(), consumer.db())
             .await
             .unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -246,7 +214,7 @@ impl Fixture for Embedded {
         tx.commit().await.unwrap();
     }
     async fn dead_letters(&self, consumer: &str) -> u64 {
-        Sqlite::dead_letter_count(self.store.pool(), consumer)
+        bookkeeping::dead_letter_count(&self.db(), consumer)
             .await
             .unwrap()
     }
@@ -256,7 +224,7 @@ impl Fixture for Embedded {
 struct Distributed {
     schema: PgSchema,
     store: Arc<PostgresStore>,
-    pool: Pool<Postgres>,
+    pool: sqlx::PgPool,
     context: jetstream::Context,
     names: StreamNames,
     relay: Running,
@@ -267,8 +235,9 @@ impl Distributed {
         let schema = PgSchema::create().await;
         let store = Arc::new(schema.store().await);
         let pool = schema.pool().await;
-        Postgres::migrate_consumers(&pool).await.unwrap();
-        Postgres::create(&pool).await;
+        let db = Db::from(pool.clone());
+        bookkeeping::migrate_consumers(&db).await.unwrap();
+        create_seen(&db).await;
         let client = async_nats::connect(nats_url())
             .await
             .unwrap_or_else(|error| {
@@ -316,14 +285,13 @@ async fn start_relay(
 
 #[async_trait]
 impl Fixture for Distributed {
-    type Db = Postgres;
     fn store(&self) -> Arc<dyn EventStore> {
         self.store.clone()
     }
-    fn pool(&self) -> Pool<Postgres> {
-        self.pool.clone()
+    fn db(&self) -> Db {
+        Db::from(self.pool.clone())
     }
-    async fn start(&self, consumer: Arc<Consumer<Postgres>>) -> Running {
+    async fn start(&self, consumer: Arc<Consumer>) -> Running {
         let settings = PullSettings {
             ack_wait: Duration::from_secs(1),
             batch: 50,
@@ -376,7 +344,7 @@ impl Fixture for Distributed {
             .unwrap();
     }
     async fn dead_letters(&self, consumer: &str) -> u64 {
-        let in_db = Postgres::dead_letter_count(&self.pool, consumer)
+        let in_db = bookkeeping::dead_letter_count(&self.db(), consumer)
             .await
             .unwrap();
         let mut stream = self
@@ -424,10 +392,7 @@ async fn append(store: &dyn EventStore, stream: &str, labels: &[&str]) {
         .unwrap();
 }
 
-fn consumer<F: Fixture>(fixture: &F, name: &str, batch: usize) -> Arc<Consumer<F::Db>>
-where
-    Recorder: Handler<F::Db>,
-{
+fn consumer<F: Fixture>(fixture: &F, name: &str, batch: usize) -> Arc<Consumer> {
     consumer_with(fixture, name, Recorder::default().batched(batch))
 }
 
@@ -440,17 +405,14 @@ impl Recorder {
 
 /// A consumer over `recorder`, with short waits: backoff from 10 to 50 ms, stalled after 5
 /// attempts, requested retries looked for every 50 ms.
-fn consumer_with<F: Fixture>(fixture: &F, name: &str, recorder: Recorder) -> Arc<Consumer<F::Db>>
-where
-    Recorder: Handler<F::Db>,
-{
+fn consumer_with<F: Fixture>(fixture: &F, name: &str, recorder: Recorder) -> Arc<Consumer> {
     let retry = RetryPolicy {
         initial: Duration::from_millis(10),
         max: Duration::from_millis(50),
         stalled_after: 5,
     };
     Arc::new(
-        Consumer::new(name, fixture.pool(), Arc::new(recorder))
+        Consumer::new(name, fixture.db(), Arc::new(recorder))
             .with_retry(retry)
             .with_redrive_every(Duration::from_millis(50)),
     )
@@ -459,7 +421,7 @@ where
 async fn wait_for_seen<F: Fixture>(fixture: &F, count: usize) -> Vec<(String, i64, Vec<u8>)> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let seen = F::Db::seen(&fixture.pool()).await;
+        let seen = seen_rows(&fixture.db()).await;
         if seen.len() >= count || tokio::time::Instant::now() > deadline {
             return seen;
         }
@@ -489,10 +451,10 @@ fn assert_streams_in_order(seen: &[(String, i64, Vec<u8>)]) {
 
 // ---- the cases -----------------------------------------------------------------------------
 
-async fn every_event_is_handled_once_and_each_stream_in_order<F: Fixture>(fixture: &F, batch: usize)
-where
-    Recorder: Handler<F::Db>,
-{
+async fn every_event_is_handled_once_and_each_stream_in_order<F: Fixture>(
+    fixture: &F,
+    batch: usize,
+) {
     let running = fixture.start(consumer(fixture, "orderly", batch)).await;
     for round in 0..10 {
         for stream in ["w-1", "w-2", "w-3", "w-4", "w-5"] {
@@ -505,10 +467,7 @@ where
     assert_streams_in_order(&seen);
 }
 
-async fn a_redelivered_event_has_no_second_effect<F: Fixture>(fixture: &F, batch: usize)
-where
-    Recorder: Handler<F::Db>,
-{
+async fn a_redelivered_event_has_no_second_effect<F: Fixture>(fixture: &F, batch: usize) {
     append(&*fixture.store(), "w-1", &["a", "b", "c"]).await;
     let running = fixture.start(consumer(fixture, "dedupe", batch)).await;
     assert_eq!(wait_for_seen(fixture, 3).await.len(), 3);
@@ -518,7 +477,7 @@ where
     let running = fixture.start(consumer(fixture, "dedupe", batch)).await;
     let seen = wait_for_seen(fixture, 4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let seen_later = F::Db::seen(&fixture.pool()).await;
+    let seen_later = seen_rows(&fixture.db()).await;
     running.stop().await;
     assert_eq!(seen.len(), 4);
     assert_eq!(seen_later.len(), 4, "redelivered events were applied again");
@@ -527,9 +486,7 @@ where
 async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: Fixture>(
     fixture: &F,
     batch: usize,
-) where
-    Recorder: Handler<F::Db>,
-{
+) {
     let total = 200;
     for i in 0..total {
         append(
@@ -547,7 +504,7 @@ async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: F
     let running = fixture.start(consumer(fixture, "crashy", batch)).await;
     let seen = wait_for_seen(fixture, total).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let seen_later = F::Db::seen(&fixture.pool()).await;
+    let seen_later = seen_rows(&fixture.db()).await;
     running.stop().await;
     assert_eq!(seen.len(), total);
     assert_eq!(seen_later.len(), total);
@@ -557,9 +514,7 @@ async fn a_consumer_crashed_at_any_point_resumes_without_loss_or_duplicates<F: F
 async fn a_poison_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(
     fixture: &F,
     batch: usize,
-) where
-    Recorder: Handler<F::Db>,
-{
+) {
     append(&*fixture.store(), "w-1", &["fine", "poison", "after"]).await;
     let running = fixture.start(consumer(fixture, "poisoned", batch)).await;
     let seen = wait_for_seen(fixture, 2).await;
@@ -573,9 +528,7 @@ async fn a_poison_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>
 async fn an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on<F: Fixture>(
     fixture: &F,
     batch: usize,
-) where
-    Recorder: Handler<F::Db>,
-{
+) {
     append(&*fixture.store(), "w-1", &["before"]).await;
     let running = fixture.start(consumer(fixture, "garbled", batch)).await;
     assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
@@ -591,9 +544,7 @@ async fn an_undecodable_message_is_dead_lettered_and_the_consumer_moves_on<F: Fi
 async fn a_transient_failure_is_retried_in_place_keeping_the_order<F: Fixture>(
     fixture: &F,
     batch: usize,
-) where
-    Recorder: Handler<F::Db>,
-{
+) {
     append(&*fixture.store(), "w-1", &["one", "flaky", "three"]).await;
     let running = fixture.start(consumer(fixture, "patient", batch)).await;
     let seen = wait_for_seen(fixture, 3).await;
@@ -613,9 +564,7 @@ async fn an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dea
 >(
     fixture: &F,
     batch: usize,
-) where
-    Recorder: Handler<F::Db>,
-{
+) {
     let down = Arc::new(AtomicBool::new(true));
     let recorder = Recorder {
         down: down.clone(),
@@ -626,7 +575,7 @@ async fn an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dea
     append(&*fixture.store(), "w-1", &["one", "two", "three"]).await;
     // 40 attempts' worth of the test policy's backoff (at most 50 ms each): far past 5.
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert!(F::Db::seen(&fixture.pool()).await.is_empty());
+    assert!(seen_rows(&fixture.db()).await.is_empty());
     let stalls = consumer.stalls().current();
     assert_eq!(stalls.len(), 1, "the stall is reported for readiness");
     assert_eq!(stalls[0].0, "outlasting");
@@ -651,10 +600,7 @@ async fn an_outage_longer_than_any_retry_budget_is_waited_out_and_nothing_is_dea
 
 /// A poison message is dead-lettered with its reason, listed and shown; once the handler is
 /// fixed, a requested retry redrives it exactly once, and asking again changes nothing.
-async fn a_dead_letter_is_listed_shown_and_redriven_once<F: Fixture>(fixture: &F, batch: usize)
-where
-    Recorder: Handler<F::Db>,
-{
+async fn a_dead_letter_is_listed_shown_and_redriven_once<F: Fixture>(fixture: &F, batch: usize) {
     let cured = Arc::new(AtomicBool::new(false));
     let recorder = Recorder {
         cured: cured.clone(),
@@ -668,30 +614,37 @@ where
     assert_eq!(wait_for_seen(fixture, 2).await.len(), 2);
     assert_eq!(wait_for_dead_letters(fixture, name, 1).await, 1);
 
-    let pool = fixture.pool();
-    let listed = F::Db::list_dead_letters(&pool, Some(name), 0, 100)
+    let pool = fixture.db();
+    let listed = bookkeeping::list_dead_letters(&pool, Some(name), 0, 100)
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
     let letter = &listed[0];
     assert!(letter.reason.contains("poison pill"), "{}", letter.reason);
     assert_eq!(letter.retry, RetryState::NotRequested);
-    let shown = F::Db::dead_letter(&pool, letter.id).await.unwrap().unwrap();
+    let shown = bookkeeping::dead_letter(&pool, letter.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&shown, letter);
     let delivered = kesos_bus::envelope::decode(&shown.payload).unwrap();
     assert_eq!(delivered.event.payload, b"poison");
     assert_eq!(Some(delivered.event.event_id), shown.event_id);
     assert!(
-        F::Db::list_dead_letters(&pool, Some("nobody"), 0, 100)
+        bookkeeping::list_dead_letters(&pool, Some("nobody"), 0, 100)
             .await
             .unwrap()
             .is_empty()
     );
 
     cured.store(true, Ordering::SeqCst);
-    let asked = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
+    let asked = bookkeeping::request_retry(&pool, letter.id, None)
+        .await
+        .unwrap();
     assert_eq!(asked, RetryRequest::Requested);
-    let again = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
+    let again = bookkeeping::request_retry(&pool, letter.id, None)
+        .await
+        .unwrap();
     assert!(
         matches!(
             again,
@@ -701,9 +654,14 @@ where
     );
     let seen = wait_for_seen(fixture, 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let after = F::Db::request_retry(&pool, letter.id, None).await.unwrap();
-    let seen_later = F::Db::seen(&pool).await;
-    let shown = F::Db::dead_letter(&pool, letter.id).await.unwrap().unwrap();
+    let after = bookkeeping::request_retry(&pool, letter.id, None)
+        .await
+        .unwrap();
+    let seen_later = seen_rows(&pool).await;
+    let shown = bookkeeping::dead_letter(&pool, letter.id)
+        .await
+        .unwrap()
+        .unwrap();
     let dead = fixture.dead_letters(name).await;
     running.stop().await;
     let payloads: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
@@ -725,17 +683,16 @@ where
     );
     assert_eq!(dead, 1);
     assert_eq!(
-        F::Db::request_retry(&pool, i64::MAX, None).await.unwrap(),
+        bookkeeping::request_retry(&pool, i64::MAX, None)
+            .await
+            .unwrap(),
         RetryRequest::NotFound
     );
 }
 
 /// A retry of a message the handler still refuses settles the request and records a new dead
 /// letter with the new reason; the consumer goes on, and the old one cannot be retried again.
-async fn a_retry_that_fails_again_is_a_new_dead_letter<F: Fixture>(fixture: &F, batch: usize)
-where
-    Recorder: Handler<F::Db>,
-{
+async fn a_retry_that_fails_again_is_a_new_dead_letter<F: Fixture>(fixture: &F, batch: usize) {
     let name = "relapsed";
     let running = fixture
         .start(consumer_with(
@@ -747,16 +704,18 @@ where
     append(&*fixture.store(), "w-1", &["poison", "after"]).await;
     assert_eq!(wait_for_seen(fixture, 1).await.len(), 1);
     assert_eq!(wait_for_dead_letters(fixture, name, 1).await, 1);
-    let pool = fixture.pool();
-    let first = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+    let pool = fixture.db();
+    let first = bookkeeping::list_dead_letters(&pool, Some(name), 0, 10)
         .await
         .unwrap()
         .remove(0);
-    let asked = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    let asked = bookkeeping::request_retry(&pool, first.id, None)
+        .await
+        .unwrap();
     assert_eq!(asked, RetryRequest::Requested);
     let deadline = tokio::time::Instant::now() + WAIT;
     let letters = loop {
-        let letters = F::Db::list_dead_letters(&pool, Some(name), 0, 10)
+        let letters = bookkeeping::list_dead_letters(&pool, Some(name), 0, 10)
             .await
             .unwrap();
         if letters.len() == 2 || tokio::time::Instant::now() > deadline {
@@ -766,7 +725,9 @@ where
     };
     append(&*fixture.store(), "w-1", &["later"]).await;
     let seen = wait_for_seen(fixture, 2).await;
-    let again = F::Db::request_retry(&pool, first.id, None).await.unwrap();
+    let again = bookkeeping::request_retry(&pool, first.id, None)
+        .await
+        .unwrap();
     running.stop().await;
     assert_eq!(letters.len(), 2, "{letters:?}");
     assert_eq!(

@@ -342,17 +342,7 @@ pub enum AsOf {
     RecordedAt(OffsetDateTime),
 }
 
-/// A stored count or position as `u64` (negative values cannot be stored by kesos; read as 0).
-/// The one conversion every crate that reads kesos' tables uses.
-pub fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-/// A count or position as the databases' signed 64-bit integer (saturating: kesos never stores
-/// one beyond `i64::MAX`).
-pub fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
+pub use kesos_sql::{to_i64, to_u64, unix_micros};
 
 /// Cuts an instant to whole microseconds, the precision PostgreSQL and the SQLite schema keep.
 pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
@@ -360,16 +350,9 @@ pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
     at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
 }
 
-/// Microseconds since the Unix epoch, the storage and hashing form of instants.
-pub fn unix_micros(at: OffsetDateTime) -> i64 {
-    let micros = at.unix_timestamp_nanos() / 1_000;
-    i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// Inverse of [`unix_micros`].
+/// Inverse of [`unix_micros`], failing as the store's input errors do.
 pub fn from_unix_micros(micros: i64) -> Result<OffsetDateTime, InputError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .map_err(|_| InputError::InstantOutOfRange(micros))
+    kesos_sql::from_unix_micros(micros).map_err(|out| InputError::InstantOutOfRange(out.0))
 }
 
 #[cfg(test)]

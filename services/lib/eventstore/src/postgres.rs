@@ -1,23 +1,18 @@
 //! The PostgreSQL event store: the distributed mode's store, one database or schema per service.
 
-use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Executor, Row};
-use time::OffsetDateTime;
+use futures::stream::BoxStream;
+use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 
 mod appends;
 mod copy_reads;
 
 use crate::error::StoreError;
-use crate::group_commit::{AppendCommand, GroupCommit};
-use crate::integrity::Checkpoint;
-use crate::model::{
-    AppendOutcome, AsOf, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
-};
-use crate::reads::{impl_event_store, to_u64};
-use crate::store::{EventStore, StreamHead};
+use crate::group_commit::GroupCommit;
+use crate::model::{AsOf, RecordedEvent};
+use crate::reads::SqlBackend;
+use kesos_sql::{Db, to_u64};
 
 /// Where a PostgreSQL store lives.
 #[derive(Debug, Clone)]
@@ -33,6 +28,7 @@ pub struct PostgresConfig {
 /// An [`EventStore`] on PostgreSQL.
 #[derive(Clone)]
 pub struct PostgresStore {
+    db: Db,
     pool: PgPool,
     writer: GroupCommit,
     bulk: GroupCommit,
@@ -111,24 +107,12 @@ impl PostgresStore {
             .collect();
         let bulk = GroupCommit::start_many(bulk_writers, committed(notify));
         Ok(Self {
+            db: Db::Postgres(pool.clone()),
             pool,
             writer,
             bulk,
             appended,
         })
-    }
-
-    fn bulk_writer(&self) -> &GroupCommit {
-        &self.bulk
-    }
-
-    /// The whole log by binary COPY, decoded on a task of its own ([`copy_reads`]).
-    fn read_log(
-        &self,
-        after: u64,
-        as_of: AsOf,
-    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-        copy_reads::read_log(&self.pool, after, as_of)
     }
 
     /// The underlying pool, for tests and benchmarks that compare with plain SQL.
@@ -152,19 +136,29 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Instants are stored as they are (`timestamptz`, microseconds).
-fn stored_instant(at: OffsetDateTime) -> Result<OffsetDateTime, std::convert::Infallible> {
-    Ok(at)
-}
+impl SqlBackend for PostgresStore {
+    fn db(&self) -> &Db {
+        &self.db
+    }
 
-fn same_instant(at: OffsetDateTime) -> OffsetDateTime {
-    at
-}
+    fn writer(&self) -> &GroupCommit {
+        &self.writer
+    }
 
-impl_event_store!(
-    PostgresStore,
-    PgRow,
-    OffsetDateTime,
-    same_instant,
-    stored_instant
-);
+    fn bulk_writer(&self) -> &GroupCommit {
+        &self.bulk
+    }
+
+    fn appended_positions(&self) -> &watch::Receiver<u64> {
+        &self.appended
+    }
+
+    /// The whole log by binary COPY, decoded on a task of its own ([`copy_reads`]).
+    fn read_log(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        copy_reads::read_log(&self.pool, after, as_of)
+    }
+}

@@ -1,16 +1,26 @@
-//! The read side and bookkeeping of both stores, written once.
+//! [`EventStore`], written once for both stores.
 //!
-//! PostgreSQL and SQLite hold the same tables; they differ in how an instant is stored
-//! (`timestamptz` versus integer microseconds), in how appends are written (a PL/pgSQL
-//! function versus Rust under `BEGIN IMMEDIATE`) and in how the whole log is streamed (binary
-//! `COPY` versus the [`paged`] queries here). Everything else — the statements (plain SQL
-//! both accept: `$n` parameters, `CAST`, `ON CONFLICT`), row decoding and the read half of
-//! [`EventStore`](crate::EventStore) — is generated for each store by [`impl_event_store!`].
+//! PostgreSQL and SQLite hold the same tables; they differ in how appends are written (a
+//! PL/pgSQL function versus Rust under `BEGIN IMMEDIATE`) and in how the whole log is streamed
+//! (binary `COPY` versus the [`paged`] queries here) — what a store supplies through
+//! [`SqlBackend`]. Everything else — the statements (plain SQL both accept: `$n` parameters,
+//! `CAST`, `ON CONFLICT`), row decoding, bookkeeping and the reads — runs once through
+//! `kesos-sql`'s [`Db`], which also keeps each backend's own form of an instant.
 
+use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
+use kesos_sql::{Db, Row, to_i64, to_u64};
+use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::error::StoreError;
-use crate::model::{AsOf, RecordedEvent};
+use crate::group_commit::{AppendCommand, GroupCommit};
+use crate::integrity::Checkpoint;
+use crate::model::{
+    AppendOutcome, AsOf, ClaimKey, Claims, EventType, ExpectedVersion, Metadata, NewEvent,
+    RecordedEvent, StreamId,
+};
+use crate::store::{BulkAppend, EventStore, StreamHead};
 
 /// Events per page of [`paged`]: large enough that a page costs little per event, small enough
 /// that memory stays flat.
@@ -118,8 +128,6 @@ pub(crate) const SAVE_CURSOR: &str = "INSERT INTO kesos_cursors (name, position,
     VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
     updated_at = excluded.updated_at";
 
-pub(crate) use crate::model::{to_i64, to_u64};
-
 /// A row that does not decode into what kesos wrote: the database was altered outside kesos.
 pub(crate) fn corrupt(position: i64, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -135,231 +143,238 @@ pub(crate) fn hash_array(bytes: &[u8], position: i64) -> Result<[u8; 32], StoreE
         .map_err(|_| corrupt(position, "hash is not 32 bytes"))
 }
 
-/// Generates row decoding and the `EventStore` impl for a store type with fields `pool` (its
-/// reader pool) and `writer` (its [`GroupCommit`](crate::group_commit::GroupCommit)), and a
-/// method `read_log(after, as_of)` that streams the whole log (each store reads it its own way).
-/// `$to_db`/`$from_db` convert instants to and from the column type `$instant`.
-macro_rules! impl_event_store {
-    ($store:ty, $row:ty, $instant:ty, $to_db:path, $from_db:path) => {
-        fn event_from_row(row: &$row) -> Result<RecordedEvent, StoreError> {
-            use crate::reads::{corrupt, hash_array, to_u64};
-            let position: i64 = row.try_get("position")?;
-            let instant = |column: &str| -> Result<OffsetDateTime, StoreError> {
-                $from_db(row.try_get::<$instant, _>(column)?).map_err(|e| corrupt(position, e))
-            };
-            Ok(RecordedEvent {
-                position: to_u64(position),
-                stream_id: StreamId::parse(row.try_get::<String, _>("stream_id")?)
-                    .map_err(|e| corrupt(position, e))?,
-                stream_version: to_u64(row.try_get("stream_version")?),
-                event_id: row.try_get("event_id")?,
-                event_type: EventType::parse(row.try_get::<String, _>("event_type")?)
-                    .map_err(|e| corrupt(position, e))?,
-                schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?)
-                    .map_err(|e| corrupt(position, e))?,
-                payload: row.try_get("payload")?,
-                metadata: Metadata {
-                    correlation_id: row.try_get("correlation_id")?,
-                    causation_id: row.try_get("causation_id")?,
-                    actor: row.try_get("actor")?,
-                },
-                occurred_at: instant("occurred_at")?,
-                recorded_at: instant("recorded_at")?,
-                hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, position)?,
-            })
-        }
-
-        fn checkpoint_from_row(row: &$row) -> Result<Checkpoint, StoreError> {
-            use crate::reads::{corrupt, to_u64};
-            let sequence: i64 = row.try_get("sequence")?;
-            let bytes = |column: &str| -> Result<Vec<u8>, StoreError> { Ok(row.try_get(column)?) };
-            let bad = |what: &str| corrupt(0, format!("checkpoint {sequence}: bad {what}"));
-            Ok(Checkpoint {
-                sequence: to_u64(sequence),
-                position: to_u64(row.try_get("position")?),
-                event_count: to_u64(row.try_get("event_count")?),
-                digest: bytes("digest")?.try_into().map_err(|_| bad("digest"))?,
-                signed_at: $from_db(row.try_get::<$instant, _>("signed_at")?)
-                    .map_err(|_| bad("signing time"))?,
-                public_key: bytes("public_key")?
-                    .try_into()
-                    .map_err(|_| bad("public key"))?,
-                signature: bytes("signature")?
-                    .try_into()
-                    .map_err(|_| bad("signature"))?,
-            })
-        }
-
-        #[async_trait]
-        impl EventStore for $store {
-            async fn append_claiming(
-                &self,
-                stream: &StreamId,
-                expected: ExpectedVersion,
-                events: Vec<NewEvent>,
-                claims: crate::model::Claims,
-            ) -> Result<AppendOutcome, StoreError> {
-                let command = AppendCommand::new(stream.clone(), expected, events, claims)?;
-                self.writer.append(command).await
-            }
-
-            async fn append_bulk(
-                &self,
-                appends: Vec<crate::store::BulkAppend>,
-            ) -> Vec<Result<AppendOutcome, StoreError>> {
-                let writer = self.bulk_writer();
-                futures::future::join_all(appends.into_iter().map(|append| async move {
-                    let command = AppendCommand::new(
-                        append.stream,
-                        append.expected,
-                        append.events,
-                        append.claims,
-                    )?;
-                    writer.append(command).await
-                }))
-                .await
-            }
-
-            async fn claim_holder(
-                &self,
-                key: &crate::model::ClaimKey,
-            ) -> Result<Option<StreamId>, StoreError> {
-                let holder: Option<String> = sqlx::query_scalar(crate::reads::CLAIM_HOLDER)
-                    .bind(key.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                holder
-                    .map(|holder| StreamId::parse(holder).map_err(|e| crate::reads::corrupt(0, e)))
-                    .transpose()
-            }
-
-            async fn read_stream(
-                &self,
-                stream: &StreamId,
-                as_of: AsOf,
-            ) -> Result<Vec<RecordedEvent>, StoreError> {
-                // By the unique (stream_id, stream_version) index alone, whatever the table
-                // statistics; streams are short, so the as-of cut is applied here.
-                let rows = sqlx::query(crate::reads::READ_STREAM)
-                    .bind(stream.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut events = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let event = event_from_row(row)?;
-                    if !crate::reads::within(as_of, &event) {
-                        break;
-                    }
-                    events.push(event);
-                }
-                if events.is_empty() {
-                    return Err(StoreError::StreamNotFound(stream.clone()));
-                }
-                Ok(events)
-            }
-
-            fn read_all(
-                &self,
-                after: u64,
-                as_of: AsOf,
-            ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-                self.read_log(after, as_of)
-            }
-
-            async fn read_batch(
-                &self,
-                after: u64,
-                max: usize,
-            ) -> Result<Vec<RecordedEvent>, StoreError> {
-                sqlx::query(crate::reads::READ_BATCH)
-                    .bind(crate::reads::to_i64(after))
-                    .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(event_from_row)
-                    .collect()
-            }
-
-            async fn head_position(&self) -> Result<u64, StoreError> {
-                let head: i64 = sqlx::query_scalar(crate::reads::HEAD)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(crate::reads::to_u64(head))
-            }
-
-            fn appended(&self) -> watch::Receiver<u64> {
-                self.appended.clone()
-            }
-
-            fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
-                use crate::reads::{corrupt, hash_array, to_u64};
-                sqlx::query(crate::reads::STREAM_HEADS)
-                    .fetch(&self.pool)
-                    .map(|row| {
-                        let row = row?;
-                        let stream_id: String = row.try_get("stream_id")?;
-                        Ok(StreamHead {
-                            stream_id: StreamId::parse(stream_id).map_err(|e| corrupt(0, e))?,
-                            version: to_u64(row.try_get("version")?),
-                            hash: hash_array(&row.try_get::<Vec<u8>, _>("hash")?, 0)?,
-                        })
-                    })
-                    .boxed()
-            }
-
-            async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-                sqlx::query(crate::reads::CHECKPOINTS)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(checkpoint_from_row)
-                    .collect()
-            }
-
-            async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-                sqlx::query(crate::reads::LAST_CHECKPOINT)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(checkpoint_from_row)
-                    .transpose()
-            }
-
-            async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
-                use crate::reads::to_i64;
-                let inserted = sqlx::query(crate::reads::INSERT_CHECKPOINT)
-                    .bind(to_i64(checkpoint.sequence))
-                    .bind(to_i64(checkpoint.position))
-                    .bind(to_i64(checkpoint.event_count))
-                    .bind(checkpoint.digest.as_slice())
-                    .bind($to_db(checkpoint.signed_at))
-                    .bind(checkpoint.public_key.as_slice())
-                    .bind(checkpoint.signature.as_slice())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(inserted.rows_affected() == 1)
-            }
-
-            async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-                let position: Option<i64> = sqlx::query_scalar(crate::reads::CURSOR)
-                    .bind(name)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(position.map(crate::reads::to_u64).unwrap_or(0))
-            }
-
-            async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
-                sqlx::query(crate::reads::SAVE_CURSOR)
-                    .bind(name)
-                    .bind(crate::reads::to_i64(position))
-                    .bind($to_db(OffsetDateTime::now_utc()))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-        }
-    };
+/// An event as selected by [`READ_STREAM`] and [`READ_BATCH`].
+pub(crate) fn event_from_row(row: &Row) -> Result<RecordedEvent, StoreError> {
+    let position: i64 = row.get("position")?;
+    let instant = |column: &str| row.instant(column).map_err(|e| corrupt(position, e));
+    Ok(RecordedEvent {
+        position: to_u64(position),
+        stream_id: StreamId::parse(row.get::<String>("stream_id")?)
+            .map_err(|e| corrupt(position, e))?,
+        stream_version: to_u64(row.get("stream_version")?),
+        event_id: row.get("event_id")?,
+        event_type: EventType::parse(row.get::<String>("event_type")?)
+            .map_err(|e| corrupt(position, e))?,
+        schema_version: u32::try_from(row.get::<i64>("schema_version")?)
+            .map_err(|e| corrupt(position, e))?,
+        payload: row.get("payload")?,
+        metadata: Metadata {
+            correlation_id: row.get("correlation_id")?,
+            causation_id: row.get("causation_id")?,
+            actor: row.get("actor")?,
+        },
+        occurred_at: instant("occurred_at")?,
+        recorded_at: instant("recorded_at")?,
+        hash: hash_array(&row.get::<Vec<u8>>("hash")?, position)?,
+    })
 }
 
-pub(crate) use impl_event_store;
+fn checkpoint_from_row(row: &Row) -> Result<Checkpoint, StoreError> {
+    let sequence: i64 = row.get("sequence")?;
+    let bytes = |column: &str| -> Result<Vec<u8>, StoreError> { Ok(row.get(column)?) };
+    let bad = |what: &str| corrupt(0, format!("checkpoint {sequence}: bad {what}"));
+    Ok(Checkpoint {
+        sequence: to_u64(sequence),
+        position: to_u64(row.get("position")?),
+        event_count: to_u64(row.get("event_count")?),
+        digest: bytes("digest")?.try_into().map_err(|_| bad("digest"))?,
+        signed_at: row.instant("signed_at").map_err(|_| bad("signing time"))?,
+        public_key: bytes("public_key")?
+            .try_into()
+            .map_err(|_| bad("public key"))?,
+        signature: bytes("signature")?
+            .try_into()
+            .map_err(|_| bad("signature"))?,
+    })
+}
+
+fn stream_head_from_row(row: &Row) -> Result<StreamHead, StoreError> {
+    let stream_id: String = row.get("stream_id")?;
+    Ok(StreamHead {
+        stream_id: StreamId::parse(stream_id).map_err(|e| corrupt(0, e))?,
+        version: to_u64(row.get("version")?),
+        hash: hash_array(&row.get::<Vec<u8>>("hash")?, 0)?,
+    })
+}
+
+/// At most `max` events after `after`, streamed as the rows arrive: a page of [`paged`], and
+/// (collected) the bounded read followers poll with.
+pub(crate) fn batch_after(
+    db: &Db,
+    after: u64,
+    max: usize,
+) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+    db.query(READ_BATCH)
+        .bind(to_i64(after))
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch()
+        .map(|row| event_from_row(&row?))
+        .boxed()
+}
+
+/// What a store on one backend supplies; the rest of [`EventStore`] is written once, below,
+/// for every type that supplies it. (The trait is public only inside this crate.)
+pub trait SqlBackend: Send + Sync + 'static {
+    /// The reader pool as the shared handle.
+    fn db(&self) -> &Db;
+
+    /// The writer of interactive appends.
+    fn writer(&self) -> &GroupCommit;
+
+    /// The writer(s) of bulk appends (SQLite has one writer per file, so it is the same).
+    fn bulk_writer(&self) -> &GroupCommit;
+
+    /// Notified with the last position this instance committed.
+    fn appended_positions(&self) -> &watch::Receiver<u64>;
+
+    /// The whole log from `after`, the backend's fastest way.
+    fn read_log(&self, after: u64, as_of: AsOf)
+    -> BoxStream<'_, Result<RecordedEvent, StoreError>>;
+}
+
+#[async_trait]
+impl<S: SqlBackend> EventStore for S {
+    async fn append_claiming(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        claims: Claims,
+    ) -> Result<AppendOutcome, StoreError> {
+        let command = AppendCommand::new(stream.clone(), expected, events, claims)?;
+        self.writer().append(command).await
+    }
+
+    async fn append_bulk(
+        &self,
+        appends: Vec<BulkAppend>,
+    ) -> Vec<Result<AppendOutcome, StoreError>> {
+        let writer = self.bulk_writer();
+        futures::future::join_all(appends.into_iter().map(|append| async move {
+            let command =
+                AppendCommand::new(append.stream, append.expected, append.events, append.claims)?;
+            writer.append(command).await
+        }))
+        .await
+    }
+
+    async fn claim_holder(&self, key: &ClaimKey) -> Result<Option<StreamId>, StoreError> {
+        let row = self
+            .db()
+            .query(CLAIM_HOLDER)
+            .bind(key.as_str())
+            .fetch_optional()
+            .await?;
+        row.map(|row| {
+            let holder: String = row.get_index(0)?;
+            StreamId::parse(holder).map_err(|e| corrupt(0, e))
+        })
+        .transpose()
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        as_of: AsOf,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // By the unique (stream_id, stream_version) index alone, whatever the table
+        // statistics; streams are short, so the as-of cut is applied here.
+        let rows = self
+            .db()
+            .query(READ_STREAM)
+            .bind(stream.as_str())
+            .fetch_all()
+            .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event = event_from_row(row)?;
+            if !within(as_of, &event) {
+                break;
+            }
+            events.push(event);
+        }
+        if events.is_empty() {
+            return Err(StoreError::StreamNotFound(stream.clone()));
+        }
+        Ok(events)
+    }
+
+    fn read_all(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        self.read_log(after, as_of)
+    }
+
+    async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = self
+            .db()
+            .query(READ_BATCH)
+            .bind(to_i64(after))
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all()
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let head: i64 = self.db().query(HEAD).fetch_scalar().await?;
+        Ok(to_u64(head))
+    }
+
+    fn appended(&self) -> watch::Receiver<u64> {
+        self.appended_positions().clone()
+    }
+
+    fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
+        self.db()
+            .query(STREAM_HEADS)
+            .fetch()
+            .map(|row| stream_head_from_row(&row?))
+            .boxed()
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows = self.db().query(CHECKPOINTS).fetch_all().await?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
+    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let row = self.db().query(LAST_CHECKPOINT).fetch_optional().await?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
+    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
+        let inserted = self
+            .db()
+            .query(INSERT_CHECKPOINT)
+            .bind(to_i64(checkpoint.sequence))
+            .bind(to_i64(checkpoint.position))
+            .bind(to_i64(checkpoint.event_count))
+            .bind(checkpoint.digest.as_slice())
+            .bind_instant(checkpoint.signed_at)
+            .bind(checkpoint.public_key.as_slice())
+            .bind(checkpoint.signature.as_slice())
+            .execute()
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
+        let row = self.db().query(CURSOR).bind(name).fetch_optional().await?;
+        let position: Option<i64> = row.map(|row| row.get_index(0)).transpose()?;
+        Ok(position.map(to_u64).unwrap_or(0))
+    }
+
+    async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        self.db()
+            .query(SAVE_CURSOR)
+            .bind(name)
+            .bind(to_i64(position))
+            .bind_instant(OffsetDateTime::now_utc())
+            .execute()
+            .await?;
+        Ok(())
+    }
+}

@@ -7,30 +7,30 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::group_commit::{AppendCommand, BatchWriter, GroupCommit};
-use crate::integrity::{Checkpoint, GENESIS, event_hash};
+use crate::integrity::{GENESIS, event_hash};
 use crate::model::{
-    AppendOutcome, AsOf, EventType, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamId,
-    from_unix_micros, truncate_to_micros, unix_micros,
+    AppendOutcome, AsOf, NewEvent, RecordedEvent, StreamId, from_unix_micros, truncate_to_micros,
+    unix_micros,
 };
-use crate::reads::{hash_array, impl_event_store, to_i64, to_u64};
-use crate::store::{EventStore, StreamHead};
+use crate::reads::{SqlBackend, batch_after, hash_array};
+use kesos_sql::{Db, to_i64, to_u64};
 
 /// An [`EventStore`] in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
+    db: Db,
     pool: SqlitePool,
     writer: GroupCommit,
     appended: watch::Receiver<u64>,
@@ -83,32 +83,11 @@ impl SqliteStore {
             },
         );
         Ok(Self {
+            db: Db::Sqlite(readers.clone()),
             pool: readers,
             writer,
             appended,
         })
-    }
-
-    /// SQLite has one writer per file: bulk appends share it.
-    fn bulk_writer(&self) -> &GroupCommit {
-        &self.writer
-    }
-
-    /// The whole log, in pages of rows decoded as they arrive ([`crate::reads::paged`]).
-    fn read_log(
-        &self,
-        after: u64,
-        as_of: AsOf,
-    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-        let page = move |after: u64, max: usize| {
-            sqlx::query(crate::reads::READ_BATCH)
-                .bind(to_i64(after))
-                .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                .fetch(&self.pool)
-                .map(|row| event_from_row(&row?))
-                .boxed()
-        };
-        crate::reads::paged(Box::new(page), after, as_of)
     }
 
     /// Applies the embedded migrations (idempotent).
@@ -361,4 +340,31 @@ async fn insert_events(
     Ok(())
 }
 
-impl_event_store!(SqliteStore, SqliteRow, i64, unix_micros, from_unix_micros);
+impl SqlBackend for SqliteStore {
+    fn db(&self) -> &Db {
+        &self.db
+    }
+
+    fn writer(&self) -> &GroupCommit {
+        &self.writer
+    }
+
+    /// SQLite has one writer per file: bulk appends share it.
+    fn bulk_writer(&self) -> &GroupCommit {
+        &self.writer
+    }
+
+    fn appended_positions(&self) -> &watch::Receiver<u64> {
+        &self.appended
+    }
+
+    /// The whole log, in pages of rows decoded as they arrive ([`crate::reads::paged`]).
+    fn read_log(
+        &self,
+        after: u64,
+        as_of: AsOf,
+    ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
+        let page = move |after: u64, max: usize| batch_after(&self.db, after, max);
+        crate::reads::paged(Box::new(page), after, as_of)
+    }
+}

@@ -6,17 +6,16 @@
 //!   checkpoint in the same transaction, retries what fails, and lets a handler wait for a
 //!   position ([`Projector::wait_for`]) instead of catching up itself: reads never write;
 //! - its rows are read through one database handle for both backends ([`Db`], [`Tx`]) and
-//!   listed a page at a time ([`Db::page`] with a [`Where`]).
+//!   listed a page at a time ([`Db::page`] with a [`Where`]). The handle itself is
+//!   `kesos-sql`'s, shared with the event store and the bus; it is re-exported here.
 
-pub mod db;
-pub mod paging;
 pub mod projection;
 pub mod projector;
 
-pub use db::{Backend, Bindable, Db, Migrations, Readable, Row, Statement, Tx};
 pub use kesos_bus::Delivered;
-pub use paging::{Page, PageQuery, Value, Where};
+pub use kesos_sql::{
+    Backend, Bindable, Db, Migrations, Page, PageQuery, Readable, Row, Statement, Tx, Value, Where,
+    from_unix_micros, to_i64, to_u64, unix_micros,
+};
 pub use projection::{Projection, ProjectionError};
 pub use projector::{Projector, WaitError};
-
-pub use kesos_eventstore::model::{from_unix_micros, to_i64, to_u64, unix_micros};

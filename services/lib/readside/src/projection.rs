@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kesos_bus::Delivered;
 
-use crate::db::Tx;
+use kesos_sql::Tx;
 
 /// Why a batch could not be applied. Every failure is retried with backoff, never skipped: a
 /// read model that left an event out would answer wrongly for good, so a failure that lasts

@@ -22,9 +22,9 @@ use kesos_eventstore::EventStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::db::{Db, Migrations, Tx};
 use crate::projection::{Projection, ProjectionError};
 use crate::{to_i64, to_u64};
+use kesos_sql::{Db, Migrations, Tx};
 
 /// Longest wait between two attempts at a failing batch.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);

@@ -77,6 +77,17 @@ impl<'c> From<&'c mut PgConnection> for VaultConnection<'c> {
     }
 }
 
+impl<'c> From<&'c mut kesos_sql::Tx> for VaultConnection<'c> {
+    /// The connection of an open transaction of either backend (a consumer's), so the vault
+    /// reads what that transaction sees.
+    fn from(tx: &'c mut kesos_sql::Tx) -> Self {
+        match tx {
+            kesos_sql::Tx::Postgres(tx) => Self::Postgres(tx),
+            kesos_sql::Tx::Sqlite(tx) => Self::Sqlite(tx),
+        }
+    }
+}
+
 impl<'c> From<&'c mut SqliteConnection> for VaultConnection<'c> {
     /// Wraps a SQLite connection (a transaction's, through `&mut **transaction`).
     fn from(connection: &'c mut SqliteConnection) -> Self {

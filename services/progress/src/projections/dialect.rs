@@ -4,7 +4,7 @@
 //! writes of PostgreSQL (`COPY`, `UNNEST`) are `postgres`'s, reached through
 //! [`Tx::postgres`].
 
-use kesos_readside::{Backend, Db, Tx};
+use kesos_readside::{Backend, Tx};
 
 /// A backend's statements and settings.
 #[derive(Debug)]
@@ -82,18 +82,6 @@ impl Dialect {
             Backend::Sqlite => &SQLITE,
         }
     }
-}
-
-/// Opens a transaction that reads the model and then writes it. On SQLite it takes the file's
-/// write lock first (`BEGIN IMMEDIATE`): a transaction that read first cannot write once
-/// another connection has committed meanwhile (its snapshot is stale, `SQLITE_BUSY_SNAPSHOT`,
-/// at once and whatever the busy timeout), so a batch that met a commit of the store's writer
-/// or a consumer would fail and back off instead of waiting its turn.
-pub(crate) async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    Ok(match db {
-        Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-    })
 }
 
 /// Runs `statements` in order inside `tx`.

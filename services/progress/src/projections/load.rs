@@ -21,7 +21,7 @@ use crate::domain::plan::{Plan, Prepared};
 use crate::domain::sums::Sums;
 use crate::error::ProgressError;
 use crate::projections::batch;
-use crate::projections::dialect::{Dialect, begin_write, execute_all};
+use crate::projections::dialect::{Dialect, execute_all};
 use crate::projections::model::apply_summed;
 use crate::projections::tables::Tables;
 
@@ -127,7 +127,7 @@ async fn lane(
         .collect();
     let mut facts = 0;
     while let Some(part) = parts.recv().await {
-        let mut tx = begin_write(&db).await?;
+        let mut tx = db.begin_write().await?;
         execute_all(&mut tx, &settings).await?;
         let applied = apply_summed(&mut tx, &tables, part, &sums).await?;
         tx.commit().await?;

@@ -16,7 +16,6 @@ use crate::domain::query::{AsOf, Filter, RegionCounts};
 use crate::domain::sums::Sums;
 use crate::domain::targets::StoredTarget;
 use crate::error::ProgressError;
-use crate::projections::dialect::begin_write;
 use crate::projections::tables::Tables;
 use crate::projections::{batch, read, schema};
 use crate::wire::prepare;
@@ -84,7 +83,7 @@ impl ProgressModel {
             return Ok(Applied::default());
         }
         let started = Instant::now();
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.db.begin_write().await?;
         let applied = apply_in(&mut tx, &self.tables, events).await?;
         tx.commit().await?;
         self.spent_in_database(started.elapsed().saturating_sub(applied.planning));

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use async_nats::jetstream;
 use async_trait::async_trait;
-use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
+use kesos_bus::{Delivered, Handler, HandlerError};
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::lsps::v1 as lsps;
+use kesos_readside::Tx;
 use prost::Message;
-use sqlx::Transaction;
 
 use super::LspsChannel;
 use crate::domain::{Venue, WorkerId};
@@ -139,7 +139,7 @@ impl RosterDesk {
 }
 
 #[async_trait]
-impl<D: ConsumerDb> Handler<D> for RosterDesk {
+impl Handler for RosterDesk {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
         let event = &delivered.event;
         if event.event_type.as_str() != ROSTER_LOCKED {
@@ -177,7 +177,7 @@ impl<D: ConsumerDb> Handler<D> for RosterDesk {
 
     async fn handle(
         &self,
-        _transaction: &mut Transaction<'static, D>,
+        _transaction: &mut Tx,
         _delivered: &Delivered,
     ) -> Result<(), HandlerError> {
         Ok(())

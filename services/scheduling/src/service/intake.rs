@@ -6,11 +6,11 @@
 //! is the nomination id), done in [`Handler::act`] before the consumer's transaction.
 
 use async_trait::async_trait;
-use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
+use kesos_bus::{Delivered, Handler, HandlerError};
 use kesos_proto::kesos::enrollment::v1 as enrollment;
+use kesos_readside::Tx;
 use kesos_regions::RegionCode;
 use prost::Message;
-use sqlx::Transaction;
 use uuid::Uuid;
 
 use super::{Scheduling, SchedulingError, system_context};
@@ -121,7 +121,7 @@ fn nomination(delivered: &Delivered) -> Result<Option<Nomination>, HandlerError>
 }
 
 #[async_trait]
-impl<D: ConsumerDb> Handler<D> for Intake {
+impl Handler for Intake {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
         if delivered.event.event_type.as_str() == WORKER_POSTING_MOVED {
             return self.follow_move(delivered).await;
@@ -165,7 +165,7 @@ impl<D: ConsumerDb> Handler<D> for Intake {
 
     async fn handle(
         &self,
-        _transaction: &mut Transaction<'static, D>,
+        _transaction: &mut Tx,
         _delivered: &Delivered,
     ) -> Result<(), HandlerError> {
         Ok(())

@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use kesos_aggregate::EventCodec;
-use kesos_bus::{ConsumerDb, Delivered, Handler, HandlerError};
-use sqlx::Transaction;
+use kesos_bus::{Delivered, Handler, HandlerError};
+use kesos_readside::Tx;
 
 use super::{Scheduling, system_context};
 use crate::domain::{Attendance, Decision, ReturnReason, SessionEvent};
@@ -28,7 +28,7 @@ impl Returns {
 }
 
 #[async_trait]
-impl<D: ConsumerDb> Handler<D> for Returns {
+impl Handler for Returns {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
         let event = &delivered.event;
         let event_type = event.event_type.as_str();
@@ -89,7 +89,7 @@ impl<D: ConsumerDb> Handler<D> for Returns {
 
     async fn handle(
         &self,
-        _transaction: &mut Transaction<'static, D>,
+        _transaction: &mut Tx,
         _delivered: &Delivered,
     ) -> Result<(), HandlerError> {
         Ok(())

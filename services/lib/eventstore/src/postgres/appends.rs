@@ -23,7 +23,8 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::group_commit::{AppendCommand, BatchWriter};
 use crate::model::{AppendOutcome, ClaimKey, ExpectedVersion, NewEvent, StreamId};
-use crate::reads::{corrupt, to_i64, to_u64};
+use crate::reads::corrupt;
+use kesos_sql::{to_i64, to_u64};
 
 /// Batch writers for bulk appends: while one waits for its commit, the other has the next
 /// batch ready and queued on the log-head lock, so the database never idles between batches.

@@ -23,7 +23,8 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{AsOf, EventType, Metadata, RecordedEvent, StreamId};
-use crate::reads::{PAGE, corrupt, hash_array, to_i64, to_u64, within};
+use crate::reads::{PAGE, corrupt, hash_array, within};
+use kesos_sql::{to_i64, to_u64};
 
 /// Events handed to the caller at a time: one channel message per chunk keeps the hand-over
 /// cheap per event.

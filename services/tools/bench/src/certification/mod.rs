@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
-use kesos_bus::{Consumer, ConsumerDb, Handler, JetStreamFeed, PullSettings, StreamNames};
+use kesos_bus::{Consumer, Handler, JetStreamFeed, PullSettings, StreamNames};
 use kesos_certification::credential::SigningKey;
 use kesos_certification::domain::{CertificateId, SchemeRef};
 use kesos_certification::projections::LOG;
@@ -29,7 +29,6 @@ use kesos_certification::wire;
 use kesos_eventstore::{EventStore, EventType, Metadata, RecordedEvent, StreamId};
 use kesos_readside::Db;
 use kesos_vault::{MasterKey, Vault};
-use sqlx::Postgres;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -128,7 +127,7 @@ async fn measure(
         crate::raw::Raw::Postgres(pool) => pool.clone(),
         crate::raw::Raw::Sqlite { .. } => bail!("the certification bench runs on PostgreSQL"),
     };
-    Postgres::migrate_consumers(&pool).await?;
+    kesos_bus::bookkeeping::migrate_consumers(&Db::Postgres(pool.clone())).await?;
     let vault = Vault::postgres(pool.clone(), MasterKey::generate(), Vec::new()).await?;
     let certification = Certification::build(Parts {
         store: store.clone(),
@@ -232,8 +231,8 @@ async fn register_holders(
             });
         }
         let batch: Vec<&kesos_bus::Delivered> = registered.iter().collect();
-        let mut tx = pool.begin().await?;
-        Handler::<Postgres>::handle_batch(&intake, &mut tx, &batch)
+        let mut tx = Db::Postgres(pool.clone()).begin().await?;
+        Handler::handle_batch(&intake, &mut tx, &batch)
             .await
             .map_err(|e| anyhow::anyhow!("registering holders: {e}"))?;
         tx.commit().await?;

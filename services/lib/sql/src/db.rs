@@ -6,13 +6,19 @@
 //! ([`Db::backend`], [`Tx::postgres`], [`Tx::sqlite`]).
 //!
 //! A value is bound once, with the type both drivers agree on ([`Bindable`]); a column is read
-//! with [`Row::get`] into a type both drivers decode ([`Readable`]).
+//! with [`Row::get`] into a type both drivers decode ([`Readable`]). An instant has no type both
+//! store alike, so it has its own pair: [`Statement::bind_instant`] and [`Row::instant`] keep it
+//! in each backend's native form (`timestamptz` on PostgreSQL, Unix microseconds on SQLite).
 
+use futures::stream::{BoxStream, StreamExt};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow, Postgres};
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Decode, Encode, Row as _, Transaction, Type};
+use time::OffsetDateTime;
+
+use crate::convert::{from_unix_micros, unix_micros};
 
 /// A value both drivers can bind: `i64`, `bool`, `f64`, `String`/`&str`, `Vec<u8>`/`&[u8]`,
 /// `Uuid`, `OffsetDateTime`, and `Option`s of them.
@@ -103,6 +109,37 @@ impl Db {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
         })
+    }
+
+    /// Opens a transaction that will write. On SQLite it takes the file's write lock first
+    /// (`BEGIN IMMEDIATE`): a transaction that read first cannot write once another connection
+    /// has committed meanwhile (its snapshot is stale, `SQLITE_BUSY_SNAPSHOT`, at once and
+    /// whatever the busy timeout), so it would fail and back off instead of waiting its turn.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
+    /// Closes the pool: waits for its connections to be returned, then closes them.
+    pub async fn close(&self) {
+        match self {
+            Self::Postgres(pool) => pool.close().await,
+            Self::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+impl From<PgPool> for Db {
+    fn from(pool: PgPool) -> Self {
+        Self::Postgres(pool)
+    }
+}
+
+impl From<SqlitePool> for Db {
+    fn from(pool: SqlitePool) -> Self {
+        Self::Sqlite(pool)
     }
 }
 
@@ -203,6 +240,40 @@ impl<'e, 'q> Statement<'e, 'q> {
         }
     }
 
+    /// Binds an instant in the backend's native column form: `timestamptz` on PostgreSQL,
+    /// integer Unix microseconds on SQLite (read back with [`Row::instant`]).
+    #[must_use]
+    pub fn bind_instant(self, at: OffsetDateTime) -> Self {
+        match self {
+            Self::Postgres(target, query) => Self::Postgres(target, query.bind(at)),
+            Self::Sqlite(target, query) => Self::Sqlite(target, query.bind(unix_micros(at))),
+        }
+    }
+
+    /// Streams its rows as they arrive, never holding more than the driver's buffer: for reads
+    /// whose size has no bound (every stream's head, a whole table).
+    pub fn fetch(self) -> BoxStream<'e, Result<Row, sqlx::Error>>
+    where
+        'q: 'e,
+    {
+        match self {
+            Self::Postgres(PgTarget::Pool(pool), query) => {
+                query.fetch(pool).map(|row| row.map(Row::Postgres)).boxed()
+            }
+            Self::Postgres(PgTarget::Connection(connection), query) => query
+                .fetch(connection)
+                .map(|row| row.map(Row::Postgres))
+                .boxed(),
+            Self::Sqlite(SqliteTarget::Pool(pool), query) => {
+                query.fetch(pool).map(|row| row.map(Row::Sqlite)).boxed()
+            }
+            Self::Sqlite(SqliteTarget::Connection(connection), query) => query
+                .fetch(connection)
+                .map(|row| row.map(Row::Sqlite))
+                .boxed(),
+        }
+    }
+
     /// Runs it; returns the rows it changed.
     pub async fn execute(self) -> Result<u64, sqlx::Error> {
         match self {
@@ -295,6 +366,16 @@ impl Row {
         match self {
             Self::Postgres(row) => row.try_get(column),
             Self::Sqlite(row) => row.try_get(column),
+        }
+    }
+
+    /// The instant in column `column`, stored in the backend's native form (see
+    /// [`Statement::bind_instant`]).
+    pub fn instant(&self, column: &str) -> Result<OffsetDateTime, sqlx::Error> {
+        match self {
+            Self::Postgres(row) => row.try_get(column),
+            Self::Sqlite(row) => from_unix_micros(row.try_get(column)?)
+                .map_err(|error| sqlx::Error::Decode(Box::new(error))),
         }
     }
 

@@ -3,6 +3,7 @@
 //! (ordered by an id column, `after` = the last id of the previous page, one row more than
 //! asked to learn whether a next page exists), so it is written here once.
 
+use crate::convert::to_u64;
 use crate::db::{Db, Row, Statement};
 
 /// A value bound to a filter.
@@ -175,7 +176,7 @@ impl Db {
         Ok(Page {
             items,
             next,
-            total: crate::to_u64(total),
+            total: to_u64(total),
         })
     }
 }
