@@ -83,19 +83,14 @@ pub fn access_rules() -> Vec<Rule> {
 
 /// The token revocation list in the store's database (its table created when missing).
 pub async fn revocation_list(store: &OpenedStore) -> anyhow::Result<RevocationList> {
-    let list = match store {
-        OpenedStore::Sqlite(store) => RevocationList::sqlite(store.pool().clone()).await,
-        OpenedStore::Postgres(store) => RevocationList::postgres(store.pool().clone()).await,
-    };
-    list.context("cannot open the token revocation list")
+    RevocationList::open(store.db())
+        .await
+        .context("cannot open the token revocation list")
 }
 
 /// Where the gate looks up idempotency keys recorded before command ids used SHA-256.
 pub fn legacy_keys(store: &OpenedStore) -> LegacyKeys {
-    match store {
-        OpenedStore::Sqlite(store) => LegacyKeys::Sqlite(store.pool().clone()),
-        OpenedStore::Postgres(store) => LegacyKeys::Postgres(store.pool().clone()),
-    }
+    LegacyKeys::new(store.db())
 }
 
 /// The access gate for this configuration: tokens are verified with the public half of the

@@ -6,19 +6,21 @@
 //! handler the old id as the key: the retry gets the recorded outcome and appends nothing.
 
 use kesos_aggregate::event_id;
-use sqlx::{PgPool, SqlitePool};
+use kesos_sql::Db;
 use uuid::Uuid;
 
 /// Where the event log lives, to look recorded commands up by their first event's id.
 #[derive(Clone)]
-pub enum LegacyKeys {
-    /// The PostgreSQL event store's pool (its schema).
-    Postgres(PgPool),
-    /// The SQLite event store's pool.
-    Sqlite(SqlitePool),
+pub struct LegacyKeys {
+    db: Db,
 }
 
 impl LegacyKeys {
+    /// Looks keys up in the event store's database `db`.
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
+    }
+
     /// The old command id of the opaque key `key`, when a command under it is recorded; `None`
     /// for a UUID key (always used as is) or a key never recorded under the old derivation.
     pub async fn recorded(&self, key: &str) -> Result<Option<Uuid>, sqlx::Error> {
@@ -26,22 +28,12 @@ impl LegacyKeys {
             return Ok(None);
         }
         let legacy = kesos_http::legacy_uuid_for_key(key);
-        let first = event_id(legacy, 0);
-        const SELECT: &str = "SELECT 1 FROM kesos_events WHERE event_id = $1";
-        let found: Option<i32> = match self {
-            Self::Postgres(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(first)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(first)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let found = self
+            .db
+            .query("SELECT 1 FROM kesos_events WHERE event_id = $1")
+            .bind(event_id(legacy, 0))
+            .fetch_optional()
+            .await?;
         Ok(found.map(|_| legacy))
     }
 }

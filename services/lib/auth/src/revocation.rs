@@ -5,7 +5,7 @@
 //! carries a valid token: a primary-key lookup, and no cache, so the next request after a
 //! revocation is refused.
 
-use sqlx::{PgPool, SqlitePool};
+use kesos_sql::{Db, Migrations};
 use time::OffsetDateTime;
 
 /// Longest reason kept (the operator's note, not a document).
@@ -40,29 +40,22 @@ pub struct Revocation {
 
 /// The revocation list in the event store's database; cheap to clone (a pool handle).
 #[derive(Clone)]
-pub enum RevocationList {
-    /// In PostgreSQL (the pool's schema).
-    Postgres(PgPool),
-    /// In the embedded SQLite file.
-    Sqlite(SqlitePool),
+pub struct RevocationList {
+    db: Db,
 }
 
 impl RevocationList {
-    /// The list in PostgreSQL, creating its table when missing.
-    pub async fn postgres(pool: PgPool) -> Result<Self, RevocationError> {
-        let mut migrator = sqlx::migrate!("./migrations/postgres");
+    /// The list in `db` (PostgreSQL: the pool's schema; or the embedded SQLite file),
+    /// creating its table when missing.
+    pub async fn open(db: impl Into<Db>) -> Result<Self, RevocationError> {
+        let db = db.into();
         // Other components' migrations share `_sqlx_migrations`; these are 6001+.
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
-        Ok(Self::Postgres(pool))
-    }
-
-    /// The list in SQLite, creating its table when missing.
-    pub async fn sqlite(pool: SqlitePool) -> Result<Self, RevocationError> {
-        let mut migrator = sqlx::migrate!("./migrations/sqlite");
-        migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
-        Ok(Self::Sqlite(pool))
+        db.migrate(Migrations {
+            postgres: sqlx::migrate!("./migrations/postgres"),
+            sqlite: sqlx::migrate!("./migrations/sqlite"),
+        })
+        .await?;
+        Ok(Self { db })
     }
 
     /// Revokes the token `jti`; `false` when it was revoked already (the first reason stays).
@@ -85,73 +78,51 @@ impl RevocationList {
                 "--reason must be 1-500 characters: say why the token is withdrawn",
             ));
         }
-        const INSERT: &str = "INSERT INTO kesos_revoked_tokens (jti, reason, revoked_by, \
-                              revoked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING";
-        let at = at.unix_timestamp();
-        let inserted = match self {
-            Self::Postgres(pool) => sqlx::query(INSERT)
-                .bind(jti)
-                .bind(reason)
-                .bind(revoked_by)
-                .bind(at)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-            Self::Sqlite(pool) => sqlx::query(INSERT)
-                .bind(jti)
-                .bind(reason)
-                .bind(revoked_by)
-                .bind(at)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
+        let inserted = self
+            .db
+            .query(
+                "INSERT INTO kesos_revoked_tokens (jti, reason, revoked_by, revoked_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(reason)
+            .bind(revoked_by)
+            .bind(at.unix_timestamp())
+            .execute()
+            .await?;
         Ok(inserted == 1)
     }
 
     /// Whether the token `jti` was revoked.
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, RevocationError> {
-        const SELECT: &str = "SELECT 1 FROM kesos_revoked_tokens WHERE jti = $1";
-        let found: Option<i32> = match self {
-            Self::Postgres(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(jti)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar(SELECT)
-                    .bind(jti)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let found = self
+            .db
+            .query("SELECT 1 FROM kesos_revoked_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional()
+            .await?;
         Ok(found.is_some())
     }
 
     /// The revocation of `jti`, if any.
     pub async fn get(&self, jti: &str) -> Result<Option<Revocation>, RevocationError> {
-        const SELECT: &str = "SELECT jti, reason, revoked_by, revoked_at FROM \
-                              kesos_revoked_tokens WHERE jti = $1";
-        let row: Option<(String, String, String, i64)> = match self {
-            Self::Postgres(pool) => {
-                sqlx::query_as(SELECT)
-                    .bind(jti)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Self::Sqlite(pool) => {
-                sqlx::query_as(SELECT)
-                    .bind(jti)
-                    .fetch_optional(pool)
-                    .await?
-            }
+        let row = self
+            .db
+            .query(
+                "SELECT jti, reason, revoked_by, revoked_at FROM kesos_revoked_tokens \
+                 WHERE jti = $1",
+            )
+            .bind(jti)
+            .fetch_optional()
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
         };
-        Ok(row.map(|(jti, reason, revoked_by, revoked_at)| Revocation {
-            jti,
-            reason,
-            revoked_by,
-            revoked_at,
+        Ok(Some(Revocation {
+            jti: row.get("jti")?,
+            reason: row.get("reason")?,
+            revoked_by: row.get("revoked_by")?,
+            revoked_at: row.get("revoked_at")?,
         }))
     }
 }

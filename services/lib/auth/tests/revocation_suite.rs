@@ -49,8 +49,8 @@ async fn revoked_tokens_stay_revoked_for_every_later_reader(
 #[tokio::test]
 async fn on_postgres_a_revoked_token_stays_revoked_for_every_later_reader() {
     let schema = PgSchema::create().await;
-    let first = RevocationList::postgres(schema.pool().await).await.unwrap();
-    let reopened = async { RevocationList::postgres(schema.pool().await).await.unwrap() };
+    let first = RevocationList::open(schema.pool().await).await.unwrap();
+    let reopened = async { RevocationList::open(schema.pool().await).await.unwrap() };
     revoked_tokens_stay_revoked_for_every_later_reader(first, reopened).await;
     schema.drop_now().await;
 }
@@ -58,11 +58,11 @@ async fn on_postgres_a_revoked_token_stays_revoked_for_every_later_reader() {
 #[tokio::test]
 async fn on_sqlite_a_revoked_token_stays_revoked_for_every_later_reader() {
     let file = SqliteFile::create();
-    let first = RevocationList::sqlite(file.store().await.pool().clone())
+    let first = RevocationList::open(file.store().await.pool().clone())
         .await
         .unwrap();
     let reopened = async {
-        RevocationList::sqlite(file.store().await.pool().clone())
+        RevocationList::open(file.store().await.pool().clone())
             .await
             .unwrap()
     };
