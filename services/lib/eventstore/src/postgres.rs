@@ -11,7 +11,7 @@ mod copy_reads;
 use crate::error::StoreError;
 use crate::group_commit::GroupCommit;
 use crate::model::{AsOf, RecordedEvent};
-use crate::reads::SqlBackend;
+use crate::reads::{SqlBackend, StoreParts};
 use kesos_sql::{Db, to_u64};
 
 /// Where a PostgreSQL store lives.
@@ -28,11 +28,8 @@ pub struct PostgresConfig {
 /// An [`EventStore`] on PostgreSQL.
 #[derive(Clone)]
 pub struct PostgresStore {
-    db: Db,
+    parts: StoreParts,
     pool: PgPool,
-    writer: GroupCommit,
-    bulk: GroupCommit,
-    appended: watch::Receiver<u64>,
 }
 
 impl PostgresStore {
@@ -107,11 +104,13 @@ impl PostgresStore {
             .collect();
         let bulk = GroupCommit::start_many(bulk_writers, committed(notify));
         Ok(Self {
-            db: Db::Postgres(pool.clone()),
+            parts: StoreParts {
+                db: Db::Postgres(pool.clone()),
+                writer,
+                bulk,
+                appended,
+            },
             pool,
-            writer,
-            bulk,
-            appended,
         })
     }
 
@@ -137,20 +136,8 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
 }
 
 impl SqlBackend for PostgresStore {
-    fn db(&self) -> &Db {
-        &self.db
-    }
-
-    fn writer(&self) -> &GroupCommit {
-        &self.writer
-    }
-
-    fn bulk_writer(&self) -> &GroupCommit {
-        &self.bulk
-    }
-
-    fn appended_positions(&self) -> &watch::Receiver<u64> {
-        &self.appended
+    fn parts(&self) -> &StoreParts {
+        &self.parts
     }
 
     /// The whole log by binary COPY, decoded on a task of its own ([`copy_reads`]).

@@ -212,20 +212,25 @@ pub(crate) fn batch_after(
         .boxed()
 }
 
+/// What every store holds, whatever its backend (public only inside this crate, as
+/// [`SqlBackend`] is).
+#[derive(Clone)]
+pub struct StoreParts {
+    /// The reader pool as the shared handle.
+    pub(crate) db: Db,
+    /// The writer of interactive appends.
+    pub(crate) writer: GroupCommit,
+    /// The writer(s) of bulk appends (SQLite has one writer per file, so it is the same).
+    pub(crate) bulk: GroupCommit,
+    /// Notified with the last position this instance committed.
+    pub(crate) appended: watch::Receiver<u64>,
+}
+
 /// What a store on one backend supplies; the rest of [`EventStore`] is written once, below,
 /// for every type that supplies it. (The trait is public only inside this crate.)
 pub trait SqlBackend: Send + Sync + 'static {
-    /// The reader pool as the shared handle.
-    fn db(&self) -> &Db;
-
-    /// The writer of interactive appends.
-    fn writer(&self) -> &GroupCommit;
-
-    /// The writer(s) of bulk appends (SQLite has one writer per file, so it is the same).
-    fn bulk_writer(&self) -> &GroupCommit;
-
-    /// Notified with the last position this instance committed.
-    fn appended_positions(&self) -> &watch::Receiver<u64>;
+    /// Its pools, writers and commit notifications.
+    fn parts(&self) -> &StoreParts;
 
     /// The whole log from `after`, the backend's fastest way.
     fn read_log(&self, after: u64, as_of: AsOf)
@@ -242,14 +247,14 @@ impl<S: SqlBackend> EventStore for S {
         claims: Claims,
     ) -> Result<AppendOutcome, StoreError> {
         let command = AppendCommand::new(stream.clone(), expected, events, claims)?;
-        self.writer().append(command).await
+        self.parts().writer.append(command).await
     }
 
     async fn append_bulk(
         &self,
         appends: Vec<BulkAppend>,
     ) -> Vec<Result<AppendOutcome, StoreError>> {
-        let writer = self.bulk_writer();
+        let writer = &self.parts().bulk;
         futures::future::join_all(appends.into_iter().map(|append| async move {
             let command =
                 AppendCommand::new(append.stream, append.expected, append.events, append.claims)?;
@@ -260,7 +265,8 @@ impl<S: SqlBackend> EventStore for S {
 
     async fn claim_holder(&self, key: &ClaimKey) -> Result<Option<StreamId>, StoreError> {
         let row = self
-            .db()
+            .parts()
+            .db
             .query(CLAIM_HOLDER)
             .bind(key.as_str())
             .fetch_optional()
@@ -280,7 +286,8 @@ impl<S: SqlBackend> EventStore for S {
         // By the unique (stream_id, stream_version) index alone, whatever the table
         // statistics; streams are short, so the as-of cut is applied here.
         let rows = self
-            .db()
+            .parts()
+            .db
             .query(READ_STREAM)
             .bind(stream.as_str())
             .fetch_all()
@@ -309,7 +316,8 @@ impl<S: SqlBackend> EventStore for S {
 
     async fn read_batch(&self, after: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = self
-            .db()
+            .parts()
+            .db
             .query(READ_BATCH)
             .bind(to_i64(after))
             .bind(i64::try_from(max).unwrap_or(i64::MAX))
@@ -319,16 +327,17 @@ impl<S: SqlBackend> EventStore for S {
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
-        let head: i64 = self.db().query(HEAD).fetch_scalar().await?;
+        let head: i64 = self.parts().db.query(HEAD).fetch_scalar().await?;
         Ok(to_u64(head))
     }
 
     fn appended(&self) -> watch::Receiver<u64> {
-        self.appended_positions().clone()
+        self.parts().appended.clone()
     }
 
     fn stream_heads(&self) -> BoxStream<'_, Result<StreamHead, StoreError>> {
-        self.db()
+        self.parts()
+            .db
             .query(STREAM_HEADS)
             .fetch()
             .map(|row| stream_head_from_row(&row?))
@@ -336,18 +345,24 @@ impl<S: SqlBackend> EventStore for S {
     }
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        let rows = self.db().query(CHECKPOINTS).fetch_all().await?;
+        let rows = self.parts().db.query(CHECKPOINTS).fetch_all().await?;
         rows.iter().map(checkpoint_from_row).collect()
     }
 
     async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row = self.db().query(LAST_CHECKPOINT).fetch_optional().await?;
+        let row = self
+            .parts()
+            .db
+            .query(LAST_CHECKPOINT)
+            .fetch_optional()
+            .await?;
         row.as_ref().map(checkpoint_from_row).transpose()
     }
 
     async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError> {
         let inserted = self
-            .db()
+            .parts()
+            .db
             .query(INSERT_CHECKPOINT)
             .bind(to_i64(checkpoint.sequence))
             .bind(to_i64(checkpoint.position))
@@ -362,13 +377,20 @@ impl<S: SqlBackend> EventStore for S {
     }
 
     async fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-        let row = self.db().query(CURSOR).bind(name).fetch_optional().await?;
+        let row = self
+            .parts()
+            .db
+            .query(CURSOR)
+            .bind(name)
+            .fetch_optional()
+            .await?;
         let position: Option<i64> = row.map(|row| row.get_index(0)).transpose()?;
         Ok(position.map(to_u64).unwrap_or(0))
     }
 
     async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError> {
-        self.db()
+        self.parts()
+            .db
             .query(SAVE_CURSOR)
             .bind(name)
             .bind(to_i64(position))

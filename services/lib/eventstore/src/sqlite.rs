@@ -24,16 +24,14 @@ use crate::model::{
     AppendOutcome, AsOf, NewEvent, RecordedEvent, StreamId, from_unix_micros, truncate_to_micros,
     unix_micros,
 };
-use crate::reads::{SqlBackend, batch_after, hash_array};
+use crate::reads::{SqlBackend, StoreParts, batch_after, hash_array};
 use kesos_sql::{Db, to_i64, to_u64};
 
 /// An [`EventStore`] in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
-    db: Db,
+    parts: StoreParts,
     pool: SqlitePool,
-    writer: GroupCommit,
-    appended: watch::Receiver<u64>,
 }
 
 /// Connection options kesos uses for its SQLite file: WAL (readers never block the writer),
@@ -83,10 +81,13 @@ impl SqliteStore {
             },
         );
         Ok(Self {
-            db: Db::Sqlite(readers.clone()),
+            parts: StoreParts {
+                db: Db::Sqlite(readers.clone()),
+                bulk: writer.clone(),
+                writer,
+                appended,
+            },
             pool: readers,
-            writer,
-            appended,
         })
     }
 
@@ -341,21 +342,8 @@ async fn insert_events(
 }
 
 impl SqlBackend for SqliteStore {
-    fn db(&self) -> &Db {
-        &self.db
-    }
-
-    fn writer(&self) -> &GroupCommit {
-        &self.writer
-    }
-
-    /// SQLite has one writer per file: bulk appends share it.
-    fn bulk_writer(&self) -> &GroupCommit {
-        &self.writer
-    }
-
-    fn appended_positions(&self) -> &watch::Receiver<u64> {
-        &self.appended
+    fn parts(&self) -> &StoreParts {
+        &self.parts
     }
 
     /// The whole log, in pages of rows decoded as they arrive ([`crate::reads::paged`]).
@@ -364,7 +352,7 @@ impl SqlBackend for SqliteStore {
         after: u64,
         as_of: AsOf,
     ) -> BoxStream<'_, Result<RecordedEvent, StoreError>> {
-        let page = move |after: u64, max: usize| batch_after(&self.db, after, max);
+        let page = move |after: u64, max: usize| batch_after(&self.parts.db, after, max);
         crate::reads::paged(Box::new(page), after, as_of)
     }
 }
