@@ -8,70 +8,176 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
+use kesos_auth::{Action, ApiPart, Caller, Rule, Scope, Secured};
+use kesos_http::openapi::one_of;
+use kesos_http::{FieldError, JsonBody, Operation, Paging, Path, Problem, Query};
 use kesos_regions::RegionCode;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::openapi::Object;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::credential::status_list::Purpose;
 use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
 use crate::http::errors::problem;
+use crate::http::openapi::{
+    CODE, NUMBER, certificate_answer, command, page_operation, status_list_operation,
+    verification_answer,
+};
 use crate::http::page::{self, Lang, Outcome};
 use crate::projections::{CertificateFilter, CertificateRow};
 use crate::service::{Certification, CertificationError, PublicAnswer, Sight};
 
-/// Every route with its access rule: the router is built from this table only.
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<Certification> {
     use Action as A;
     Secured::new()
-        .get("/v1/certificates", A::ReadCertificates, list)
+        .get(
+            "/v1/certificates",
+            A::ReadCertificates,
+            list,
+            Operation::new(
+                "List certificates, paged by certificate id; filter by holder, status, scheme, \
+                 region (the region or any within it).",
+            )
+            .query::<ListQuery>()
+            .answers(200, "{ items: [Certificate], next, total }")
+            .problem(400, "a filter is malformed"),
+        )
         .get(
             "/v1/certificates/{certificate_id}",
             A::ReadCertificates,
             read,
+            certificate_answer(
+                Operation::new("A certificate, with the holder's name unless erased."),
+                "the certificate",
+            )
+            .problem(400, "not a UUID")
+            .problem(404, "no such certificate"),
         )
         .post(
             "/v1/certificates/{certificate_id}/suspend",
             A::ChangeCertificate,
             suspend,
+            command("Suspend a certificate in force, with a reason.").body::<ReasonBody>(),
         )
         .post(
             "/v1/certificates/{certificate_id}/reinstate",
             A::ChangeCertificate,
             reinstate,
+            command("Reinstate a suspended certificate, with a reason.").body::<ReasonBody>(),
         )
         .post(
             "/v1/certificates/{certificate_id}/revoke",
             A::ChangeCertificate,
             revoke,
+            command("Revoke a certificate for good, with a category and a reason.")
+                .body::<RevokeBody>(),
         )
         .get(
             "/v1/certificates/{certificate_id}/credential.json",
             A::ReadCertificates,
             credential,
+            Operation::new(
+                "The certificate as a W3C Verifiable Credential 2.0 signed with eddsa-jcs-2022; \
+                 `kesos cert verify FILE` checks it offline.",
+            )
+            .answers(200, "application/vc+json")
+            .problem(404, "no such certificate"),
         )
         .get(
             "/v1/certificates/{certificate_id}/certificate.html",
             A::ReadCertificates,
             printable,
+            Operation::new(
+                "The printable certificate (Bahasa Indonesia) with a QR code of its \
+                 verification page.",
+            )
+            .answers(200, "text/html")
+            .problem(404, "no such certificate"),
         )
-        .get("/v1/verify/{number}", A::PublicVerify, verify_number)
-        .post("/v1/verify", A::PublicVerify, verify_name)
-        .get("/v1/status-list", A::PublicVerify, revocation_list)
+        .get(
+            "/v1/verify/{number}",
+            A::PublicVerify,
+            verify_number,
+            verification_answer(Operation::new(
+                "Public verification by number. With `?code=` (the verification code printed \
+                 beside the number, also in the QR link): status, scheme, level, validity, \
+                 issuing body, the holder's name masked. Without it: whether the certificate \
+                 is valid, nothing more.",
+            ))
+            .path_text("number", NUMBER)
+            .query_text("code", CODE)
+            .problem(
+                404,
+                "a valid number that no certificate carries, or a code that is not the \
+                 certificate's",
+            )
+            .problem(
+                422,
+                "not a valid certificate number (malformed, or a mistyped or swapped character)",
+            ),
+        )
+        .post(
+            "/v1/verify",
+            A::PublicVerify,
+            verify_name,
+            Operation::new(
+                "Public check whether a full name is the holder's (case and spacing aside), \
+                 with the certificate's verification code.",
+            )
+            .body::<NameCheck>()
+            .answers(200, "{ matches: boolean }")
+            .problem(400, "missing name")
+            .problem(
+                404,
+                "no certificate has this number, or the code is not its code",
+            )
+            .problem(422, "not a valid certificate number"),
+        )
+        .get(
+            "/v1/status-list",
+            A::PublicVerify,
+            revocation_list,
+            status_list_operation("revocation"),
+        )
         .get(
             "/v1/status-list/suspension",
             A::PublicVerify,
             suspension_list,
+            status_list_operation("suspension"),
         )
-        .get("/verify", A::PublicVerify, verify_form)
-        .get("/verify/{number}", A::PublicVerify, verify_page)
+        .get(
+            "/verify",
+            A::PublicVerify,
+            verify_form,
+            page_operation(
+                "The public verification page with a form; `?number=` checks a number (HTML).",
+            )
+            .query_text("number", NUMBER),
+        )
+        .get(
+            "/verify/{number}",
+            A::PublicVerify,
+            verify_page,
+            page_operation(
+                "The verification page a certificate's QR code opens (HTML, Bahasa Indonesia; \
+                 English with `?lang=en`).",
+            )
+            .path_text("number", NUMBER),
+        )
 }
 
 /// The certification routes over a service; each passes the access gate with its rule.
 pub fn router(certification: Certification) -> Router {
     secured().into_router().with_state(certification)
+}
+
+/// The certification routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 /// The access rule of every certification route.
@@ -95,17 +201,31 @@ fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
     Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Why a certificate is suspended or reinstated.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
+    #[schema(max_length = 500)]
     reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// Why a certificate is revoked: a category and a reason.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    #[schema(schema_with = revocation_categories)]
     category: String,
+    #[schema(max_length = 500)]
     reason: String,
+}
+
+fn revocation_categories() -> Object {
+    one_of(&[
+        "ethics_breach",
+        "criminal_conviction",
+        "permanent_incapacity",
+        "other",
+    ])
 }
 
 async fn suspend(
@@ -211,12 +331,17 @@ async fn read(
     Ok(Json(view).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The holder.
     worker_id: Option<String>,
+    /// valid, suspended, revoked, expired or superseded.
     status: Option<String>,
+    /// A scheme code.
     scheme: Option<String>,
+    /// A region code: the holder posted in it or any region within it.
     region: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
@@ -327,7 +452,9 @@ async fn verify_number(
     Ok(Json(answer).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A full name to check against a certificate's holder, with the certificate's number and
+/// verification code.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NameCheck {
     number: String,

@@ -6,13 +6,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
+use kesos_auth::{Action, ApiPart, Caller, Rule, Scope, Secured};
+use kesos_http::{FieldError, JsonBody, Operation, Paging, Path, Problem, Query};
 use kesos_regions::{Level, RegionCode};
 use kesos_vault::KeyState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -20,6 +21,7 @@ use crate::domain::{
     Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
 };
 use crate::http::errors::problem;
+use crate::http::openapi::{command, worker_form};
 use crate::projections::WorkerFilter;
 use crate::service::{Enrollment, EnrollmentError, WorkerForm, WorkerView};
 
@@ -27,71 +29,187 @@ use crate::service::{Enrollment, EnrollmentError, WorkerForm, WorkerView};
 /// less).
 const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-/// Every route with its access rule: the router is built from this table only.
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<Enrollment> {
+    use Action as A;
     Secured::new()
-        .post("/v1/workers", Action::RegisterWorker, register)
-        .get("/v1/workers", Action::ReadWorkers, list)
-        .get("/v1/workers/{worker_id}", Action::ReadWorkers, read)
+        .post(
+            "/v1/workers",
+            A::RegisterWorker,
+            register,
+            command("Register a worker (NIK, name and birth date are stored encrypted).")
+                .body_schema("WorkerForm", worker_form())
+                .answers(201, "registered: { worker_id }")
+                .answers(200, "a retry: the worker registered before"),
+        )
+        .get(
+            "/v1/workers",
+            A::ReadWorkers,
+            list,
+            Operation::new(
+                "List workers, paged by worker id; filter by region prefix, category, role, \
+                 employment status, status.",
+            )
+            .query::<ListQuery>()
+            .answers(200, "{ items, next, total }")
+            .problem(400, "a filter is malformed"),
+        )
+        .get(
+            "/v1/workers/{worker_id}",
+            A::ReadWorkers,
+            read,
+            Operation::new("A worker, with personal data unless erased, and every nomination.")
+                .answers(200, "the worker")
+                .problem(400, "not a UUID")
+                .problem(404, "no such worker"),
+        )
         .post(
             "/v1/workers/{worker_id}/posting",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             move_posting,
+            command("Move the worker's posting.")
+                .body::<PostingBody>()
+                .answers(200, "the worker after the move"),
         )
         .post(
             "/v1/workers/{worker_id}/employment-status",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             change_employment,
+            command("Change the employment status (e.g. THL to ASN-PPPK).")
+                .body::<EmploymentBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/qualifications",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             update_qualifications,
+            command("Replace education and experience.")
+                .body::<QualificationsBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/role",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             change_role,
+            command("Change the role or programme.")
+                .body::<RoleBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/erasure",
-            Action::EraseWorker,
+            A::EraseWorker,
             erase,
+            command(
+                "Erase the worker's personal data (UU PDP): the data key is destroyed, the \
+                 history stays.",
+            )
+            .body::<ErasureBody>()
+            .answers(200, "the erased worker"),
         )
         .post(
             "/v1/workers/{worker_id}/nominations",
-            Action::Nominate,
+            A::Nominate,
             nominate,
+            command("Nominate the worker for a scheme.")
+                .body::<NominationBody>()
+                .answers(201, "{ nomination_id }"),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/verify",
-            Action::DecideNomination,
+            A::DecideNomination,
             verify_nomination,
+            step(
+                "Verify the nomination: the scheme's rules are evaluated, and it is verified, \
+                 or rejected with every failed rule.",
+            ),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/reject",
-            Action::DecideNomination,
+            A::DecideNomination,
             reject_nomination,
+            step("Reject the nomination, with a reason."),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/override",
-            Action::DecideNomination,
+            A::DecideNomination,
             override_nomination,
+            step("Override a rejected nomination, with a justification."),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/withdraw",
-            Action::Nominate,
+            A::Nominate,
             withdraw_nomination,
+            step("Withdraw the nomination, with a reason."),
         )
-        .post("/v1/targets", Action::SetTargets, set_target)
+        .post(
+            "/v1/targets",
+            A::SetTargets,
+            set_target,
+            command(
+                "Set a yearly certification target for the nation (region empty), a province \
+                 or a kabupaten/kota, per category.",
+            )
+            .body::<TargetBody>()
+            .answers(200, "the target"),
+        )
         .post_upload(
             "/v1/imports/workers",
-            Action::ImportWorkers,
+            A::ImportWorkers,
             MAX_UPLOAD_BYTES,
             import,
+            Operation::new(
+                "Import workers from a CSV (UTF-8) or XLSX file sent as the request body; see \
+                 the README for the columns. The same file again registers nobody twice.",
+            )
+            .upload(&[
+                "text/csv",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ])
+            .answers(
+                200,
+                "report: rows, stored, unchanged, rejected_rows, errors [{ row, column, rule, \
+                 detail }]",
+            )
+            .problem(
+                400,
+                "the file cannot be read at all (empty, not a spreadsheet, not UTF-8, missing \
+                 columns)",
+            )
+            .problem(
+                413,
+                "the upload is larger than 64 MiB (rule file.limit.upload_bytes)",
+            )
+            .problem(
+                422,
+                "the file goes beyond a reader limit, named by its rule: file.limit.rows, \
+                 .columns, .cell_chars, .table_bytes, .unpacked_bytes, .xml_depth or \
+                 .zip_entries",
+            ),
         )
-        .get("/v1/schemes", Action::ReadReference, schemes)
-        .get("/v1/regions/{code}", Action::ReadReference, region)
+        .get(
+            "/v1/schemes",
+            A::ReadReference,
+            schemes,
+            Operation::new("The certification schemes and eligibility routes in force.")
+                .answers(200, "catalogue"),
+        )
+        .get(
+            "/v1/regions/{code}",
+            A::ReadReference,
+            region,
+            Operation::new("A Kemendagri region with its ancestors and children.")
+                .answers(200, "region")
+                .problem(400, "malformed code")
+                .problem(404, "unknown code"),
+        )
+}
+
+/// A step of a nomination's administrative selection: it answers the nomination.
+fn step(summary: &str) -> Operation {
+    command(summary)
+        .body::<StepBody>()
+        .answers(200, "the nomination")
 }
 
 /// The enrollment routes over a service; each passes the access gate with its rule.
@@ -102,6 +220,11 @@ pub fn router(enrollment: Enrollment) -> Router {
 /// The access rule of every enrollment route.
 pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
+}
+
+/// The enrollment routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 type Answer = Result<Response, Problem>;
@@ -230,13 +353,19 @@ async fn read(
     Ok(Json(view).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// A region code prefix: workers posted within it.
     region: Option<String>,
+    /// peksos, tks, penyuluh_sosial or relawan_sosial.
     category: Option<String>,
+    /// A role code.
     role: Option<String>,
+    /// An employment status code.
     employment_status: Option<String>,
+    /// active or erased.
     status: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
@@ -359,7 +488,8 @@ async fn run(
     Ok(Json(WorkerView::of(&state, &key)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The worker's new posting: a Kemendagri code, at least a kabupaten/kota.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostingBody {
     posting: String,
@@ -386,7 +516,8 @@ async fn move_posting(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The worker's new employment status.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EmploymentBody {
     employment_status: String,
@@ -417,7 +548,8 @@ async fn change_employment(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The worker's new role or programme.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
     role: String,
@@ -442,7 +574,8 @@ async fn change_role(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The worker's education and experience, replacing what was recorded.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QualificationsBody {
     education_level: String,
@@ -485,7 +618,8 @@ async fn update_qualifications(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// Why the worker's personal data is erased, and on what legal basis.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ErasureBody {
     reason: String,
@@ -510,7 +644,8 @@ async fn erase(
     read(State(enrollment), caller, Path(id)).await
 }
 
-#[derive(Debug, Deserialize)]
+/// The scheme a worker is nominated for, the period and who recommends.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NominationBody {
     scheme_code: String,
@@ -590,7 +725,8 @@ async fn withdraw_nomination(
     nomination_step(s, c, h, p, b, "withdraw").await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A step's reason (reject, withdraw) or justification (override); verify needs neither.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StepBody {
     reason: Option<String>,
@@ -662,7 +798,8 @@ fn nomination_answer(state: &Worker, nomination: NominationId) -> Answer {
     Ok(Json(found).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A yearly target: the year, the region (empty: the nation), the category and the count.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TargetBody {
     year: i32,
