@@ -9,6 +9,7 @@
 //! once the registry shows their effect (see [`crate::service`]).
 
 mod errors;
+mod handlers;
 mod openapi;
 pub mod page;
 mod routes;

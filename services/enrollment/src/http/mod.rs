@@ -2,11 +2,11 @@
 //! field and the rule, `Idempotency-Key` on every command, paged lists. Each route is written
 //! once, in the route table, with its access rule and its OpenAPI operation: the router
 //! ([`router`]), the gate's policy ([`access_rules`]) and the document's paths ([`openapi()`])
-//! all come from it. No GET writes: a list
-//! reads the worker directory as it stands, and the commands whose effect a list shows answer
-//! once the directory has applied them.
+//! all come from it. No GET writes: a list reads the worker directory as it stands, and the
+//! commands whose effect a list shows answer once the directory has applied them.
 
 mod errors;
+mod handlers;
 mod openapi;
 mod routes;
 
