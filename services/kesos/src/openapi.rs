@@ -19,7 +19,10 @@ pub fn document() -> Value {
             "description": "Certification of Indonesia's social-welfare workforce. Every route but health, this document, the dashboard's files and public verification needs a bearer token (`kesos token issue`); public verification is rate limited per client (429 with Retry-After)."
         },
         "security": [{ (kesos_auth::secured::BEARER): [] }],
-        "paths": serde_json::to_value(api.paths).unwrap_or_else(|_| json!({})),
+        "paths": serde_json::to_value(api.paths).unwrap_or_else(|error| {
+            tracing::error!(%error, "the OpenAPI paths cannot be written as JSON");
+            json!({})
+        }),
         "components": {
             "securitySchemes": { (kesos_auth::secured::BEARER): { "type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)" } },
             "schemas": schemas
