@@ -12,7 +12,7 @@
 //!   exports), which never write.
 //! - [`projections`]: the certificate registry, a `kesos_readside` projection run by the
 //!   projector the service starts, and its reads.
-//! - [`http`]: the HTTP API and its OpenAPI paths ([`http::openapi`]).
+//! - [`http`]: the HTTP API and its OpenAPI paths ([`http::openapi()`]).
 //! - [`credential`]: the formats of the exports — Verifiable Credentials (JCS, Ed25519 proof),
 //!   status lists, the printable page — and [`credential::verify_credential`] for offline
 //!   checks. No I/O and no certificate rule, so neither domain nor HTTP: the service builds

@@ -208,16 +208,7 @@ impl Application {
             self.address,
             self.description,
             self.address,
-            http::SERVED
-                .iter()
-                .chain(kesos_enrollment::http::ROUTES)
-                .chain(kesos_scheduling::http::ROUTES)
-                .chain(kesos_certification::http::ROUTES)
-                .chain(kesos_progress::http::ROUTES)
-                .chain(kesos_dashboard::ROUTES)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" ")
+            http::served_paths().join(" ")
         );
         let store = self.store.shared();
         let services = self.services.clone();

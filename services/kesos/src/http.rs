@@ -12,14 +12,14 @@ use axum::routing::any;
 use axum::{Json, Router};
 use ed25519_dalek::VerifyingKey;
 use kesos_auth::{
-    AccessLog, Action, Gate, LegacyKeys, Lifetimes, RateLimiter, RevocationList, Rule, Secured,
-    TokenVerifier,
+    AccessLog, Action, ApiPart, Gate, LegacyKeys, Lifetimes, RateLimiter, RevocationList, Rule,
+    Secured, TokenVerifier,
 };
 use kesos_eventstore::{EventStore, verify};
 use kesos_runtime::{Config, Mode};
 use serde_json::json;
 
-use kesos_http::Problem;
+use kesos_http::{Operation, Problem};
 
 use crate::open::OpenedStore;
 
@@ -38,14 +38,53 @@ pub struct AppState {
     pub stalls: kesos_bus::Stalls,
 }
 
-/// Every operational route with its access rule: the router is built from this table only.
+/// Every operational route once, with its access rule and its description: the router, the
+/// gate's policy and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<AppState> {
     Secured::new()
-        .get("/healthz", Action::Probe, health)
-        .get("/readyz", Action::Probe, ready)
-        .get("/v1/log", Action::ReadHistory, log_status)
-        .post("/v1/audit/verify", Action::ReadHistory, audit_verify)
-        .get("/openapi.json", Action::Probe, openapi)
+        .get(
+            "/healthz",
+            Action::Probe,
+            health,
+            Operation::new("Liveness: the process answers.").answers(200, "alive"),
+        )
+        .get(
+            "/readyz",
+            Action::Probe,
+            ready,
+            Operation::new("Readiness: the event store (and NATS, when distributed) answer.")
+                .answers(200, "ready")
+                .problem(503, "a dependency is away"),
+        )
+        .get(
+            "/v1/log",
+            Action::ReadHistory,
+            log_status,
+            Operation::new("Head position of the event log and its last signed checkpoint.")
+                .answers(200, "log status")
+                .problem(500, "store failure"),
+        )
+        .post(
+            "/v1/audit/verify",
+            Action::ReadHistory,
+            audit_verify,
+            Operation::new(
+                "Walk every hash chain and signed checkpoint; name the first broken event.",
+            )
+            .answers(200, "the log is intact")
+            .answers(409, "the log was altered; first_break names where")
+            .problem(500, "store failure"),
+        )
+        .get(
+            "/openapi.json",
+            Action::Probe,
+            openapi,
+            Operation::new(
+                "This document: the OpenAPI 3.1 description of every route, built from the \
+                 route tables that also build the router and the access policy.",
+            )
+            .answers(200, "the document"),
+        )
 }
 
 /// The routes, with problem+json for unknown paths: 404 to a caller with a valid token, 401
@@ -66,6 +105,22 @@ pub fn router(state: AppState) -> Router {
 
 async fn no_such_route() -> Problem {
     Problem::not_found("no such route; see /openapi.json")
+}
+
+/// Every route table's part of the OpenAPI document, in the order of [`access_rules`].
+pub fn api() -> ApiPart {
+    let mut api = secured().api();
+    for part in [
+        kesos_auth::routes::openapi(),
+        kesos_enrollment::http::openapi(),
+        kesos_scheduling::http::openapi(),
+        kesos_certification::http::openapi(),
+        kesos_progress::http::openapi(),
+        kesos_dashboard::openapi(),
+    ] {
+        api.merge(part);
+    }
+    api
 }
 
 /// The access rule of every route this process serves through [`crate::Application`]: the
@@ -149,15 +204,17 @@ pub fn lifetimes(config: &Config) -> Lifetimes {
     )
 }
 
-/// The paths this process serves, for the start-up banner.
-pub const SERVED: &[&str] = &[
-    "/healthz",
-    "/readyz",
-    "/v1/log",
-    "/v1/audit/verify",
-    "/v1/access-log",
-    "/openapi.json",
-];
+/// The paths this process serves, each once, in the order of the route tables: for the
+/// start-up banner.
+pub fn served_paths() -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for rule in access_rules() {
+        if !paths.contains(&rule.path) {
+            paths.push(rule.path);
+        }
+    }
+    paths
+}
 
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))

@@ -518,33 +518,34 @@ fn every_route_the_routers_serve_has_exactly_one_row_in_the_table() {
     assert!(stale.is_empty(), "rows without a route: {stale:?}");
 }
 
-/// Whether a documented path names a rule's path; the document writes one path for the four
-/// nomination steps, with `{action}` where the routes have `verify`, `reject`, …
-fn documents(documented: &str, rule: &str) -> bool {
-    let (a, b): (Vec<&str>, Vec<&str>) =
-        (documented.split('/').collect(), rule.split('/').collect());
-    a.len() == b.len()
-        && a.iter()
-            .zip(&b)
-            .all(|(d, r)| d == r || (*d == "{action}" && !r.starts_with('{')))
-}
-
 #[test]
-fn every_path_in_the_api_document_has_an_access_rule() {
-    let document = kesos::openapi::document();
-    let rules: BTreeSet<String> = kesos::http::access_rules()
+fn every_route_is_documented_and_every_documented_operation_is_a_route() {
+    let routes: BTreeSet<(String, String)> = kesos::http::access_rules()
         .into_iter()
-        .map(|rule| rule.path.to_owned())
+        .map(|rule| (rule.method.to_string(), rule.path.to_owned()))
         .collect();
-    let unruled: Vec<String> = document["paths"]
+    let document = kesos::openapi::document();
+    let documented: BTreeSet<(String, String)> = document["paths"]
         .as_object()
         .unwrap()
-        .keys()
-        .filter(|path| !rules.iter().any(|rule| documents(path, rule)))
-        .cloned()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| ["get", "post", "put", "patch", "delete"].contains(&key.as_str()))
+                .map(|method| (method.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
         .collect();
+    let undocumented: Vec<_> = routes.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routes).collect();
     assert!(
-        unruled.is_empty(),
-        "documented paths without an access rule: {unruled:?}"
+        undocumented.is_empty(),
+        "routes the document does not describe: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented operations no route serves: {unrouted:?}"
     );
 }

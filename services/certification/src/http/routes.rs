@@ -1,72 +1,161 @@
-//! The handlers: each reads and checks its input, calls the service, and answers.
-//!
-//! Every read of certificates receives the caller: a scoped role reads only certificates whose
-//! holder is posted in its region now ([`readable`]), and the holder's name is shown in full
-//! only to roles that see personal data, masked to the others ([`sight`]).
+//! The route table: each certification route once, with its access rule and its OpenAPI
+//! operation. The router, the gate's policy and the document's paths are all built from it;
+//! the handlers it names are in [`super::handlers`].
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
-use kesos_regions::RegionCode;
-use serde::Deserialize;
-use serde_json::json;
-use uuid::Uuid;
+use axum::Router;
+use kesos_auth::{Action, ApiPart, Rule, Secured};
+use kesos_http::Operation;
 
-use crate::credential::status_list::Purpose;
-use crate::domain::{CertificateId, Reason, RevocationCategory, Status};
-use crate::http::errors::problem;
-use crate::http::page::{self, Lang, Outcome};
-use crate::projections::{CertificateFilter, CertificateRow};
-use crate::service::{Certification, CertificationError, PublicAnswer, Sight};
+use super::handlers::{
+    ListQuery, NameCheck, ReasonBody, RevokeBody, credential, list, printable, read, reinstate,
+    revocation_list, revoke, suspend, suspension_list, verify_form, verify_name, verify_number,
+    verify_page,
+};
+use super::openapi::{
+    CODE, NUMBER, certificate_answer, command, page_operation, status_list_operation,
+    verification_answer,
+};
+use crate::service::Certification;
 
-/// Every route with its access rule: the router is built from this table only.
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<Certification> {
     use Action as A;
     Secured::new()
-        .get("/v1/certificates", A::ReadCertificates, list)
+        .get(
+            "/v1/certificates",
+            A::ReadCertificates,
+            list,
+            Operation::new(
+                "List certificates, paged by certificate id; filter by holder, status, scheme, \
+                 region (the region or any within it).",
+            )
+            .query::<ListQuery>()
+            .answers(200, "{ items: [Certificate], next, total }")
+            .problem(400, "a filter is malformed"),
+        )
         .get(
             "/v1/certificates/{certificate_id}",
             A::ReadCertificates,
             read,
+            certificate_answer(
+                Operation::new("A certificate, with the holder's name unless erased."),
+                "the certificate",
+            )
+            .problem(400, "not a UUID")
+            .problem(404, "no such certificate"),
         )
         .post(
             "/v1/certificates/{certificate_id}/suspend",
             A::ChangeCertificate,
             suspend,
+            command("Suspend a certificate in force, with a reason.").body::<ReasonBody>(),
         )
         .post(
             "/v1/certificates/{certificate_id}/reinstate",
             A::ChangeCertificate,
             reinstate,
+            command("Reinstate a suspended certificate, with a reason.").body::<ReasonBody>(),
         )
         .post(
             "/v1/certificates/{certificate_id}/revoke",
             A::ChangeCertificate,
             revoke,
+            command("Revoke a certificate for good, with a category and a reason.")
+                .body::<RevokeBody>(),
         )
         .get(
             "/v1/certificates/{certificate_id}/credential.json",
             A::ReadCertificates,
             credential,
+            Operation::new(
+                "The certificate as a W3C Verifiable Credential 2.0 signed with eddsa-jcs-2022; \
+                 `kesos cert verify FILE` checks it offline.",
+            )
+            .answers(200, "application/vc+json")
+            .problem(404, "no such certificate"),
         )
         .get(
             "/v1/certificates/{certificate_id}/certificate.html",
             A::ReadCertificates,
             printable,
+            Operation::new(
+                "The printable certificate (Bahasa Indonesia) with a QR code of its \
+                 verification page.",
+            )
+            .answers(200, "text/html")
+            .problem(404, "no such certificate"),
         )
-        .get("/v1/verify/{number}", A::PublicVerify, verify_number)
-        .post("/v1/verify", A::PublicVerify, verify_name)
-        .get("/v1/status-list", A::PublicVerify, revocation_list)
+        .get(
+            "/v1/verify/{number}",
+            A::PublicVerify,
+            verify_number,
+            verification_answer(Operation::new(
+                "Public verification by number. With `?code=` (the verification code printed \
+                 beside the number, also in the QR link): status, scheme, level, validity, \
+                 issuing body, the holder's name masked. Without it: whether the certificate \
+                 is valid, nothing more.",
+            ))
+            .path_text("number", NUMBER)
+            .query_text("code", CODE)
+            .problem(
+                404,
+                "a valid number that no certificate carries, or a code that is not the \
+                 certificate's",
+            )
+            .problem(
+                422,
+                "not a valid certificate number (malformed, or a mistyped or swapped character)",
+            ),
+        )
+        .post(
+            "/v1/verify",
+            A::PublicVerify,
+            verify_name,
+            Operation::new(
+                "Public check whether a full name is the holder's (case and spacing aside), \
+                 with the certificate's verification code.",
+            )
+            .body::<NameCheck>()
+            .answers(200, "{ matches: boolean }")
+            .problem(400, "missing name")
+            .problem(
+                404,
+                "no certificate has this number, or the code is not its code",
+            )
+            .problem(422, "not a valid certificate number"),
+        )
+        .get(
+            "/v1/status-list",
+            A::PublicVerify,
+            revocation_list,
+            status_list_operation("revocation"),
+        )
         .get(
             "/v1/status-list/suspension",
             A::PublicVerify,
             suspension_list,
+            status_list_operation("suspension"),
         )
-        .get("/verify", A::PublicVerify, verify_form)
-        .get("/verify/{number}", A::PublicVerify, verify_page)
+        .get(
+            "/verify",
+            A::PublicVerify,
+            verify_form,
+            page_operation(
+                "The public verification page with a form; `?number=` checks a number (HTML).",
+            )
+            .query_text("number", NUMBER),
+        )
+        .get(
+            "/verify/{number}",
+            A::PublicVerify,
+            verify_page,
+            page_operation(
+                "The verification page a certificate's QR code opens (HTML, Bahasa Indonesia; \
+                 English with `?lang=en`).",
+            )
+            .path_text("number", NUMBER),
+        )
 }
 
 /// The certification routes over a service; each passes the access gate with its rule.
@@ -74,371 +163,12 @@ pub fn router(certification: Certification) -> Router {
     secured().into_router().with_state(certification)
 }
 
+/// The certification routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
+}
+
 /// The access rule of every certification route.
 pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
-}
-
-type Answer = Result<Response, Problem>;
-
-fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
-    Problem::invalid(vec![FieldError::new(field, rule, detail)])
-}
-
-fn certificate_id(text: &str) -> Result<CertificateId, Problem> {
-    Uuid::parse_str(text)
-        .map(CertificateId)
-        .map_err(|_| invalid("certificate_id", "certificate_id.uuid", "must be a UUID"))
-}
-
-fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
-    Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReasonBody {
-    reason: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeBody {
-    category: String,
-    reason: String,
-}
-
-async fn suspend(
-    State(certification): State<Certification>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<ReasonBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
-    let view = certification
-        .suspend(id, reason, &context)
-        .await
-        .map_err(problem)?;
-    Ok(Json(view).into_response())
-}
-
-async fn reinstate(
-    State(certification): State<Certification>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<ReasonBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let (id, reason) = (certificate_id(&id)?, reason("reason", &body.reason)?);
-    let view = certification
-        .reinstate(id, reason, &context)
-        .await
-        .map_err(problem)?;
-    Ok(Json(view).into_response())
-}
-
-async fn revoke(
-    State(certification): State<Certification>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<RevokeBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let id = certificate_id(&id)?;
-    let category = RevocationCategory::parse(&body.category).ok_or_else(|| {
-        invalid(
-            "category",
-            "category.known",
-            "must be ethics_breach, criminal_conviction, permanent_incapacity or other",
-        )
-    })?;
-    let reason = reason("reason", &body.reason)?;
-    let view = certification
-        .revoke(id, category, reason, &context)
-        .await
-        .map_err(problem)?;
-    Ok(Json(view).into_response())
-}
-
-/// How much of holders' names the caller may see.
-fn sight(caller: &Caller) -> Sight {
-    if caller.sees_personal_data() {
-        Sight::Full
-    } else {
-        Sight::Masked
-    }
-}
-
-/// The certificate `id`, if the caller may read it: for a scoped role, its holder must be
-/// posted in the role's region now (the region at issue when the posting is not known here).
-/// An unknown certificate is 404 to roles that read every certificate, 403 to a scoped role,
-/// which so learns nothing of what exists outside its region.
-async fn readable(
-    certification: &Certification,
-    caller: &Caller,
-    id: &str,
-) -> Result<CertificateRow, Problem> {
-    match certification.row(certificate_id(id)?).await {
-        Ok(row) => {
-            match row.scope_region().and_then(|r| RegionCode::parse(r).ok()) {
-                Some(region) => caller.authorize(Scope::region(&region))?,
-                None => caller.authorize(Scope::none())?,
-            }
-            Ok(row)
-        }
-        Err(error @ CertificationError::NotFound(_)) => {
-            caller.authorize(Scope::none())?;
-            Err(problem(error))
-        }
-        Err(error) => Err(problem(error)),
-    }
-}
-
-async fn read(
-    State(certification): State<Certification>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Answer {
-    let row = readable(&certification, &caller, &id).await?;
-    let view = certification
-        .view_of_row(row, sight(&caller))
-        .await
-        .map_err(problem)?;
-    Ok(Json(view).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    worker_id: Option<String>,
-    status: Option<String>,
-    scheme: Option<String>,
-    region: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
-async fn list(
-    State(certification): State<Certification>,
-    caller: Caller,
-    Query(query): Query<ListQuery>,
-) -> Answer {
-    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
-    let worker_id = query
-        .worker_id
-        .filter(|w| !w.trim().is_empty())
-        .map(|w| {
-            Uuid::parse_str(&w)
-                .map_err(|_| invalid("worker_id", "worker_id.uuid", "must be a UUID"))
-        })
-        .transpose()?;
-    let status = query
-        .status
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            Status::parse(&s).ok_or_else(|| {
-                invalid(
-                    "status",
-                    "status.known",
-                    "must be valid, suspended, revoked, expired or superseded",
-                )
-            })
-        })
-        .transpose()?;
-    let region = query
-        .region
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| {
-            RegionCode::parse(&r).map_err(|e| invalid("region", "region.format", e.to_string()))
-        })
-        .transpose()?;
-    // A scoped role lists its own region unless it names one inside it.
-    let region = caller.region_filter(region)?;
-    let filter = CertificateFilter {
-        worker_id,
-        status,
-        scheme_code: query.scheme.filter(|s| !s.trim().is_empty()),
-        region: region.map(|code| code.as_str().to_owned()),
-    };
-    let (items, page) = certification
-        .list_as(
-            &filter,
-            paging.after.as_deref(),
-            paging.limit,
-            sight(&caller),
-        )
-        .await
-        .map_err(problem)?;
-    Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
-}
-
-async fn credential(
-    State(certification): State<Certification>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Answer {
-    let row = readable(&certification, &caller, &id).await?;
-    let credential = certification
-        .credential_of(row, sight(&caller))
-        .await
-        .map_err(problem)?;
-    let mut response = Json(credential).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vc+json"),
-    );
-    Ok(response)
-}
-
-async fn printable(
-    State(certification): State<Certification>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Answer {
-    let row = readable(&certification, &caller, &id).await?;
-    let page = certification
-        .certificate_html_of(row, sight(&caller))
-        .await
-        .map_err(problem)?;
-    Ok(Html(page).into_response())
-}
-
-/// `?code=`: the verification code printed beside the number.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeQuery {
-    code: Option<String>,
-}
-
-async fn verify_number(
-    State(certification): State<Certification>,
-    Path(number): Path<String>,
-    Query(query): Query<CodeQuery>,
-) -> Answer {
-    let code = query.code.filter(|c| !c.trim().is_empty());
-    let answer = certification
-        .verify_number(&number, code.as_deref())
-        .await
-        .map_err(problem)?;
-    Ok(Json(answer).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NameCheck {
-    number: String,
-    code: String,
-    full_name: String,
-}
-
-async fn verify_name(
-    State(certification): State<Certification>,
-    JsonBody(body): JsonBody<NameCheck>,
-) -> Answer {
-    if body.full_name.trim().is_empty() || body.full_name.chars().count() > 200 {
-        return Err(invalid(
-            "full_name",
-            "full_name.text",
-            "give the full name, 1-200 characters",
-        ));
-    }
-    let matches = certification
-        .verify_name(&body.number, &body.code, &body.full_name)
-        .await
-        .map_err(problem)?;
-    Ok(Json(json!({ "matches": matches })).into_response())
-}
-
-async fn status_list(certification: &Certification, purpose: Purpose) -> Answer {
-    let list = certification.status_list(purpose).await.map_err(problem)?;
-    let mut response = Json(list).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vc+json"),
-    );
-    Ok(response)
-}
-
-async fn revocation_list(State(certification): State<Certification>) -> Answer {
-    status_list(&certification, Purpose::Revocation).await
-}
-
-async fn suspension_list(State(certification): State<Certification>) -> Answer {
-    status_list(&certification, Purpose::Suspension).await
-}
-
-/// The page a certificate's QR code opens: the public verification, in Indonesian.
-#[derive(Deserialize)]
-struct PageQuery {
-    number: Option<String>,
-    code: Option<String>,
-    lang: Option<String>,
-}
-
-/// The verification page for a number in the path (the QR code's link).
-async fn verify_page(
-    State(certification): State<Certification>,
-    Path(number): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Response {
-    verification_page(
-        &certification,
-        Some(number),
-        query.code,
-        query.lang.as_deref(),
-    )
-    .await
-}
-
-/// The verification page with its form; `?number=` checks a number.
-async fn verify_form(
-    State(certification): State<Certification>,
-    Query(query): Query<PageQuery>,
-) -> Response {
-    let number = query.number.filter(|n| !n.trim().is_empty());
-    verification_page(&certification, number, query.code, query.lang.as_deref()).await
-}
-
-async fn verification_page(
-    certification: &Certification,
-    number: Option<String>,
-    code: Option<String>,
-    lang: Option<&str>,
-) -> Response {
-    if let Some(other) = lang.filter(|l| !matches!(*l, "id" | "en")) {
-        return invalid(
-            "lang",
-            "lang.known",
-            format!("must be id or en, not {other:?}"),
-        )
-        .into_response();
-    }
-    let lang = Lang::from_query(lang);
-    let code = code.filter(|c| !c.trim().is_empty());
-    let typed_code = code.as_deref().unwrap_or_default();
-    let Some(number) = number else {
-        return Html(page::render(&Outcome::Blank, "", typed_code, lang)).into_response();
-    };
-    let render = |outcome: Outcome<'_>| page::render(&outcome, &number, typed_code, lang);
-    let (status, html) = match certification.verify_number(&number, code.as_deref()).await {
-        Ok(PublicAnswer::Details(found)) => (StatusCode::OK, render(Outcome::Found(&found))),
-        Ok(PublicAnswer::Validity(validity)) => {
-            (StatusCode::OK, render(Outcome::Validity(&validity)))
-        }
-        Err(CertificationError::WrongCode(_)) => {
-            (StatusCode::NOT_FOUND, render(Outcome::WrongCode))
-        }
-        Err(CertificationError::InvalidNumber(_)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, render(Outcome::Malformed))
-        }
-        Err(CertificationError::NumberNotFound(_)) => {
-            (StatusCode::NOT_FOUND, render(Outcome::NotFound))
-        }
-        Err(error) => return problem(error).into_response(),
-    };
-    (status, Html(html)).into_response()
 }

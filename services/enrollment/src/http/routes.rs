@@ -1,97 +1,202 @@
-//! The handlers: each reads and checks its input, calls the service, and answers JSON.
+//! The route table: each enrollment route once, with its access rule and its OpenAPI
+//! operation. The router, the gate's policy and the document's paths are all built from it;
+//! the handlers it names are in [`super::handlers`].
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, JsonBody, Paging, Path, Problem, Query};
-use kesos_regions::{Level, RegionCode};
-use kesos_vault::KeyState;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use axum::Router;
+use kesos_auth::{Action, ApiPart, Rule, Secured};
+use kesos_http::Operation;
 
-use crate::domain::{
-    Category, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications, Reason,
-    Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
+use super::handlers::{
+    EmploymentBody, ErasureBody, ListQuery, MAX_UPLOAD_BYTES, NominationBody, PostingBody,
+    QualificationsBody, RoleBody, StepBody, TargetBody, change_employment, change_role, erase,
+    import, list, move_posting, nominate, override_nomination, read, region, register,
+    reject_nomination, schemes, set_target, update_qualifications, verify_nomination,
+    withdraw_nomination,
 };
-use crate::http::errors::problem;
-use crate::projections::WorkerFilter;
-use crate::service::{Enrollment, EnrollmentError, WorkerForm, WorkerView};
+use super::openapi::{command, worker_form};
+use crate::service::Enrollment;
 
-/// Largest upload an import accepts (a 1,000,000-row CSV is about 150 MB; offices send far
-/// less).
-const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
-
-/// Every route with its access rule: the router is built from this table only.
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<Enrollment> {
+    use Action as A;
     Secured::new()
-        .post("/v1/workers", Action::RegisterWorker, register)
-        .get("/v1/workers", Action::ReadWorkers, list)
-        .get("/v1/workers/{worker_id}", Action::ReadWorkers, read)
+        .post(
+            "/v1/workers",
+            A::RegisterWorker,
+            register,
+            command("Register a worker (NIK, name and birth date are stored encrypted).")
+                .body_schema("WorkerForm", worker_form())
+                .answers(201, "registered: { worker_id }")
+                .answers(200, "a retry: the worker registered before"),
+        )
+        .get(
+            "/v1/workers",
+            A::ReadWorkers,
+            list,
+            Operation::new(
+                "List workers, paged by worker id; filter by region prefix, category, role, \
+                 employment status, status.",
+            )
+            .query::<ListQuery>()
+            .answers(200, "{ items, next, total }")
+            .problem(400, "a filter is malformed"),
+        )
+        .get(
+            "/v1/workers/{worker_id}",
+            A::ReadWorkers,
+            read,
+            Operation::new("A worker, with personal data unless erased, and every nomination.")
+                .answers(200, "the worker")
+                .problem(400, "not a UUID")
+                .problem(404, "no such worker"),
+        )
         .post(
             "/v1/workers/{worker_id}/posting",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             move_posting,
+            command("Move the worker's posting.")
+                .body::<PostingBody>()
+                .answers(200, "the worker after the move"),
         )
         .post(
             "/v1/workers/{worker_id}/employment-status",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             change_employment,
+            command("Change the employment status (e.g. THL to ASN-PPPK).")
+                .body::<EmploymentBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/qualifications",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             update_qualifications,
+            command("Replace education and experience.")
+                .body::<QualificationsBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/role",
-            Action::RegisterWorker,
+            A::RegisterWorker,
             change_role,
+            command("Change the role or programme.")
+                .body::<RoleBody>()
+                .answers(200, "the worker"),
         )
         .post(
             "/v1/workers/{worker_id}/erasure",
-            Action::EraseWorker,
+            A::EraseWorker,
             erase,
+            command(
+                "Erase the worker's personal data (UU PDP): the data key is destroyed, the \
+                 history stays.",
+            )
+            .body::<ErasureBody>()
+            .answers(200, "the erased worker"),
         )
         .post(
             "/v1/workers/{worker_id}/nominations",
-            Action::Nominate,
+            A::Nominate,
             nominate,
+            command("Nominate the worker for a scheme.")
+                .body::<NominationBody>()
+                .answers(201, "{ nomination_id }"),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/verify",
-            Action::DecideNomination,
+            A::DecideNomination,
             verify_nomination,
+            step(
+                "Verify the nomination: the scheme's rules are evaluated, and it is verified, \
+                 or rejected with every failed rule.",
+            ),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/reject",
-            Action::DecideNomination,
+            A::DecideNomination,
             reject_nomination,
+            step("Reject the nomination, with a reason."),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/override",
-            Action::DecideNomination,
+            A::DecideNomination,
             override_nomination,
+            step("Override a rejected nomination, with a justification."),
         )
         .post(
             "/v1/workers/{worker_id}/nominations/{nomination_id}/withdraw",
-            Action::Nominate,
+            A::Nominate,
             withdraw_nomination,
+            step("Withdraw the nomination, with a reason."),
         )
-        .post("/v1/targets", Action::SetTargets, set_target)
+        .post(
+            "/v1/targets",
+            A::SetTargets,
+            set_target,
+            command(
+                "Set a yearly certification target for the nation (region empty), a province \
+                 or a kabupaten/kota, per category.",
+            )
+            .body::<TargetBody>()
+            .answers(200, "the target"),
+        )
         .post_upload(
             "/v1/imports/workers",
-            Action::ImportWorkers,
+            A::ImportWorkers,
             MAX_UPLOAD_BYTES,
             import,
+            Operation::new(
+                "Import workers from a CSV (UTF-8) or XLSX file sent as the request body; see \
+                 the README for the columns. The same file again registers nobody twice.",
+            )
+            .upload(&[
+                "text/csv",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ])
+            .answers(
+                200,
+                "report: rows, stored, unchanged, rejected_rows, errors [{ row, column, rule, \
+                 detail }]",
+            )
+            .problem(
+                400,
+                "the file cannot be read at all (empty, not a spreadsheet, not UTF-8, missing \
+                 columns)",
+            )
+            .problem(
+                413,
+                "the upload is larger than 64 MiB (rule file.limit.upload_bytes)",
+            )
+            .problem(
+                422,
+                "the file goes beyond a reader limit, named by its rule: file.limit.rows, \
+                 .columns, .cell_chars, .table_bytes, .unpacked_bytes, .xml_depth or \
+                 .zip_entries",
+            ),
         )
-        .get("/v1/schemes", Action::ReadReference, schemes)
-        .get("/v1/regions/{code}", Action::ReadReference, region)
+        .get(
+            "/v1/schemes",
+            A::ReadReference,
+            schemes,
+            Operation::new("The certification schemes and eligibility routes in force.")
+                .answers(200, "catalogue"),
+        )
+        .get(
+            "/v1/regions/{code}",
+            A::ReadReference,
+            region,
+            Operation::new("A Kemendagri region with its ancestors and children.")
+                .answers(200, "region")
+                .problem(400, "malformed code")
+                .problem(404, "unknown code"),
+        )
+}
+
+/// A step of a nomination's administrative selection: it answers the nomination.
+fn step(summary: &str) -> Operation {
+    command(summary)
+        .body::<StepBody>()
+        .answers(200, "the nomination")
 }
 
 /// The enrollment routes over a service; each passes the access gate with its rule.
@@ -104,677 +209,7 @@ pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
 }
 
-type Answer = Result<Response, Problem>;
-
-/// Loads a worker and checks the caller may take its route's action on it (a Dinas only in
-/// its region); a worker that does not exist is 404 for everyone.
-async fn authorize_worker(
-    enrollment: &Enrollment,
-    caller: &Caller,
-    id: WorkerId,
-) -> Result<(), Problem> {
-    let worker = enrollment.load(id).await.map_err(problem)?;
-    let posting = worker.record.as_ref().map(|r| r.posting.code().clone());
-    match &posting {
-        Some(region) => caller.authorize(Scope::region(region)),
-        None => caller.authorize(Scope::none()),
-    }
-}
-
-/// The command limited to the caller's region when the caller is a regional office, so the
-/// region is judged on the state the command is decided on (in the same load, decide and
-/// append): a worker moved out of the region after [`authorize_worker`] is refused, not
-/// changed.
-fn within_scope(caller: &Caller, command: WorkerCommand) -> WorkerCommand {
-    match caller.principal().role.region() {
-        Some(scope) => WorkerCommand::WithinRegion {
-            region: scope.code().clone(),
-            command: Box::new(command),
-        },
-        None => command,
-    }
-}
-
-/// The problem for a command's error: a worker found outside the caller's region when the
-/// command was decided is refused as the gate refuses (403, recorded in the access log).
-fn refused(caller: &Caller, error: EnrollmentError) -> Problem {
-    match error {
-        EnrollmentError::Worker(WorkerError::OutsideRegion { posting, .. }) => caller
-            .authorize(Scope::region(&posting))
-            .err()
-            .unwrap_or_else(kesos_auth::forbidden),
-        other => problem(other),
-    }
-}
-
-/// The problem for a refused registration: a duplicate NIK names the worker holding it only
-/// to a caller who may read workers nationwide; any other caller (a regional office) learns
-/// that the NIK is registered, and nothing about who holds it or where.
-fn registration_refused(caller: &Caller, error: EnrollmentError) -> Problem {
-    let national = kesos_auth::authorize(caller.principal(), Action::ReadWorkers, Scope::none());
-    match error {
-        EnrollmentError::DuplicateNik { .. } if national.is_err() => Problem::rule(
-            StatusCode::CONFLICT,
-            "duplicate-nik",
-            "this NIK is already registered",
-        ),
-        other => problem(other),
-    }
-}
-
-fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
-    Problem::invalid(vec![FieldError::new(field, rule, detail)])
-}
-
-fn worker_id(text: &str) -> Result<WorkerId, Problem> {
-    Uuid::parse_str(text)
-        .map(WorkerId)
-        .map_err(|_| invalid("worker_id", "worker_id.uuid", "must be a UUID"))
-}
-
-fn nomination_id(text: &str) -> Result<NominationId, Problem> {
-    Uuid::parse_str(text)
-        .map(NominationId)
-        .map_err(|_| invalid("nomination_id", "nomination_id.uuid", "must be a UUID"))
-}
-
-fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
-    Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
-}
-
-async fn register(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    JsonBody(form): JsonBody<WorkerForm>,
-) -> Answer {
-    // The office's region is checked before the form, so a refusal says nothing about it.
-    if let Ok(region) = RegionCode::parse(&form.posting) {
-        caller.authorize(Scope::region(&region))?;
-    }
-    let context = caller.command_context(&headers)?;
-    let today = context.occurred_at.date();
-    let worker = form
-        .validate(enrollment.regions(), today)
-        .map_err(Problem::invalid)?;
-    caller.authorize(Scope::region(worker.posting.code()))?;
-    let registered = enrollment
-        .register(&worker, &context)
-        .await
-        .map_err(|e| registration_refused(&caller, e))?;
-    let status = if registered.already {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        Json(json!({ "worker_id": registered.worker_id.to_string(), "already_registered": registered.already })),
-    )
-        .into_response())
-}
-
-async fn read(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Answer {
-    let id = worker_id(&id)?;
-    authorize_worker(&enrollment, &caller, id).await?;
-    let mut view = enrollment.view(id).await.map_err(problem)?;
-    if !caller.sees_personal_data() {
-        view.nik = None;
-        view.full_name = None;
-        view.birth_date = None;
-    }
-    Ok(Json(view).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    region: Option<String>,
-    category: Option<String>,
-    role: Option<String>,
-    employment_status: Option<String>,
-    status: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
-fn known<T>(
-    field: &str,
-    value: Option<String>,
-    parse: impl Fn(&str) -> Result<T, crate::domain::UnknownCode>,
-    code: impl Fn(T) -> &'static str,
-) -> Result<Option<String>, Problem> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| {
-            parse(&v)
-                .map(|parsed| code(parsed).to_owned())
-                .map_err(|e| invalid(field, &format!("{field}.known"), e.to_string()))
-        })
-        .transpose()
-}
-
-async fn list(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    Query(query): Query<ListQuery>,
-) -> Answer {
-    let paging = Paging::parse(query.after.as_deref(), query.limit)?;
-    let region = query
-        .region
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| {
-            RegionCode::parse(&r).map_err(|e| invalid("region", "region.format", e.to_string()))
-        })
-        .transpose()?;
-    let region = caller.region_filter(region)?;
-    let status = match query.status.as_deref() {
-        None | Some("") => None,
-        Some(s @ ("active" | "erased")) => Some(s.to_owned()),
-        Some(_) => {
-            return Err(invalid(
-                "status",
-                "status.known",
-                "must be active or erased",
-            ));
-        }
-    };
-    let filter = WorkerFilter {
-        region,
-        category: known("category", query.category, Category::parse, Category::code)?,
-        role: known("role", query.role, Role::parse, Role::code)?,
-        employment_status: known(
-            "employment_status",
-            query.employment_status,
-            EmploymentStatus::parse,
-            EmploymentStatus::code,
-        )?,
-        status,
-    };
-    let page = enrollment
-        .directory()
-        .list(&filter, paging.after.as_deref(), paging.limit)
-        .await
-        .map_err(problem)?;
-    let ids: Vec<Uuid> = page
-        .items
-        .iter()
-        .filter_map(|item| Uuid::parse_str(&item.worker_id).ok())
-        .collect();
-    let keys = enrollment
-        .vault()
-        .keys(&ids)
-        .await
-        .map_err(|e| problem(EnrollmentError::Vault(e)))?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|item| {
-            let name = Uuid::parse_str(&item.worker_id)
-                .ok()
-                .and_then(|id| keys.get(&id))
-                .zip(item.sealed_name.as_ref())
-                .and_then(|(key, sealed)| match key {
-                    KeyState::Live(key) => key.open(crate::service::NAME_LABEL, sealed).ok(),
-                    _ => None,
-                })
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .filter(|_| caller.sees_personal_data());
-            json!({
-                "worker_id": item.worker_id,
-                "full_name": name,
-                "category": item.category,
-                "role": item.role,
-                "employment_status": item.employment_status,
-                "posting": item.posting,
-                "status": item.status,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items, "next": page.next, "total": page.total })).into_response())
-}
-
-async fn run(
-    enrollment: &Enrollment,
-    caller: &Caller,
-    headers: &HeaderMap,
-    id: &str,
-    command: WorkerCommand,
-) -> Answer {
-    let context = caller.command_context(headers)?;
-    let worker_id = worker_id(id)?;
-    let state = enrollment
-        .command(worker_id, within_scope(caller, command), &context)
-        .await
-        .map_err(|e| refused(caller, e))?;
-    let key = enrollment
-        .vault()
-        .key(worker_id.0)
-        .await
-        .map_err(|e| problem(EnrollmentError::Vault(e)))?;
-    Ok(Json(WorkerView::of(&state, &key)).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PostingBody {
-    posting: String,
-}
-
-async fn move_posting(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<PostingBody>,
-) -> Answer {
-    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
-    let posting = Posting::parse(&body.posting, enrollment.regions())
-        .map_err(|e| invalid("posting", "posting.region", e.to_string()))?;
-    caller.authorize(Scope::region(posting.code()))?;
-    run(
-        &enrollment,
-        &caller,
-        &headers,
-        &id,
-        WorkerCommand::MovePosting(posting),
-    )
-    .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmploymentBody {
-    employment_status: String,
-}
-
-async fn change_employment(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<EmploymentBody>,
-) -> Answer {
-    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
-    let status = EmploymentStatus::parse(&body.employment_status).map_err(|e| {
-        invalid(
-            "employment_status",
-            "employment_status.known",
-            e.to_string(),
-        )
-    })?;
-    run(
-        &enrollment,
-        &caller,
-        &headers,
-        &id,
-        WorkerCommand::ChangeEmploymentStatus(status),
-    )
-    .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleBody {
-    role: String,
-}
-
-async fn change_role(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<RoleBody>,
-) -> Answer {
-    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
-    let role = Role::parse(&body.role).map_err(|e| invalid("role", "role.known", e.to_string()))?;
-    run(
-        &enrollment,
-        &caller,
-        &headers,
-        &id,
-        WorkerCommand::ChangeRole(role),
-    )
-    .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QualificationsBody {
-    education_level: String,
-    #[serde(default)]
-    education_in_social_work: bool,
-    #[serde(default)]
-    practice_months: u32,
-    #[serde(default)]
-    training_hours: u32,
-    #[serde(default)]
-    association_member: bool,
-}
-
-async fn update_qualifications(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<QualificationsBody>,
-) -> Answer {
-    authorize_worker(&enrollment, &caller, worker_id(&id)?).await?;
-    let level = EducationLevel::parse(&body.education_level)
-        .map_err(|e| invalid("education_level", "education_level.known", e.to_string()))?;
-    let qualifications = Qualifications {
-        education: crate::domain::Education {
-            level,
-            in_social_work: body.education_in_social_work,
-        },
-        practice_months: body.practice_months,
-        training_hours: body.training_hours,
-        association_member: body.association_member,
-    };
-    run(
-        &enrollment,
-        &caller,
-        &headers,
-        &id,
-        WorkerCommand::UpdateQualifications(qualifications),
-    )
-    .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ErasureBody {
-    reason: String,
-    legal_basis: String,
-}
-
-async fn erase(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<ErasureBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let worker_id = worker_id(&id)?;
-    let why = reason("reason", &body.reason)?;
-    let legal_basis = reason("legal_basis", &body.legal_basis)?;
-    enrollment
-        .erase(worker_id, why, legal_basis, &context)
-        .await
-        .map_err(problem)?;
-    read(State(enrollment), caller, Path(id)).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NominationBody {
-    scheme_code: String,
-    period_year: i32,
-    recommending_office: String,
-    portfolio_ref: String,
-}
-
-async fn nominate(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<NominationBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let id = worker_id(&id)?;
-    authorize_worker(&enrollment, &caller, id).await?;
-    let nomination = enrollment
-        .nominate(
-            id,
-            &body.scheme_code,
-            body.period_year,
-            &body.recommending_office,
-            &body.portfolio_ref,
-            caller.principal().role.region().map(|scope| scope.code()),
-            &context,
-        )
-        .await
-        .map_err(|e| refused(&caller, e))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "nomination_id": nomination.to_string() })),
-    )
-        .into_response())
-}
-
-type StepPath = Path<(String, String)>;
-
-async fn verify_nomination(
-    s: State<Enrollment>,
-    c: Caller,
-    h: HeaderMap,
-    p: StepPath,
-    b: Bytes,
-) -> Answer {
-    nomination_step(s, c, h, p, b, "verify").await
-}
-
-async fn reject_nomination(
-    s: State<Enrollment>,
-    c: Caller,
-    h: HeaderMap,
-    p: StepPath,
-    b: Bytes,
-) -> Answer {
-    nomination_step(s, c, h, p, b, "reject").await
-}
-
-async fn override_nomination(
-    s: State<Enrollment>,
-    c: Caller,
-    h: HeaderMap,
-    p: StepPath,
-    b: Bytes,
-) -> Answer {
-    nomination_step(s, c, h, p, b, "override").await
-}
-
-async fn withdraw_nomination(
-    s: State<Enrollment>,
-    c: Caller,
-    h: HeaderMap,
-    p: StepPath,
-    b: Bytes,
-) -> Answer {
-    nomination_step(s, c, h, p, b, "withdraw").await
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepBody {
-    reason: Option<String>,
-    justification: Option<String>,
-}
-
-async fn nomination_step(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((id, nomination)): Path<(String, String)>,
-    body: Bytes,
-    action: &'static str,
-) -> Answer {
-    let worker = worker_id(&id)?;
-    authorize_worker(&enrollment, &caller, worker).await?;
-    let body: StepBody = if body.is_empty() {
-        StepBody::default()
-    } else {
-        kesos_http::body::parse(&body)?
-    };
-    let nomination = nomination_id(&nomination)?;
-    let command = match action {
-        "verify" => {
-            let context = caller.command_context(&headers)?;
-            let state = enrollment
-                .verify(worker, nomination, &context)
-                .await
-                .map_err(problem)?;
-            return nomination_answer(&state, nomination);
-        }
-        "reject" => WorkerCommand::Reject {
-            nomination_id: nomination,
-            reason: reason("reason", body.reason.as_deref().unwrap_or_default())?,
-        },
-        "override" => WorkerCommand::Override {
-            nomination_id: nomination,
-            justification: reason(
-                "justification",
-                body.justification.as_deref().unwrap_or_default(),
-            )?,
-        },
-        "withdraw" => WorkerCommand::Withdraw {
-            nomination_id: nomination,
-            reason: reason("reason", body.reason.as_deref().unwrap_or_default())?,
-        },
-        _ => {
-            return Err(Problem::not_found(
-                "no such nomination step; use verify, reject, override or withdraw",
-            ));
-        }
-    };
-    let context = caller.command_context(&headers)?;
-    let state = enrollment
-        .command(worker, within_scope(&caller, command), &context)
-        .await
-        .map_err(|e| refused(&caller, e))?;
-    nomination_answer(&state, nomination)
-}
-
-/// The nomination as the command left it (no personal data, so no key is needed).
-fn nomination_answer(state: &Worker, nomination: NominationId) -> Answer {
-    let view = WorkerView::of(state, &KeyState::Missing);
-    let found = view
-        .nominations
-        .into_iter()
-        .find(|n| n.nomination_id == nomination.to_string())
-        .ok_or_else(|| Problem::not_found(format!("nomination {nomination} does not exist")))?;
-    Ok(Json(found).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TargetBody {
-    year: i32,
-    #[serde(default)]
-    region: String,
-    category: String,
-    target_count: u32,
-}
-
-async fn set_target(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<TargetBody>,
-) -> Answer {
-    let context = caller.command_context(&headers)?;
-    let region = TargetRegion::parse(&body.region, enrollment.regions())
-        .map_err(|e| invalid("region", "region.target_level", e.to_string()))?;
-    let category = Category::parse(&body.category)
-        .map_err(|e| invalid("category", "category.known", e.to_string()))?;
-    let target = SetTarget {
-        year: body.year,
-        region: region.clone(),
-        category,
-        count: body.target_count,
-    };
-    enrollment
-        .set_target(target, &context)
-        .await
-        .map_err(problem)?;
-    Ok(Json(json!({
-        "year": body.year,
-        "region": region.code(),
-        "category": category.code(),
-        "target_count": body.target_count,
-    }))
-    .into_response())
-}
-
-async fn import(
-    State(enrollment): State<Enrollment>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Answer {
-    let body = body.map_err(upload_rejected)?;
-    let today = OffsetDateTime::now_utc().date();
-    let report = enrollment
-        .import_workers(body, &caller.actor(), today, |_, _| {})
-        .await
-        .map_err(problem)?;
-    Ok(Json(report).into_response())
-}
-
-/// An upload body that could not be read: past [`MAX_UPLOAD_BYTES`] a 413 naming the limit,
-/// otherwise a 400 on the `file` field.
-fn upload_rejected(rejection: BytesRejection) -> Problem {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        let mut problem = Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "upload-too-large",
-            "Upload too large",
-            format!(
-                "file: the upload is larger than {} MiB, the most one import may be; split it into smaller files and upload them one at a time",
-                MAX_UPLOAD_BYTES >> 20
-            ),
-        );
-        problem.errors = vec![FieldError::new(
-            "file",
-            "file.limit.upload_bytes",
-            format!("at most {MAX_UPLOAD_BYTES} bytes"),
-        )];
-        return problem;
-    }
-    invalid("file", "file.read", rejection.body_text())
-}
-
-async fn schemes(State(enrollment): State<Enrollment>) -> Json<Value> {
-    let catalog = enrollment.catalog();
-    Json(json!({
-        "version": catalog.version,
-        "schemes": catalog.schemes.iter().map(|s| json!({
-            "code": s.code.as_str(),
-            "name": s.name,
-            "category": s.category.code(),
-            "level": s.level,
-            "validity_years": s.validity_years,
-            "routes": s.routes.iter().map(|r| json!({ "id": r.id, "description": r.description })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    }))
-}
-
-async fn region(State(enrollment): State<Enrollment>, Path(code): Path<String>) -> Answer {
-    let regions = enrollment.regions();
-    let region = regions.lookup(&code).map_err(|e| match e {
-        kesos_regions::RegionError::Malformed(e) => invalid("code", "region.format", e.to_string()),
-        other => Problem::not_found(other.to_string()),
-    })?;
-    let summary = |r: &kesos_regions::Region| json!({ "code": r.code().as_str(), "name": r.name(), "level": r.level().as_str() });
-    let children: Vec<Value> = if region.level() == Level::DesaKelurahan {
-        Vec::new()
-    } else {
-        regions
-            .children(region.code())
-            .into_iter()
-            .map(summary)
-            .collect()
-    };
-    Ok(Json(json!({
-        "region": summary(region),
-        "edition": kesos_regions::EDITION,
-        "ancestors": regions.ancestors(region.code()).into_iter().map(summary).collect::<Vec<_>>(),
-        "children": children,
-    }))
-    .into_response())
+/// The enrollment routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }

@@ -5,9 +5,10 @@
 //! - [`policy`]: the pure rules, [`authorize`]`(principal, action, scope)`.
 //! - [`token`]: EdDSA bearer tokens (compact JWS) with several verification keys by `kid`,
 //!   so keys rotate without downtime.
-//! - [`Gate`] and [`Secured`]: every route is declared with its [`Action`]; the gate answers
-//!   401/403/429 as problem+json and hands handlers a [`Caller`] for region-level checks and
-//!   for the actor recorded in event metadata.
+//! - [`Gate`] and [`Secured`]: every route is declared once, with its [`Action`] and its
+//!   OpenAPI operation, and the router, the policy and the document come from that entry;
+//!   the gate answers 401/403/429 as problem+json and hands handlers a [`Caller`] for
+//!   region-level checks and for the actor recorded in event metadata.
 //! - [`rate`]: the per-client token bucket on public verification; [`access_log`]: denials
 //!   for auditors.
 //! - [`lifetime`]: each role's longest token lifetime; [`revocation`]: tokens withdrawn by
@@ -35,5 +36,5 @@ pub use policy::{Action, Denied, Scope, authorize, role_may};
 pub use principal::{LspsId, Principal, RegionScope, Role, RoleError};
 pub use rate::RateLimiter;
 pub use revocation::{Revocation, RevocationError, RevocationList};
-pub use secured::{Rule, Secured, guard_all};
+pub use secured::{ApiPart, Rule, Secured, guard_all};
 pub use token::{Claims, TokenError, TokenIssuer, TokenVerifier, Verified, key_id};

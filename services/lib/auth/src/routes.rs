@@ -3,22 +3,34 @@
 
 use axum::extract::State;
 use axum::{Json, Router};
-use kesos_http::{Problem, Query};
+use kesos_http::{Operation, Problem, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::gate::{Caller, Gate};
 use crate::policy::Action;
-use crate::secured::{Rule, Secured};
+use crate::secured::{ApiPart, Rule, Secured};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LimitQuery {
     limit: Option<u32>,
 }
 
 fn secured() -> Secured<Gate> {
-    Secured::new().get("/v1/access-log", Action::ReadHistory, recent)
+    Secured::new().get(
+        "/v1/access-log",
+        Action::ReadHistory,
+        recent,
+        Operation::new(
+            "The most recent denied requests (who, what, when, why), newest first; for \
+             auditors and central operations.",
+        )
+        .query::<LimitQuery>()
+        .answers(200, "{ denials: [AccessEntry] }"),
+    )
 }
 
 /// The access-log route over `gate`'s log.
@@ -29,6 +41,11 @@ pub fn router(gate: Gate) -> Router {
 /// The access log route's rules.
 pub fn rules() -> Vec<Rule> {
     secured().rules().to_vec()
+}
+
+/// The access log route's part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 async fn recent(

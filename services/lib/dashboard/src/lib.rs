@@ -14,18 +14,36 @@ mod assets;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kesos_auth::{Action, Rule, Secured};
-use kesos_http::{Path, Problem};
+use kesos_auth::{Action, ApiPart, Rule, Secured};
+use kesos_http::{Operation, Path, Problem};
 
 pub use assets::{ASSETS, Asset};
 
-/// The paths this module serves, for the start-up banner.
-pub const ROUTES: &[&str] = &["/", "/assets/{name}"];
-
+/// The dashboard's routes, each with its access rule and its OpenAPI operation.
 fn secured() -> Secured<()> {
     Secured::new()
-        .get("/", Action::Page, index)
-        .get("/assets/{name}", Action::Page, asset)
+        .get(
+            "/",
+            Action::Page,
+            index,
+            Operation::new(
+                "The operations dashboard (HTML; it reads the API with the bearer token the \
+                 user signs in with).",
+            )
+            .answers(200, "text/html"),
+        )
+        .get(
+            "/assets/{name}",
+            Action::Page,
+            asset,
+            Operation::new(
+                "The dashboard's built-in files (script, style sheet, province map, notices), \
+                 with entity tags.",
+            )
+            .answers(200, "the file")
+            .answers(304, "not modified")
+            .problem(404, "no such asset"),
+        )
 }
 
 /// The dashboard's routes: its page and its assets, public (they hold no data).
@@ -36,6 +54,11 @@ pub fn router() -> Router {
 /// The access rule of every dashboard route.
 pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
+}
+
+/// The dashboard's part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 async fn index(headers: HeaderMap) -> Response {

@@ -58,17 +58,21 @@ pub fn limit_of(limit: Option<u32>) -> Result<u32, Problem> {
 
 /// The OpenAPI schema of a list's `limit` and `after` query parameters (`None` for other
 /// names), so the document states the same rule [`Paging::parse`] enforces.
-pub fn parameter_schema(name: &str) -> Option<serde_json::Value> {
-    match name {
-        "limit" => Some(serde_json::json!({
-            "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT
-        })),
-        "after" => Some(serde_json::json!({
-            "type": "string", "format": "uuid",
-            "description": "the `next` value of the previous page"
-        })),
-        _ => None,
-    }
+pub fn parameter_schema(name: &str) -> Option<utoipa::openapi::Schema> {
+    use utoipa::openapi::{ObjectBuilder, SchemaFormat, Type};
+    let schema = match name {
+        "limit" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(serde_json::json!(DEFAULT_LIMIT))),
+        "after" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("uuid".to_owned())))
+            .description(Some("the `next` value of the previous page")),
+        _ => return None,
+    };
+    Some(utoipa::openapi::Schema::Object(schema.build()))
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One input field that breaks a rule: which field, which rule, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     /// The field, as the client named it (a JSON pointer-like path or a column name).
     pub field: String,
@@ -31,11 +32,12 @@ impl FieldError {
     }
 }
 
-/// A problem report.
-#[derive(Debug, Clone, Serialize)]
+/// A problem report (its schema, derived from this type, is the document's `Problem`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     pub kind: String,
     /// Short, stable summary of the kind.
     pub title: String,

@@ -3,16 +3,17 @@
 //! the field and the rule. Every route declares its access rule: progress is read by central
 //! operations, auditors and a Dinas office within its own region (a Dinas asking for the nation
 //! gets its own region); the projection's status and worker histories by central operations and
-//! auditors.
+//! auditors. Each route is written once, in the route table, with its access rule and its
+//! OpenAPI operation: the router, the policy and the document's paths all come from it.
 
-pub mod openapi;
+mod openapi;
 mod question;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Secured};
-use kesos_http::{Path, Problem};
+use kesos_auth::{Action, ApiPart, Caller, Rule, Secured};
+use kesos_http::{Operation, Path, Problem};
 use kesos_proto::kesos::enrollment::v1::WorkerCategory;
 use kesos_regions::{RegionCode, Regions};
 use serde::Serialize;
@@ -23,23 +24,56 @@ use uuid::Uuid;
 use crate::service::{Figures, Progress};
 use question::{Params, Question, invalid, question};
 
-/// The paths this module serves, for the start-up banner.
-pub const ROUTES: &[&str] = &[
-    "/v1/progress",
-    "/v1/progress/series",
-    "/v1/progress/status",
-    "/v1/audit/workers/{worker_id}/history",
-];
-
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<Progress> {
     Secured::new()
-        .get("/v1/progress", Action::ReadProgress, region)
-        .get("/v1/progress/series", Action::ReadProgress, series)
-        .get("/v1/progress/status", Action::ReadHistory, status)
+        .get(
+            "/v1/progress",
+            Action::ReadProgress,
+            region,
+            openapi::region_answer(openapi::question(
+                "A region's figures and each child region's (provinces of the nation, \
+                 kabupaten/kota of a province), now or as of a business date and/or a recorded \
+                 time, with the certification rate and progress against the year's target.",
+            ))
+            .problem(
+                400,
+                "a parameter is malformed or unknown: `errors` names it and the rule",
+            ),
+        )
+        .get(
+            "/v1/progress/series",
+            Action::ReadProgress,
+            series,
+            openapi::question(
+                "A region's monthly series: each count's net change during the month and its \
+                 value at the month's end.",
+            )
+            .answers(200, "{ region, as_of, months: [{ month, change, end }] }")
+            .problem(400, "a parameter is malformed"),
+        )
+        .get(
+            "/v1/progress/status",
+            Action::ReadHistory,
+            status,
+            Operation::new(
+                "How far the live projection has applied each event log (head, applied, behind).",
+            )
+            .answers(200, "per source"),
+        )
         .get(
             "/v1/audit/workers/{worker_id}/history",
             Action::ReadHistory,
             history,
+            Operation::new(
+                "A worker's full history across enrollment, scheduling and certification, in \
+                 business-time order: each step with actor, business and recorded time, reason \
+                 or basis, causation and correlation ids.",
+            )
+            .answers(200, "{ worker_id, steps: [Step] }")
+            .problem(400, "not a UUID")
+            .problem(404, "no history for this worker"),
         )
 }
 
@@ -51,6 +85,11 @@ pub fn router(progress: Progress) -> Router {
 /// The access rule of every progress route.
 pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
+}
+
+/// The progress routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 type Answer = Result<Response, Problem>;

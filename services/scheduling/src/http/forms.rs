@@ -2,10 +2,13 @@
 //! them at once, before anything reaches the domain.
 
 use kesos_http::FieldError;
+use kesos_http::openapi::one_of;
 use kesos_regions::{Level, RegionCode, Regions};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+use utoipa::openapi::Object;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -85,31 +88,43 @@ pub fn uuid(field: &str, text: &str) -> Result<Uuid, FieldError> {
 }
 
 /// The test site of a session at a TUK.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestSiteForm {
     name: String,
     region: String,
 }
 
-/// `POST /v1/sessions`.
-#[derive(Debug, Deserialize)]
+/// A session to schedule: its scheme, where (a test site, or online), when, how many seats,
+/// who assesses, and for which LSPS.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleForm {
     /// Optional: a client-chosen id (else the command id).
+    #[schema(format = "uuid")]
     pub session_id: Option<String>,
     scheme: String,
+    #[schema(schema_with = modes)]
     mode: String,
     test_site: Option<TestSiteForm>,
     organiser_region: Option<String>,
+    #[schema(format = DateTime)]
     starts_at: String,
+    #[schema(format = DateTime)]
     ends_at: String,
+    #[schema(minimum = 1)]
     capacity: u32,
     assessor_ids: Vec<String>,
     #[serde(default)]
     served_regions: Vec<String>,
+    /// Default: roster_lock_days before the start.
+    #[schema(format = DateTime)]
     reschedule_cutoff: Option<String>,
     lsps_id: String,
+}
+
+fn modes() -> Object {
+    one_of(&["test_site", "online"])
 }
 
 fn assessors(checks: &mut Checks, ids: &[String]) -> Vec<AssessorId> {
@@ -216,14 +231,17 @@ impl ScheduleForm {
     }
 }
 
-/// `POST /v1/sessions/{id}/change`.
-#[derive(Debug, Deserialize)]
+/// A session's new time, capacity, assessors and cut-off, with the reason.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeForm {
+    #[schema(format = DateTime)]
     starts_at: String,
+    #[schema(format = DateTime)]
     ends_at: String,
     capacity: u32,
     assessor_ids: Vec<String>,
+    #[schema(format = DateTime)]
     reschedule_cutoff: String,
     reason: String,
 }
@@ -254,7 +272,7 @@ impl ChangeForm {
 }
 
 /// A body with only a reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonForm {
     reason: String,
@@ -269,16 +287,16 @@ impl ReasonForm {
     }
 }
 
-/// `POST /v1/sessions/{id}/seats`.
-#[derive(Debug, Deserialize)]
+/// The waiting candidate to seat.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeatForm {
     /// The candidate.
     pub candidate_id: String,
 }
 
-/// `POST /v1/sessions/{id}/seats/{candidate}/reschedule`.
-#[derive(Debug, Deserialize)]
+/// The session a seated candidate moves to, and why.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescheduleForm {
     /// The session to move to.
@@ -299,8 +317,8 @@ impl RescheduleForm {
     }
 }
 
-/// `POST /v1/allocations`.
-#[derive(Debug, Default, Deserialize)]
+/// What to allocate: one scheme's waiting candidates, or every scheme's.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocateForm {
     /// Only this scheme (all when absent).
@@ -308,27 +326,42 @@ pub struct AllocateForm {
 }
 
 /// One unit judgement in a result recorded by hand.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitForm {
     unit: String,
+    #[schema(schema_with = judgements)]
     judgement: String,
 }
 
-/// `POST /v1/sessions/{id}/results`: a result recorded by hand, for an LSPS without the
-/// integration.
-#[derive(Debug, Deserialize)]
+fn judgements() -> Object {
+    one_of(&["K", "BK"])
+}
+
+/// A result recorded by hand, for an LSPS without the integration.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultForm {
     candidate_id: String,
+    #[schema(schema_with = attendances)]
     attendance: String,
+    #[schema(schema_with = decisions)]
     decision: Option<String>,
     #[serde(default)]
     units: Vec<UnitForm>,
     #[serde(default)]
     assessor_ids: Vec<String>,
+    #[schema(format = DateTime)]
     decided_at: Option<String>,
     lsps_id: String,
+}
+
+fn attendances() -> Object {
+    one_of(&["present", "no_show"])
+}
+
+fn decisions() -> Object {
+    one_of(&["kompeten", "belum_kompeten"])
 }
 
 /// A checked result.

@@ -1,6 +1,8 @@
 //! The scheduling HTTP API: JSON in and out, `application/problem+json` errors naming the
-//! field and the rule, `Idempotency-Key` on every command, paged lists. Routes are listed in
-//! [`ROUTES`] and documented in the OpenAPI document ([`openapi`]).
+//! field and the rule, `Idempotency-Key` on every command, paged lists. Each route is written
+//! once, in the route table, with its access rule and its OpenAPI operation: the router
+//! ([`router`]), the gate's policy ([`access_rules`]) and the document's paths ([`openapi()`])
+//! all come from it.
 //!
 //! Reads answer from the read models as the projector has applied them and never write; a
 //! command waits until the lists show its own write before it answers, so the caller's next
@@ -9,21 +11,9 @@
 mod commands;
 mod errors;
 mod forms;
-pub mod openapi;
+mod openapi;
 mod reads;
 mod routes;
 
 pub use errors::problem;
-pub use routes::{ApiState, access_rules, router};
-
-/// The paths this service adds, for the start-up banner.
-pub const ROUTES: &[&str] = &[
-    "/v1/sessions",
-    "/v1/sessions/{session_id}",
-    "/v1/sessions/{session_id}/{change|cancel|lock|results|roster}",
-    "/v1/sessions/{session_id}/seats",
-    "/v1/sessions/{session_id}/seats/{candidate_id}/{unseat|reschedule}",
-    "/v1/allocations",
-    "/v1/candidates",
-    "/v1/candidates/{candidate_id}",
-];
+pub use routes::{ApiState, access_rules, openapi, router};

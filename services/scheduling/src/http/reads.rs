@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::IntoParams;
 
 use super::errors::problem;
 use super::forms::uuid;
@@ -70,17 +71,40 @@ pub(super) async fn roster(
     Ok(Json(json!({ "session_id": roster.session_id, "lsps_id": roster.lsps_id, "candidates": candidates })).into_response())
 }
 
-/// The filters and paging of both lists.
-#[derive(Debug, Deserialize)]
+/// The filters and paging of the session list.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct SessionsQuery {
+    /// A scheme code.
     scheme: Option<String>,
+    /// open, locked or cancelled.
     status: Option<String>,
+    /// A region code prefix: sessions sited (or organised) within it.
     region: Option<String>,
-    session_id: Option<String>,
-    worker_id: Option<String>,
+    /// RFC 3339: sessions starting at or after it.
     from: Option<String>,
+    /// RFC 3339: sessions starting before it.
     until: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The filters and paging of the candidate list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct CandidatesQuery {
+    /// A scheme code.
+    scheme: Option<String>,
+    /// waiting, seated, no_show, belum_kompeten or kompeten.
+    status: Option<String>,
+    /// A region code prefix: candidates posted within it.
+    region: Option<String>,
+    /// The session a candidate is seated in.
+    session_id: Option<String>,
+    /// The worker.
+    worker_id: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -138,7 +162,7 @@ fn session_scope(
 pub(super) async fn list_sessions(
     State(api): State<ApiState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<SessionsQuery>,
 ) -> Answer {
     let (region, lsps) = session_scope(&caller, region_filter(query.region.as_ref())?)?;
     let filter = SessionFilter {
@@ -168,7 +192,7 @@ fn page_answer<T: serde::Serialize>(page: Page<T>) -> Answer {
 
 pub(super) async fn list_candidates(
     State(api): State<ApiState>,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<CandidatesQuery>,
 ) -> Answer {
     let paging = Paging::parse(query.after.as_deref(), query.limit)?;
     let filter = CandidateFilter {

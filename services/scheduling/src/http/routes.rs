@@ -6,14 +6,17 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use kesos_auth::{Action, Caller, Rule, Scope, Secured};
-use kesos_http::{FieldError, Problem};
+use kesos_auth::{Action, ApiPart, Caller, Rule, Scope, Secured};
+use kesos_http::{FieldError, Operation, Problem};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::errors::problem;
-use super::forms::uuid;
+use super::forms::{
+    AllocateForm, ChangeForm, ReasonForm, RescheduleForm, ResultForm, ScheduleForm, SeatForm, uuid,
+};
+use super::openapi::{command, list};
 use super::{commands, reads};
 use crate::domain::{Attendance, CandidateId, Session, SessionId};
 use crate::lsps::roster::RosterNames;
@@ -29,61 +32,138 @@ pub struct ApiState {
     pub names: Option<Arc<dyn RosterNames>>,
 }
 
-/// Every route with its access rule: the router is built from this table only.
+/// Every route once, with its access rule and its description: the router, the gate's policy
+/// and the OpenAPI paths are built from this table only.
 fn secured() -> Secured<ApiState> {
     use Action as A;
     use commands as c;
     use reads as r;
     Secured::new()
-        .post("/v1/sessions", A::ScheduleSession, c::schedule)
-        .get("/v1/sessions", A::ReadSessions, r::list_sessions)
+        .post(
+            "/v1/sessions",
+            A::ScheduleSession,
+            c::schedule,
+            command(
+                "Schedule a competency-test session; its assessors are booked in half-hour \
+                 slots.",
+            )
+            .body::<ScheduleForm>()
+            .answers(201, "the session"),
+        )
+        .get(
+            "/v1/sessions",
+            A::ReadSessions,
+            r::list_sessions,
+            list(
+                "List sessions by session id; filter by scheme, status (open, locked, \
+                 cancelled), region prefix, start range. A Dinas sees its region's sessions, \
+                 an LSPS its own.",
+            )
+            .query::<r::SessionsQuery>(),
+        )
         .get(
             "/v1/sessions/{session_id}",
             A::ReadSessions,
             r::read_session,
+            Operation::new("A session with its plan, status and seats.")
+                .answers(200, "the session")
+                .problem(400, "not a UUID")
+                .problem(404, "no such session"),
         )
         .post(
             "/v1/sessions/{session_id}/change",
             A::ScheduleSession,
             c::change,
+            command("Change time, capacity, assessors or cut-off (bookings follow).")
+                .body::<ChangeForm>()
+                .answers(200, "the session"),
         )
         .post(
             "/v1/sessions/{session_id}/cancel",
             A::ScheduleSession,
             c::cancel,
+            command("Cancel the session; every candidate goes back to the pool.")
+                .body::<ReasonForm>()
+                .answers(200, "the session"),
         )
         .post(
             "/v1/sessions/{session_id}/lock",
             A::ScheduleSession,
             c::lock,
+            command("Lock the roster (after the cut-off) and send it to LSPS.")
+                .answers(200, "the session"),
         )
         .post(
             "/v1/sessions/{session_id}/results",
             A::RecordResults,
             c::record_result,
+            command("Record a result by hand (for an LSPS without the integration).")
+                .body::<ResultForm>()
+                .answers(200, "the session"),
         )
-        .get("/v1/sessions/{session_id}/roster", A::ReadRoster, r::roster)
+        .get(
+            "/v1/sessions/{session_id}/roster",
+            A::ReadRoster,
+            r::roster,
+            Operation::new("The locked roster with names and NIKs readable (what LSPS receives).")
+                .answers(200, "roster")
+                .problem(404, "no such session")
+                .problem(409, "not locked yet"),
+        )
         .post(
             "/v1/sessions/{session_id}/seats",
             A::SeatCandidates,
             c::seat,
+            command("Seat a waiting candidate by hand.")
+                .body::<SeatForm>()
+                .answers(200, "the session"),
         )
         .post(
             "/v1/sessions/{session_id}/seats/{candidate_id}/unseat",
             A::SeatCandidates,
             c::unseat,
+            command("Give up a seat before the cut-off.")
+                .body::<ReasonForm>()
+                .answers(200, "the session"),
         )
         .post(
             "/v1/sessions/{session_id}/seats/{candidate_id}/reschedule",
             A::SeatCandidates,
             c::reschedule,
+            command("Move a candidate to another session before the cut-off.")
+                .body::<RescheduleForm>()
+                .answers(200, "the session joined"),
         )
-        .post("/v1/allocations", A::SeatCandidates, c::allocate)
-        .get("/v1/candidates", A::ReadCandidates, r::list_candidates)
+        .post(
+            "/v1/allocations",
+            A::SeatCandidates,
+            c::allocate,
+            command(
+                "Auto-allocate waiting candidates to open sessions: same kabupaten/kota first, \
+                 then province, then online anywhere; oldest verification first.",
+            )
+            .body::<AllocateForm>()
+            .answers(200, "{ seated, sessions, planned, waiting }"),
+        )
+        .get(
+            "/v1/candidates",
+            A::ReadCandidates,
+            r::list_candidates,
+            list(
+                "List candidates by candidate id; filter by scheme, status (waiting, seated, \
+                 no_show, belum_kompeten, kompeten), region prefix, session, worker.",
+            )
+            .query::<r::CandidatesQuery>(),
+        )
         .get(
             "/v1/candidates/{candidate_id}",
             A::ReadCandidates,
             r::read_candidate,
+            Operation::new(
+                "A candidate: scheme, region, queue time, waiting period and failed attempts.",
+            )
+            .answers(200, "the candidate")
+            .problem(404, "no such candidate"),
         )
 }
 
@@ -95,6 +175,11 @@ pub fn router(state: ApiState) -> Router {
 /// The access rule of every scheduling route.
 pub fn access_rules() -> Vec<Rule> {
     secured().rules().to_vec()
+}
+
+/// The scheduling routes' part of the OpenAPI document.
+pub fn openapi() -> ApiPart {
+    secured().api()
 }
 
 /// What every handler answers: JSON, or a problem.
