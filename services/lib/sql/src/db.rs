@@ -1,7 +1,7 @@
-//! One database handle for both backends. kesos writes its read models in SQL that PostgreSQL
-//! and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so a read model is written
+//! One database handle for both backends. kesos writes its tables in SQL that PostgreSQL
+//! and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so each statement is written
 //! once against [`Db`] and [`Tx`]; the backend is chosen where the handle is built and matched
-//! here, in one place, instead of in a macro per read model. Code that must use one backend's
+//! here, in one place, instead of in a macro or a generic per crate. Code that must use one backend's
 //! own tools (PostgreSQL's `COPY`, SQLite's pragmas) asks for the concrete pool or connection
 //! ([`Db::backend`], [`Tx::postgres`], [`Tx::sqlite`]).
 //!
