@@ -1,9 +1,9 @@
 //! One database handle for both backends. kesos writes its tables in SQL that PostgreSQL
 //! and SQLite both accept (`$n` parameters, `ON CONFLICT`, `CASE`), so each statement is written
 //! once against [`Db`] and [`Tx`]; the backend is chosen where the handle is built and matched
-//! here, in one place, instead of in a macro or a generic per crate. Code that must use one backend's
-//! own tools (PostgreSQL's `COPY`, SQLite's pragmas) asks for the concrete pool or connection
-//! ([`Db::backend`], [`Tx::postgres`], [`Tx::sqlite`]).
+//! here, in one place, instead of in a macro or a generic per crate. Code that must use one
+//! backend's own tools (PostgreSQL's `COPY`, SQLite's pragmas) asks for the concrete pool or
+//! connection ([`Db::backend`], [`Tx::postgres`], [`Tx::sqlite`]).
 //!
 //! A value is bound once, with the type both drivers agree on ([`Bindable`]); a column is read
 //! with [`Row::get`] into a type both drivers decode ([`Readable`]). An instant has no type both
