@@ -101,7 +101,9 @@ async fn a_locked_session(running: &Running, lsps: &str) -> (String, String) {
             .ends_with("too-few-assessors")
     );
 
-    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    // The cut-off leaves room for the schedule and the allocation before it even on a loaded
+    // machine (a session past its cut-off takes no seats); the lock then waits for it to pass.
+    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(6);
     let (status, _, session) = running
         .post_json(
             "/v1/sessions",
@@ -133,7 +135,8 @@ async fn a_locked_session(running: &Running, lsps: &str) -> (String, String) {
         .post(&format!("/v1/sessions/{session_id}/lock"))
         .await;
     assert_eq!(status, 409, "locking before the cut-off: {problem}");
-    tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_millis(2_200)).await;
+    let until_past_cutoff = cutoff - OffsetDateTime::now_utc() + time::Duration::milliseconds(200);
+    tokio::time::sleep(until_past_cutoff.try_into().unwrap_or(Duration::ZERO)).await;
     let (status, _, locked) = running
         .post(&format!("/v1/sessions/{session_id}/lock"))
         .await;
