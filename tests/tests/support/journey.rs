@@ -125,7 +125,9 @@ pub async fn seat_everyone(api: &Client, base: &str, lsps: &str) -> String {
         (page["total"] == json!(5)).then_some(())
     })
     .await;
-    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    // Room for the schedule and an allocation retried a few times before the cut-off, even on
+    // a loaded machine: a session past its cut-off takes no seats.
+    let cutoff = OffsetDateTime::now_utc() + time::Duration::seconds(8);
     let starts = cutoff + time::Duration::hours(1);
     let session = json!({
         "scheme": "PEKSOS-GENERALIS", "mode": "test_site",
@@ -163,15 +165,29 @@ pub async fn seat_everyone(api: &Client, base: &str, lsps: &str) -> String {
     session_id
 }
 
+/// Locks the session as soon as its cut-off has passed (a lock before it is refused with
+/// `lock-before-cutoff`, and asked again with a new key).
 pub async fn lock(api: &Client, base: &str, session_id: &str) {
-    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
-    let (status, locked) = api
-        .post(
-            &format!("{base}/v1/sessions/{session_id}/lock"),
-            &json!({}),
-            "lock-1",
-        )
-        .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut attempt = 0;
+    let (status, locked) = loop {
+        attempt += 1;
+        let (status, answer) = api
+            .post(
+                &format!("{base}/v1/sessions/{session_id}/lock"),
+                &json!({}),
+                &format!("lock-{attempt}"),
+            )
+            .await;
+        let early = status == 409
+            && answer["type"]
+                .as_str()
+                .is_some_and(|kind| kind.ends_with("lock-before-cutoff"));
+        if !early || tokio::time::Instant::now() > deadline {
+            break (status, answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
     assert_eq!(status, 200, "{locked}");
 }
 
