@@ -150,12 +150,27 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Incoming<T> {
     /// The decoded event, or why decoding failed.
     pub content: Result<Delivered, String>,
-    /// The raw message, kept for a dead letter.
+    /// The raw message, kept for a dead letter; empty when the feed can rebuild it from
+    /// `content` (the embedded feed), so that nothing is encoded for messages that never become
+    /// one. Read it through [`Incoming::message`].
     pub raw: Vec<u8>,
     /// The source store and position, when known even without decoding.
     pub origin: Option<(String, u64)>,
     /// Feed-specific acknowledgement handle.
     pub token: T,
+}
+
+impl<T> Incoming<T> {
+    /// The message as a dead letter keeps it: the raw bytes, or for a decoded event the feed
+    /// left them out for, its envelope (what the embedded feed would have sent).
+    pub fn message(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.content {
+            Ok(delivered) if self.raw.is_empty() => {
+                std::borrow::Cow::Owned(envelope::encode(&delivered.source, &delivered.event))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.raw),
+        }
+    }
 }
 
 /// Where a consumer's messages come from: the embedded log or JetStream.
@@ -521,7 +536,7 @@ impl Consumer {
             incoming.origin.as_ref(),
             event_id,
             reason,
-            &incoming.raw,
+            &incoming.message(),
         )
         .await?;
         transaction.commit().await
