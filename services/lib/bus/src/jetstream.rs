@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use futures::{FutureExt, StreamExt};
 
 use crate::consumer::{Feed, Incoming};
+use crate::declare::{declare_consumer, declare_stream};
 use crate::envelope;
 use crate::error::BusError;
 
@@ -78,10 +79,12 @@ impl StreamNames {
         format!("{}_dlq.{consumer}", self.prefix)
     }
 
-    /// Creates the events and dead-letter streams if missing (idempotent).
+    /// Creates the events and dead-letter streams, or brings their configuration up to date
+    /// (see [`crate::declare`]); idempotent.
     pub async fn ensure(&self, context: &jetstream::Context) -> Result<(), BusError> {
-        context
-            .get_or_create_stream(stream::Config {
+        declare_stream(
+            context,
+            stream::Config {
                 name: self.events_stream.clone(),
                 subjects: self
                     .services
@@ -91,18 +94,19 @@ impl StreamNames {
                 storage: stream::StorageType::File,
                 duplicate_window: self.duplicate_window,
                 ..Default::default()
-            })
-            .await
-            .map_err(BusError::nats)?;
-        context
-            .get_or_create_stream(stream::Config {
+            },
+        )
+        .await?;
+        declare_stream(
+            context,
+            stream::Config {
                 name: self.dead_letter_stream.clone(),
                 subjects: vec![format!("{}_dlq.>", self.prefix)],
                 storage: stream::StorageType::File,
                 ..Default::default()
-            })
-            .await
-            .map_err(BusError::nats)?;
+            },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -139,8 +143,8 @@ pub struct JetStreamFeed {
 }
 
 impl JetStreamFeed {
-    /// Binds (creating if needed) the durable consumer `consumer`. The settings apply when the
-    /// consumer is created; an existing durable consumer keeps its own.
+    /// Binds the durable consumer `consumer`, creating it or bringing its settings up to date
+    /// (see [`crate::declare`]).
     ///
     /// One instance per consumer name at a time: binding rewinds a consumer that holds
     /// unacknowledged messages (see below), which would disturb a second live instance.
@@ -164,10 +168,7 @@ impl JetStreamFeed {
             filter_subject: settings.filter_subject.unwrap_or_default(),
             ..Default::default()
         };
-        let mut durable = events
-            .get_or_create_consumer(consumer, config.clone())
-            .await
-            .map_err(BusError::nats)?;
+        let mut durable = declare_consumer(&events, config.clone()).await?;
         let info = durable.info().await.map_err(BusError::nats)?;
         if info.num_ack_pending > 0 {
             // A previous instance died (or stopped) holding delivered, unacknowledged messages.

@@ -13,6 +13,7 @@
 pub mod bookkeeping;
 pub mod consumer;
 pub mod dead_letter;
+pub mod declare;
 pub mod embedded;
 pub mod envelope;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod relay;
 pub use consumer::{
     Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy, is_transient_sqlx,
 };
+pub use declare::{declare_consumer, declare_stream};
 pub use dead_letter::{DeadLetter, RetryRequest, RetryState};
 pub use embedded::EmbeddedFeed;
 pub use envelope::{Delivered, EnvelopeError};

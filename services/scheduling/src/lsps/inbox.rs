@@ -208,20 +208,18 @@ impl Inbox {
             .get_stream(&self.channel.stream)
             .await
             .map_err(BusError::nats)?;
-        stream
-            .get_or_create_consumer(
-                &self.settings.durable,
-                pull::Config {
-                    durable_name: Some(self.settings.durable.clone()),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: self.settings.ack_wait,
-                    max_deliver: -1,
-                    filter_subject: self.channel.reports_filter(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(BusError::nats)
+        kesos_bus::declare_consumer(
+            &stream,
+            pull::Config {
+                durable_name: Some(self.settings.durable.clone()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: self.settings.ack_wait,
+                max_deliver: -1,
+                filter_subject: self.channel.reports_filter(),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// Reads until `shutdown` completes; NATS or database failures are retried with backoff.

@@ -54,18 +54,19 @@ impl LspsChannel {
         format!("{}.lsps.v1.report.result.{lsps}", self.prefix)
     }
 
-    /// Creates the stream if missing (idempotent).
+    /// Creates the stream or brings its configuration up to date (idempotent).
     pub async fn ensure(&self, context: &jetstream::Context) -> Result<(), BusError> {
-        context
-            .get_or_create_stream(stream::Config {
+        kesos_bus::declare_stream(
+            context,
+            stream::Config {
                 name: self.stream.clone(),
                 subjects: vec![format!("{}.lsps.v1.>", self.prefix)],
                 storage: stream::StorageType::File,
                 duplicate_window: Duration::from_secs(120),
                 ..Default::default()
-            })
-            .await
-            .map_err(BusError::nats)?;
+            },
+        )
+        .await?;
         Ok(())
     }
 
