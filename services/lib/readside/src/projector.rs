@@ -422,7 +422,7 @@ impl Projector {
                 .filter(|delivered| delivered.event.position > seen(&delivered.source))
                 .filter(|delivered| projection.handles(delivered.event.event_type.as_str()))
                 .collect();
-            let mut tx = self.inner.db.begin().await?;
+            let mut tx = self.inner.db.begin_derived().await?;
             if !self.move_checkpoints(&mut tx, &moves, &known).await? {
                 tx.rollback().await?;
                 // Someone else applied part of it: start again from the stored checkpoints.

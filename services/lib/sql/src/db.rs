@@ -122,6 +122,22 @@ impl Db {
         })
     }
 
+    /// Opens a transaction that writes only what can be rebuilt from a durable log (a read
+    /// model and its checkpoint, moved together). On PostgreSQL its commit does not wait for
+    /// the WAL flush (`synchronous_commit = off` for this transaction only): a crash can lose
+    /// its last fraction of a second, which the projector then applies again from the older
+    /// checkpoint, and meanwhile it no longer competes with the log's own commits for flushes.
+    /// On SQLite it is [`Db::begin`].
+    pub async fn begin_derived(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(connection) = &mut tx {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **connection)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Closes the pool: waits for its connections to be returned, then closes them.
     pub async fn close(&self) {
         match self {
