@@ -131,7 +131,7 @@ impl Place {
         kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(pool.clone()))
             .await
             .unwrap();
-        let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let certification = build(

@@ -31,7 +31,7 @@ async fn on_postgres_an_existing_registry_goes_on_from_its_old_checkpoint() {
     let schema = PgSchema::create().await;
     let store = schema.store().await;
     let pool = store.pool().clone();
-    let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
         .await
         .unwrap();
     goes_on_from_the_old_checkpoint(Arc::new(store), Db::Postgres(pool.clone()), vault).await;
@@ -44,7 +44,7 @@ async fn on_sqlite_an_existing_registry_goes_on_from_its_old_checkpoint() {
     let file = SqliteFile::create();
     let store = file.store().await;
     let pool = store.pool().clone();
-    let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
         .await
         .unwrap();
     goes_on_from_the_old_checkpoint(Arc::new(store), Db::Sqlite(pool.clone()), vault).await;

@@ -34,7 +34,7 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
     bookkeeping::migrate_consumers(&Db::Sqlite(pool.clone()))
         .await
         .unwrap();
-    let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
         .await
         .unwrap();
     let certification = build(

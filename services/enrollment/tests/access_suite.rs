@@ -177,7 +177,7 @@ impl Harness {
     async fn postgres() -> Self {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        let vault = Vault::postgres(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let db = Db::Postgres(store.pool().clone());
@@ -188,7 +188,7 @@ impl Harness {
     async fn sqlite() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        let vault = Vault::sqlite(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let db = Db::Sqlite(store.pool().clone());

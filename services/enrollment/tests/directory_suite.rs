@@ -73,7 +73,7 @@ impl Harness {
     async fn open_postgres() -> Opened {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        let vault = Vault::postgres(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let db = Db::Postgres(store.pool().clone());
@@ -85,7 +85,7 @@ impl Harness {
     async fn open_sqlite() -> Opened {
         let file = SqliteFile::create();
         let store = file.store().await;
-        let vault = Vault::sqlite(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let db = Db::Sqlite(store.pool().clone());

@@ -35,7 +35,7 @@ impl Harness {
     async fn postgres() -> Self {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
-        let vault = Vault::postgres(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let enrollment = Enrollment::build(
@@ -56,7 +56,7 @@ impl Harness {
     async fn sqlite() -> Self {
         let file = SqliteFile::create();
         let store = file.store().await;
-        let vault = Vault::sqlite(store.pool().clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         let enrollment = Enrollment::build(

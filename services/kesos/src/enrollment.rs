@@ -64,14 +64,10 @@ pub async fn open_enrollment(
     let previous = keys::previous_master_keys(config)?;
     let catalog = SchemeCatalog::from_toml(&scheme_catalogue_text(config)?)
         .with_context(|| format!("scheme catalogue {} is invalid", catalogue_name(config)))?;
-    let vault = match store {
-        OpenedStore::Sqlite(sqlite) => Vault::sqlite(sqlite.pool().clone(), master, previous).await,
-        OpenedStore::Postgres(postgres) => {
-            Vault::postgres(postgres.pool().clone(), master, previous).await
-        }
-    };
     let db = store.db();
-    let vault = vault.context("cannot open the personal-data key vault")?;
+    let vault = Vault::open(db.clone(), master, previous)
+        .await
+        .context("cannot open the personal-data key vault")?;
     Enrollment::build(store.shared(), vault, catalog, db, stalls.clone())
         .await
         .context("cannot open the worker directory")

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
 use kesos_readside::Tx;
-use kesos_vault::{KeyState, VaultConnection, VaultError};
+use kesos_vault::{KeyState, VaultError};
 use uuid::Uuid;
 
 use crate::domain::names;
@@ -125,8 +125,8 @@ impl Intake {
         Ok(())
     }
 
-    /// The masks of the holders' names, opened with one vault read through the consumer's
-    /// transaction (`connection`); a holder whose name cannot be opened here has none
+    /// The masks of the holders' names, opened with one vault read inside the consumer's
+    /// transaction (`transaction`); a holder whose name cannot be opened here has none
     /// (verification then opens it itself, or says erased).
     ///
     /// Not through the vault's pool: on SQLite the transaction already holds the file's write
@@ -135,7 +135,7 @@ impl Intake {
     /// waiting for one of them would stall every writer of the file until their busy timeout.
     async fn masks(
         &self,
-        connection: VaultConnection<'_>,
+        transaction: &mut Tx,
         holders: &[&Holder],
     ) -> Result<HashMap<Uuid, String>, HandlerError> {
         if holders.is_empty() {
@@ -145,7 +145,7 @@ impl Intake {
         let keys = match self
             .certification
             .vault()
-            .keys_on(connection, &workers)
+            .keys_on(transaction, &workers)
             .await
         {
             Ok(keys) => keys,
@@ -250,7 +250,7 @@ impl Handler for Intake {
                 HolderEvent::Erased(_) | HolderEvent::Moved(..) => None,
             })
             .collect();
-        let masks = self.masks(transaction.into(), &registered).await?;
+        let masks = self.masks(transaction, &registered).await?;
         for event in events {
             match event {
                 HolderEvent::Registered(holder) => {

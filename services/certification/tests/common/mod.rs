@@ -56,7 +56,7 @@ impl Harness {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
         let pool = store.pool().clone();
-        let vault = Vault::postgres(pool.clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         Self::assemble(
@@ -72,7 +72,7 @@ impl Harness {
         let file = SqliteFile::create();
         let store = file.store().await;
         let pool = store.pool().clone();
-        let vault = Vault::sqlite(pool.clone(), MasterKey::generate(), vec![])
+        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
             .await
             .unwrap();
         Self::assemble(

@@ -395,6 +395,19 @@ impl Row {
         }
     }
 
+    /// The instant in column `column`, or `None` where it is NULL (a nullable column written
+    /// with [`Statement::bind_instant`]).
+    pub fn optional_instant(&self, column: &str) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        match self {
+            Self::Postgres(row) => row.try_get(column),
+            Self::Sqlite(row) => row
+                .try_get::<Option<i64>, _>(column)?
+                .map(from_unix_micros)
+                .transpose()
+                .map_err(|error| sqlx::Error::Decode(Box::new(error))),
+        }
+    }
+
     /// The column at `index` (from 0).
     pub fn get_index<T: Readable>(&self, index: usize) -> Result<T, sqlx::Error> {
         match self {

@@ -75,13 +75,10 @@
 mod data_key;
 mod error;
 mod master;
-mod postgres;
-mod sqlite;
 mod store;
 mod vault;
 
 pub use data_key::{DataKey, Sealed};
 pub use error::VaultError;
 pub use master::MasterKey;
-pub use store::VaultConnection;
 pub use vault::{Destroyed, KeyState, Vault};

@@ -4,15 +4,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
+use kesos_sql::{Backend, Db, Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::data_key::DataKey;
 use crate::error::VaultError;
 use crate::master::{Kek, Keyring, MasterKey, Secret, derive, random_secret};
-use crate::store::{KeyRow, NewKey, Rewrap, SecretRow, Store, VaultConnection};
+use crate::store::{KeyRow, NewKey, Rewrap, SecretRow, Store, select_in};
 
 /// Name of the stored blind-index key in `kesos_vault_secrets`.
 const BLIND_INDEX_SECRET: &str = "blind-index-v1";
@@ -33,9 +32,9 @@ pub struct Vault {
 impl std::fmt::Debug for Vault {
     /// Names the backend and the current master's fingerprint; never a key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let backend = match self.inner.store {
-            Store::Postgres(_) => "postgres",
-            Store::Sqlite(_) => "sqlite",
+        let backend = match self.inner.store.backend() {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
         };
         f.debug_struct("Vault")
             .field("backend", &backend)
@@ -76,35 +75,19 @@ pub struct Destroyed {
 }
 
 impl Vault {
-    /// A vault on PostgreSQL (the pool's schema), after applying its migrations. `previous`
-    /// are retired masters whose keys may still be wrapped under them (until [`Self::rotate`]).
-    /// Fails with [`VaultError::UnknownMaster`] when the database was set up under a master
-    /// that is neither `master` nor among `previous`: a misconfiguration shows at start-up.
-    pub async fn postgres(
-        pool: PgPool,
+    /// The vault on `db` (a PostgreSQL pool's schema, or a SQLite file), after applying its
+    /// migrations. `previous` are retired masters whose keys may still be wrapped under them
+    /// (until [`Self::rotate`]). Fails with [`VaultError::UnknownMaster`] when the database
+    /// was set up under a master that is neither `master` nor among `previous`: a
+    /// misconfiguration shows at start-up. A SQLite pool should have a busy timeout (as the
+    /// event store's options do), since the vault's writers queue on the file lock.
+    pub async fn open(
+        db: impl Into<Db>,
         master: MasterKey,
         previous: Vec<MasterKey>,
     ) -> Result<Self, VaultError> {
-        Self::open(Store::Postgres(pool), &master, &previous).await
-    }
-
-    /// A vault in a SQLite file, as [`Self::postgres`]. The pool should have a busy timeout
-    /// (as the event store's options do), since the vault's writers queue on the file lock.
-    pub async fn sqlite(
-        pool: SqlitePool,
-        master: MasterKey,
-        previous: Vec<MasterKey>,
-    ) -> Result<Self, VaultError> {
-        Self::open(Store::Sqlite(pool), &master, &previous).await
-    }
-
-    async fn open(
-        store: Store,
-        master: &MasterKey,
-        previous: &[MasterKey],
-    ) -> Result<Self, VaultError> {
-        store.migrate().await?;
-        let keyring = Keyring::new(master, previous);
+        let store = Store::open(db.into()).await?;
+        let keyring = Keyring::new(&master, &previous);
         let blind_root = load_or_create_secret(&store, &keyring, BLIND_INDEX_SECRET).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -118,8 +101,9 @@ impl Vault {
     /// Gets or creates the live key of each subject, one slot per input in input order:
     /// a destroyed subject's slot is [`VaultError::Destroyed`]. Costs one read for the whole
     /// slice plus, when some keys are new, one transaction holding one insert (and a re-read
-    /// of only the subjects another caller created meanwhile); concurrent callers for the
-    /// same subject all end with the one stored key (unique subject, `ON CONFLICT DO NOTHING`).
+    /// of only the subjects another caller created meanwhile), each statement covering up to
+    /// a thousand subjects; concurrent callers for the same subject all end with the one
+    /// stored key (unique subject, `ON CONFLICT DO NOTHING`).
     pub async fn keys_for(
         &self,
         subjects: &[Uuid],
@@ -201,20 +185,21 @@ impl Vault {
         Ok(states)
     }
 
-    /// [`Self::keys`], read through `connection` (which must reach the vault's tables) instead
-    /// of a connection of the vault's pool, so the rows are those the caller's transaction
-    /// sees. For a caller inside a write transaction on the vault's database, such as a
-    /// consumer's handler: on SQLite that transaction holds the file's one write lock, and the
-    /// pool's other connections may all be taken by writers waiting for that lock, so waiting
-    /// for one of them would hold every writer of the file up until their busy timeout.
+    /// [`Self::keys`], read inside the caller's transaction `tx` (on a database that holds
+    /// the vault's tables) instead of on a connection of the vault's pool, so the rows are
+    /// those that transaction sees. For a caller inside a write transaction on the vault's
+    /// database, such as a consumer's handler: on SQLite that transaction holds the file's one
+    /// write lock, and the pool's other connections may all be taken by writers waiting for
+    /// that lock, so waiting for one of them would hold every writer of the file up until
+    /// their busy timeout.
     pub async fn keys_on(
         &self,
-        connection: VaultConnection<'_>,
+        tx: &mut Tx,
         subjects: &[Uuid],
     ) -> Result<HashMap<Uuid, KeyState>, VaultError> {
         let mut states = all_missing(subjects);
         let unique: Vec<Uuid> = states.keys().copied().collect();
-        for row in connection.select(&unique).await? {
+        for row in select_in(tx, &unique).await? {
             states.insert(row.subject, self.state(&row)?);
         }
         Ok(states)

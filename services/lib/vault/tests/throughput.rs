@@ -14,7 +14,7 @@ use uuid::Uuid;
 async fn keys_for_throughput_for_ten_batches_of_a_thousand_on_postgres() {
     let schema = PgSchema::create().await;
     let pool = schema.pool().await;
-    let vault = Vault::postgres(pool.clone(), MasterKey::generate(), Vec::new())
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), Vec::new())
         .await
         .unwrap();
     let batches: Vec<Vec<Uuid>> = (0..10)

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kesos_sql::Db;
 use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{KeyState, MasterKey, Sealed, Vault, VaultConnection, VaultError};
+use kesos_vault::{KeyState, MasterKey, Sealed, Vault, VaultError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use time::macros::datetime;
 use tokio::sync::Barrier;
@@ -29,21 +30,15 @@ trait Backend {
     ) -> HashMap<Uuid, KeyState>;
 }
 
-/// [`Vault::keys_on`] inside a transaction of `pool`, committed after, as a consumer's handler
-/// reads them.
-async fn keys_in_transaction_of<DB: sqlx::Database>(
-    pool: &sqlx::Pool<DB>,
+/// [`Vault::keys_on`] inside a write transaction on `db`, committed after, as a consumer's
+/// handler reads them.
+async fn keys_in_transaction_of(
+    db: impl Into<Db>,
     vault: &Vault,
     subjects: &[Uuid],
-) -> HashMap<Uuid, KeyState>
-where
-    for<'c> &'c mut DB::Connection: Into<VaultConnection<'c>>,
-{
-    let mut transaction = pool.begin().await.unwrap();
-    let keys = vault
-        .keys_on((&mut *transaction).into(), subjects)
-        .await
-        .unwrap();
+) -> HashMap<Uuid, KeyState> {
+    let mut transaction = db.into().begin_write().await.unwrap();
+    let keys = vault.keys_on(&mut transaction, subjects).await.unwrap();
     transaction.commit().await.unwrap();
     keys
 }
@@ -79,7 +74,7 @@ impl Backend for Pg {
         master: &MasterKey,
         previous: &[&MasterKey],
     ) -> Result<Vault, VaultError> {
-        Vault::postgres(self.pool.clone(), copy(master), copies(previous)).await
+        Vault::open(self.pool.clone(), copy(master), copies(previous)).await
     }
     async fn stored_wrapped(&self, subject: Uuid) -> Option<Vec<u8>> {
         sqlx::query_scalar("SELECT wrapped FROM kesos_vault_keys WHERE subject_id = $1")
@@ -103,12 +98,12 @@ impl Backend for Pg {
         vault: &Vault,
         subjects: &[Uuid],
     ) -> HashMap<Uuid, KeyState> {
-        keys_in_transaction_of(&self.pool, vault, subjects).await
+        keys_in_transaction_of(self.pool.clone(), vault, subjects).await
     }
 }
 
 struct Lite {
-    _file: SqliteFile,
+    file: SqliteFile,
     pool: sqlx::SqlitePool,
 }
 
@@ -125,7 +120,7 @@ impl Lite {
             .connect_with(options)
             .await
             .unwrap();
-        Self { _file: file, pool }
+        Self { file, pool }
     }
     async fn finish(self) {
         self.pool.close().await;
@@ -138,7 +133,7 @@ impl Backend for Lite {
         master: &MasterKey,
         previous: &[&MasterKey],
     ) -> Result<Vault, VaultError> {
-        Vault::sqlite(self.pool.clone(), copy(master), copies(previous)).await
+        Vault::open(self.pool.clone(), copy(master), copies(previous)).await
     }
     async fn stored_wrapped(&self, subject: Uuid) -> Option<Vec<u8>> {
         sqlx::query_scalar("SELECT wrapped FROM kesos_vault_keys WHERE subject_id = ?")
@@ -162,7 +157,7 @@ impl Backend for Lite {
         vault: &Vault,
         subjects: &[Uuid],
     ) -> HashMap<Uuid, KeyState> {
-        keys_in_transaction_of(&self.pool, vault, subjects).await
+        keys_in_transaction_of(self.pool.clone(), vault, subjects).await
     }
 }
 
@@ -395,6 +390,40 @@ async fn a_subject_destroyed_before_it_had_a_key_never_gets_one(b: &impl Backend
     ));
 }
 
+async fn a_destruction_racing_a_creation_always_leaves_the_subject_destroyed(b: &impl Backend) {
+    let master = MasterKey::generate();
+    let (creator, eraser) = (open(b, &master).await, open(b, &master).await);
+    for _ in 0..20 {
+        let subject = Uuid::new_v4();
+        let start = Arc::new(Barrier::new(2));
+        let (creating, erasing) = (creator.clone(), eraser.clone());
+        let (go, also) = (start.clone(), start);
+        let created = tokio::spawn(async move {
+            go.wait().await;
+            creating.key_for(subject).await
+        });
+        let destroyed = tokio::spawn(async move {
+            also.wait().await;
+            erasing
+                .destroy(subject, datetime!(2024-03-01 09:30 UTC))
+                .await
+        });
+        let destroyed = destroyed.await.unwrap().unwrap();
+        assert!(!destroyed.already);
+        match created.await.unwrap() {
+            // Created first: the erasure found that key and destroyed it.
+            Ok(key) => assert_eq!(key.key_id(), destroyed.key_id),
+            // Erased first: the tombstone refused the creation.
+            Err(VaultError::Destroyed { subject: s }) => assert_eq!(s, subject),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            creator.key(subject).await.unwrap(),
+            KeyState::Destroyed { key_id, .. } if key_id == destroyed.key_id
+        ));
+    }
+}
+
 async fn a_new_master_with_the_old_as_previous_still_opens_and_after_rotate_the_old_is_not_needed(
     b: &impl Backend,
 ) {
@@ -494,6 +523,48 @@ async fn blind_index_is_deterministic_and_differs_across_scopes(b: &impl Backend
     );
 }
 
+/// SQLite only: the erasure zeroes the old row's bytes in the page (`secure_delete`) and
+/// truncates the write-ahead log, so not even a fragment of the wrapped key (any 8 bytes of
+/// it in a row; the shorter tombstone row may overwrite part of the old one in place) is
+/// found in either file afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_erased_key_leaves_no_copy_of_its_wrapped_bytes_in_the_sqlite_file_or_its_log() {
+    let lite = Lite::new().await;
+    let vault = open(&lite, &MasterKey::generate()).await;
+    let worker = Uuid::new_v4();
+    vault.key_for(worker).await.unwrap();
+    let wrapped = lite.stored_wrapped(worker).await.unwrap();
+    let files = [
+        lite.file.path.clone(),
+        lite.file.path.with_extension("db-wal"),
+    ];
+    let holding = |files: &[std::path::PathBuf]| -> Vec<String> {
+        files
+            .iter()
+            .filter(|path| {
+                std::fs::read(path)
+                    .map(|bytes| {
+                        wrapped
+                            .windows(8)
+                            .any(|fragment| bytes.windows(8).any(|w| w == fragment))
+                    })
+                    .unwrap_or(false)
+            })
+            .map(|path| path.display().to_string())
+            .collect()
+    };
+    assert!(
+        !holding(&files).is_empty(),
+        "the key is written before it is erased"
+    );
+    vault
+        .destroy(worker, datetime!(2024-03-01 09:30 UTC))
+        .await
+        .unwrap();
+    assert_eq!(holding(&files), Vec::<String>::new());
+    lite.finish().await;
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod postgres {
@@ -530,6 +601,7 @@ suite!(
     destroy_makes_the_key_destroyed_and_keys_for_refuse_it,
     destroying_twice_is_harmless,
     a_subject_destroyed_before_it_had_a_key_never_gets_one,
+    a_destruction_racing_a_creation_always_leaves_the_subject_destroyed,
     a_new_master_with_the_old_as_previous_still_opens_and_after_rotate_the_old_is_not_needed,
     keys_read_through_a_callers_transaction_are_those_the_pool_reads,
     blind_index_is_deterministic_and_differs_across_scopes,

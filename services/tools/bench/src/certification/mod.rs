@@ -128,7 +128,7 @@ async fn measure(
         crate::raw::Raw::Sqlite { .. } => bail!("the certification bench runs on PostgreSQL"),
     };
     kesos_bus::bookkeeping::migrate_consumers(&Db::Postgres(pool.clone())).await?;
-    let vault = Vault::postgres(pool.clone(), MasterKey::generate(), Vec::new()).await?;
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), Vec::new()).await?;
     let certification = Certification::build(Parts {
         store: store.clone(),
         db: Db::Postgres(pool.clone()),

@@ -92,7 +92,7 @@ async fn measure(
         crate::raw::Raw::Postgres(pool) => pool.clone(),
         crate::raw::Raw::Sqlite { .. } => bail!("the enrollment bench runs on PostgreSQL"),
     };
-    let vault = Vault::postgres(pool.clone(), MasterKey::generate(), Vec::new()).await?;
+    let vault = Vault::open(pool.clone(), MasterKey::generate(), Vec::new()).await?;
     let catalog = SchemeCatalog::shipped()?;
     let db = Db::Postgres(pool);
     let enrollment = Enrollment::build(store.clone(), vault, catalog, db, Stalls::new()).await?;
