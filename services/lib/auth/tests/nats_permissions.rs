@@ -15,11 +15,12 @@ use futures::StreamExt;
 
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
-const USERS: [(&str, &str); 6] = [
+const USERS: [(&str, &str); 7] = [
     ("kesos", "KESOS_NATS_PASSWORD"),
     ("enrollment", "KESOS_NATS_ENROLLMENT_PASSWORD"),
     ("scheduling", "KESOS_NATS_SCHEDULING_PASSWORD"),
     ("certification", "KESOS_NATS_CERTIFICATION_PASSWORD"),
+    ("progress", "KESOS_NATS_PROGRESS_PASSWORD"),
     ("LSPS-PEKSOS", "KESOS_NATS_LSPS_PEKSOS_PASSWORD"),
     ("LSPS-KESOS", "KESOS_NATS_LSPS_KESOS_PASSWORD"),
 ];
@@ -373,4 +374,59 @@ async fn enrollment_and_certification_cannot_read_the_rosters() {
                 .await
         );
     }
+}
+
+#[tokio::test]
+async fn progress_reads_the_events_through_its_own_consumer_and_publishes_nothing() {
+    let server = start_server().await;
+    let _kesos = prepare(&server).await;
+    let enrollment = Connection::open(&server, "enrollment").await;
+    assert!(enrollment.stored("kesos.enrollment.v1.WorkerRegistered").await);
+
+    let progress = Connection::open(&server, "progress").await;
+    let events = progress.js.get_stream("KESOS").await.unwrap();
+    let consumer: jetstream::consumer::PullConsumer = events
+        .create_consumer(pull::Config {
+            durable_name: Some("progress".to_owned()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer.fetch().max_messages(1).messages().await.unwrap();
+    let message = messages.next().await.unwrap().unwrap();
+    assert_eq!(message.subject.as_str(), "kesos.enrollment.v1.WorkerRegistered");
+    message.double_ack().await.unwrap();
+
+    for subject in [
+        "kesos.enrollment.v1.WorkerRegistered",
+        "kesos.scheduling.v1.AssessmentDecided",
+        "kesos.certification.v1.CertificateIssued",
+        "kesos.lsps.v1.roster.LSPS-PEKSOS",
+    ] {
+        assert!(
+            progress.publish_is_refused(subject).await,
+            "progress published {subject}"
+        );
+    }
+    assert!(
+        events
+            .create_consumer(pull::Config {
+                durable_name: Some("snoop".to_owned()),
+                ..Default::default()
+            })
+            .await
+            .is_err(),
+        "progress opened a consumer under another name"
+    );
+    assert!(
+        roster_consumer(&progress, "progress", "kesos.lsps.v1.roster.LSPS-PEKSOS")
+            .await
+            .is_err(),
+        "progress opened a consumer on the rosters"
+    );
+    assert!(
+        progress.js.delete_stream("KESOS").await.is_err(),
+        "progress deleted the events stream"
+    );
 }
