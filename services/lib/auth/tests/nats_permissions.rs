@@ -381,7 +381,11 @@ async fn progress_reads_the_events_through_its_own_consumer_and_publishes_nothin
     let server = start_server().await;
     let _kesos = prepare(&server).await;
     let enrollment = Connection::open(&server, "enrollment").await;
-    assert!(enrollment.stored("kesos.enrollment.v1.WorkerRegistered").await);
+    assert!(
+        enrollment
+            .stored("kesos.enrollment.v1.WorkerRegistered")
+            .await
+    );
 
     let progress = Connection::open(&server, "progress").await;
     let events = progress.js.get_stream("KESOS").await.unwrap();
@@ -395,7 +399,10 @@ async fn progress_reads_the_events_through_its_own_consumer_and_publishes_nothin
         .unwrap();
     let mut messages = consumer.fetch().max_messages(1).messages().await.unwrap();
     let message = messages.next().await.unwrap().unwrap();
-    assert_eq!(message.subject.as_str(), "kesos.enrollment.v1.WorkerRegistered");
+    assert_eq!(
+        message.subject.as_str(),
+        "kesos.enrollment.v1.WorkerRegistered"
+    );
     message.double_ack().await.unwrap();
 
     for subject in [

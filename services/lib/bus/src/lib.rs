@@ -24,8 +24,8 @@ pub mod relay;
 pub use consumer::{
     Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy, is_transient_sqlx,
 };
-pub use declare::{declare_consumer, declare_stream};
 pub use dead_letter::{DeadLetter, RetryRequest, RetryState};
+pub use declare::{declare_consumer, declare_stream};
 pub use embedded::EmbeddedFeed;
 pub use envelope::{Delivered, EnvelopeError};
 pub use error::BusError;
