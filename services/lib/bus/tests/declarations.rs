@@ -102,15 +102,19 @@ async fn declaring_the_same_stream_twice_changes_nothing() {
         ..Default::default()
     };
     declare_stream(&context, config.clone()).await.unwrap();
-    let created = context
+    let stored = context
         .get_stream(&name)
         .await
         .unwrap()
         .cached_info()
-        .created;
+        .clone();
+    // What the server answers (its defaults filled in) is what was declared: a restart finds
+    // nothing to update.
+    let differences = kesos_bus::declare::stream_differences(&stored.config, &config);
+    assert!(differences.is_empty(), "{differences:?}");
     declare_stream(&context, config).await.unwrap();
     let mut again = context.get_stream(&name).await.unwrap();
-    assert_eq!(again.info().await.unwrap().created, created);
+    assert_eq!(again.info().await.unwrap().created, stored.created);
     context.delete_stream(&name).await.unwrap();
 }
 
@@ -175,6 +179,13 @@ async fn a_durable_consumer_with_a_new_filter_resumes_after_what_it_acknowledged
     let first = declare_consumer(&events, pull_config("reader", &format!("{name}.>")))
         .await
         .unwrap();
+    let mut first = first;
+    let stored = first.info().await.unwrap().config.clone();
+    let differences = kesos_bus::declare::consumer_differences(
+        &stored,
+        &pull_config("reader", &format!("{name}.>")),
+    );
+    assert!(differences.is_empty(), "{differences:?}");
     let mut messages = first.fetch().max_messages(2).messages().await.unwrap();
     while let Some(message) = messages.next().await {
         message.unwrap().double_ack().await.unwrap();
