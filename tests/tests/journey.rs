@@ -5,11 +5,13 @@
 //!
 //! Distributed: enrollment, scheduling, certification and progress each run as their own
 //! process (`KESOS_SERVICES`) on PostgreSQL and NATS JetStream, with the LSPS simulator as a
-//! fifth. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
+//! fifth, once on the open loopback server and once on a server with the shipped accounts where
+//! each process logs in as its own NATS user. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+use kesos_testkit::secured_nats::SecuredNats;
 use kesos_testkit::{PgSchema, SqliteFile, database_url, nats_url, unique_name};
 use serde_json::{Value, json};
 use support::journey::{
@@ -75,25 +77,32 @@ async fn figures(progress: &Client, base: &str) -> Vec<Value> {
     all
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_once() {
+/// The variables that log a process in to NATS, by the process's role.
+type Login = Box<dyn Fn(&str) -> Vec<(String, String)> + Send + Sync>;
+
+/// The NATS server a distributed journey runs on, and how each of its processes logs in.
+struct Nats {
+    url: String,
+    /// Subject prefix and the events, dead-letter and LSPS streams: unique names on the shared
+    /// server (removed afterwards), or `None` for the defaults that `accounts.conf` names.
+    names: Option<[String; 4]>,
+    /// The variables that log a process (`cli`, `enrollment`, …, `lsps-sim`) in.
+    login: Login,
+    /// The LSPS the simulator plays.
+    lsps: &'static str,
+}
+
+/// Imports, nominates, seats, answers as LSPS and certifies, with enrollment, scheduling,
+/// certification and progress each in its own process, each killed once and restarted; then
+/// checks the counts, a worker's history, a replay and the audit chain.
+async fn distributed_journey(nats: Nats) {
     let schema = PgSchema::create().await;
     let place = SqliteFile::create();
     let dir = place.path.parent().unwrap().to_path_buf();
-    let names = (
-        unique_name("j"),
-        unique_name("J"),
-        unique_name("JD"),
-        unique_name("JL"),
-    );
     let mut env = vec![
         var("KESOS_DATABASE_URL", database_url()),
         var("KESOS_DATABASE_SCHEMA", schema.name.clone()),
-        var("KESOS_NATS_URL", nats_url()),
-        var("KESOS_NATS_SUBJECT_PREFIX", names.0.clone()),
-        var("KESOS_NATS_STREAM", names.1.clone()),
-        var("KESOS_NATS_DEAD_LETTER_STREAM", names.2.clone()),
-        var("KESOS_NATS_LSPS_STREAM", names.3.clone()),
+        var("KESOS_NATS_URL", nats.url.clone()),
         var("KESOS_DATA_DIR", dir.display().to_string()),
         var(
             "KESOS_SIGNING_KEY_FILE",
@@ -109,8 +118,15 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         ),
         var("KESOS_CHECKPOINT_INTERVAL_SECS", "2"),
     ];
+    if let Some([prefix, events, dead_letters, lsps]) = &nats.names {
+        env.push(var("KESOS_NATS_SUBJECT_PREFIX", prefix.clone()));
+        env.push(var("KESOS_NATS_STREAM", events.clone()));
+        env.push(var("KESOS_NATS_DEAD_LETTER_STREAM", dead_letters.clone()));
+        env.push(var("KESOS_NATS_LSPS_STREAM", lsps.clone()));
+    }
+    let cli_env = [env.clone(), (nats.login)("cli")].concat();
     kesos(
-        &env,
+        &cli_env,
         &[
             "key",
             "generate",
@@ -120,7 +136,7 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         &dir,
     );
     kesos(
-        &env,
+        &cli_env,
         &[
             "key",
             "generate",
@@ -131,7 +147,7 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         &dir,
     );
     kesos(
-        &env,
+        &cli_env,
         &[
             "key",
             "generate",
@@ -140,10 +156,10 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         ],
         &dir,
     );
-    kesos(&env, &["migrate"], &dir);
-    let api = Client::new(&token(&env, &dir));
+    kesos(&cli_env, &["migrate"], &dir);
+    let api = Client::new(&token(&cli_env, &dir));
     let service = |name: &str| {
-        let mut own = env.clone();
+        let mut own = [env.clone(), (nats.login)(name)].concat();
         own.push(var("KESOS_SERVICES", name));
         own
     };
@@ -152,18 +168,23 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
     let mut certification = Process::start("certification", &service("certification"), &dir).await;
     let mut progress = Process::start("progress", &service("progress"), &dir).await;
 
-    let workers = enroll(&env, &dir, &api, &enrollment.base).await;
+    let workers = enroll(&cli_env, &dir, &api, &enrollment.base).await;
     enrollment.crash_and_restart().await;
-    let session_id = seat_everyone(&api, &scheduling.base, "LSPS-SIM").await;
+    let session_id = seat_everyone(&api, &scheduling.base, nats.lsps).await;
     scheduling.crash_and_restart().await;
     lock(&api, &scheduling.base, &session_id).await;
     progress.crash_and_restart().await;
     let answered = kesos(
-        &env,
+        // As an LSPS runs it: NATS settings only, no kesos database.
+        &env.iter()
+            .filter(|(name, _)| name.starts_with("KESOS_NATS_"))
+            .cloned()
+            .chain((nats.login)("lsps-sim"))
+            .collect::<Vec<_>>(),
         &[
             "lsps-sim",
             "--lsps",
-            "LSPS-SIM",
+            nats.lsps,
             "--pass-rate",
             "1",
             "--no-show-rate",
@@ -243,14 +264,14 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
     }
 
     let before = figures(&api, &progress.base).await;
-    let replayed = kesos(&env, &["replay"], &dir);
+    let replayed = kesos(&cli_env, &["replay"], &dir);
     assert!(replayed.contains("replayed"), "{replayed}");
     assert_eq!(
         figures(&api, &progress.base).await,
         before,
         "replay gives the same model"
     );
-    let verified = kesos(&env, &["audit", "verify"], &dir);
+    let verified = kesos(&cli_env, &["audit", "verify"], &dir);
     assert!(verified.starts_with("intact"), "{verified}");
 
     for process in [
@@ -259,14 +280,67 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         &mut certification,
         &mut progress,
     ] {
+        let log = process.log();
+        assert!(
+            !log.contains("Permissions Violation"),
+            "{} was refused something: {log}",
+            process.name
+        );
         process.stop();
     }
-    let context = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
-    for stream in [&names.1, &names.2, &names.3] {
-        let _ = context.delete_stream(stream).await;
+    if let Some([_, events, dead_letters, lsps]) = &nats.names {
+        let context = async_nats::jetstream::new(async_nats::connect(&nats.url).await.unwrap());
+        for stream in [events, dead_letters, lsps] {
+            let _ = context.delete_stream(stream).await;
+        }
     }
     env.clear();
     schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_once() {
+    distributed_journey(Nats {
+        url: nats_url(),
+        names: Some([
+            unique_name("j"),
+            unique_name("J"),
+            unique_name("JD"),
+            unique_name("JL"),
+        ]),
+        login: Box::new(|_| Vec::new()),
+        lsps: "LSPS-SIM",
+    })
+    .await;
+}
+
+/// The secured setup as shipped: a nats-server of the test's own with
+/// `deploy/nats/accounts.conf`, every process logged in with its own NKey. The enrollment
+/// process logs in as `kesos`, the all-in-one user, because its relay still publishes every
+/// service's events (a relay per service is issue 23's); scheduling, certification and progress
+/// log in as themselves, the simulator as LSPS-PEKSOS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_logged_in_as_its_own_user()
+{
+    let server = std::sync::Arc::new(SecuredNats::start());
+    let seeds = server.clone();
+    distributed_journey(Nats {
+        url: server.url(),
+        names: None,
+        login: Box::new(move |process| {
+            let user = match process {
+                "cli" | "enrollment" => "kesos",
+                "lsps-sim" => "LSPS-PEKSOS",
+                service => service,
+            };
+            vec![var(
+                "KESOS_NATS_NKEY_SEED_FILE",
+                seeds.seed_file(user).display().to_string(),
+            )]
+        }),
+        lsps: "LSPS-PEKSOS",
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ use crate::certification::open_certification;
 use crate::enrollment::open_enrollment;
 use crate::http::{self, AppState};
 use crate::keys;
-use crate::open::{OpenedStore, connect_nats, open_store};
+use crate::open::{OpenedStore, open_store};
 use crate::progress::open_progress;
 use crate::scheduling::{Distributed, EnrollmentNames, open_scheduling, start_background};
 use kesos_certification::service::Certification;
@@ -56,7 +56,7 @@ impl Application {
         store.migrate_consumers().await?;
         let signing_key = keys::load_or_create_signing_key(config, mode)?;
         let trusted = keys::trusted_keys(config, Some(&signing_key))?;
-        let nats = connect_nats(config).await?;
+        let nats = crate::nats::connect(config, crate::nats::Identity::default()).await?;
         let (relay, distributed) = match &nats {
             Some(client) => {
                 let names = StreamNames::new(
@@ -71,18 +71,33 @@ impl Application {
                     names.clone(),
                     RelaySettings::new(config.service_name.clone()),
                 );
-                relay
-                    .prepare()
-                    .await
-                    .context("cannot create the JetStream streams")?;
+                // A process declares only the streams its services write: a progress-only
+                // process reads (its NATS user may not create or change a stream), and only
+                // scheduling touches the LSPS stream (the other users may not).
+                let runs = |service| config.services.runs(service);
+                let writes_events = [
+                    Service::Enrollment,
+                    Service::Scheduling,
+                    Service::Certification,
+                ]
+                .into_iter()
+                .any(runs);
+                if writes_events {
+                    relay
+                        .prepare()
+                        .await
+                        .context("cannot create the JetStream streams")?;
+                }
                 let channel = LspsChannel::new(
                     config.nats_subject_prefix.clone(),
                     config.nats_lsps_stream.clone(),
                 );
-                channel
-                    .ensure(&context)
-                    .await
-                    .context("cannot create the LSPS JetStream stream")?;
+                if runs(Service::Scheduling) {
+                    channel
+                        .ensure(&context)
+                        .await
+                        .context("cannot create the LSPS JetStream stream")?;
+                }
                 let distributed = Distributed {
                     context,
                     names,

@@ -188,7 +188,9 @@ pub enum TokenAction {
 #[derive(Debug, Subcommand)]
 pub enum KeyAction {
     /// Generate a new Ed25519 signing key file (mode 0600) and print its public key; with
-    /// `--master`, a personal-data master key file instead (prints its fingerprint).
+    /// `--master`, a personal-data master key file instead (prints its fingerprint); with
+    /// `--nats-user`, a NATS user NKey seed file (prints the public key `U…` that the
+    /// nats-server's configuration names, see deploy/nats/accounts.conf).
     Generate {
         /// Where to write it.
         #[arg(long)]
@@ -197,8 +199,11 @@ pub enum KeyAction {
         #[arg(long)]
         force: bool,
         /// Generate the master key that wraps workers' personal-data keys.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "nats_user")]
         master: bool,
+        /// Generate a NATS user NKey seed (for KESOS_NATS_NKEY_SEED_FILE).
+        #[arg(long)]
+        nats_user: bool,
     },
     /// Print the public key of a signing key file (for a trusted-keys file).
     Public {
@@ -215,7 +220,12 @@ pub enum KeyAction {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = std::env::vars();
-    let config = Config::load(cli.config.as_deref(), env)?;
+    // The simulator is only a NATS client (an LSPS runs it without a kesos database).
+    let config = if matches!(cli.command, Some(Command::LspsSim { .. })) {
+        Config::load_nats_client(cli.config.as_deref(), env)?
+    } else {
+        Config::load(cli.config.as_deref(), env)?
+    };
     let mut out = std::io::stdout();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -285,7 +295,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeyAction::Generate {
                     out: path,
                     force,
+                    nats_user: true,
+                    ..
+                },
+        } => {
+            let pair = nkeys::KeyPair::new_user();
+            let seed = pair
+                .seed()
+                .map_err(|error| anyhow::anyhow!("cannot encode the NKey seed: {error}"))?;
+            keys::write_secret_file(&path, &seed, force)?;
+            writeln!(out, "{}", pair.public_key()).context("cannot print the public key")
+        }
+        Command::Key {
+            action:
+                KeyAction::Generate {
+                    out: path,
+                    force,
                     master: true,
+                    ..
                 },
         } => {
             let key = kesos_vault::MasterKey::generate();
@@ -304,6 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     out: path,
                     force,
                     master: false,
+                    nats_user: false,
                 },
         } => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);

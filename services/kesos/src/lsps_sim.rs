@@ -5,6 +5,8 @@ use std::io::Write;
 
 use anyhow::{Context, bail};
 use kesos_runtime::{Config, Shutdown};
+
+use crate::nats::{Identity, connect};
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
 
@@ -30,17 +32,16 @@ pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> 
     if kesos_scheduling::domain::ExternalId::parse(&options.settings.lsps).is_err() {
         bail!("--lsps must be 1-64 characters A-Z, a-z, 0-9, '.', '_' or '-'");
     }
-    let Some(url) = &config.nats_url else {
+    // Replies come on the LSPS's own inbox prefix, the only one its NATS user may read
+    // (deploy/nats/accounts.conf), so the simulator runs as a real LSPS would; it logs in as
+    // that LSPS's user (KESOS_NATS_NKEY_SEED_FILE, or a user and password in the URL).
+    let identity = Identity {
+        name: Some(format!("lsps-sim-{}", options.settings.lsps)),
+        inbox_prefix: Some(format!("_INBOX_{}", options.settings.lsps)),
+    };
+    let Some(client) = connect(config, identity).await? else {
         bail!("kesos lsps-sim needs NATS: set KESOS_NATS_URL");
     };
-    // Replies come on the LSPS's own inbox prefix, the only one its NATS user may read
-    // (deploy/nats/accounts.conf), so the simulator runs as a real LSPS would.
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("lsps-sim-{}", options.settings.lsps))
-        .custom_inbox_prefix(format!("_INBOX_{}", options.settings.lsps))
-        .connect(url.as_str())
-        .await
-        .context("cannot connect to NATS (KESOS_NATS_URL)")?;
     let channel = LspsChannel::new(
         config.nats_subject_prefix.clone(),
         config.nats_lsps_stream.clone(),

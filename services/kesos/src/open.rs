@@ -92,22 +92,3 @@ pub async fn open_store(config: &Config, mode: Mode) -> anyhow::Result<OpenedSto
         }
     }
 }
-
-/// Connects to NATS with the configured credentials.
-pub async fn connect_nats(config: &Config) -> anyhow::Result<Option<async_nats::Client>> {
-    let Some(url) = &config.nats_url else {
-        return Ok(None);
-    };
-    let mut options = async_nats::ConnectOptions::new().name(config.service_name.clone());
-    if let Some(file) = &config.nats_credentials_file {
-        options = options
-            .credentials_file(file)
-            .await
-            .with_context(|| format!("cannot read NATS credentials {}", file.display()))?;
-    }
-    let client = options
-        .connect(url.as_str())
-        .await
-        .context("cannot connect to NATS (KESOS_NATS_URL)")?;
-    Ok(Some(client))
-}

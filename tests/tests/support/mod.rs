@@ -84,7 +84,12 @@ impl Process {
     }
 
     async fn spawn(&mut self) {
-        let log = std::fs::File::create(self.dir.join(format!("{}.log", self.name))).unwrap();
+        // Appended to, so the log of a restarted process still shows its first life.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{}.log", self.name)))
+            .unwrap();
         let child = Command::new(kesos_binary())
             .arg("serve")
             .envs(self.env.iter().cloned())

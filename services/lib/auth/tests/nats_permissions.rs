@@ -1,95 +1,16 @@
 //! The NATS accounts of `deploy/nats/accounts.conf` on a real nats-server: each test starts its
-//! own server with that file on a free loopback port in a temporary directory, and stops
-//! exactly that process (by its handle, also when the test panics). Each forbidden publish,
+//! own server with that file on a free loopback port in a temporary directory (kesos-testkit's
+//! `SecuredNats`), each user logging in with its own NKey. Each forbidden publish,
 //! subscription or consumer is refused with a permissions violation; the allowed ones work.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, stream};
 use async_nats::{Client, ConnectOptions, Event, ServerError};
 use futures::StreamExt;
-
-const NATS_SERVER: &str = "/usr/sbin/nats-server";
-
-const USERS: [(&str, &str); 7] = [
-    ("kesos", "KESOS_NATS_PASSWORD"),
-    ("enrollment", "KESOS_NATS_ENROLLMENT_PASSWORD"),
-    ("scheduling", "KESOS_NATS_SCHEDULING_PASSWORD"),
-    ("certification", "KESOS_NATS_CERTIFICATION_PASSWORD"),
-    ("progress", "KESOS_NATS_PROGRESS_PASSWORD"),
-    ("LSPS-PEKSOS", "KESOS_NATS_LSPS_PEKSOS_PASSWORD"),
-    ("LSPS-KESOS", "KESOS_NATS_LSPS_KESOS_PASSWORD"),
-];
-
-/// A nats-server this test started; dropping it kills that one process and removes its
-/// directory.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn password(user: &str) -> String {
-    format!("test-password-of-{user}")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_server() -> Server {
-    assert!(
-        std::path::Path::new(NATS_SERVER).exists(),
-        "{NATS_SERVER} is missing: run deploy/local/up, which installs nats-server"
-    );
-    let dir = std::env::temp_dir().join(format!("kesos-nats-acl-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let accounts =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../deploy/nats/accounts.conf");
-    std::fs::copy(&accounts, dir.join("accounts.conf")).unwrap();
-    let port = free_port();
-    let config = format!(
-        "listen: 127.0.0.1:{port}\n\
-         jetstream {{ store_dir: \"{}\", max_memory_store: 64MB, max_file_store: 256MB }}\n\
-         include ./accounts.conf\n",
-        dir.join("js").display()
-    );
-    std::fs::write(dir.join("server.conf"), config).unwrap();
-    let mut command = Command::new(NATS_SERVER);
-    command
-        .arg("-c")
-        .arg(dir.join("server.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (user, variable) in USERS {
-        command.env(variable, password(user));
-    }
-    let child = command.spawn().unwrap();
-    let server = Server { child, dir, port };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nats-server did not start on port {port}");
-}
+use kesos_testkit::secured_nats::SecuredNats;
 
 /// A connection as `user`, collecting the permission violations the server reports.
 struct Connection {
@@ -99,11 +20,11 @@ struct Connection {
 }
 
 impl Connection {
-    async fn open(server: &Server, user: &str) -> Self {
+    async fn open(server: &SecuredNats, user: &str) -> Self {
         let violations = Arc::new(Mutex::new(Vec::new()));
         let seen = violations.clone();
-        let mut options = ConnectOptions::with_user_and_password(user.to_owned(), password(user))
-            .event_callback(move |event| {
+        let mut options =
+            ConnectOptions::with_nkey(server.seed(user)).event_callback(move |event| {
                 let seen = seen.clone();
                 async move {
                     if let Event::ServerError(ServerError::Other(text)) = event {
@@ -114,10 +35,7 @@ impl Connection {
         if user.starts_with("LSPS-") {
             options = options.custom_inbox_prefix(format!("_INBOX_{user}"));
         }
-        let client = options
-            .connect(format!("nats://127.0.0.1:{}", server.port))
-            .await
-            .unwrap();
+        let client = options.connect(server.url()).await.unwrap();
         let js = jetstream::ContextBuilder::new()
             .timeout(Duration::from_millis(700))
             .build(client.clone());
@@ -169,7 +87,7 @@ impl Connection {
 }
 
 /// The streams as the kesos process creates them, with one roster per LSPS.
-async fn prepare(server: &Server) -> Connection {
+async fn prepare(server: &SecuredNats) -> Connection {
     let kesos = Connection::open(server, "kesos").await;
     kesos
         .js
@@ -227,7 +145,7 @@ async fn roster_consumer(
 
 #[tokio::test]
 async fn an_lsps_reads_its_own_roster_and_reports_on_its_own_subjects() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     let lsps = Connection::open(&server, "LSPS-PEKSOS").await;
 
@@ -253,7 +171,7 @@ async fn an_lsps_reads_its_own_roster_and_reports_on_its_own_subjects() {
 
 #[tokio::test]
 async fn an_lsps_can_neither_read_another_lsps_roster_nor_report_for_it() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     let lsps = Connection::open(&server, "LSPS-PEKSOS").await;
 
@@ -299,7 +217,7 @@ async fn an_lsps_can_neither_read_another_lsps_roster_nor_report_for_it() {
 
 #[tokio::test]
 async fn nobody_but_an_lsps_may_publish_on_lsps_report_subjects() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     for user in [
         "kesos",
@@ -326,7 +244,7 @@ async fn nobody_but_an_lsps_may_publish_on_lsps_report_subjects() {
 
 #[tokio::test]
 async fn each_service_publishes_only_its_own_events() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     let own = [
         ("enrollment", "kesos.enrollment.v1.WorkerRegistered"),
@@ -358,7 +276,7 @@ async fn each_service_publishes_only_its_own_events() {
 
 #[tokio::test]
 async fn enrollment_and_certification_cannot_read_the_rosters() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     for user in ["enrollment", "certification"] {
         let connection = Connection::open(&server, user).await;
@@ -378,7 +296,7 @@ async fn enrollment_and_certification_cannot_read_the_rosters() {
 
 #[tokio::test]
 async fn progress_reads_the_events_through_its_own_consumer_and_publishes_nothing() {
-    let server = start_server().await;
+    let server = SecuredNats::start();
     let _kesos = prepare(&server).await;
     let enrollment = Connection::open(&server, "enrollment").await;
     assert!(

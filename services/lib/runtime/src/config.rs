@@ -10,9 +10,11 @@
 //! means "not set", which lets the environment undo a value from the file.
 
 mod fields;
+mod nats_login;
 mod redact;
 mod services;
 
+pub use nats_login::{NatsConnection, NatsLogin, NatsTls};
 pub use services::{Service, Services};
 
 use std::collections::BTreeMap;
@@ -68,8 +70,18 @@ pub struct Config {
     pub nats_subject_prefix: String,
     /// JetStream stream where messages that repeatedly fail to process are parked.
     pub nats_dead_letter_stream: String,
-    /// NATS `.creds` file; `None` connects without credentials.
+    /// NATS `.creds` file (user JWT and NKey seed, for servers in operator mode).
     pub nats_credentials_file: Option<PathBuf>,
+    /// File holding this process's NATS user NKey seed (`SU…`), the login the shipped
+    /// `deploy/nats/accounts.conf` expects; at most one of it, a `.creds` file and a
+    /// `user:password@` in `nats_url` may be set.
+    pub nats_nkey_seed_file: Option<PathBuf>,
+    /// PEM file of the CA that signs the NATS servers' certificates; setting it requires TLS.
+    pub nats_tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate presented to NATS (mutual TLS), with `nats_tls_key_file`.
+    pub nats_tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `nats_tls_cert_file`.
+    pub nats_tls_key_file: Option<PathBuf>,
     /// Address the HTTP API binds; port 0 asks the OS for a free port.
     pub http_listen: SocketAddr,
     /// Shape of the log lines on stderr.
@@ -280,6 +292,14 @@ pub enum ConfigError {
         /// The field that is missing.
         missing: &'static str,
     },
+    /// The NATS login or transport security is contradictory or malformed.
+    #[error("invalid {field}: {rule}")]
+    NatsLogin {
+        /// The field to fix.
+        field: &'static str,
+        /// The rule it breaks.
+        rule: String,
+    },
 }
 
 fn known_env_vars() -> String {
@@ -315,6 +335,10 @@ impl Default for Config {
             nats_subject_prefix: "kesos".to_owned(),
             nats_dead_letter_stream: "KESOS_DLQ".to_owned(),
             nats_credentials_file: None,
+            nats_nkey_seed_file: None,
+            nats_tls_ca_file: None,
+            nats_tls_cert_file: None,
+            nats_tls_key_file: None,
             http_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             log_format: LogFormat::Pretty,
             log_filter: "info".to_owned(),
@@ -342,6 +366,29 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        let config = Self::layers(file, env)?;
+        config.mode()?;
+        config.nats_connection()?;
+        Ok(config)
+    }
+
+    /// Like [`Config::load`], for a command that is only a NATS client and stores nothing
+    /// (`kesos lsps-sim`, run by an LSPS that has no kesos database): `nats_url` without
+    /// `database_url` is accepted; the NATS login is checked as for a service.
+    pub fn load_nats_client(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let config = Self::layers(file, env)?;
+        config.nats_connection()?;
+        Ok(config)
+    }
+
+    /// The defaults, the file and the environment, each value checked; no cross-field check.
+    fn layers(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut layered = Layered::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
@@ -351,9 +398,7 @@ impl Config {
             apply_file(&mut layered, path, &text)?;
         }
         apply_env(&mut layered, env)?;
-        let config = layered.finish();
-        config.mode()?;
-        Ok(config)
+        Ok(layered.finish())
     }
 
     /// The mode these settings select; an error when only one of the two servers is set.
@@ -391,6 +436,7 @@ impl Config {
             ("database_schema", text(&self.database_schema)),
             ("nats_url", text(&self.redacted_nats_url())),
             ("nats_stream", self.nats_stream.clone()),
+            ("nats_login", self.nats_login_summary()),
             ("data_dir", self.data_dir.display().to_string()),
             ("sqlite_path", self.sqlite_path.display().to_string()),
             ("signing_key_file", path(&self.signing_key_file)),
@@ -427,6 +473,25 @@ impl Config {
             .map(|(key, value)| format!("{key}={value}"))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// How this process logs in to NATS, for the start-up line: a kind and a file, no secret.
+    fn nats_login_summary(&self) -> String {
+        match self.nats_connection() {
+            Ok(Some(connection)) => {
+                let tls = if connection.tls.required { "+tls" } else { "" };
+                let login = match connection.login {
+                    NatsLogin::Anonymous => "anonymous".to_owned(),
+                    NatsLogin::UserPassword { user, .. } => format!("user:{user}"),
+                    NatsLogin::Token(_) => "token".to_owned(),
+                    NatsLogin::NKeySeedFile(file) => format!("nkey:{}", file.display()),
+                    NatsLogin::CredentialsFile(file) => format!("creds:{}", file.display()),
+                };
+                format!("{login}{tls}")
+            }
+            Ok(None) => "-".to_owned(),
+            Err(_) => "invalid".to_owned(),
+        }
     }
 
     fn redacted_database_url(&self) -> Option<String> {
@@ -470,6 +535,10 @@ impl fmt::Debug for Config {
             .field("nats_subject_prefix", &self.nats_subject_prefix)
             .field("nats_dead_letter_stream", &self.nats_dead_letter_stream)
             .field("nats_credentials_file", &self.nats_credentials_file)
+            .field("nats_nkey_seed_file", &self.nats_nkey_seed_file)
+            .field("nats_tls_ca_file", &self.nats_tls_ca_file)
+            .field("nats_tls_cert_file", &self.nats_tls_cert_file)
+            .field("nats_tls_key_file", &self.nats_tls_key_file)
             .field("http_listen", &self.http_listen)
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
@@ -621,6 +690,7 @@ mod tests {
         apply_env(&mut layered, env(vars))?;
         let config = layered.finish();
         config.mode()?;
+        config.nats_connection()?;
         Ok(config)
     }
 
@@ -711,6 +781,23 @@ mod tests {
             }
         ));
         assert!(error.to_string().contains("needs both"), "{error}");
+    }
+
+    #[test]
+    fn a_nats_client_needs_no_database_but_its_login_is_still_checked() {
+        let client =
+            Config::load_nats_client(None, env(&[("KESOS_NATS_URL", "nats://lsps:pw@n:4222")]))
+                .unwrap();
+        assert!(client.database_url.is_none());
+        let error = Config::load_nats_client(
+            None,
+            env(&[
+                ("KESOS_NATS_URL", "nats://lsps:pw@n:4222"),
+                ("KESOS_NATS_NKEY_SEED_FILE", "/run/secrets/lsps.nk"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(matches!(error, ConfigError::NatsLogin { .. }), "{error}");
     }
 
     #[test]

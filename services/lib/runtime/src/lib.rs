@@ -13,7 +13,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{
-    CONFIG_FILE_VAR, Config, ConfigError, LogFormat, Mode, Origin, Service, Services,
+    CONFIG_FILE_VAR, Config, ConfigError, LogFormat, Mode, NatsConnection, NatsLogin, NatsTls,
+    Origin, Service, Services,
 };
 pub use shutdown::Shutdown;
 pub use telemetry::{TelemetryError, init_tracing};

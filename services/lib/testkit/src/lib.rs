@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod history;
+pub mod secured_nats;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 32] = [
+pub(super) const FIELDS: [&str; 36] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -25,6 +25,10 @@ pub(super) const FIELDS: [&str; 32] = [
     "nats_subject_prefix",
     "nats_dead_letter_stream",
     "nats_credentials_file",
+    "nats_nkey_seed_file",
+    "nats_tls_ca_file",
+    "nats_tls_cert_file",
+    "nats_tls_key_file",
     "http_listen",
     "log_format",
     "log_filter",
@@ -118,6 +122,10 @@ impl Layered {
             "nats_subject_prefix" => c.nats_subject_prefix = subject_prefix(raw)?,
             "nats_dead_letter_stream" => c.nats_dead_letter_stream = stream_name(raw)?,
             "nats_credentials_file" => c.nats_credentials_file = optional(raw, path)?,
+            "nats_nkey_seed_file" => c.nats_nkey_seed_file = optional(raw, path)?,
+            "nats_tls_ca_file" => c.nats_tls_ca_file = optional(raw, path)?,
+            "nats_tls_cert_file" => c.nats_tls_cert_file = optional(raw, path)?,
+            "nats_tls_key_file" => c.nats_tls_key_file = optional(raw, path)?,
             "http_listen" => c.http_listen = socket_address(raw)?,
             "log_format" => c.log_format = log_format(raw)?,
             "log_filter" => c.log_filter = log_filter(raw)?,
