@@ -199,6 +199,11 @@ async fn distributed_journey(nats: Nats) {
         answered.contains("kompeten 5 "),
         "the simulator judged all five: {answered}"
     );
+    // Eleven reports (attendance, five results, each result twice), each answered by kesos.
+    assert!(
+        answered.contains("accepted 6 · already recorded 5 · rejected 0 · unanswered 0"),
+        "kesos answered every report: {answered}"
+    );
     certification.crash_and_restart().await;
     eventually(90, "five certificates", || async {
         let (_, page) = api

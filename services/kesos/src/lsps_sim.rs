@@ -63,7 +63,7 @@ pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> 
         .context("the LSPS simulator lost NATS")?;
     writeln!(
         out,
-        "rosters {} · present {} · no-shows {} · kompeten {} · belum kompeten {} · duplicates {} · malformed {} · wrong {}",
+        "rosters {} · present {} · no-shows {} · kompeten {} · belum kompeten {} · duplicates {} · malformed {} · wrong {} · answered: accepted {} · already recorded {} · rejected {} · unanswered {}",
         report.rosters,
         report.present,
         report.no_shows,
@@ -71,7 +71,11 @@ pub async fn run(config: &Config, options: SimOptions, out: &mut impl Write) -> 
         report.belum_kompeten,
         report.duplicates,
         report.malformed,
-        report.wrong
+        report.wrong,
+        report.accepted,
+        report.already_recorded,
+        report.rejected,
+        report.unanswered
     )?;
     Ok(())
 }

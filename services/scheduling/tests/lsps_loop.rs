@@ -29,6 +29,7 @@ use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::returns::Returns;
 use kesos_scheduling::wire::ASSESSMENT_DECIDED;
 use kesos_testkit::{PgSchema, nats_url, unique_name};
+use prost::Message as _;
 use time::macros::datetime;
 use time::{Duration as Span, OffsetDateTime};
 use tokio::sync::watch;
@@ -227,6 +228,27 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     assert_eq!(report.rosters, 2);
     assert_eq!(report.present + report.no_shows, 20);
 
+    // Every report was answered; the bad ones (per roster one malformed, one for a session that
+    // does not exist, one for a stranger) rejected, naming the field and the rule in the HTTP
+    // API's words.
+    assert_eq!(report.unanswered, 0, "{report:?}");
+    assert_eq!(report.rejected, 2 * 3, "{report:?}");
+    let refusals = refusals_answered(&context, &channel).await;
+    for (field, rule) in [
+        ("", "malformed"),
+        ("session_id", "not-found"),
+        ("candidate_id", "not-on-roster"),
+    ] {
+        assert_eq!(
+            refusals
+                .iter()
+                .filter(|(f, r)| f == field && r == rule)
+                .count(),
+            2,
+            "{field} {rule}: {refusals:?}"
+        );
+    }
+
     // Every seated candidate ends with exactly one outcome.
     let settled = || async {
         let mut outcomes = 0;
@@ -337,4 +359,37 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     }
     store.pool().close().await;
     schema.drop_now().await;
+}
+
+/// The (field, rule) of every refusal in the outcomes kesos sent LSPS-SIM, read again from the
+/// start of the stream.
+async fn refusals_answered(
+    context: &jetstream::Context,
+    channel: &LspsChannel,
+) -> Vec<(String, String)> {
+    let stream = context.get_stream(&channel.stream).await.unwrap();
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            filter_subject: channel.outcome_subject("LSPS-SIM"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut refusals = Vec::new();
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(2), messages.next()).await
+    {
+        let message = message.unwrap();
+        let outcome =
+            kesos_proto::kesos::lsps::v1::ReportOutcome::decode(message.payload.as_ref()).unwrap();
+        refusals.extend(
+            outcome
+                .refusals
+                .into_iter()
+                .map(|refusal| (refusal.field, refusal.rule)),
+        );
+        message.ack().await.unwrap();
+    }
+    refusals
 }

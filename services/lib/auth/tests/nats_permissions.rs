@@ -216,6 +216,54 @@ async fn an_lsps_can_neither_read_another_lsps_roster_nor_report_for_it() {
 }
 
 #[tokio::test]
+async fn an_lsps_reads_only_its_own_outcomes_which_only_scheduling_publishes() {
+    let server = SecuredNats::start();
+    let _kesos = prepare(&server).await;
+    let scheduling = Connection::open(&server, "scheduling").await;
+    for lsps in ["LSPS-PEKSOS", "LSPS-KESOS"] {
+        assert!(
+            scheduling
+                .stored(&format!("kesos.lsps.v1.outcome.{lsps}"))
+                .await
+        );
+    }
+    let lsps = Connection::open(&server, "LSPS-PEKSOS").await;
+    let consumer = roster_consumer(
+        &lsps,
+        "lsps-LSPS-PEKSOS-outcomes",
+        "kesos.lsps.v1.outcome.LSPS-PEKSOS",
+    )
+    .await
+    .unwrap();
+    let mut batch = consumer.fetch().max_messages(10).messages().await.unwrap();
+    let message = batch.next().await.unwrap().unwrap();
+    assert_eq!(
+        message.subject.as_str(),
+        "kesos.lsps.v1.outcome.LSPS-PEKSOS"
+    );
+    message.ack().await.unwrap();
+    assert!(lsps.violations.lock().unwrap().is_empty());
+
+    for name in ["lsps-LSPS-PEKSOS-outcomes", "lsps-LSPS-KESOS-outcomes"] {
+        assert!(
+            roster_consumer(&lsps, name, "kesos.lsps.v1.outcome.LSPS-KESOS")
+                .await
+                .is_err(),
+            "LSPS-PEKSOS read LSPS-KESOS's outcomes through {name}"
+        );
+    }
+    for user in ["LSPS-PEKSOS", "enrollment", "certification", "progress"] {
+        let connection = Connection::open(&server, user).await;
+        assert!(
+            connection
+                .publish_is_refused("kesos.lsps.v1.outcome.LSPS-PEKSOS")
+                .await,
+            "{user} published an outcome"
+        );
+    }
+}
+
+#[tokio::test]
 async fn nobody_but_an_lsps_may_publish_on_lsps_report_subjects() {
     let server = SecuredNats::start();
     let _kesos = prepare(&server).await;

@@ -9,7 +9,7 @@
 //! `GET` sees it.
 
 mod commands;
-mod errors;
+pub(crate) mod errors;
 mod forms;
 mod openapi;
 mod reads;

@@ -7,6 +7,8 @@
 //! session that does not exist, another LSPS's session — and a message that does not decode
 //! go to the dead-letter stream with the reason in `Kesos-Dead-Reason`, then are acknowledged
 //! for good. A failure that may pass (database away) leaves the message for redelivery.
+//! Every report settled — recorded, a repeat, or refused — is answered first with a
+//! `ReportOutcome` on its LSPS's own outcome subject ([`super::outcome`]).
 //!
 //! Messages are taken in batches; the reports of one session are decided together in one
 //! append ([`Scheduling::record_reports`]), sessions in parallel.
@@ -22,6 +24,7 @@ use kesos_proto::kesos::lsps::v1 as lsps;
 use prost::Message;
 use uuid::Uuid;
 
+use super::outcome::{self, Identified, Refusal};
 use super::{LspsChannel, ReportKind};
 use crate::domain::{CandidateId, ExternalId, SessionId};
 use crate::service::reports::{Recorded, Report};
@@ -76,13 +79,19 @@ pub struct Inbox {
     settings: InboxSettings,
 }
 
+#[derive(Debug)]
 struct Parsed {
+    message_id: String,
     session: SessionId,
     reports: Vec<(CommandContext, Report)>,
 }
 
-fn bad(reason: impl std::fmt::Display) -> String {
-    reason.to_string()
+/// A report that could not be read, with what of it could.
+#[derive(Debug)]
+struct Unreadable {
+    message_id: String,
+    session_id: String,
+    refusal: Refusal,
 }
 
 fn context(lsps: &str, message_id: &str, at: time::OffsetDateTime) -> CommandContext {
@@ -101,79 +110,138 @@ fn header_fields(
     session_id: &str,
     lsps_id: &str,
     subject_lsps: &str,
-) -> Result<SessionId, String> {
+) -> Result<SessionId, Refusal> {
     if message_id.trim().is_empty() || message_id.len() > 200 {
-        return Err(bad("message_id must be 1-200 characters"));
+        return Err(Refusal::field(
+            "message_id",
+            "length",
+            "message_id must be 1-200 characters",
+        ));
     }
     if lsps_id != subject_lsps {
-        return Err(format!(
-            "lsps_id {lsps_id:?} does not match the subject's LSPS {subject_lsps:?}"
+        return Err(Refusal::field(
+            "lsps_id",
+            "subject",
+            format!("lsps_id {lsps_id:?} does not match the subject's LSPS {subject_lsps:?}"),
         ));
     }
     Uuid::parse_str(session_id)
         .map(SessionId)
-        .map_err(|e| format!("session_id: {e}"))
+        .map_err(|e| Refusal::field("session_id", "uuid", format!("session_id: {e}")))
 }
 
-/// Reads one report message (never panics; a bad message is a reason).
-fn parse(kind: ReportKind, subject_lsps: &str, payload: &[u8]) -> Result<Parsed, String> {
+fn uuid_field(field: &str, text: &str) -> Result<Uuid, Refusal> {
+    Uuid::parse_str(text).map_err(|e| Refusal::field(field, "uuid", format!("{field}: {e}")))
+}
+
+fn external_id(field: &str, text: &str) -> Result<ExternalId, Refusal> {
+    ExternalId::parse(text).map_err(|e| Refusal::field(field, "format", e.to_string()))
+}
+
+fn instant(
+    field: &str,
+    value: Option<kesos_proto::prost_types::Timestamp>,
+) -> Result<time::OffsetDateTime, Refusal> {
+    let check = if value.is_none() { "missing" } else { "range" };
+    instant_of(field, value).map_err(|detail| Refusal::field(field, check, detail))
+}
+
+/// Reads one report message (never panics; a bad message is a refusal).
+fn parse(kind: ReportKind, subject_lsps: &str, payload: &[u8]) -> Result<Parsed, Unreadable> {
     match kind {
         ReportKind::Attendance => {
-            let m = lsps::AttendanceReported::decode(payload)
-                .map_err(|e| format!("not an AttendanceReported: {e}"))?;
-            let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
-            let lsps_id = ExternalId::parse(&m.lsps_id).map_err(bad)?;
-            let at = instant_of("reported_at", m.reported_at)?;
-            let base = context(&m.lsps_id, &m.message_id, at);
-            if m.attendances.is_empty() {
-                return Err(bad("attendances is empty"));
-            }
-            let reports = m
-                .attendances
-                .into_iter()
-                .enumerate()
-                .map(|(index, entry)| {
-                    let candidate = Uuid::parse_str(&entry.candidate_id)
-                        .map_err(|e| format!("attendances[{index}].candidate_id: {e}"))?;
-                    Ok((
-                        derived(&base, index),
-                        Report::Attendance {
-                            candidate: CandidateId(candidate),
-                            attendance: attendance_of(entry.attendance)?,
-                            lsps: lsps_id.clone(),
-                        },
-                    ))
+            let m = lsps::AttendanceReported::decode(payload).map_err(|e| Unreadable {
+                message_id: String::new(),
+                session_id: String::new(),
+                refusal: Refusal::malformed(format!("not an AttendanceReported: {e}")),
+            })?;
+            let unreadable = |refusal| Unreadable {
+                message_id: m.message_id.clone(),
+                session_id: m.session_id.clone(),
+                refusal,
+            };
+            let read = || -> Result<Parsed, Refusal> {
+                let session =
+                    header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+                let lsps_id = external_id("lsps_id", &m.lsps_id)?;
+                let at = instant("reported_at", m.reported_at)?;
+                let base = context(&m.lsps_id, &m.message_id, at);
+                if m.attendances.is_empty() {
+                    return Err(Refusal::field(
+                        "attendances",
+                        "empty",
+                        "attendances is empty",
+                    ));
+                }
+                let reports = m
+                    .attendances
+                    .iter()
+                    .enumerate()
+                    .map(|(index, entry)| {
+                        let field = |name: &str| format!("attendances[{index}].{name}");
+                        let candidate = uuid_field(&field("candidate_id"), &entry.candidate_id)?;
+                        let attendance = attendance_of(entry.attendance).map_err(|detail| {
+                            Refusal::field(&field("attendance"), "value", detail)
+                        })?;
+                        Ok((
+                            derived(&base, index),
+                            Report::Attendance {
+                                candidate: CandidateId(candidate),
+                                attendance,
+                                lsps: lsps_id.clone(),
+                            },
+                        ))
+                    })
+                    .collect::<Result<_, Refusal>>()?;
+                Ok(Parsed {
+                    message_id: m.message_id.clone(),
+                    session,
+                    reports,
                 })
-                .collect::<Result<_, String>>()?;
-            Ok(Parsed { session, reports })
+            };
+            read().map_err(unreadable)
         }
         ReportKind::Result => {
-            let m = lsps::AssessmentResultReported::decode(payload)
-                .map_err(|e| format!("not an AssessmentResultReported: {e}"))?;
-            let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
-            let decided_at = instant_of("decided_at", m.decided_at)?;
-            let decision = ReportedDecision {
-                candidate: CandidateId(
-                    Uuid::parse_str(&m.candidate_id).map_err(|e| format!("candidate_id: {e}"))?,
-                ),
-                units: units_of(m.unit_results)?,
-                decision: decision_of(m.decision)?,
-                assessors: m
-                    .assessor_ids
-                    .iter()
-                    .map(|a| ExternalId::parse(a).map_err(bad))
-                    .collect::<Result<_, _>>()?,
-                decided_at,
-                lsps: ExternalId::parse(&m.lsps_id).map_err(bad)?,
+            let m = lsps::AssessmentResultReported::decode(payload).map_err(|e| Unreadable {
+                message_id: String::new(),
+                session_id: String::new(),
+                refusal: Refusal::malformed(format!("not an AssessmentResultReported: {e}")),
+            })?;
+            let unreadable = |refusal| Unreadable {
                 message_id: m.message_id.clone(),
+                session_id: m.session_id.clone(),
+                refusal,
             };
-            Ok(Parsed {
-                session,
-                reports: vec![(
-                    context(&m.lsps_id, &m.message_id, decided_at),
-                    Report::Decision(decision),
-                )],
-            })
+            let read = || -> Result<Parsed, Refusal> {
+                let session =
+                    header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+                let decided_at = instant("decided_at", m.decided_at)?;
+                let decision = ReportedDecision {
+                    candidate: CandidateId(uuid_field("candidate_id", &m.candidate_id)?),
+                    units: units_of(m.unit_results.clone())
+                        .map_err(|detail| Refusal::field("unit_results", "value", detail))?,
+                    decision: decision_of(m.decision)
+                        .map_err(|detail| Refusal::field("decision", "value", detail))?,
+                    assessors: m
+                        .assessor_ids
+                        .iter()
+                        .enumerate()
+                        .map(|(index, a)| external_id(&format!("assessor_ids[{index}]"), a))
+                        .collect::<Result<_, _>>()?,
+                    decided_at,
+                    lsps: external_id("lsps_id", &m.lsps_id)?,
+                    message_id: m.message_id.clone(),
+                };
+                Ok(Parsed {
+                    message_id: m.message_id.clone(),
+                    session,
+                    reports: vec![(
+                        context(&m.lsps_id, &m.message_id, decided_at),
+                        Report::Decision(decision),
+                    )],
+                })
+            };
+            read().map_err(unreadable)
         }
     }
 }
@@ -271,22 +339,27 @@ impl Inbox {
             messages: messages.len(),
             ..Round::default()
         };
-        let mut parsed: Vec<Result<Parsed, String>> = Vec::with_capacity(messages.len());
+        let mut parsed: Vec<Option<(ReportKind, Result<Parsed, Unreadable>)>> =
+            Vec::with_capacity(messages.len());
         let mut by_session: HashMap<SessionId, Vec<usize>> = HashMap::new();
         for (index, message) in messages.iter().enumerate() {
-            let result = match self.channel.reporting_lsps(&message.subject) {
-                Some((kind, lsps)) => parse(kind, lsps, &message.payload),
-                None => Err(format!("unexpected subject {}", message.subject)),
-            };
-            if let Ok(p) = &result {
+            let result = self
+                .channel
+                .reporting_lsps(&message.subject)
+                .map(|(kind, lsps)| (kind, parse(kind, lsps, &message.payload)));
+            if let Some((_, Ok(p))) = &result {
                 by_session.entry(p.session).or_default().push(index);
             }
             parsed.push(result);
         }
+        let readable = |i: usize| match &parsed[i] {
+            Some((_, Ok(p))) => Some(p),
+            _ => None,
+        };
         let groups = by_session.into_iter().map(|(session, indices)| {
             let reports: Vec<(CommandContext, Report)> = indices
                 .iter()
-                .filter_map(|i| parsed[*i].as_ref().ok())
+                .filter_map(|i| readable(*i))
                 .flat_map(|p| p.reports.iter().cloned())
                 .collect();
             async move {
@@ -303,7 +376,7 @@ impl Inbox {
                 Ok(recorded) => {
                     let mut recorded = recorded.into_iter();
                     for i in indices {
-                        let count = parsed[i].as_ref().map_or(0, |p| p.reports.len());
+                        let count = readable(i).map_or(0, |p| p.reports.len());
                         verdicts[i] = Some(Ok(recorded.by_ref().take(count).collect()));
                     }
                 }
@@ -315,10 +388,30 @@ impl Inbox {
             }
         }
         drop(results);
-        let mut acks = Vec::with_capacity(messages.len());
-        for ((message, parsed), verdict) in messages.iter().zip(&parsed).zip(verdicts) {
-            let reasons: Vec<String> = match (parsed, verdict) {
-                (Err(reason), _) => vec![reason.clone()],
+        let mut answered = Vec::with_capacity(messages.len());
+        for ((message, parsed), verdict) in messages.iter().zip(parsed).zip(verdicts) {
+            let Some((kind, parsed)) = parsed else {
+                round.dead += 1;
+                let reason = format!("unexpected subject {}", message.subject);
+                self.dead_letter(message, &reason).await?;
+                continue;
+            };
+            let mut report = Identified {
+                sequence: message.info().map_or(0, |info| info.stream_sequence),
+                subject: message.subject.to_string(),
+                ..Identified::default()
+            };
+            let (status, refusals, reasons) = match (parsed, verdict) {
+                (Err(unreadable), _) => {
+                    report.message_id = unreadable.message_id;
+                    report.session_id = unreadable.session_id;
+                    let reason = unreadable.refusal.detail.clone();
+                    (
+                        lsps::ReportStatus::Rejected,
+                        vec![unreadable.refusal],
+                        vec![reason],
+                    )
+                }
                 (Ok(_), Some(Err(transient))) => {
                     tracing::warn!(%transient, "LSPS report not recorded yet; redelivering");
                     message
@@ -328,22 +421,39 @@ impl Inbox {
                     round.retried += 1;
                     continue;
                 }
-                (Ok(_), Some(Ok(recorded))) => recorded
-                    .into_iter()
-                    .filter_map(|r| match r {
-                        Recorded::Accepted => {
-                            round.accepted += 1;
-                            None
+                (Ok(read), verdict) => {
+                    report.message_id = read.message_id;
+                    report.session_id = read.session.0.to_string();
+                    let recorded = verdict.and_then(Result::ok).unwrap_or_default();
+                    let status = outcome::verdict(&recorded);
+                    let mut refusals = Vec::new();
+                    let mut reasons = Vec::new();
+                    for (index, entry) in recorded.into_iter().enumerate() {
+                        match entry {
+                            Recorded::Accepted => round.accepted += 1,
+                            Recorded::AlreadyKnown => round.duplicates += 1,
+                            Recorded::Refused(error) => {
+                                reasons.push(error.to_string());
+                                let prefix = match kind {
+                                    ReportKind::Attendance => format!("attendances[{index}]."),
+                                    ReportKind::Result => String::new(),
+                                };
+                                refusals.extend(Refusal::of_error(error, &prefix));
+                            }
                         }
-                        Recorded::AlreadyKnown => {
-                            round.duplicates += 1;
-                            None
-                        }
-                        Recorded::Refused(error) => Some(error.to_string()),
-                    })
-                    .collect(),
-                (Ok(_), None) => Vec::new(),
+                    }
+                    (status, refusals, reasons)
+                }
             };
+            answered.push((
+                message,
+                outcome::outcome(&report, status, &refusals),
+                reasons,
+            ));
+        }
+        self.send_outcomes(&answered).await?;
+        let mut acks = Vec::with_capacity(answered.len());
+        for (message, _, reasons) in &answered {
             if reasons.is_empty() {
                 acks.push(message.ack());
             } else {
@@ -355,6 +465,41 @@ impl Inbox {
             .await
             .map_err(BusError::nats)?;
         Ok(round)
+    }
+
+    /// Publishes each outcome on its LSPS's outcome subject, all at once, and waits until
+    /// JetStream stored every one, before any report is acknowledged: a report is never
+    /// settled without its answer. A redelivered report's outcome carries the same
+    /// `Nats-Msg-Id`, so within the duplicate window it is stored once.
+    async fn send_outcomes(
+        &self,
+        answered: &[(&jetstream::Message, lsps::ReportOutcome, Vec<String>)],
+    ) -> Result<(), BusError> {
+        let mut stored = Vec::with_capacity(answered.len());
+        for (message, outcome, _) in answered {
+            let Some((_, lsps)) = self.channel.reporting_lsps(&message.subject) else {
+                continue;
+            };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("outcome-{}", outcome.report_sequence).as_str(),
+            );
+            let ack = self
+                .context
+                .publish_with_headers(
+                    self.channel.outcome_subject(lsps),
+                    headers,
+                    outcome.encode_to_vec().into(),
+                )
+                .await
+                .map_err(BusError::nats)?;
+            stored.push(ack);
+        }
+        for ack in stored {
+            ack.await.map_err(BusError::nats)?;
+        }
+        Ok(())
     }
 
     async fn dead_letter(

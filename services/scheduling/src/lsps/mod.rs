@@ -7,12 +7,14 @@
 //! | `<prefix>.lsps.v1.roster.<lsps>` | kesos → LSPS | `CandidateRoster` (names and NIKs readable) |
 //! | `<prefix>.lsps.v1.report.attendance.<lsps>` | LSPS → kesos | `AttendanceReported` |
 //! | `<prefix>.lsps.v1.report.result.<lsps>` | LSPS → kesos | `AssessmentResultReported` |
+//! | `<prefix>.lsps.v1.outcome.<lsps>` | kesos → LSPS | `ReportOutcome`, one per report |
 //!
 //! All of them live in one JetStream stream of their own (not the events stream), so LSPS
 //! reads rosters and kesos reads reports whenever each is ready, across restarts on either
 //! side. Reports kesos cannot accept go to the dead-letter stream with the reason.
 
 pub mod inbox;
+pub mod outcome;
 pub mod roster;
 pub mod simulator;
 
@@ -52,6 +54,11 @@ impl LspsChannel {
     /// Assessment results from `lsps`.
     pub fn result_subject(&self, lsps: &str) -> String {
         format!("{}.lsps.v1.report.result.{lsps}", self.prefix)
+    }
+
+    /// kesos' verdicts on the reports of `lsps`.
+    pub fn outcome_subject(&self, lsps: &str) -> String {
+        format!("{}.lsps.v1.outcome.{lsps}", self.prefix)
     }
 
     /// Creates the stream or brings its configuration up to date (idempotent).

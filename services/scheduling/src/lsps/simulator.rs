@@ -5,7 +5,9 @@
 //! exist and for a candidate not on the roster. End-to-end tests and the demo use it; LSPS's
 //! own developers can use it as a reference for their side of the contract.
 //!
-//! Outcomes are a pure function of the candidate id (a hash), so a run is reproducible.
+//! Outcomes are a pure function of the candidate id (a hash), so a run is reproducible. After
+//! each roster it waits for kesos' `ReportOutcome` of every report it sent (its own durable
+//! consumer `lsps-sim-<id>-outcomes`) and counts them, as an LSPS would read its answers.
 
 use std::time::Duration;
 
@@ -79,6 +81,14 @@ pub struct SimulatorReport {
     pub malformed: usize,
     /// Results sent for a wrong session or candidate.
     pub wrong: usize,
+    /// Reports kesos answered ACCEPTED.
+    pub accepted: usize,
+    /// Reports kesos answered ALREADY_RECORDED.
+    pub already_recorded: usize,
+    /// Reports kesos answered REJECTED or PARTLY_ACCEPTED.
+    pub rejected: usize,
+    /// Reports kesos had not answered when the simulator stopped waiting.
+    pub unanswered: usize,
 }
 
 impl SimulatorReport {
@@ -91,8 +101,15 @@ impl SimulatorReport {
         self.duplicates += other.duplicates;
         self.malformed += other.malformed;
         self.wrong += other.wrong;
+        self.accepted += other.accepted;
+        self.already_recorded += other.already_recorded;
+        self.rejected += other.rejected;
+        self.unanswered += other.unanswered;
     }
 }
+
+/// How long the simulator waits for kesos' outcomes of one roster's reports.
+const OUTCOME_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The simulated LSPS.
 pub struct Simulator {
@@ -170,6 +187,20 @@ impl Simulator {
             )
             .await
             .map_err(BusError::nats)?;
+        let outcomes_durable = format!("lsps-sim-{}-outcomes", self.settings.lsps);
+        let outcomes = stream
+            .get_or_create_consumer(
+                &outcomes_durable,
+                pull::Config {
+                    durable_name: Some(outcomes_durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    filter_subject: self.channel.outcome_subject(&self.settings.lsps),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(BusError::nats)?;
+        let mut outcomes = outcomes.messages().await.map_err(BusError::nats)?;
         let mut messages = consumer.messages().await.map_err(BusError::nats)?;
         let mut report = SimulatorReport::default();
         tokio::pin!(shutdown);
@@ -188,7 +219,9 @@ impl Simulator {
             match lsps::CandidateRoster::decode(message.payload.as_ref()) {
                 Ok(roster) => {
                     tokio::time::sleep(self.settings.delay).await;
-                    report.add(&self.answer(&roster).await?);
+                    let (mut answered, sent) = self.answer(&roster).await?;
+                    await_outcomes(&mut outcomes, sent, &mut answered).await?;
+                    report.add(&answered);
                 }
                 Err(error) => tracing::warn!(%error, "not a roster; skipped"),
             }
@@ -197,11 +230,12 @@ impl Simulator {
         Ok(report)
     }
 
-    /// Sends the answers to one roster.
+    /// Sends the answers to one roster; returns what was sent and the stream sequences
+    /// JetStream gave each report (the keys of kesos' outcomes).
     pub async fn answer(
         &self,
         roster: &lsps::CandidateRoster,
-    ) -> Result<SimulatorReport, BusError> {
+    ) -> Result<(SimulatorReport, Vec<u64>), BusError> {
         let settings = &self.settings;
         let mut report = SimulatorReport {
             rosters: 1,
@@ -210,6 +244,7 @@ impl Simulator {
         let reported_at = roster.ends_at.or(roster.starts_at);
         let mut attendances = Vec::new();
         let mut results = Vec::new();
+        let mut sent = Vec::new();
         for candidate in &roster.candidates {
             let outcome = self.outcome(&candidate.candidate_id);
             let attendance = if outcome == Outcome::NoShow {
@@ -251,23 +286,27 @@ impl Simulator {
         if settings.reorder {
             results.reverse();
         } else {
-            self.send(&attendance_subject, attendance.encode_to_vec())
-                .await?;
+            sent.push(
+                self.send(&attendance_subject, attendance.encode_to_vec())
+                    .await?,
+            );
         }
         for result in &results {
-            self.send(&result_subject, result.encode_to_vec()).await?;
+            sent.push(self.send(&result_subject, result.encode_to_vec()).await?);
             if settings.duplicates {
-                self.send(&result_subject, result.encode_to_vec()).await?;
+                sent.push(self.send(&result_subject, result.encode_to_vec()).await?);
                 report.duplicates += 1;
             }
         }
         if settings.reorder {
-            self.send(&attendance_subject, attendance.encode_to_vec())
-                .await?;
+            sent.push(
+                self.send(&attendance_subject, attendance.encode_to_vec())
+                    .await?,
+            );
         }
         for n in 0..settings.malformed {
             let garbage = format!("not protobuf {n} \u{0}\u{ff}").into_bytes();
-            self.send(&result_subject, garbage).await?;
+            sent.push(self.send(&result_subject, garbage).await?);
             report.malformed += 1;
         }
         for _ in 0..settings.wrong {
@@ -278,19 +317,21 @@ impl Simulator {
                     &Uuid::new_v4().to_string(),
                     true,
                 );
-                self.send(&result_subject, elsewhere.encode_to_vec())
-                    .await?;
+                sent.push(
+                    self.send(&result_subject, elsewhere.encode_to_vec())
+                        .await?,
+                );
                 let stranger = self.result(
                     roster,
                     &Uuid::new_v4().to_string(),
                     &roster.session_id,
                     true,
                 );
-                self.send(&result_subject, stranger.encode_to_vec()).await?;
+                sent.push(self.send(&result_subject, stranger.encode_to_vec()).await?);
                 report.wrong += 2;
             }
         }
-        Ok(report)
+        Ok((report, sent))
     }
 
     fn result(
@@ -334,13 +375,53 @@ impl Simulator {
         }
     }
 
-    async fn send(&self, subject: &str, payload: Vec<u8>) -> Result<(), BusError> {
-        self.context
+    /// Publishes one report and returns the stream sequence JetStream stored it at.
+    async fn send(&self, subject: &str, payload: Vec<u8>) -> Result<u64, BusError> {
+        let stored = self
+            .context
             .publish(subject.to_owned(), payload.into())
             .await
             .map_err(BusError::nats)?
             .await
             .map_err(BusError::nats)?;
-        Ok(())
+        Ok(stored.sequence)
     }
+}
+
+/// Reads kesos' outcomes until each report in `sent` has one (or [`OUTCOME_PATIENCE`] passed),
+/// counting them by status; outcomes of other reports (earlier runs) are acknowledged and
+/// skipped. An outcome read twice (kesos answered a redelivered report again) counts once.
+async fn await_outcomes(
+    outcomes: &mut jetstream::consumer::pull::Stream,
+    sent: Vec<u64>,
+    report: &mut SimulatorReport,
+) -> Result<(), BusError> {
+    let mut waiting: std::collections::HashSet<u64> = sent.into_iter().collect();
+    let deadline = tokio::time::Instant::now() + OUTCOME_PATIENCE;
+    while !waiting.is_empty() {
+        let next = tokio::time::timeout_at(deadline, outcomes.next()).await;
+        let message = match next {
+            Err(_) | Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                tracing::warn!(%error, "outcome pull hiccup");
+                continue;
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        if let Ok(outcome) = lsps::ReportOutcome::decode(message.payload.as_ref())
+            && waiting.remove(&outcome.report_sequence)
+        {
+            match lsps::ReportStatus::try_from(outcome.status) {
+                Ok(lsps::ReportStatus::Accepted) => report.accepted += 1,
+                Ok(lsps::ReportStatus::AlreadyRecorded) => report.already_recorded += 1,
+                _ => {
+                    tracing::info!(refusals = ?outcome.refusals, "a report was refused");
+                    report.rejected += 1;
+                }
+            }
+        }
+        message.ack().await.map_err(BusError::nats)?;
+    }
+    report.unanswered += waiting.len();
+    Ok(())
 }
