@@ -343,12 +343,29 @@ pub fn decide(state: &Session, command: &SessionCommand) -> Decided {
                 Some((recorded, _)) => Err(SessionError::ContradictingDecision {
                     recorded: *recorded,
                 }),
-                None => Ok(vec![SessionEvent::Decided(Box::new(DecisionRecord {
-                    session,
-                    worker: seat.worker,
-                    scheme: plan.scheme.clone(),
-                    report: (**report).clone(),
-                }))]),
+                None => {
+                    // A decision implies presence. Recorded before the attendance report came,
+                    // it records the presence first, so the history holds the same facts in
+                    // the same order whichever report arrived first (the later attendance
+                    // report then changes nothing).
+                    let mut events = Vec::with_capacity(2);
+                    if seat.attendance.is_none() {
+                        events.push(SessionEvent::AttendanceRecorded {
+                            session,
+                            candidate: report.candidate,
+                            worker: seat.worker,
+                            attendance: Attendance::Present,
+                            attempt: report.attempt,
+                        });
+                    }
+                    events.push(SessionEvent::Decided(Box::new(DecisionRecord {
+                        session,
+                        worker: seat.worker,
+                        scheme: plan.scheme.clone(),
+                        report: (**report).clone(),
+                    })));
+                    Ok(events)
+                }
             }
         }
         SessionCommand::ReleaseSeat { candidate } => {

@@ -428,14 +428,55 @@ fn no_seat_is_taken_once_the_roster_is_locked() {
         .then_error(SessionError::NotOpen(SessionStatus::Locked));
 }
 
+fn present(n: u128) -> SessionEvent {
+    SessionEvent::AttendanceRecorded {
+        session: session_id(),
+        candidate: candidate(n),
+        worker: worker(n),
+        attendance: Attendance::Present,
+        attempt: 1,
+    }
+}
+
 #[test]
 fn a_decision_is_recorded_for_a_candidate_on_the_roster() {
-    given::<Session>([scheduled(2), seated(1), locked(&[1])])
+    given::<Session>([scheduled(2), seated(1), locked(&[1]), present(1)])
         .when(SessionCommand::RecordDecision(Box::new(report(
             1,
             Decision::Kompeten,
         ))))
         .then([decided(report(1, Decision::Kompeten))]);
+}
+
+#[test]
+fn the_history_is_the_same_whichever_of_attendance_and_result_arrives_first() {
+    let locked_roster = [scheduled(2), seated(1), locked(&[1])];
+    let decision = || SessionCommand::RecordDecision(Box::new(report(1, Decision::Kompeten)));
+    // In order: the attendance, then the result.
+    given::<Session>(locked_roster.clone())
+        .when(attendance(1, Attendance::Present))
+        .then([present(1)]);
+    let mut after_attendance = locked_roster.to_vec();
+    after_attendance.push(present(1));
+    given::<Session>(after_attendance)
+        .when(decision())
+        .then([decided(report(1, Decision::Kompeten))]);
+    // The result first: it records the presence it implies, and the attendance report that
+    // comes later changes nothing — the same two facts in the same order.
+    given::<Session>(locked_roster.clone())
+        .when(decision())
+        .then([present(1), decided(report(1, Decision::Kompeten))]);
+    let mut after_result = locked_roster.to_vec();
+    after_result.extend([present(1), decided(report(1, Decision::Kompeten))]);
+    given::<Session>(after_result.clone())
+        .when(attendance(1, Attendance::Present))
+        .then([]);
+    given::<Session>(after_result)
+        .when(attendance(1, Attendance::NoShow))
+        .then_error(SessionError::ContradictingAttendance {
+            recorded: Attendance::Present,
+            reported: Attendance::NoShow,
+        });
 }
 
 #[test]
