@@ -2,12 +2,12 @@
 //! killed by its own process id, started again.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use kesos_testkit::free_port;
 use serde_json::Value;
 
 pub mod browser;
@@ -30,15 +30,6 @@ pub fn kesos_binary() -> PathBuf {
             binary
         })
         .clone()
-}
-
-/// A free loopback port (bound and released; the process binds it right after).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs `kesos ARGS` to completion with `env`; returns stdout, panicking with stderr on failure.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kesos_bus::{BusError, Relay, RelaySettings, StreamNames};
 use kesos_eventstore::{EventStore, EventType, ExpectedVersion, Metadata, NewEvent, StreamId};
-use kesos_testkit::{PgSchema, unique_name};
+use kesos_testkit::{PgSchema, free_port, unique_name};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -27,14 +27,6 @@ fn nats_server_binary() -> PathBuf {
         .chain([PathBuf::from("/usr/sbin/nats-server")])
         .find(|path| path.is_file())
         .expect("nats-server is not installed; run deploy/local/up")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Our own nats-server; killed (by its PID) when dropped, also when the test panics.

@@ -26,6 +26,15 @@ pub fn nats_url() -> String {
     std::env::var("KESOS_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
 }
 
+/// A loopback port free at the time of asking, for a server a test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A name no other test (or earlier run) uses: `<prefix>_<unix seconds>_<random>`; the time
 /// lets leftovers of crashed runs be recognised and removed.
 pub fn unique_name(prefix: &str) -> String {

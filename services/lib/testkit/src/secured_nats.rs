@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::free_port;
+
 /// Where Debian's package (and `deploy/local/up`) puts nats-server.
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
@@ -134,12 +136,4 @@ impl SecuredNats {
         self.seed(user);
         self.server.dir.join(format!("{user}.nk"))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -149,101 +149,112 @@ fn instant(
 /// Reads one report message (never panics; a bad message is a refusal).
 fn parse(kind: ReportKind, subject_lsps: &str, payload: &[u8]) -> Result<Parsed, Unreadable> {
     match kind {
-        ReportKind::Attendance => {
-            let m = lsps::AttendanceReported::decode(payload).map_err(|e| Unreadable {
-                message_id: String::new(),
-                session_id: String::new(),
-                refusal: Refusal::malformed(format!("not an AttendanceReported: {e}")),
-            })?;
-            let unreadable = |refusal| Unreadable {
-                message_id: m.message_id.clone(),
-                session_id: m.session_id.clone(),
-                refusal,
-            };
-            let read = || -> Result<Parsed, Refusal> {
-                let session =
-                    header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
-                let lsps_id = external_id("lsps_id", &m.lsps_id)?;
-                let at = instant("reported_at", m.reported_at)?;
-                let base = context(&m.lsps_id, &m.message_id, at);
-                if m.attendances.is_empty() {
-                    return Err(Refusal::field(
-                        "attendances",
-                        "empty",
-                        "attendances is empty",
-                    ));
-                }
-                let reports = m
-                    .attendances
-                    .iter()
-                    .enumerate()
-                    .map(|(index, entry)| {
-                        let field = |name: &str| format!("attendances[{index}].{name}");
-                        let candidate = uuid_field(&field("candidate_id"), &entry.candidate_id)?;
-                        let attendance = attendance_of(entry.attendance).map_err(|detail| {
-                            Refusal::field(&field("attendance"), "value", detail)
-                        })?;
-                        Ok((
-                            derived(&base, index),
-                            Report::Attendance {
-                                candidate: CandidateId(candidate),
-                                attendance,
-                                lsps: lsps_id.clone(),
-                            },
-                        ))
-                    })
-                    .collect::<Result<_, Refusal>>()?;
-                Ok(Parsed {
-                    message_id: m.message_id.clone(),
-                    session,
-                    reports,
-                })
-            };
-            read().map_err(unreadable)
-        }
-        ReportKind::Result => {
-            let m = lsps::AssessmentResultReported::decode(payload).map_err(|e| Unreadable {
-                message_id: String::new(),
-                session_id: String::new(),
-                refusal: Refusal::malformed(format!("not an AssessmentResultReported: {e}")),
-            })?;
-            let unreadable = |refusal| Unreadable {
-                message_id: m.message_id.clone(),
-                session_id: m.session_id.clone(),
-                refusal,
-            };
-            let read = || -> Result<Parsed, Refusal> {
-                let session =
-                    header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
-                let decided_at = instant("decided_at", m.decided_at)?;
-                let decision = ReportedDecision {
-                    candidate: CandidateId(uuid_field("candidate_id", &m.candidate_id)?),
-                    units: units_of(m.unit_results.clone())
-                        .map_err(|detail| Refusal::field("unit_results", "value", detail))?,
-                    decision: decision_of(m.decision)
-                        .map_err(|detail| Refusal::field("decision", "value", detail))?,
-                    assessors: m
-                        .assessor_ids
-                        .iter()
-                        .enumerate()
-                        .map(|(index, a)| external_id(&format!("assessor_ids[{index}]"), a))
-                        .collect::<Result<_, _>>()?,
-                    decided_at,
-                    lsps: external_id("lsps_id", &m.lsps_id)?,
-                    message_id: m.message_id.clone(),
-                };
-                Ok(Parsed {
-                    message_id: m.message_id.clone(),
-                    session,
-                    reports: vec![(
-                        context(&m.lsps_id, &m.message_id, decided_at),
-                        Report::Decision(decision),
-                    )],
-                })
-            };
-            read().map_err(unreadable)
-        }
+        ReportKind::Attendance => decoded(
+            payload,
+            "AttendanceReported",
+            |m: &lsps::AttendanceReported| (&m.message_id, &m.session_id),
+            |m| attendance_reports(m, subject_lsps),
+        ),
+        ReportKind::Result => decoded(
+            payload,
+            "AssessmentResultReported",
+            |m: &lsps::AssessmentResultReported| (&m.message_id, &m.session_id),
+            |m| result_report(m, subject_lsps),
+        ),
     }
+}
+
+/// Decodes a report of type `M` (called `name` in the contract) and reads it; a refusal keeps
+/// the ids that could be read.
+fn decoded<M: Message + Default>(
+    payload: &[u8],
+    name: &str,
+    ids: fn(&M) -> (&String, &String),
+    read: impl FnOnce(&M) -> Result<Parsed, Refusal>,
+) -> Result<Parsed, Unreadable> {
+    let message = M::decode(payload).map_err(|e| Unreadable {
+        message_id: String::new(),
+        session_id: String::new(),
+        refusal: Refusal::malformed(format!("not an {name}: {e}")),
+    })?;
+    read(&message).map_err(|refusal| {
+        let (message_id, session_id) = ids(&message);
+        Unreadable {
+            message_id: message_id.clone(),
+            session_id: session_id.clone(),
+            refusal,
+        }
+    })
+}
+
+fn attendance_reports(m: &lsps::AttendanceReported, subject_lsps: &str) -> Result<Parsed, Refusal> {
+    let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+    let lsps_id = external_id("lsps_id", &m.lsps_id)?;
+    let at = instant("reported_at", m.reported_at)?;
+    let base = context(&m.lsps_id, &m.message_id, at);
+    if m.attendances.is_empty() {
+        return Err(Refusal::field(
+            "attendances",
+            "empty",
+            "attendances is empty",
+        ));
+    }
+    let reports = m
+        .attendances
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let field = |name: &str| format!("attendances[{index}].{name}");
+            let candidate = uuid_field(&field("candidate_id"), &entry.candidate_id)?;
+            let attendance = attendance_of(entry.attendance)
+                .map_err(|detail| Refusal::field(&field("attendance"), "value", detail))?;
+            Ok((
+                derived(&base, index),
+                Report::Attendance {
+                    candidate: CandidateId(candidate),
+                    attendance,
+                    lsps: lsps_id.clone(),
+                },
+            ))
+        })
+        .collect::<Result<_, Refusal>>()?;
+    Ok(Parsed {
+        message_id: m.message_id.clone(),
+        session,
+        reports,
+    })
+}
+
+fn result_report(
+    m: &lsps::AssessmentResultReported,
+    subject_lsps: &str,
+) -> Result<Parsed, Refusal> {
+    let session = header_fields(&m.message_id, &m.session_id, &m.lsps_id, subject_lsps)?;
+    let decided_at = instant("decided_at", m.decided_at)?;
+    let decision = ReportedDecision {
+        candidate: CandidateId(uuid_field("candidate_id", &m.candidate_id)?),
+        units: units_of(m.unit_results.clone())
+            .map_err(|detail| Refusal::field("unit_results", "value", detail))?,
+        decision: decision_of(m.decision)
+            .map_err(|detail| Refusal::field("decision", "value", detail))?,
+        assessors: m
+            .assessor_ids
+            .iter()
+            .enumerate()
+            .map(|(index, a)| external_id(&format!("assessor_ids[{index}]"), a))
+            .collect::<Result<_, _>>()?,
+        decided_at,
+        lsps: external_id("lsps_id", &m.lsps_id)?,
+        message_id: m.message_id.clone(),
+    };
+    Ok(Parsed {
+        message_id: m.message_id.clone(),
+        session,
+        reports: vec![(
+            context(&m.lsps_id, &m.message_id, decided_at),
+            Report::Decision(decision),
+        )],
+    })
 }
 
 impl Inbox {
