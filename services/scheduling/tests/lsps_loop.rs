@@ -27,7 +27,7 @@ use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
 use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
 use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::returns::Returns;
-use kesos_scheduling::wire::ASSESSMENT_DECIDED;
+use kesos_scheduling::wire::{ASSESSMENT_DECIDED, ATTENDANCE_RECORDED};
 use kesos_testkit::{PgSchema, nats_url, unique_name};
 use prost::Message as _;
 use time::macros::datetime;
@@ -270,6 +270,7 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     }
     assert_eq!(settled().await, 20, "every seated candidate has an outcome");
     let mut decisions = 0;
+    let mut attendances = 0;
     for session in &sessions {
         let events = shared
             .read_stream(
@@ -278,16 +279,23 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
             )
             .await
             .unwrap();
-        decisions += events
-            .iter()
-            .filter(|e| e.event_type.as_str() == ASSESSMENT_DECIDED)
-            .count();
+        let count = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e.event_type.as_str() == kind)
+                .count()
+        };
+        decisions += count(ASSESSMENT_DECIDED);
+        attendances += count(ATTENDANCE_RECORDED);
     }
     assert_eq!(
         decisions,
         report.kompeten + report.belum_kompeten,
         "one decision per present candidate, duplicates or not"
     );
+    // Results came before the attendance (reorder), yet each candidate's attendance is on
+    // record once, as when the reports come in order.
+    assert_eq!(attendances, 20, "one attendance per seated candidate");
 
     // Every bad message is dead-lettered with a reason: per roster one malformed message, one
     // result for a session that does not exist, one for a stranger.
