@@ -1,9 +1,11 @@
 //! The whole LSPS loop on the real NATS JetStream and PostgreSQL: sessions are filled and
-//! locked, the roster desk sends rosters, the simulated LSPS answers while misbehaving
-//! (every result twice, results before attendance and in reverse, malformed messages, results
-//! for a wrong session and a stranger), and the inbox records them. In the end every seated
-//! candidate has exactly one outcome, and every bad message waits in the dead-letter stream
-//! with its reason.
+//! locked, the roster desk sends rosters, two simulated LSPS answer while misbehaving (every
+//! result twice, results before attendance and in reverse, malformed messages, results for a
+//! wrong session and a stranger), and the inbox records them. In the end every seated
+//! candidate has exactly one outcome, every report has its answer (the bad ones naming the
+//! rule), and every bad message waits in the dead-letter stream with its reason — once on the
+//! shared loopback server, once on a server with the shipped accounts where kesos and each
+//! LSPS log in as themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -24,10 +26,11 @@ use kesos_scheduling::domain::*;
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
 use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
-use kesos_scheduling::lsps::simulator::{Simulator, SimulatorSettings};
+use kesos_scheduling::lsps::simulator::{Simulator, SimulatorReport, SimulatorSettings};
 use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::returns::Returns;
 use kesos_scheduling::wire::{ASSESSMENT_DECIDED, ATTENDANCE_RECORDED};
+use kesos_testkit::secured_nats::SecuredNats;
 use kesos_testkit::{PgSchema, nats_url, unique_name};
 use prost::Message as _;
 use time::macros::datetime;
@@ -72,7 +75,7 @@ fn at(when: OffsetDateTime) -> CommandContext {
     }
 }
 
-fn plan(assessors: &[&str]) -> Plan {
+fn plan(assessors: &[&str], lsps: &str) -> Plan {
     Plan {
         scheme: SchemeRef {
             code: "PEKSOS-GENERALIS".into(),
@@ -92,13 +95,92 @@ fn plan(assessors: &[&str]) -> Plan {
             .collect(),
         served: vec![RegionCode::parse("32").unwrap()],
         cutoff: STARTS - Span::days(7),
-        lsps: ExternalId::parse("LSPS-SIM").unwrap(),
+        lsps: ExternalId::parse(lsps).unwrap(),
     }
+}
+
+/// The two LSPS of the loop, as `deploy/nats/accounts.conf` names them.
+const LSPS: [&str; 2] = ["LSPS-PEKSOS", "LSPS-KESOS"];
+
+/// Where the loop runs: the names of its streams and how each side reaches NATS.
+struct Setting {
+    /// kesos' side (the scheduling service).
+    kesos: jetstream::Context,
+    /// Each LSPS's own connection, in the order of [`LSPS`].
+    lsps: [jetstream::Context; 2],
+    names: StreamNames,
+    channel: LspsChannel,
+    /// Whether the streams are the test's own (removed afterwards) on the shared server.
+    shared_server: bool,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_message_dead_lettered()
  {
+    let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    let prefix = unique_name("lsps").replace('-', "_");
+    misbehaving_lsps_loop(Setting {
+        kesos: context.clone(),
+        lsps: [context.clone(), context],
+        names: StreamNames::new(prefix.clone(), unique_name("EV"), unique_name("DLQ")).unwrap(),
+        channel: LspsChannel::new(prefix, unique_name("LSPS")),
+        shared_server: true,
+    })
+    .await;
+}
+
+/// The same loop on a nats-server with the shipped accounts: kesos logs in as `scheduling`,
+/// each LSPS as itself with its own inbox prefix, and neither LSPS may read the other's roster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_lsps_logged_in_as_themselves_on_the_secured_server_each_get_an_answer_to_every_report()
+{
+    let server = SecuredNats::start();
+    let login = |user: &str| {
+        let options = async_nats::ConnectOptions::with_nkey(server.seed(user));
+        if user.starts_with("LSPS-") {
+            options.custom_inbox_prefix(format!("_INBOX_{user}"))
+        } else {
+            options
+        }
+    };
+    let mut contexts = Vec::new();
+    for user in ["scheduling", LSPS[0], LSPS[1]] {
+        let client = login(user).connect(server.url()).await.unwrap();
+        contexts.push(jetstream::new(client));
+    }
+    let [kesos, peksos, lsps_kesos] = <[jetstream::Context; 3]>::try_from(contexts).unwrap();
+    let channel = LspsChannel::new("kesos", "KESOS_LSPS");
+    misbehaving_lsps_loop(Setting {
+        kesos,
+        lsps: [peksos.clone(), lsps_kesos],
+        names: StreamNames::new("kesos", "KESOS", "KESOS_DLQ").unwrap(),
+        channel: channel.clone(),
+        shared_server: false,
+    })
+    .await;
+    let stream = peksos.get_stream(&channel.stream).await.unwrap();
+    let other = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            durable_name: Some(format!("lsps-sim-{}", LSPS[0])),
+            filter_subject: channel.roster_subject(LSPS[1]),
+            ..Default::default()
+        })
+        .await;
+    assert!(other.is_err(), "LSPS-PEKSOS read LSPS-KESOS's rosters");
+}
+
+/// Two LSPS answer their rosters with every misbehaviour (duplicates, results before
+/// attendance, a malformed message, a result for a session that does not exist and one for a
+/// stranger): each seated candidate ends with one outcome, every report is answered, and every
+/// bad message is refused naming its rule and dead-lettered with its reason.
+async fn misbehaving_lsps_loop(setting: Setting) {
+    let Setting {
+        kesos: context,
+        lsps: lsps_contexts,
+        names,
+        channel,
+        shared_server,
+    } = setting;
     let schema = PgSchema::create().await;
     let store = schema.store().await;
     kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(store.pool().clone()))
@@ -115,11 +197,6 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     )
     .await
     .unwrap();
-    let client = async_nats::connect(nats_url()).await.unwrap();
-    let context = jetstream::new(client);
-    let prefix = unique_name("lsps").replace('-', "_");
-    let names = StreamNames::new(prefix.clone(), unique_name("EV"), unique_name("DLQ")).unwrap();
-    let channel = LspsChannel::new(prefix.clone(), unique_name("LSPS"));
     let (stop, watching) = watch::channel(false);
     let stopped = |mut w: watch::Receiver<bool>| async move {
         let _ = w.wait_for(|s| *s).await;
@@ -171,22 +248,26 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
         let done = stopped(watching.clone());
         tasks.push(tokio::spawn(async move { inbox.run(&names, done).await }));
     }
-    let simulator = Simulator::new(
-        context.clone(),
-        channel.clone(),
-        SimulatorSettings {
-            lsps: "LSPS-SIM".into(),
-            pass_rate: 0.7,
-            no_show_rate: 0.15,
-            duplicates: true,
-            reorder: true,
-            malformed: 1,
-            wrong: 1,
-            ..SimulatorSettings::default()
-        },
-    );
-    let simulated =
-        tokio::spawn(async move { simulator.run(Some(2), std::future::pending()).await });
+    let mut simulated = Vec::new();
+    for (lsps, lsps_context) in LSPS.into_iter().zip(lsps_contexts) {
+        let simulator = Simulator::new(
+            lsps_context,
+            channel.clone(),
+            SimulatorSettings {
+                lsps: lsps.into(),
+                pass_rate: 0.7,
+                no_show_rate: 0.15,
+                duplicates: true,
+                reorder: true,
+                malformed: 1,
+                wrong: 1,
+                ..SimulatorSettings::default()
+            },
+        );
+        simulated.push(tokio::spawn(async move {
+            simulator.run(Some(1), std::future::pending()).await
+        }));
+    }
 
     for i in 0..20 {
         let candidate = CandidateId(Uuid::now_v7());
@@ -196,7 +277,7 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
                 Queued {
                     candidate,
                     worker: WorkerId(Uuid::now_v7()),
-                    scheme: plan(&[]).scheme,
+                    scheme: plan(&[], LSPS[0]).scheme,
                     region: RegionCode::parse("32.77.01").unwrap(),
                     verified_at: T0 + Span::minutes(i),
                 },
@@ -206,11 +287,11 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
     }
     let sessions = [SessionId(Uuid::now_v7()), SessionId(Uuid::now_v7())];
     scheduling
-        .schedule(&at(T0), sessions[0], plan(&["A-1"]))
+        .schedule(&at(T0), sessions[0], plan(&["A-1"], LSPS[0]))
         .await
         .unwrap();
     scheduling
-        .schedule(&at(T0), sessions[1], plan(&["A-2"]))
+        .schedule(&at(T0), sessions[1], plan(&["A-2"], LSPS[1]))
         .await
         .unwrap();
     let allocation = scheduling.allocate(&at(T0), None).await.unwrap();
@@ -220,20 +301,34 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
         2
     );
 
-    let report = tokio::time::timeout(Duration::from_secs(60), simulated)
-        .await
-        .expect("the simulator answers both rosters")
-        .unwrap()
-        .unwrap();
-    assert_eq!(report.rosters, 2);
+    let mut reports = Vec::new();
+    for simulator in simulated {
+        let report = tokio::time::timeout(Duration::from_secs(90), simulator)
+            .await
+            .expect("each simulator answers its roster")
+            .unwrap()
+            .unwrap();
+        // Each LSPS got the answer to each of its reports, its three bad ones rejected.
+        assert_eq!(report.rosters, 1);
+        assert_eq!(report.unanswered, 0, "{report:?}");
+        assert_eq!(report.rejected, 3, "{report:?}");
+        reports.push(report);
+    }
+    let report = SimulatorReport {
+        present: reports.iter().map(|r| r.present).sum(),
+        no_shows: reports.iter().map(|r| r.no_shows).sum(),
+        kompeten: reports.iter().map(|r| r.kompeten).sum(),
+        belum_kompeten: reports.iter().map(|r| r.belum_kompeten).sum(),
+        ..SimulatorReport::default()
+    };
     assert_eq!(report.present + report.no_shows, 20);
 
-    // Every report was answered; the bad ones (per roster one malformed, one for a session that
-    // does not exist, one for a stranger) rejected, naming the field and the rule in the HTTP
-    // API's words.
-    assert_eq!(report.unanswered, 0, "{report:?}");
-    assert_eq!(report.rejected, 2 * 3, "{report:?}");
-    let refusals = refusals_answered(&context, &channel).await;
+    // The bad reports (per roster one malformed, one for a session that does not exist, one for
+    // a stranger) were refused naming the field and the rule in the HTTP API's words.
+    let mut refusals = Vec::new();
+    for lsps in LSPS {
+        refusals.extend(refusals_answered(&context, &channel, lsps).await);
+    }
     for (field, rule) in [
         ("", "malformed"),
         ("session_id", "not-found"),
@@ -358,27 +453,30 @@ async fn a_misbehaving_lsps_ends_with_one_outcome_per_candidate_and_every_bad_me
         task.await.unwrap();
     }
     drop(scheduling);
-    for stream in [
-        &names.events_stream,
-        &names.dead_letter_stream,
-        &channel.stream,
-    ] {
-        let _ = context.delete_stream(stream).await;
+    if shared_server {
+        for stream in [
+            &names.events_stream,
+            &names.dead_letter_stream,
+            &channel.stream,
+        ] {
+            let _ = context.delete_stream(stream).await;
+        }
     }
     store.pool().close().await;
     schema.drop_now().await;
 }
 
-/// The (field, rule) of every refusal in the outcomes kesos sent LSPS-SIM, read again from the
+/// The (field, rule) of every refusal in the outcomes kesos sent `lsps`, read again from the
 /// start of the stream.
 async fn refusals_answered(
     context: &jetstream::Context,
     channel: &LspsChannel,
+    lsps: &str,
 ) -> Vec<(String, String)> {
     let stream = context.get_stream(&channel.stream).await.unwrap();
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::Config {
-            filter_subject: channel.outcome_subject("LSPS-SIM"),
+            filter_subject: channel.outcome_subject(lsps),
             ..Default::default()
         })
         .await
