@@ -36,7 +36,7 @@ fn ids(page: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_lsps_lists_its_own_sessions_and_none_of_another_lsps() {
+async fn an_lsps_lists_and_reads_its_own_sessions_and_none_of_another_lsps() {
     let file = SqliteFile::create();
     let running = start(embedded_config(&file)).await;
     let own_cimahi = schedule(&running, "32.77", "LSPS-PEKSOS", "ASR-001").await;
@@ -53,6 +53,7 @@ async fn an_lsps_lists_its_own_sessions_and_none_of_another_lsps() {
     let (status, page) = running.get_as(&peksos, "/v1/sessions").await;
     assert_eq!(status, 200, "{page}");
     let mut want = vec![own_cimahi.clone(), own_bandung_barat];
+    let own_cimahi_id = own_cimahi.clone();
     want.sort();
     assert_eq!(ids(&page), want, "{page}");
     assert_eq!(page["total"], json!(2));
@@ -71,5 +72,17 @@ async fn an_lsps_lists_its_own_sessions_and_none_of_another_lsps() {
         .await;
     assert_eq!(ids(&second).len(), 1);
     assert_eq!(second["next"], Value::Null);
+
+    // Each of its sessions reads in full (the seats with what was recorded of its reports);
+    // another LSPS's does not.
+    let (status, detail) = running
+        .get_as(&peksos, &format!("/v1/sessions/{own_cimahi_id}"))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["lsps_id"], json!("LSPS-PEKSOS"), "{detail}");
+    let (status, refused) = running
+        .get_as(&peksos, &format!("/v1/sessions/{other}"))
+        .await;
+    assert_eq!(status, 403, "{refused}");
     running.stop().await;
 }
