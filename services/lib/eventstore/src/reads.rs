@@ -124,9 +124,11 @@ pub(crate) const CLAIM_HOLDER: &str = "SELECT stream_id FROM kesos_claims WHERE 
 
 pub(crate) const CURSOR: &str = "SELECT position FROM kesos_cursors WHERE name = $1";
 
+/// Moves a cursor forward only: a save below the stored position (a second relay, a late
+/// writer) leaves it where it is.
 pub(crate) const SAVE_CURSOR: &str = "INSERT INTO kesos_cursors (name, position, updated_at) \
     VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
-    updated_at = excluded.updated_at";
+    updated_at = excluded.updated_at WHERE kesos_cursors.position < excluded.position";
 
 /// A row that does not decode into what kesos wrote: the database was altered outside kesos.
 pub(crate) fn corrupt(position: i64, reason: impl ToString) -> StoreError {

@@ -129,6 +129,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// A named reader's saved position (0 when it never saved one). Used by the relay.
     async fn cursor(&self, name: &str) -> Result<u64, StoreError>;
 
-    /// Saves a named reader's position.
+    /// Saves a named reader's position, forward only: a position below the saved one is
+    /// ignored, so two relays racing, or one resumed late, never move a cursor back.
     async fn save_cursor(&self, name: &str, position: u64) -> Result<(), StoreError>;
 }

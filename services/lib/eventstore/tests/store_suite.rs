@@ -525,11 +525,14 @@ async fn concurrent_appends_with_the_same_expected_version_let_exactly_one_win(b
     );
 }
 
-async fn named_cursors_are_saved_and_loaded(b: &impl Backend) {
+async fn named_cursors_are_saved_loaded_and_never_moved_back(b: &impl Backend) {
     let store = b.store();
     assert_eq!(store.cursor("relay").await.unwrap(), 0);
     store.save_cursor("relay", 41).await.unwrap();
     store.save_cursor("relay", 42).await.unwrap();
+    assert_eq!(store.cursor("relay").await.unwrap(), 42);
+    // A late or second writer never moves it back.
+    store.save_cursor("relay", 17).await.unwrap();
     assert_eq!(store.cursor("relay").await.unwrap(), 42);
 }
 
@@ -1205,7 +1208,7 @@ suite!(
     reads_as_of_a_position_or_a_recorded_time_see_only_what_was_known_then,
     imported_history_keeps_its_business_time_and_is_recorded_now,
     concurrent_appends_with_the_same_expected_version_let_exactly_one_win,
-    named_cursors_are_saved_and_loaded,
+    named_cursors_are_saved_loaded_and_never_moved_back,
     an_untouched_log_verifies_with_its_checkpoints,
     a_changed_payload_is_named_as_the_first_broken_event,
     a_deleted_event_is_found_as_a_gap_in_its_stream,
