@@ -11,6 +11,15 @@ use kesos::nats::{Identity, connect};
 use kesos_runtime::Config;
 use kesos_testkit::secured_nats::OwnNats;
 
+/// Connects as configured and round-trips to the server, so a refused login shows here.
+async fn connects(config: &Config) {
+    let client = connect(config, Identity::default())
+        .await
+        .unwrap()
+        .expect("the distributed mode has NATS");
+    client.flush().await.unwrap();
+}
+
 fn distributed(nats_url: String) -> Config {
     Config {
         database_url: Some("postgres://127.0.0.1/unused".to_owned()),
@@ -36,11 +45,7 @@ fn password_server() -> OwnNats {
 async fn a_user_and_password_in_the_url_log_in_and_a_wrong_one_is_refused_naming_only_the_user() {
     let server = password_server();
     let url = format!("nats://kesos:{PASSWORD_IN_URL}@127.0.0.1:{}", server.port);
-    let client = connect(&distributed(url), Identity::default())
-        .await
-        .unwrap()
-        .unwrap();
-    client.flush().await.unwrap();
+    connects(&distributed(url)).await;
 
     let wrong = format!(
         "nats://kesos:wrong-{PASSWORD_IN_URL}@127.0.0.1:{}",
@@ -69,11 +74,7 @@ async fn an_nkey_seed_file_logs_in_as_the_user_whose_public_key_the_server_knows
     );
     let mut config = distributed(server.url());
     config.nats_nkey_seed_file = Some(seed_file);
-    let client = connect(&config, Identity::default())
-        .await
-        .unwrap()
-        .unwrap();
-    client.flush().await.unwrap();
+    connects(&config).await;
 
     let stranger = server.dir.join("stranger.nk");
     std::fs::write(&stranger, nkeys::KeyPair::new_user().seed().unwrap()).unwrap();
@@ -177,11 +178,7 @@ async fn tls_with_the_deployments_ca_connects_and_a_server_of_an_unknown_ca_is_r
     let url = format!("tls://kesos:{PASSWORD_IN_URL}@127.0.0.1:{}", server.port);
     let mut config = distributed(url);
     config.nats_tls_ca_file = Some(ca);
-    let client = connect(&config, Identity::default())
-        .await
-        .unwrap()
-        .unwrap();
-    client.flush().await.unwrap();
+    connects(&config).await;
 
     config.nats_tls_ca_file = None;
     let untrusted = connect(&config, Identity::default()).await;

@@ -174,32 +174,19 @@ impl Simulator {
             .get_stream(&self.channel.stream)
             .await
             .map_err(BusError::nats)?;
-        let durable = format!("lsps-sim-{}", self.settings.lsps);
-        let consumer = stream
-            .get_or_create_consumer(
-                &durable,
-                pull::Config {
-                    durable_name: Some(durable.clone()),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    filter_subject: self.channel.roster_subject(&self.settings.lsps),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(BusError::nats)?;
-        let outcomes_durable = format!("lsps-sim-{}-outcomes", self.settings.lsps);
-        let outcomes = stream
-            .get_or_create_consumer(
-                &outcomes_durable,
-                pull::Config {
-                    durable_name: Some(outcomes_durable.clone()),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    filter_subject: self.channel.outcome_subject(&self.settings.lsps),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(BusError::nats)?;
+        let lsps = &self.settings.lsps;
+        let consumer = own_consumer(
+            &stream,
+            format!("lsps-sim-{lsps}"),
+            self.channel.roster_subject(lsps),
+        )
+        .await?;
+        let outcomes = own_consumer(
+            &stream,
+            format!("lsps-sim-{lsps}-outcomes"),
+            self.channel.outcome_subject(lsps),
+        )
+        .await?;
         let mut outcomes = outcomes.messages().await.map_err(BusError::nats)?;
         let mut messages = consumer.messages().await.map_err(BusError::nats)?;
         let mut report = SimulatorReport::default();
@@ -386,6 +373,27 @@ impl Simulator {
             .map_err(BusError::nats)?;
         Ok(stored.sequence)
     }
+}
+
+/// A durable pull consumer of the LSPS's own, on one subject, acknowledged message by message:
+/// created through the one API subject its NATS user may use (name and filter in it).
+async fn own_consumer(
+    stream: &jetstream::stream::Stream,
+    durable: String,
+    filter_subject: String,
+) -> Result<jetstream::consumer::PullConsumer, BusError> {
+    stream
+        .get_or_create_consumer(
+            &durable,
+            pull::Config {
+                durable_name: Some(durable.clone()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                filter_subject,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(BusError::nats)
 }
 
 /// Reads kesos' outcomes until each report in `sent` has one (or [`OUTCOME_PATIENCE`] passed),
