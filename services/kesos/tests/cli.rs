@@ -172,6 +172,41 @@ fn a_generated_key_prints_the_same_public_key_as_key_public() {
 }
 
 #[test]
+fn a_generated_nats_user_key_is_a_private_user_seed_whose_public_key_is_printed() {
+    use std::os::unix::fs::PermissionsExt;
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let generated = run(
+        dir,
+        &["key", "generate", "--nats-user", "--out", "lsps.nk"],
+        &[],
+    );
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let seed = std::fs::read_to_string(dir.join("lsps.nk")).unwrap();
+    let pair = nkeys::KeyPair::from_seed(seed.trim()).unwrap();
+    assert!(seed.starts_with("SU"), "a user seed");
+    assert_eq!(text(&generated.stdout).trim(), pair.public_key());
+    let mode = std::fs::metadata(dir.join("lsps.nk"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let both = run(
+        dir,
+        &[
+            "key",
+            "generate",
+            "--nats-user",
+            "--master",
+            "--out",
+            "x.key",
+        ],
+        &[],
+    );
+    assert!(!both.status.success());
+}
+
+#[test]
 fn importing_the_sample_file_registers_everyone_and_importing_it_again_nobody() {
     let file = SqliteFile::create();
     let dir = file.path.parent().unwrap();
