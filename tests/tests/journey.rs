@@ -204,6 +204,26 @@ async fn distributed_journey(nats: Nats) {
         answered.contains("accepted 6 · already recorded 5 · rejected 0 · unanswered 0"),
         "kesos answered every report: {answered}"
     );
+    // The same answers read over HTTP, in report order.
+    let (status, answers) = api
+        .get(&format!(
+            "{}/v1/lsps/{}/outcomes?limit=500",
+            scheduling.base, nats.lsps
+        ))
+        .await;
+    assert_eq!(status, 200, "{answers}");
+    assert_eq!(answers["total"], json!(11), "{answers}");
+    let statuses: Vec<&str> = answers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "accepted").count(),
+        6,
+        "{answers}"
+    );
     certification.crash_and_restart().await;
     eventually(90, "five certificates", || async {
         let (_, page) = api

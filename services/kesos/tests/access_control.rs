@@ -52,8 +52,8 @@ const fn with(
 }
 
 /// Placeholders: {worker} {session} {certificate} {number} {code} (inside or outside: the
-/// worker's certificate, its number and verification code), {region}, {posting}, {any} (an id
-/// that exists nowhere).
+/// worker's certificate, its number and verification code), {region}, {posting}, {lsps} (the
+/// LSPS running the session), {any} (an id that exists nowhere).
 const TABLE: &[Row] = &[
     row("GET", "/", "CdlAP", 200),
     row("GET", "/assets/app.js", "CdlAP", 200),
@@ -173,6 +173,7 @@ const TABLE: &[Row] = &[
         r#"{"candidate_id":"x","attendance":"x","lsps_id":"x"}"#,
     ),
     row("GET", "/v1/sessions/{session}/roster", "CL", 409),
+    row("GET", "/v1/lsps/{lsps}/outcomes", "CLA", 200),
     with(
         "POST",
         "/v1/sessions/{any}/seats",
@@ -260,6 +261,7 @@ struct Place {
     code: String,
     region: &'static str,
     posting: &'static str,
+    lsps: &'static str,
     nik: &'static str,
 }
 
@@ -272,6 +274,7 @@ fn fill(template: &str, place: &Place) -> String {
         .replace("{code}", &place.code)
         .replace("{region}", place.region)
         .replace("{posting}", place.posting)
+        .replace("{lsps}", place.lsps)
         .replace("{any}", "0190f000-0000-7000-8000-000000000001")
 }
 
@@ -289,6 +292,7 @@ fn rule_path(template: &str) -> String {
             ("candidates", "{any}") => "{candidate_id}",
             ("certificates", "{any}" | "{certificate}") => "{certificate_id}",
             ("regions", "{region}") => "{code}",
+            ("lsps", "{lsps}") => "{lsps_id}",
             ("assets", _) => "{name}",
             (_, other) => other,
         };
@@ -425,6 +429,7 @@ async fn every_route_answers_every_role_inside_and_outside_its_scope_with_the_ex
         code,
         region: "32.77",
         posting: "32.77.01.1001",
+        lsps: "LSPS-PEKSOS",
         nik: "3277015705900002",
     };
     let (certificate, number, code) =
@@ -437,6 +442,7 @@ async fn every_route_answers_every_role_inside_and_outside_its_scope_with_the_ex
         code,
         region: "32.17",
         posting: "32.17",
+        lsps: "LSPS-KESOS",
         nik: "3277015705900003",
     };
 

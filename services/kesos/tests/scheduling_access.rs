@@ -84,5 +84,21 @@ async fn an_lsps_lists_and_reads_its_own_sessions_and_none_of_another_lsps() {
         .get_as(&peksos, &format!("/v1/sessions/{other}"))
         .await;
     assert_eq!(status, 403, "{refused}");
+
+    // Its answers read too (none yet: the embedded mode has no NATS); another LSPS's do not.
+    let (status, answers) = running
+        .get_as(&peksos, "/v1/lsps/LSPS-PEKSOS/outcomes")
+        .await;
+    assert_eq!(status, 200, "{answers}");
+    assert_eq!(answers["total"], json!(0), "{answers}");
+    let (status, refused) = running
+        .get_as(&peksos, "/v1/lsps/LSPS-KESOS/outcomes")
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, malformed) = running
+        .get_as(&peksos, "/v1/lsps/LSPS-PEKSOS/outcomes?after=x1")
+        .await;
+    assert_eq!(status, 400, "{malformed}");
+    assert_eq!(malformed["errors"][0]["rule"], json!("after.cursor"));
     running.stop().await;
 }

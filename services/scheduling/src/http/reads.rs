@@ -22,7 +22,7 @@ use super::routes::{
     Answer, ApiState, answer, authorize_session, candidate_id, load_session, one, rfc3339,
     session_id,
 };
-use crate::domain::WorkerId;
+use crate::domain::{ExternalId, WorkerId};
 use crate::lsps::roster::build_roster;
 use crate::projections::{CandidateFilter, SessionFilter};
 
@@ -88,6 +88,63 @@ pub(super) struct SessionsQuery {
     until: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
+}
+
+/// The paging of an LSPS's answers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AnswersQuery {
+    /// The last `report_sequence` read (the `next` of the previous page); leave it out for
+    /// the first page.
+    after: Option<String>,
+    /// How many answers, 1 to 500 (default 50).
+    limit: Option<u32>,
+}
+
+/// kesos' answers to an LSPS's reports, in report order: what its outcome subject carries,
+/// for an LSPS (its own only) or central operations reading over HTTP.
+pub(super) async fn list_answers(
+    State(api): State<ApiState>,
+    caller: Caller,
+    Path(lsps): Path<String>,
+    Query(query): Query<AnswersQuery>,
+) -> Answer {
+    let lsps = ExternalId::parse(&lsps)
+        .map_err(|e| one(FieldError::new("lsps_id", "lsps_id.format", e.to_string())))?;
+    caller.authorize(Scope {
+        region: None,
+        lsps: Some(lsps.as_str()),
+    })?;
+    let after = query
+        .after
+        .as_deref()
+        .map(|text| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| {
+                    one(FieldError::new(
+                        "after",
+                        "after.cursor",
+                        "must be the `next` value of the previous page (a report sequence)",
+                    ))
+                })
+        })
+        .transpose()?;
+    let limit = kesos_http::paging::limit_of(query.limit)?;
+    let page = api
+        .scheduling
+        .answers()
+        .page(lsps.as_str(), after, limit)
+        .await
+        .map_err(problem)?;
+    let next = page
+        .next
+        .as_deref()
+        .and_then(|key| key.parse::<u64>().ok())
+        .map(|sequence| sequence.to_string());
+    Ok(Json(json!({ "items": page.items, "next": next, "total": page.total })).into_response())
 }
 
 /// The filters and paging of the candidate list.

@@ -102,6 +102,19 @@ fn secured() -> Secured<ApiState> {
                 .answers(200, "the session"),
         )
         .get(
+            "/v1/lsps/{lsps_id}/outcomes",
+            A::ReadSessions,
+            r::list_answers,
+            list(
+                "kesos' answers to an LSPS's reports over NATS (the ReportOutcome messages), in \
+                 report order: each report's stream sequence and message id, accepted, \
+                 already_recorded, rejected or partly_accepted, and each refusal's field and \
+                 rule. An LSPS reads its own; `after` is the last report_sequence read.",
+            )
+            .query::<r::AnswersQuery>()
+            .problem(403, "another LSPS's answers"),
+        )
+        .get(
             "/v1/sessions/{session_id}/roster",
             A::ReadRoster,
             r::roster,

@@ -463,6 +463,7 @@ impl Inbox {
             ));
         }
         self.send_outcomes(&answered).await?;
+        self.keep_answers(&answered).await?;
         let mut acks = Vec::with_capacity(answered.len());
         for (message, _, reasons) in &answered {
             if reasons.is_empty() {
@@ -476,6 +477,27 @@ impl Inbox {
             .await
             .map_err(BusError::nats)?;
         Ok(round)
+    }
+
+    /// Keeps the answers for reading over HTTP, before the reports are acknowledged (a
+    /// failure leaves them for redelivery, when they are answered and kept again).
+    async fn keep_answers(
+        &self,
+        answered: &[(&jetstream::Message, lsps::ReportOutcome, Vec<String>)],
+    ) -> Result<(), BusError> {
+        let kept: Vec<(&str, &lsps::ReportOutcome)> = answered
+            .iter()
+            .filter_map(|(message, outcome, _)| {
+                self.channel
+                    .reporting_lsps(&message.subject)
+                    .map(|(_, lsps)| (lsps, outcome))
+            })
+            .collect();
+        self.scheduling
+            .answers()
+            .keep(&kept, time::OffsetDateTime::now_utc())
+            .await
+            .map_err(BusError::Database)
     }
 
     /// Publishes each outcome on its LSPS's outcome subject, all at once, and waits until

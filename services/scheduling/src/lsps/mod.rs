@@ -13,6 +13,7 @@
 //! reads rosters and kesos reads reports whenever each is ready, across restarts on either
 //! side. Reports kesos cannot accept go to the dead-letter stream with the reason.
 
+pub mod answers;
 pub mod inbox;
 pub mod outcome;
 pub mod roster;

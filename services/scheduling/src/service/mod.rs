@@ -28,6 +28,7 @@ use crate::domain::{
     Queued, ReturnReason, SchedulingPolicy, SchemeList, SchemeRef, SeatRequest, Session,
     SessionCommand, SessionError, SessionId, Timing, WorkerId,
 };
+use crate::lsps::answers::Answers;
 use crate::projections::{self, CandidateFilter, Pool, PoolProjection};
 pub use allocate::Allocation;
 pub use error::SchedulingError;
@@ -43,6 +44,7 @@ pub const MAX_ATTEMPTS: u32 = 8;
 pub struct Scheduling {
     store: Arc<dyn EventStore>,
     pool: Pool,
+    answers: Answers,
     projector: Projector,
     policy: Arc<SchedulingPolicy>,
     schemes: Arc<SchemeList>,
@@ -114,6 +116,7 @@ impl Scheduling {
         projector.start_on_log(store.clone(), projections::SOURCE);
         Ok(Self {
             store,
+            answers: Answers::new(db.clone()),
             pool: Pool::new(db),
             projector,
             policy: Arc::new(policy),
@@ -131,6 +134,12 @@ impl Scheduling {
     /// that decides on the rows.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The answers given to LSPS reports (what the LSPS inbox published), for reading them
+    /// over HTTP.
+    pub fn answers(&self) -> &Answers {
+        &self.answers
     }
 
     /// The projector keeping the read models (its checkpoint, for waits and operations).
