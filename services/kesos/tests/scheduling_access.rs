@@ -96,9 +96,22 @@ async fn an_lsps_lists_and_reads_its_own_sessions_and_none_of_another_lsps() {
         .await;
     assert_eq!(status, 403, "{refused}");
     let (status, malformed) = running
-        .get_as(&peksos, "/v1/lsps/LSPS-PEKSOS/outcomes?after=x1")
+        .get_as(&peksos, "/v1/lsps/LSPS-PEKSOS/outcomes?after_sequence=x1")
         .await;
     assert_eq!(status, 400, "{malformed}");
-    assert_eq!(malformed["errors"][0]["rule"], json!("after.cursor"));
+    assert_eq!(
+        malformed["errors"][0]["field"],
+        json!("after_sequence"),
+        "{malformed}"
+    );
+    let (status, negative) = running
+        .get_as(&peksos, "/v1/lsps/LSPS-PEKSOS/outcomes?after_sequence=-1")
+        .await;
+    assert_eq!(status, 400, "{negative}");
+    assert_eq!(
+        negative["errors"][0]["rule"],
+        json!("after_sequence.range"),
+        "{negative}"
+    );
     running.stop().await;
 }

@@ -97,7 +97,8 @@ pub(super) struct SessionsQuery {
 pub(super) struct AnswersQuery {
     /// The last `report_sequence` read (the `next` of the previous page); leave it out for
     /// the first page.
-    after: Option<String>,
+    #[param(minimum = 0)]
+    after_sequence: Option<i64>,
     /// How many answers, 1 to 500 (default 50).
     limit: Option<u32>,
 }
@@ -117,19 +118,15 @@ pub(super) async fn list_answers(
         lsps: Some(lsps.as_str()),
     })?;
     let after = query
-        .after
-        .as_deref()
-        .map(|text| {
-            text.parse::<u64>()
-                .ok()
-                .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| {
-                    one(FieldError::new(
-                        "after",
-                        "after.cursor",
-                        "must be the `next` value of the previous page (a report sequence)",
-                    ))
-                })
+        .after_sequence
+        .map(|sequence| {
+            u64::try_from(sequence).map_err(|_| {
+                one(FieldError::new(
+                    "after_sequence",
+                    "after_sequence.range",
+                    "must be a report sequence, 0 or more",
+                ))
+            })
         })
         .transpose()?;
     let limit = kesos_http::paging::limit_of(query.limit)?;
@@ -139,11 +136,8 @@ pub(super) async fn list_answers(
         .page(lsps.as_str(), after, limit)
         .await
         .map_err(problem)?;
-    let next = page
-        .next
-        .as_deref()
-        .and_then(|key| key.parse::<u64>().ok())
-        .map(|sequence| sequence.to_string());
+    // The list's key is the sequence in 20 digits; clients see and pass back the number.
+    let next = page.next.as_deref().and_then(|key| key.parse::<u64>().ok());
     Ok(Json(json!({ "items": page.items, "next": next, "total": page.total })).into_response())
 }
 

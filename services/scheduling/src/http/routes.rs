@@ -109,7 +109,12 @@ fn secured() -> Secured<ApiState> {
                 "kesos' answers to an LSPS's reports over NATS (the ReportOutcome messages), in \
                  report order: each report's stream sequence and message id, accepted, \
                  already_recorded, rejected or partly_accepted, and each refusal's field and \
-                 rule. An LSPS reads its own; `after` is the last report_sequence read.",
+                 rule. An LSPS reads its own; `after_sequence` is the last report_sequence \
+                 read (the `next` of the previous page).",
+            )
+            .path_text(
+                "lsps_id",
+                "the LSPS: 1-64 characters A-Z, a-z, 0-9, '.', '_' or '-'",
             )
             .query::<r::AnswersQuery>()
             .problem(403, "another LSPS's answers"),

@@ -462,8 +462,9 @@ impl Inbox {
                 reasons,
             ));
         }
-        self.send_outcomes(&answered).await?;
+        // Kept first, so an answer an LSPS has received over NATS is already readable over HTTP.
         self.keep_answers(&answered).await?;
+        self.send_outcomes(&answered).await?;
         let mut acks = Vec::with_capacity(answered.len());
         for (message, _, reasons) in &answered {
             if reasons.is_empty() {
