@@ -161,7 +161,7 @@ impl Answers {
                     let answered_at =
                         from_unix_micros(row.get("answered_at")?).map_err(undecodable)?;
                     Ok::<_, SchedulingError>(ReportAnswer {
-                        report_sequence: key.parse().unwrap_or_default(),
+                        report_sequence: key.parse().map_err(undecodable)?,
                         message_id: row.get("message_id")?,
                         report_subject: row.get("report_subject")?,
                         session_id: row.get("session_id")?,
