@@ -38,7 +38,7 @@ pub async fn connect(
             format!(
                 "cannot connect to NATS at {} (KESOS_NATS_URL) as {}",
                 connection.servers.join(","),
-                describe(&connection.login)
+                connection.login
             )
         })?;
     Ok(Some(client))
@@ -117,17 +117,6 @@ fn readable(file: &Path, variable: &str) -> anyhow::Result<()> {
     std::fs::metadata(file)
         .map(|_| ())
         .with_context(|| format!("cannot read {} ({variable})", file.display()))
-}
-
-/// Who the connection tried to be, for an error message (no secret).
-fn describe(login: &NatsLogin) -> String {
-    match login {
-        NatsLogin::Anonymous => "no user".to_owned(),
-        NatsLogin::UserPassword { user, .. } => format!("user {user}"),
-        NatsLogin::Token(_) => "a token".to_owned(),
-        NatsLogin::NKeySeedFile(file) => format!("the NKey in {}", file.display()),
-        NatsLogin::CredentialsFile(file) => format!("the credentials in {}", file.display()),
-    }
 }
 
 #[cfg(test)]

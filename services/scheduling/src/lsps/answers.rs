@@ -8,7 +8,6 @@ use kesos_readside::{Db, Page, PageQuery, Where, from_unix_micros, unix_micros};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::ToSchema;
 
 use crate::service::SchedulingError;
 
@@ -19,7 +18,7 @@ pub const MAX_PAGE: u32 = 500;
 const ROWS_PER_INSERT: usize = 100;
 
 /// kesos' answer to one report, as the HTTP API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportAnswer {
     /// The report's stream sequence (the `seq` of the PubAck LSPS received).
     pub report_sequence: u64,
@@ -38,7 +37,7 @@ pub struct ReportAnswer {
 }
 
 /// One rule a report broke, in the words of the HTTP API's problem details.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerRefusal {
     /// The report's field (`decided_at`, `attendances[2].candidate_id`), empty for the whole
     /// message.
@@ -56,7 +55,7 @@ pub struct Answers {
 }
 
 /// A report's sequence as the list's text key: 20 digits, so text order is number order.
-pub fn report_key(sequence: u64) -> String {
+fn report_key(sequence: u64) -> String {
     format!("{sequence:020}")
 }
 

@@ -34,16 +34,24 @@ pub enum NatsLogin {
     CredentialsFile(PathBuf),
 }
 
-/// Hand-written so that no password, token or seed reaches a log line.
-impl fmt::Debug for NatsLogin {
+/// Who the login is, for a log line or an error message: never a password, token or seed.
+impl fmt::Display for NatsLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NatsLogin::Anonymous => f.write_str("Anonymous"),
-            NatsLogin::UserPassword { user, .. } => write!(f, "UserPassword({user}, ***)"),
-            NatsLogin::Token(_) => f.write_str("Token(***)"),
-            NatsLogin::NKeySeedFile(path) => write!(f, "NKeySeedFile({})", path.display()),
-            NatsLogin::CredentialsFile(path) => write!(f, "CredentialsFile({})", path.display()),
+            NatsLogin::Anonymous => f.write_str("no user"),
+            NatsLogin::UserPassword { user, .. } => write!(f, "user {user}"),
+            NatsLogin::Token(_) => f.write_str("a token"),
+            NatsLogin::NKeySeedFile(path) => write!(f, "the NKey in {}", path.display()),
+            NatsLogin::CredentialsFile(path) => write!(f, "the credentials in {}", path.display()),
         }
+    }
+}
+
+/// Hand-written so that no password, token or seed reaches a log line: the same words as
+/// [`fmt::Display`].
+impl fmt::Debug for NatsLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
