@@ -186,6 +186,10 @@ mod tests {
                 nik: "3277016104900001".to_owned(),
             }],
             lsps_id: "lsps-1".to_owned(),
+            units: vec![common::v1::CompetencyUnit {
+                code: "PKS-GN.03".to_owned(),
+                title: "Melakukan asesmen masalah, kebutuhan dan sumber klien".to_owned(),
+            }],
         })
     }
 }

@@ -154,6 +154,16 @@ async fn a_locked_session(running: &Running, lsps: &str) -> (String, String) {
     (session_id, candidate)
 }
 
+/// Every unit of the session (its scheme's) judged K, as the results form takes them.
+fn every_unit_k(session: &Value) -> Value {
+    session["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|unit| json!({ "unit": unit["code"], "judgement": "K" }))
+        .collect()
+}
+
 async fn decision_of(running: &Running, session_id: &str) -> Value {
     let (_, _, session) = running.get(&format!("/v1/sessions/{session_id}")).await;
     session["seats"][0]["decision"].clone()
@@ -166,12 +176,42 @@ async fn a_result_recorded_by_hand_completes_the_embedded_journey() {
     let (session_id, candidate) = a_locked_session(&running, "LSPS-PEKSOS").await;
     let (_, _, session) = running.get(&format!("/v1/sessions/{session_id}")).await;
     let decided_at = session["ends_at"].clone();
+    // The session carries its scheme's units, as the catalogue lists them.
+    let (_, _, catalogue) = running.get("/v1/schemes").await;
+    let generalis = catalogue["schemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|scheme| scheme["code"] == json!("PEKSOS-GENERALIS"))
+        .unwrap();
+    assert_eq!(session["units"], generalis["units"], "{session}");
+    assert_eq!(session["units"][0]["code"], json!("PKS-GN.01"), "{session}");
     let result = json!({
         "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
-        "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
+        "units": every_unit_k(&session), "assessor_ids": ["ASR-001"],
         "decided_at": decided_at, "lsps_id": "LSPS-PEKSOS"
     });
     let path = format!("/v1/sessions/{session_id}/results");
+    // A unit not of the scheme, or one of its units left out, is refused by name.
+    let mut stranger = result.clone();
+    stranger["units"][0]["unit"] = json!("U01");
+    let mut partial = result.clone();
+    partial["units"].as_array_mut().unwrap().pop();
+    for (refused, rule, unit) in [
+        (stranger, "unknown-unit", "U01"),
+        (partial, "missing-unit", "PKS-GN.07"),
+    ] {
+        let (status, _, problem) = running.post_json(&path, &refused, None).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(
+            problem["type"].as_str().unwrap().ends_with(rule),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(unit),
+            "{problem}"
+        );
+    }
     let (status, _, recorded) = running.post_json(&path, &result, None).await;
     assert_eq!(status, 200, "{recorded}");
     let mut contradicting = result.clone();
@@ -210,7 +250,7 @@ async fn a_kompeten_decision_becomes_a_certificate_that_verifies_offline() {
         .to_owned();
     let result = json!({
         "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
-        "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
+        "units": every_unit_k(&session), "assessor_ids": ["ASR-001"],
         "decided_at": session["ends_at"], "lsps_id": "LSPS-PEKSOS"
     });
     let (status, _, _) = running

@@ -96,6 +96,8 @@ fn plan(assessors: &[&str], lsps: &str) -> Plan {
         served: vec![RegionCode::parse("32").unwrap()],
         cutoff: STARTS - Span::days(7),
         lsps: ExternalId::parse(lsps).unwrap(),
+        // Scheduling takes the scheme's units from the catalogue.
+        units: Vec::new(),
     }
 }
 

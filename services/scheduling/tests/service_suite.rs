@@ -235,6 +235,7 @@ on_both!(
     a_cancelled_session_sends_every_candidate_back_to_the_pool,
     a_belum_kompeten_candidate_waits_then_may_be_seated_again,
     reports_are_recorded_once_and_contradictions_are_refused,
+    a_session_takes_its_schemes_units_and_a_result_must_judge_exactly_them,
     the_lock_job_locks_each_due_session_once,
     a_moved_worker_waits_as_a_candidate_of_the_new_region,
     a_scheduled_session_is_listed_once_the_command_has_waited_for_its_position,
@@ -363,6 +364,8 @@ fn site_plan(region_code: &str, capacity: u32, assessors: &[&str], starts: Offse
         served: vec![region(&region_code[..2])],
         cutoff: starts - Span::days(7),
         lsps: ExternalId::parse("LSPS-PEKSOS").unwrap(),
+        // Scheduling takes the scheme's units from the catalogue.
+        units: Vec::new(),
     }
 }
 
@@ -615,18 +618,36 @@ async fn a_cancelled_session_sends_every_candidate_back_to_the_pool(scheduling: 
     scheduling.seat(&at(T0), other, a).await.unwrap();
 }
 
+/// The units of the sessions' scheme in the shipped catalogue.
+fn generalis_units() -> Vec<String> {
+    SchemeList::from_catalogue_toml(include_str!("../../enrollment/reference/schemes.toml"))
+        .unwrap()
+        .units("PEKSOS-GENERALIS")
+        .unwrap()
+        .iter()
+        .map(|unit| unit.code.clone())
+        .collect()
+}
+
+/// A decision that judges every unit of the scheme: all K for Kompeten, the last BK otherwise.
 fn decision(
     candidate: CandidateId,
     decision: Decision,
     at: OffsetDateTime,
     message: &str,
 ) -> ReportedDecision {
+    let units = generalis_units();
+    let last = units.len() - 1;
     ReportedDecision {
         candidate,
-        units: vec![UnitResult {
-            unit: "U01".into(),
-            kompeten: decision == Decision::Kompeten,
-        }],
+        units: units
+            .into_iter()
+            .enumerate()
+            .map(|(i, unit)| UnitResult {
+                unit,
+                kompeten: decision == Decision::Kompeten || i < last,
+            })
+            .collect(),
         decision,
         assessors: vec![ExternalId::parse("D-1").unwrap()],
         decided_at: at,
@@ -694,6 +715,55 @@ async fn a_belum_kompeten_candidate_waits_then_may_be_seated_again(scheduling: &
     let later = later.state.id.unwrap();
     scheduling
         .seat(&at(decided_at), later, candidate)
+        .await
+        .unwrap();
+}
+
+async fn a_session_takes_its_schemes_units_and_a_result_must_judge_exactly_them(
+    scheduling: &Scheduling,
+) {
+    let candidate = verify(scheduling, "32.77.01", T0).await;
+    queued(scheduling, candidate).await;
+    let session = new_session(scheduling, site_plan("32.77", 5, &["D-1"], STARTS)).await;
+    let state = scheduling.session(session).await.unwrap().unwrap();
+    let units: Vec<String> = state
+        .plan
+        .as_ref()
+        .unwrap()
+        .units
+        .iter()
+        .map(|unit| unit.code.clone())
+        .collect();
+    assert_eq!(units, generalis_units());
+    scheduling.seat(&at(T0), session, candidate).await.unwrap();
+    scheduling
+        .lock(&at(STARTS - Span::days(2)), session)
+        .await
+        .unwrap();
+    let when = STARTS + Span::hours(5);
+    let mut stranger = decision(candidate, Decision::Kompeten, when, "m-u1");
+    stranger.units[0].unit = "U01".into();
+    let mut partial = decision(candidate, Decision::Kompeten, when, "m-u2");
+    let left_out = partial.units.pop().unwrap().unit;
+    for (report, expected) in [
+        (stranger, SessionError::UnknownUnit("U01".into())),
+        (partial, SessionError::MissingUnit(left_out)),
+    ] {
+        let refused = scheduling
+            .record_decision(&at(when), session, report)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, SchedulingError::Session(error) if *error == expected),
+            "{refused}"
+        );
+    }
+    scheduling
+        .record_decision(
+            &at(when),
+            session,
+            decision(candidate, Decision::Kompeten, when, "m-u3"),
+        )
         .await
         .unwrap();
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -214,11 +214,18 @@ pub fn token(env: &[(String, String)], dir: &Path) -> String {
 /// Records a Kompeten result for every seat of the (locked) session, as an LSPS would.
 pub async fn record_kompeten_results(api: &Client, base: &str, session_id: &str) {
     let (_, session) = api.get(&format!("{base}/v1/sessions/{session_id}")).await;
+    // Every unit of the session's scheme, judged K.
+    let units: Vec<Value> = session["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|unit| json!({ "unit": unit["code"], "judgement": "K" }))
+        .collect();
     for seat in session["seats"].as_array().unwrap() {
         let candidate = seat["candidate_id"].as_str().unwrap();
         let result = json!({
             "candidate_id": candidate, "attendance": "present", "decision": "kompeten",
-            "units": [{ "unit": "U01", "judgement": "K" }], "assessor_ids": ["ASR-001"],
+            "units": units, "assessor_ids": ["ASR-001"],
             "decided_at": session["ends_at"], "lsps_id": "LSPS-PEKSOS"
         });
         let (status, recorded) = api

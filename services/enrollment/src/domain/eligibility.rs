@@ -39,6 +39,21 @@ pub struct Scheme {
     /// Alternative routes to eligibility; at least one.
     #[serde(rename = "route")]
     pub routes: Vec<Route>,
+    /// The competency units an assessment under the scheme judges. Scheduling checks results
+    /// against them; enrollment only shows them with the catalogue (`GET /v1/schemes`), so a
+    /// Dinas office and an LSPS read what a candidate will be tested on.
+    #[serde(rename = "unit", default)]
+    pub units: Vec<CompetencyUnit>,
+}
+
+/// One competency unit of a scheme, as the catalogue names it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompetencyUnit {
+    /// The unit's code, quoted in every result that judges it.
+    pub code: String,
+    /// What the unit is, for people.
+    pub title: String,
 }
 
 /// One route to eligibility: all of its requirements must hold.

@@ -688,6 +688,7 @@ pub(super) async fn schemes(State(enrollment): State<Enrollment>) -> Json<Value>
             "level": s.level,
             "validity_years": s.validity_years,
             "routes": s.routes.iter().map(|r| json!({ "id": r.id, "description": r.description })).collect::<Vec<_>>(),
+            "units": s.units.iter().map(|u| json!({ "code": u.code, "title": u.title })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     }))
 }

@@ -178,7 +178,7 @@ fn secured() -> Secured<Enrollment> {
             "/v1/schemes",
             A::ReadReference,
             schemes,
-            Operation::new("The certification schemes and eligibility routes in force.")
+            Operation::new("The certification schemes in force, with their eligibility routes and competency units.")
                 .answers(200, "catalogue"),
         )
         .get(

@@ -1,17 +1,22 @@
 //! The schemes candidates can be tested in, as scheduling needs them: a code, the worker
-//! category it certifies and its level. Scheduling reads the same reference data as
-//! enrollment (the scheme catalogue, `KESOS_SCHEMES_FILE` or the shipped one) but only these
-//! fields of it: the eligibility rules are enrollment's business, and sharing the data rather
-//! than enrollment's crate keeps the services apart.
+//! category it certifies, its level and its competency units. Scheduling reads the same
+//! reference data as enrollment (the scheme catalogue, `KESOS_SCHEMES_FILE` or the shipped one)
+//! but only these fields of it: the eligibility rules are enrollment's business, and sharing the
+//! data rather than enrollment's crate keeps the services apart. The units are checked here,
+//! where results are judged against them, so a catalogue that cannot serve an assessment stops
+//! the start instead of refusing every result later.
 
 use serde::Deserialize;
 
-use crate::domain::types::SchemeRef;
+use crate::domain::types::{CompetencyUnit, SchemeRef};
 
-/// The schemes in force, by code.
+/// The longest unit code, the same bound as the reports' `unit_code`.
+const MAX_UNIT_CODE: usize = 64;
+
+/// The schemes in force, by code, each with its competency units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemeList {
-    schemes: Vec<SchemeRef>,
+    schemes: Vec<(SchemeRef, Vec<CompetencyUnit>)>,
 }
 
 /// A catalogue scheduling cannot read.
@@ -30,35 +35,91 @@ struct SchemeEntry {
     code: String,
     category: String,
     level: String,
+    #[serde(rename = "unit", default)]
+    units: Vec<UnitEntry>,
+}
+
+#[derive(Deserialize)]
+struct UnitEntry {
+    code: String,
+    title: String,
 }
 
 impl SchemeList {
-    /// The schemes of a catalogue file (TOML, `[[scheme]]` tables with `code`, `category` and
-    /// `level`; the other keys are enrollment's and are not read here). Codes are compared in
-    /// upper case; a code given twice is refused.
+    /// The schemes of a catalogue file (TOML, `[[scheme]]` tables with `code`, `category`,
+    /// `level` and `[[scheme.unit]]` tables with `code` and `title`; the other keys are
+    /// enrollment's and are not read here). Codes are compared in upper case; a scheme code
+    /// given twice, a scheme without units, a unit code that is blank, longer than 64
+    /// characters, not printable or given twice in a scheme, and a unit without a title are
+    /// refused, each naming the scheme.
     pub fn from_catalogue_toml(text: &str) -> Result<Self, SchemeListError> {
         let file: CatalogueFile =
             toml::from_str(text).map_err(|error| SchemeListError(error.to_string()))?;
-        let mut schemes: Vec<SchemeRef> = Vec::with_capacity(file.schemes.len());
+        let mut schemes: Vec<(SchemeRef, Vec<CompetencyUnit>)> =
+            Vec::with_capacity(file.schemes.len());
         for entry in file.schemes {
             let code = entry.code.trim().to_ascii_uppercase();
-            if schemes.iter().any(|known| known.code == code) {
+            if schemes.iter().any(|(known, _)| known.code == code) {
                 return Err(SchemeListError(format!("scheme {code} appears twice")));
             }
-            schemes.push(SchemeRef {
-                code,
-                category: entry.category.trim().to_ascii_lowercase(),
-                level: entry.level,
-            });
+            let units = units_of(&code, entry.units)?;
+            schemes.push((
+                SchemeRef {
+                    code,
+                    category: entry.category.trim().to_ascii_lowercase(),
+                    level: entry.level,
+                },
+                units,
+            ));
         }
         Ok(Self { schemes })
     }
 
     /// The scheme with this code (any case, surrounding spaces ignored).
     pub fn find(&self, code: &str) -> Option<&SchemeRef> {
-        let code = code.trim().to_ascii_uppercase();
-        self.schemes.iter().find(|scheme| scheme.code == code)
+        self.entry(code).map(|(scheme, _)| scheme)
     }
+
+    /// The competency units of the scheme with this code, in catalogue order.
+    pub fn units(&self, code: &str) -> Option<&[CompetencyUnit]> {
+        self.entry(code).map(|(_, units)| units.as_slice())
+    }
+
+    fn entry(&self, code: &str) -> Option<&(SchemeRef, Vec<CompetencyUnit>)> {
+        let code = code.trim().to_ascii_uppercase();
+        self.schemes.iter().find(|(scheme, _)| scheme.code == code)
+    }
+}
+
+/// A scheme's units, checked.
+fn units_of(scheme: &str, entries: Vec<UnitEntry>) -> Result<Vec<CompetencyUnit>, SchemeListError> {
+    if entries.is_empty() {
+        return Err(SchemeListError(format!(
+            "scheme {scheme} lists no competency unit ([[scheme.unit]] with code and title)"
+        )));
+    }
+    let mut units: Vec<CompetencyUnit> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let code = entry.code.trim().to_owned();
+        if code.is_empty() || code.len() > MAX_UNIT_CODE || code.chars().any(|c| c.is_control()) {
+            return Err(SchemeListError(format!(
+                "scheme {scheme}: unit code {code:?} must be 1-{MAX_UNIT_CODE} printable characters"
+            )));
+        }
+        if units.iter().any(|known| known.code == code) {
+            return Err(SchemeListError(format!(
+                "scheme {scheme}: unit {code} appears twice"
+            )));
+        }
+        let title = entry.title.trim().to_owned();
+        if title.is_empty() {
+            return Err(SchemeListError(format!(
+                "scheme {scheme}: unit {code} has no title"
+            )));
+        }
+        units.push(CompetencyUnit { code, title });
+    }
+    Ok(units)
 }
 
 #[cfg(test)]
@@ -77,6 +138,12 @@ validity_years = 3
 [[scheme.route]]
 id = "utama"
 require = []
+[[scheme.unit]]
+code = "PKS-GN.01"
+title = "Menerapkan nilai, prinsip dan kode etik pekerjaan sosial"
+[[scheme.unit]]
+code = "PKS-GN.02"
+title = "Melakukan asesmen"
 "#;
 
     #[test]
@@ -86,6 +153,71 @@ require = []
         assert_eq!(scheme.category, "peksos");
         assert_eq!(scheme.level, "Generalis");
         assert!(list.find("TKS-MADYA").is_none());
+    }
+
+    #[test]
+    fn a_scheme_lists_its_competency_units_in_catalogue_order() {
+        let list = SchemeList::from_catalogue_toml(CATALOGUE).unwrap();
+        let codes: Vec<&str> = list
+            .units("peksos-generalis")
+            .unwrap()
+            .iter()
+            .map(|unit| unit.code.as_str())
+            .collect();
+        assert_eq!(codes, ["PKS-GN.01", "PKS-GN.02"]);
+        assert!(list.units("TKS-MADYA").is_none());
+    }
+
+    #[test]
+    fn every_shipped_scheme_lists_its_competency_units() {
+        let shipped = include_str!("../../../enrollment/reference/schemes.toml");
+        let list = SchemeList::from_catalogue_toml(shipped).unwrap();
+        for (scheme, units) in &list.schemes {
+            assert!(
+                units.len() >= 4,
+                "{} has {} units",
+                scheme.code,
+                units.len()
+            );
+        }
+        assert_eq!(list.schemes.len(), 8);
+    }
+
+    #[test]
+    fn a_scheme_without_units_is_refused_by_name() {
+        let bare = CATALOGUE.split("[[scheme.unit]]").next().unwrap();
+        let error = SchemeList::from_catalogue_toml(bare).unwrap_err();
+        assert!(
+            error
+                .0
+                .contains("PEKSOS-GENERALIS lists no competency unit"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_unit_given_twice_blank_too_long_or_untitled_is_refused_by_scheme_and_unit() {
+        let too_long = format!("code = \"{}\"\ntitle = \"Panjang\"", "U".repeat(65));
+        for (unit, expected) in [
+            (
+                "code = \"PKS-GN.01\"\ntitle = \"Lagi\"",
+                "unit PKS-GN.01 appears twice",
+            ),
+            (
+                "code = \" \"\ntitle = \"Kosong\"",
+                "must be 1-64 printable characters",
+            ),
+            (too_long.as_str(), "must be 1-64 printable characters"),
+            (
+                "code = \"PKS-GN.09\"\ntitle = \" \"",
+                "unit PKS-GN.09 has no title",
+            ),
+        ] {
+            let catalogue = format!("{CATALOGUE}[[scheme.unit]]\n{unit}\n");
+            let error = SchemeList::from_catalogue_toml(&catalogue).unwrap_err();
+            assert!(error.0.contains("scheme PEKSOS-GENERALIS"), "{error}");
+            assert!(error.0.contains(expected), "{error}");
+        }
     }
 
     #[test]

@@ -161,6 +161,12 @@ pub enum SessionError {
     /// A unit judged twice.
     #[error("unit {0} is judged twice")]
     RepeatedUnit(String),
+    /// A unit that is not one of the session's (its scheme's, when it was scheduled).
+    #[error("unit {0} is not a competency unit of this session's scheme")]
+    UnknownUnit(String),
+    /// A unit of the session's scheme that the decision does not judge.
+    #[error("unit {0} of this session's scheme is not judged")]
+    MissingUnit(String),
     /// The overall decision must follow the units.
     #[error("the decision must be Kompeten exactly when every unit is K")]
     InconsistentDecision,
@@ -549,6 +555,19 @@ fn check_report(plan: &Plan, report: &super::session::DecisionReport) -> Result<
     let mut units = BTreeSet::new();
     if let Some(repeated) = report.units.iter().find(|u| !units.insert(&u.unit)) {
         return Err(SessionError::RepeatedUnit(repeated.unit.clone()));
+    }
+    // A session scheduled before the catalogue listed units has none, and takes any.
+    if !plan.units.is_empty() {
+        if let Some(stranger) = report
+            .units
+            .iter()
+            .find(|judged| !plan.units.iter().any(|unit| unit.code == judged.unit))
+        {
+            return Err(SessionError::UnknownUnit(stranger.unit.clone()));
+        }
+        if let Some(missing) = plan.units.iter().find(|unit| !units.contains(&unit.code)) {
+            return Err(SessionError::MissingUnit(missing.code.clone()));
+        }
     }
     let all_k = report.units.iter().all(|u| u.kompeten);
     if all_k != (report.decision == Decision::Kompeten) {

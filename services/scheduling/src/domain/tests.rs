@@ -62,6 +62,13 @@ fn plan(capacity: u32) -> Plan {
         served: vec![region("32")],
         cutoff: STARTS - Duration::days(7),
         lsps: ExternalId::parse("LSPS-PEKSOS").unwrap(),
+        units: ["U1", "U2"]
+            .into_iter()
+            .map(|code| CompetencyUnit {
+                code: code.into(),
+                title: format!("Unit {code}"),
+            })
+            .collect(),
     }
 }
 fn scheduled(capacity: u32) -> SessionEvent {
@@ -530,6 +537,62 @@ fn a_decision_that_does_not_follow_its_units_is_refused() {
     given::<Session>([scheduled(2), seated(1), locked(&[1])])
         .when(SessionCommand::RecordDecision(Box::new(wrong)))
         .then_error(SessionError::InconsistentDecision);
+}
+
+#[test]
+fn a_decision_that_judges_a_unit_not_of_the_scheme_is_refused_naming_it() {
+    let mut stranger = report(1, Decision::Kompeten);
+    stranger.units.push(UnitResult {
+        unit: "U9".into(),
+        kompeten: true,
+    });
+    given::<Session>([scheduled(2), seated(1), locked(&[1])])
+        .when(SessionCommand::RecordDecision(Box::new(stranger)))
+        .then_error(SessionError::UnknownUnit("U9".into()));
+}
+
+#[test]
+fn a_decision_that_leaves_a_unit_of_the_scheme_unjudged_is_refused_naming_it() {
+    let mut partial = report(1, Decision::Kompeten);
+    partial.units.remove(0);
+    given::<Session>([scheduled(2), seated(1), locked(&[1])])
+        .when(SessionCommand::RecordDecision(Box::new(partial)))
+        .then_error(SessionError::MissingUnit("U1".into()));
+}
+
+#[test]
+fn a_session_scheduled_before_the_catalogue_listed_units_takes_any_units() {
+    let mut legacy = plan(2);
+    legacy.units.clear();
+    let mut other_units = report(1, Decision::Kompeten);
+    other_units.units[0].unit = "OLD-7".into();
+    let history = [
+        SessionEvent::Scheduled {
+            session: session_id(),
+            plan: legacy,
+        },
+        seated(1),
+        locked(&[1]),
+    ];
+    given::<Session>(history)
+        .when(SessionCommand::RecordDecision(Box::new(
+            other_units.clone(),
+        )))
+        .then([
+            SessionEvent::AttendanceRecorded {
+                session: session_id(),
+                candidate: candidate(1),
+                worker: worker(1),
+                attendance: Attendance::Present,
+                attempt: 1,
+            },
+            SessionEvent::Decided(Box::new(DecisionRecord {
+                session: session_id(),
+                worker: worker(1),
+                scheme: scheme(),
+                report: other_units,
+            })),
+        ]);
 }
 
 #[test]

@@ -86,6 +86,15 @@ pub struct SchemeRef {
     pub level: String,
 }
 
+/// A competency unit of a scheme: what an assessment judges K or BK.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CompetencyUnit {
+    /// The code a result quotes, e.g. `PKS-GN.03` (1-64 printable characters).
+    pub code: String,
+    /// What the unit is, e.g. "Melakukan asesmen masalah, kebutuhan dan sumber klien".
+    pub title: String,
+}
+
 /// Where a session takes place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Venue {
@@ -139,6 +148,11 @@ pub struct Plan {
     pub cutoff: OffsetDateTime,
     /// The LSPS running it.
     pub lsps: LspsId,
+    /// The competency units a result must judge, each exactly once and no other: the scheme's
+    /// units in the catalogue when the session was scheduled (see `Scheduling::schedule`).
+    /// Empty only for a session scheduled before the catalogue listed units; its results may
+    /// then name any units.
+    pub units: Vec<CompetencyUnit>,
 }
 
 impl Plan {

@@ -94,6 +94,8 @@ fn session(error: &E) -> Problem {
         E::DecisionForNoShow => (StatusCode::CONFLICT, "decision-for-no-show"),
         E::NoUnits => (StatusCode::UNPROCESSABLE_ENTITY, "no-units"),
         E::RepeatedUnit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "repeated-unit"),
+        E::UnknownUnit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown-unit"),
+        E::MissingUnit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "missing-unit"),
         E::InconsistentDecision => (StatusCode::UNPROCESSABLE_ENTITY, "inconsistent-decision"),
         E::UnknownAssessor(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown-assessor"),
         E::NoAssessors => (StatusCode::UNPROCESSABLE_ENTITY, "no-assessors"),

@@ -225,6 +225,8 @@ impl ScheduleForm {
                 served,
                 cutoff: cutoff?,
                 lsps: lsps?,
+                // Scheduling takes the scheme's units from the catalogue.
+                units: Vec::new(),
             })
         })();
         checks.finish(plan)

@@ -291,6 +291,7 @@ pub(super) fn session_json(id: SessionId, state: &Session) -> Value {
         "assessor_ids": plan.assessors.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "served_regions": plan.served.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "lsps_id": plan.lsps.to_string(),
+        "units": plan.units.iter().map(|unit| json!({ "code": unit.code, "title": unit.title })).collect::<Vec<_>>(),
         "seats": seats,
     })
 }

@@ -95,7 +95,9 @@ fn report_field(error: &SchedulingError) -> &'static str {
             E::WrongLsps { .. } => "lsps_id",
             E::ContradictingAttendance { .. } => "attendance",
             E::ContradictingDecision { .. } | E::InconsistentDecision => "decision",
-            E::NoUnits | E::RepeatedUnit(_) => "unit_results",
+            E::NoUnits | E::RepeatedUnit(_) | E::UnknownUnit(_) | E::MissingUnit(_) => {
+                "unit_results"
+            }
             E::UnknownAssessor(_) | E::NoAssessors => "assessor_ids",
             E::DecidedBeforeStart { .. } => "decided_at",
             _ => "",

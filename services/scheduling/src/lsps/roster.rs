@@ -18,7 +18,7 @@ use prost::Message;
 use super::LspsChannel;
 use crate::domain::{Venue, WorkerId};
 use crate::service::Scheduling;
-use crate::wire::{ROSTER_LOCKED, timestamp};
+use crate::wire::{ROSTER_LOCKED, competency_units, timestamp};
 
 /// A candidate's identity as LSPS needs it at the test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,7 @@ pub async fn build_roster(
         assessor_ids: plan.assessors.iter().map(ToString::to_string).collect(),
         candidates,
         lsps_id: plan.lsps.to_string(),
+        units: competency_units(&plan.units),
     })
 }
 

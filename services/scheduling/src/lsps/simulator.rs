@@ -42,7 +42,8 @@ pub struct SimulatorSettings {
     /// Per roster: one result for a session that does not exist and one for a candidate
     /// not on the roster, this many times.
     pub wrong: u32,
-    /// Competency units judged.
+    /// Competency units judged when a roster lists none (a session scheduled before the scheme
+    /// catalogue listed units); otherwise the roster's units are judged, as the contract says.
     pub units: Vec<String>,
 }
 
@@ -328,14 +329,18 @@ impl Simulator {
         session_id: &str,
         kompeten: bool,
     ) -> lsps::AssessmentResultReported {
-        let units = self
-            .settings
-            .units
-            .iter()
+        let codes: Vec<&String> = if roster.units.is_empty() {
+            self.settings.units.iter().collect()
+        } else {
+            roster.units.iter().map(|unit| &unit.code).collect()
+        };
+        let last = codes.len().saturating_sub(1);
+        let units = codes
+            .into_iter()
             .enumerate()
             .map(|(i, unit)| common::UnitResult {
                 unit_code: unit.clone(),
-                judgement: if kompeten || i + 1 < self.settings.units.len() {
+                judgement: if kompeten || i < last {
                     common::UnitJudgement::K as i32
                 } else {
                     common::UnitJudgement::Bk as i32

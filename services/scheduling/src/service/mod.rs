@@ -191,16 +191,24 @@ impl Scheduling {
         }
     }
 
-    /// Plans a session; its assessors' half-hour slots are booked in the same append.
+    /// Plans a session; its assessors' half-hour slots are booked in the same append. The
+    /// session takes its scheme's competency units from the catalogue in force (whatever the
+    /// plan carried): the units its results will be judged against, also after the catalogue
+    /// changes.
     pub async fn schedule(
         &self,
         context: &CommandContext,
         session: SessionId,
         plan: Plan,
     ) -> Result<Executed<Session>, SchedulingError> {
+        let units = self
+            .schemes
+            .units(&plan.scheme.code)
+            .ok_or_else(|| SchedulingError::UnknownScheme(plan.scheme.code.clone()))?
+            .to_vec();
         let command = SessionCommand::Schedule {
             session,
-            plan,
+            plan: Plan { units, ..plan },
             now: context.occurred_at,
             limits: self.limits(),
         };

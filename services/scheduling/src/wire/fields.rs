@@ -6,7 +6,9 @@ use kesos_regions::{EDITION, RegionCode};
 use time::{Date, Month, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, Decision, ExternalId, ReturnReason, SchemeRef, UnitResult};
+use crate::domain::{
+    Attendance, CompetencyUnit, Decision, ExternalId, ReturnReason, SchemeRef, UnitResult,
+};
 
 /// What is wrong with a field, for a decode error.
 pub(crate) type Bad = String;
@@ -95,6 +97,29 @@ pub(crate) fn scheme_of(value: Option<common::Scheme>) -> Result<SchemeRef, Bad>
         category: value.category,
         level: value.level,
     })
+}
+
+/// A session's competency units as protobuf messages (the event's and the roster's).
+pub fn competency_units(values: &[CompetencyUnit]) -> Vec<common::CompetencyUnit> {
+    values
+        .iter()
+        .map(|unit| common::CompetencyUnit {
+            code: unit.code.clone(),
+            title: unit.title.clone(),
+        })
+        .collect()
+}
+
+/// A stored session's competency units, as they were checked against the catalogue when the
+/// session was scheduled.
+pub(crate) fn competency_units_of(values: Vec<common::CompetencyUnit>) -> Vec<CompetencyUnit> {
+    values
+        .into_iter()
+        .map(|unit| CompetencyUnit {
+            code: unit.code,
+            title: unit.title,
+        })
+        .collect()
 }
 
 /// `Attendance` as its protobuf number.

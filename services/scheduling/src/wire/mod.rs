@@ -9,8 +9,8 @@ mod session;
 mod tests;
 
 pub use fields::{
-    attendance, attendance_of, date_of, decision, decision_of, instant_of, timestamp, units,
-    units_of,
+    attendance, attendance_of, competency_units, date_of, decision, decision_of, instant_of,
+    timestamp, units, units_of,
 };
 
 /// Prefix of every scheduling event type (and NATS subject).

@@ -58,6 +58,7 @@ fn scheduled(session: SessionId, plan: &Plan) -> pb::SessionScheduled {
         served_regions: plan.served.iter().filter_map(region_ref).collect(),
         reschedule_cutoff: timestamp(plan.cutoff),
         lsps_id: plan.lsps.to_string(),
+        units: competency_units(&plan.units),
     }
 }
 
@@ -89,6 +90,7 @@ fn plan_of(m: pb::SessionScheduled) -> Result<(SessionId, Plan), Bad> {
             served,
             cutoff: instant_of("reschedule_cutoff", m.reschedule_cutoff)?,
             lsps: external_of("lsps_id", &m.lsps_id)?,
+            units: competency_units_of(m.units),
         },
     ))
 }

@@ -37,6 +37,10 @@ fn plan(venue: Venue) -> Plan {
         served: vec![region("32"), region("33.01")],
         cutoff: datetime!(2026-11-24 08:00 UTC),
         lsps: ExternalId::parse("LSPS-1").unwrap(),
+        units: vec![CompetencyUnit {
+            code: "TKS-AS.01".into(),
+            title: "Menerapkan nilai dan etika".into(),
+        }],
     }
 }
 

@@ -314,6 +314,8 @@ async fn schedule_sessions(
             served: vec![region.province()],
             cutoff: starts - time::Duration::days(7),
             lsps: ExternalId::parse("LSPS-BENCH")?,
+            // Scheduling takes the scheme's units from the catalogue.
+            units: Vec::new(),
         };
         let session = SessionId(Uuid::now_v7());
         scheduling
@@ -362,15 +364,22 @@ async fn ingest_results(
                 .session(*session)
                 .await?
                 .context("a scheduled session is missing")?;
+            // Every unit of the session's scheme judged K, as a real result judges them all.
+            let unit_results: Vec<common::UnitResult> = state
+                .plan
+                .iter()
+                .flat_map(|plan| &plan.units)
+                .map(|unit| common::UnitResult {
+                    unit_code: unit.code.clone(),
+                    judgement: common::UnitJudgement::K as i32,
+                })
+                .collect();
             for candidate in state.seats.keys() {
                 let result = lsps::AssessmentResultReported {
                     message_id: Uuid::now_v7().to_string(),
                     session_id: session.to_string(),
                     candidate_id: candidate.to_string(),
-                    unit_results: vec![common::UnitResult {
-                        unit_code: "U01".into(),
-                        judgement: common::UnitJudgement::K as i32,
-                    }],
+                    unit_results: unit_results.clone(),
                     decision: common::AssessmentDecision::Kompeten as i32,
                     assessor_ids: plan
                         .assessors
