@@ -6,7 +6,8 @@
 //! Distributed: enrollment, scheduling, certification and progress each run as their own
 //! process (`KESOS_SERVICES`) on PostgreSQL and NATS JetStream, with the LSPS simulator as a
 //! fifth, once on the open loopback server and once on a server with the shipped accounts where
-//! each process logs in as its own NATS user. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
+//! each process logs in as its own NATS user and the LSPS follows the integration guide's worked
+//! example as written (`proto/kesos/lsps/v1/README.md`). Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 use support::journey::{
     embedded, enroll, lock, record_kompeten_results, seat_everyone, token, var,
 };
-use support::{Client, Process, eventually, kesos};
+use support::{Client, Process, eventually, guide, kesos};
 
 /// The counts the journey must produce, per region and measure.
 fn expected() -> Vec<(&'static str, &'static str, i64)> {
@@ -80,6 +81,15 @@ async fn figures(progress: &Client, base: &str) -> Vec<Value> {
 /// The variables that log a process in to NATS, by the process's role.
 type Login = Box<dyn Fn(&str) -> Vec<(String, String)> + Send + Sync>;
 
+/// How the journey plays the LSPS.
+enum Lsps {
+    /// `kesos lsps-sim` with the test's flags, every result sent twice: eleven reports.
+    Simulator,
+    /// The integration guide's worked example, its commands run as written from the desk where
+    /// its step 1 made the LSPS's key: six reports, and the line the guide shows.
+    Guide(guide::Desk),
+}
+
 /// The NATS server a distributed journey runs on, and how each of its processes logs in.
 struct Nats {
     url: String,
@@ -90,6 +100,8 @@ struct Nats {
     login: Login,
     /// The LSPS the simulator plays.
     lsps: &'static str,
+    /// How it is played.
+    answering: Lsps,
 }
 
 /// Imports, nominates, seats, answers as LSPS and certifies, with enrollment, scheduling,
@@ -174,36 +186,65 @@ async fn distributed_journey(nats: Nats) {
     scheduling.crash_and_restart().await;
     lock(&api, &scheduling.base, &session_id).await;
     progress.crash_and_restart().await;
-    let answered = kesos(
-        // As an LSPS runs it: NATS settings only, no kesos database.
-        &env.iter()
-            .filter(|(name, _)| name.starts_with("KESOS_NATS_"))
-            .cloned()
-            .chain((nats.login)("lsps-sim"))
-            .collect::<Vec<_>>(),
-        &[
-            "lsps-sim",
-            "--lsps",
-            nats.lsps,
-            "--pass-rate",
-            "1",
-            "--no-show-rate",
-            "0",
-            "--duplicates",
-            "--rosters",
-            "1",
-        ],
-        &dir,
-    );
-    assert!(
-        answered.contains("kompeten 5 "),
-        "the simulator judged all five: {answered}"
-    );
-    // Eleven reports (attendance, five results, each result twice), each answered by kesos.
-    assert!(
-        answered.contains("accepted 6 · already recorded 5 · rejected 0 · unanswered 0"),
-        "kesos answered every report: {answered}"
-    );
+    let reports = match &nats.answering {
+        Lsps::Simulator => {
+            let answered = kesos(
+                // As an LSPS runs it: NATS settings only, no kesos database.
+                &env.iter()
+                    .filter(|(name, _)| name.starts_with("KESOS_NATS_"))
+                    .cloned()
+                    .chain((nats.login)("lsps-sim"))
+                    .collect::<Vec<_>>(),
+                &[
+                    "lsps-sim",
+                    "--lsps",
+                    nats.lsps,
+                    "--pass-rate",
+                    "1",
+                    "--no-show-rate",
+                    "0",
+                    "--duplicates",
+                    "--rosters",
+                    "1",
+                ],
+                &dir,
+            );
+            assert!(
+                answered.contains("kompeten 5 "),
+                "the simulator judged all five: {answered}"
+            );
+            // Eleven reports (attendance, five results, each result twice), each answered.
+            assert!(
+                answered.contains("accepted 6 · already recorded 5 · rejected 0 · unanswered 0"),
+                "kesos answered every report: {answered}"
+            );
+            11
+        }
+        Lsps::Guide(desk) => {
+            // Step 3, as written; steps 4 and 5 say what it prints.
+            let answered = desk.run(&guide::block(3), &nats.url);
+            assert!(
+                answered.contains(&guide::printed_line()),
+                "the simulator printed what the guide shows ({}): {answered}",
+                guide::printed_line()
+            );
+            // Step 5: a token for the LSPS reads each seat present and kompeten.
+            let lsps_token = kesos(
+                &cli_env,
+                &["token", "issue", "--role", "lsps", "--lsps", nats.lsps],
+                &dir,
+            );
+            let (status, session) = Client::new(lsps_token.lines().next().unwrap().trim())
+                .get(&format!("{}/v1/sessions/{session_id}", scheduling.base))
+                .await;
+            assert_eq!(status, 200, "{session}");
+            for seat in session["seats"].as_array().unwrap() {
+                assert_eq!(seat["attendance"], json!("present"), "{session}");
+                assert_eq!(seat["decision"], json!("kompeten"), "{session}");
+            }
+            6
+        }
+    };
     // The same answers read over HTTP, in report order.
     let (status, answers) = api
         .get(&format!(
@@ -212,7 +253,7 @@ async fn distributed_journey(nats: Nats) {
         ))
         .await;
     assert_eq!(status, 200, "{answers}");
-    assert_eq!(answers["total"], json!(11), "{answers}");
+    assert_eq!(answers["total"], json!(reports), "{answers}");
     let statuses: Vec<&str> = answers["items"]
         .as_array()
         .unwrap()
@@ -335,6 +376,7 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
         ]),
         login: Box::new(|_| Vec::new()),
         lsps: "LSPS-SIM",
+        answering: Lsps::Simulator,
     })
     .await;
 }
@@ -343,11 +385,27 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
 /// `deploy/nats/accounts.conf`, every process logged in with its own NKey. The enrollment
 /// process logs in as `kesos`, the all-in-one user, because its relay still publishes every
 /// service's events (a relay per service is issue 23's); scheduling, certification and progress
-/// log in as themselves, the simulator as LSPS-PEKSOS.
+/// log in as themselves. The LSPS follows the integration guide's worked example as written: its
+/// step 1 makes the key pair, the operators start the server with the public key it printed,
+/// and its step 3 runs the simulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_logged_in_as_its_own_user()
-{
-    let server = std::sync::Arc::new(SecuredNats::start());
+async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_as_its_own_user_and_the_lsps_as_the_guide_says()
+ {
+    let desk = guide::Desk::new();
+    let printed = desk.run(&guide::block(1), "");
+    let public_key = printed
+        .lines()
+        .find(|line| line.starts_with('U'))
+        .unwrap_or_default()
+        .trim();
+    assert!(
+        public_key.starts_with('U') && guide::holds_a_user_seed(&desk.file("lsps-peksos.nk")),
+        "step 1 prints a public user key and keeps the seed: {printed}"
+    );
+    let server = std::sync::Arc::new(SecuredNats::start_with_public_keys(&[(
+        "LSPS-PEKSOS",
+        public_key,
+    )]));
     let seeds = server.clone();
     distributed_journey(Nats {
         url: server.url(),
@@ -355,7 +413,6 @@ async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_logged_i
         login: Box::new(move |process| {
             let user = match process {
                 "cli" | "enrollment" => "kesos",
-                "lsps-sim" => "LSPS-PEKSOS",
                 service => service,
             };
             vec![var(
@@ -364,6 +421,7 @@ async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_logged_i
             )]
         }),
         lsps: "LSPS-PEKSOS",
+        answering: Lsps::Guide(desk),
     })
     .await;
 }

@@ -11,6 +11,7 @@ use kesos_testkit::free_port;
 use serde_json::Value;
 
 pub mod browser;
+pub mod guide;
 pub mod journey;
 
 /// The kesos binary of this workspace, built once per test run if needed.

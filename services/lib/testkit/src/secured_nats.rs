@@ -95,6 +95,13 @@ pub struct SecuredNats {
 impl SecuredNats {
     /// Starts the server and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with_public_keys(&[])
+    }
+
+    /// Starts the server with the public keys of some users made elsewhere (as an LSPS makes
+    /// its own key pair and sends the operators only the public key): `(user, public key)`.
+    /// The other users get a pair made here; the seeds of the given ones stay with their makers.
+    pub fn start_with_public_keys(given: &[(&str, &str)]) -> Self {
         let dir = OwnNats::directory();
         let accounts =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../deploy/nats/accounts.conf");
@@ -102,6 +109,10 @@ impl SecuredNats {
         let mut env = Vec::new();
         let mut seeds = Vec::new();
         for (user, variable) in USERS {
+            if let Some((_, public_key)) = given.iter().find(|(name, _)| *name == user) {
+                env.push((variable, (*public_key).to_owned()));
+                continue;
+            }
             let pair = nkeys::KeyPair::new_user();
             env.push((variable, pair.public_key()));
             let seed = pair.seed().unwrap();
@@ -128,7 +139,9 @@ impl SecuredNats {
             .iter()
             .find(|(name, _)| *name == user)
             .map(|(_, seed)| seed.clone())
-            .unwrap_or_else(|| panic!("{user} is not a user of accounts.conf"))
+            .unwrap_or_else(|| {
+                panic!("{user} is not a user of accounts.conf, or its key was made elsewhere")
+            })
     }
 
     /// A file holding the NKey seed of `user`, for `KESOS_NATS_NKEY_SEED_FILE`.
