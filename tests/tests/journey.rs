@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::journey::{
     embedded, enroll, lock, record_kompeten_results, seat_everyone, token, var,
 };
-use support::{Client, Process, eventually, guide, kesos};
+use support::{Client, Process, eventually, family, guide, kesos};
 
 /// The counts the journey must produce, per region and measure.
 fn expected() -> Vec<(&'static str, &'static str, i64)> {
@@ -102,6 +102,49 @@ struct Nats {
     lsps: &'static str,
     /// How it is played.
     answering: Lsps,
+}
+
+/// Every family of `deploy/observability/README.md` is served by the journey's processes: each
+/// counter and histogram above zero (dead letters only where the LSPS sent wrong reports), each
+/// gauge present. Counters start again with a process, so the families are summed over all four.
+async fn metrics_cover_the_journey(processes: &[&Process], dead_letters: bool) {
+    let mut scrapes = Vec::new();
+    for process in processes {
+        scrapes.push(process.metrics().await);
+    }
+    let total = |name: &str| {
+        scrapes
+            .iter()
+            .filter_map(|scrape| family(scrape, name))
+            .reduce(|sum, value| sum + value)
+    };
+    let mut counted = vec![
+        "kesos_build_info",
+        "kesos_ready",
+        "kesos_http_requests_total",
+        "kesos_http_request_duration_seconds_count",
+        "kesos_store_appends_total",
+        "kesos_store_append_events_count",
+        "kesos_store_append_duration_seconds_count",
+        "kesos_relay_published_total",
+        "kesos_import_rows_total",
+    ];
+    if dead_letters {
+        counted.push("kesos_dead_letters_total");
+    }
+    for name in counted {
+        assert!(
+            total(name).is_some_and(|value| value > 0.0),
+            "{name} is missing or zero: {scrapes:#?}"
+        );
+    }
+    for name in [
+        "kesos_relay_lag_events",
+        "kesos_consumer_pending_messages",
+        "kesos_consumer_redeliveries_total",
+    ] {
+        assert!(total(name).is_some(), "{name} is missing: {scrapes:#?}");
+    }
 }
 
 /// Imports, nominates, seats, answers as LSPS and certifies, with enrollment, scheduling,
@@ -204,6 +247,8 @@ async fn distributed_journey(nats: Nats) {
                     "--no-show-rate",
                     "0",
                     "--duplicates",
+                    "--wrong",
+                    "1",
                     "--rosters",
                     "1",
                 ],
@@ -213,12 +258,13 @@ async fn distributed_journey(nats: Nats) {
                 answered.contains("kompeten 5 "),
                 "the simulator judged all five: {answered}"
             );
-            // Eleven reports (attendance, five results, each result twice), each answered.
+            // Thirteen reports (attendance, five results, each result twice, and two wrong
+            // ones: a session that does not exist, a candidate not on the roster), each answered.
             assert!(
-                answered.contains("accepted 6 · already recorded 5 · rejected 0 · unanswered 0"),
+                answered.contains("accepted 6 · already recorded 5 · rejected 2 · unanswered 0"),
                 "kesos answered every report: {answered}"
             );
-            11
+            13
         }
         Lsps::Guide(desk) => {
             // Step 3, as written; steps 4 and 5 say what it prints.
@@ -339,6 +385,21 @@ async fn distributed_journey(nats: Nats) {
     );
     let verified = kesos(&cli_env, &["audit", "verify"], &dir);
     assert!(verified.starts_with("intact"), "{verified}");
+
+    // The same file over HTTP registers nobody twice, and counts its rows.
+    let (status, report) = api
+        .upload(
+            &format!("{}/v1/imports/workers", enrollment.base),
+            std::fs::read(support::journey::sample()).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["unchanged"], json!(10), "{report}");
+    metrics_cover_the_journey(
+        &[&enrollment, &scheduling, &certification, &progress],
+        matches!(nats.answering, Lsps::Simulator),
+    )
+    .await;
 
     for process in [
         &mut enrollment,

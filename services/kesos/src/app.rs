@@ -45,6 +45,8 @@ pub struct Application {
     relay: Option<Relay>,
     checkpoint_every: Duration,
     description: String,
+    /// `/metrics`: its listener and the recorder's handle, when `KESOS_METRICS_LISTEN` is set.
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
 }
 
 impl Application {
@@ -52,6 +54,14 @@ impl Application {
     /// mode and binds the HTTP listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let mode = config.mode()?;
+        // First, so that what opening records (appends, consumers) is counted.
+        let metrics = match config.metrics_listen {
+            Some(address) => Some((
+                crate::metrics::bind(address).await?,
+                crate::metrics::install(&config.service_name)?,
+            )),
+            None => None,
+        };
         let store = open_store(config, mode).await?;
         store.migrate_consumers().await?;
         let signing_key = keys::load_or_create_signing_key(config, mode)?;
@@ -172,6 +182,7 @@ impl Application {
             relay,
             checkpoint_every: Duration::from_secs(config.checkpoint_interval_secs),
             description,
+            metrics,
         })
     }
 
@@ -276,6 +287,7 @@ impl Application {
             scheduling: self.scheduling,
             names: Some(Arc::new(EnrollmentNames(self.enrollment.clone()))),
         };
+        let state = self.state.clone();
         let mut routes = http::router(self.state);
         if runs(Service::Enrollment) {
             routes = routes.merge(kesos_enrollment::http::router(self.enrollment));
@@ -289,10 +301,21 @@ impl Application {
         if runs(Service::Progress) {
             routes = routes.merge(kesos_progress::http::router(self.progress));
         }
-        let routes = routes
+        let mut routes = routes
             .merge(kesos_dashboard::router())
             .merge(kesos_auth::routes::router(self.gate.clone()))
             .layer(self.gate.layer());
+        if let Some((listener, handle)) = self.metrics {
+            tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+            // Outside the gate, so refused requests are counted too.
+            routes = routes.layer(axum::middleware::from_fn(kesos_http::metrics::measure));
+            background.spawn(crate::metrics::serve(
+                listener,
+                handle,
+                state,
+                shutdown.clone(),
+            ));
+        }
         tracing::info!(
             keys = self.gate.key_count(),
             "every route needs a bearer token but /healthz /readyz /openapi.json and public \

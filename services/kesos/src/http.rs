@@ -223,15 +223,25 @@ async fn health() -> Json<serde_json::Value> {
 /// The public answer of a process that is not ready: a fixed text, because `/readyz` needs no
 /// token and a store's error names databases, tables, hosts and users. The cause goes to the
 /// log.
-fn not_ready() -> Response {
-    Problem::unavailable("kesos is not ready; the operator finds the cause in its log")
-        .into_response()
+async fn ready(State(state): State<AppState>) -> Response {
+    match readiness(&state).await {
+        Ok(nats) => Json(
+            json!({ "status": "ready", "mode": state.mode.to_string(), "store": "ok", "nats": nats }),
+        )
+        .into_response(),
+        Err(problem) => problem.into_response(),
+    }
 }
 
-async fn ready(State(state): State<AppState>) -> Response {
+/// Whether the process is ready: its store readable, NATS connected (distributed mode), no
+/// consumer stalled. Answers NATS's state for `/readyz`, or the 503 and logs why. Shared by
+/// `/readyz` and the `kesos_ready` metric.
+pub async fn readiness(state: &AppState) -> Result<&'static str, Problem> {
+    let not_ready =
+        || Problem::unavailable("kesos is not ready; the operator finds the cause in its log");
     if let Err(error) = state.store.head_position().await {
         tracing::warn!(%error, "not ready: the event store cannot be read");
-        return not_ready();
+        return Err(not_ready());
     }
     let nats = match &state.nats {
         None => "not used (embedded mode)",
@@ -240,7 +250,7 @@ async fn ready(State(state): State<AppState>) -> Response {
         }
         Some(client) => {
             tracing::warn!(state = %client.connection_state(), "not ready: NATS is not connected");
-            return not_ready();
+            return Err(not_ready());
         }
     };
     let stalled = state.stalls.current();
@@ -251,11 +261,11 @@ async fn ready(State(state): State<AppState>) -> Response {
                 reason = %stall.reason, "not ready: a consumer is stalled"
             );
         }
-        return Problem::unavailable("a consumer is stalled on a transient failure; see the log")
-            .into_response();
+        return Err(Problem::unavailable(
+            "a consumer is stalled on a transient failure; see the log",
+        ));
     }
-    Json(json!({ "status": "ready", "mode": state.mode.to_string(), "store": "ok", "nats": nats }))
-        .into_response()
+    Ok(nats)
 }
 
 async fn log_status(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {

@@ -14,6 +14,7 @@ pub mod http;
 pub mod import;
 pub mod keys;
 pub mod lsps_sim;
+pub mod metrics;
 pub mod nats;
 pub mod open;
 pub mod openapi;

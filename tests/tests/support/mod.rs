@@ -59,11 +59,16 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `kesos serve` with `env` plus its own HTTP port, and waits for `/healthz`.
+    /// Starts `kesos serve` with `env` plus its own HTTP and metrics ports, and waits for
+    /// `/healthz`.
     pub async fn start(name: &str, env: &[(String, String)], dir: &Path) -> Self {
         let port = free_port();
         let mut env = env.to_vec();
         env.push(("KESOS_HTTP_LISTEN".into(), format!("127.0.0.1:{port}")));
+        env.push((
+            "KESOS_METRICS_LISTEN".into(),
+            format!("127.0.0.1:{}", free_port()),
+        ));
         let mut process = Self {
             name: name.to_owned(),
             base: format!("http://127.0.0.1:{port}"),
@@ -73,6 +78,21 @@ impl Process {
         };
         process.spawn().await;
         process
+    }
+
+    /// The process's `/metrics`, in the Prometheus text format.
+    pub async fn metrics(&self) -> String {
+        let address = self
+            .env
+            .iter()
+            .find(|(name, _)| name == "KESOS_METRICS_LISTEN")
+            .map(|(_, address)| address.clone())
+            .unwrap();
+        let response = reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.text().await.unwrap()
     }
 
     async fn spawn(&mut self) {
@@ -175,6 +195,19 @@ impl Client {
         answer(response).await
     }
 
+    /// Posts a file's bytes as the request body (an import's upload).
+    pub async fn upload(&self, url: &str, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
     pub async fn post(&self, url: &str, body: &Value, key: &str) -> (u16, Value) {
         let response = self
             .http
@@ -187,6 +220,22 @@ impl Client {
             .unwrap();
         answer(response).await
     }
+}
+
+/// The sum of a family's samples in a Prometheus text scrape (`name` exactly, so a histogram is
+/// read through its `_count`), and whether any sample of it was there at all.
+pub fn family(scrape: &str, name: &str) -> Option<f64> {
+    let mut found = None;
+    for line in scrape.lines().filter(|line| !line.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let sample_name = series.split('{').next().unwrap_or_default();
+        if sample_name == name {
+            *found.get_or_insert(0.0) += value.parse::<f64>().unwrap();
+        }
+    }
+    found
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {

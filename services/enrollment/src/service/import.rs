@@ -368,6 +368,14 @@ impl Enrollment {
         }
         report.errors.sort_by_key(|e| e.row);
         self.directory_reaches(last_position).await;
+        for (outcome, rows) in [
+            ("imported", report.stored),
+            ("unchanged", report.unchanged),
+            ("rejected", report.rejected_rows),
+        ] {
+            metrics::counter!("kesos_import_rows_total", "outcome" => outcome)
+                .increment(rows as u64);
+        }
         Ok(report)
     }
 

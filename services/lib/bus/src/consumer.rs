@@ -445,7 +445,10 @@ impl Consumer {
     ) -> Result<(), BusError> {
         let delivered = match &incoming.content {
             Ok(delivered) => delivered,
-            Err(reason) => return self.dead_letter(feed, incoming, reason).await,
+            Err(reason) => {
+                crate::jetstream::record_dead_letter(&self.name, "undecodable");
+                return self.dead_letter(feed, incoming, reason).await;
+            }
         };
         let mut attempt = 0;
         let since = Instant::now();
@@ -458,6 +461,7 @@ impl Consumer {
                 }
                 Err(Failure::Permanent(reason)) => {
                     self.stalls.clear(&self.name);
+                    crate::jetstream::record_dead_letter(&self.name, "refused");
                     return self.dead_letter(feed, incoming, &reason).await;
                 }
                 Err(Failure::Transient(reason)) => {

@@ -135,6 +135,19 @@ impl Relay {
             .map_err(BusError::nats)
     }
 
+    /// One step in the metrics: `kesos_relay_published_total` and `kesos_relay_lag_events`, the
+    /// log's head less the published cursor (left as it was when the head cannot be read).
+    async fn record(&self, step: &Relayed) {
+        let relay = self.settings.cursor_name();
+        metrics::counter!("kesos_relay_published_total", "relay" => relay.clone())
+            .increment(step.published as u64);
+        match self.store.head_position().await {
+            Ok(head) => metrics::gauge!("kesos_relay_lag_events", "relay" => relay)
+                .set(head.saturating_sub(step.cursor) as f64),
+            Err(error) => tracing::debug!(%error, "relay lag not measured"),
+        }
+    }
+
     /// Relays until `shutdown` completes. Failures (NATS or the database away) are logged and
     /// retried with backoff; the cursor only ever moves past acknowledged events.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
@@ -142,7 +155,11 @@ impl Relay {
         let mut appended = self.store.appended();
         let mut failures = 0_u32;
         loop {
-            let wait = match self.step().await {
+            let stepped = self.step().await;
+            if let Ok(step) = &stepped {
+                self.record(step).await;
+            }
+            let wait = match stepped {
                 Ok(step) if step.published > 0 => {
                     failures = 0;
                     tracing::debug!(published = step.published, cursor = step.cursor, "relayed");

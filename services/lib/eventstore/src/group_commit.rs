@@ -195,6 +195,21 @@ async fn next_batch(shared: &Shared, requests: &mut Vec<Request>, last_batch: us
     }
 }
 
+/// One committed batch in the store's metrics: the appends it carried
+/// (`kesos_store_appends_total`), its events (`kesos_store_append_events`) and its time to
+/// commit (`kesos_store_append_duration_seconds`); a batch that failed counts in
+/// `kesos_store_append_failures_total` instead.
+fn record_batch(commands: &[AppendCommand], took: std::time::Duration, committed: bool) {
+    if !committed {
+        metrics::counter!("kesos_store_append_failures_total").increment(1);
+        return;
+    }
+    let events: usize = commands.iter().map(|command| command.events.len()).sum();
+    metrics::counter!("kesos_store_appends_total").increment(commands.len() as u64);
+    metrics::histogram!("kesos_store_append_events").record(events as f64);
+    metrics::histogram!("kesos_store_append_duration_seconds").record(took.as_secs_f64());
+}
+
 async fn run(mut writer: impl BatchWriter, shared: Arc<Shared>) {
     let mut requests = Vec::with_capacity(MAX_BATCH);
     let mut last_batch = 1;
@@ -209,7 +224,9 @@ async fn run(mut writer: impl BatchWriter, shared: Arc<Shared>) {
             .map(|request| (request.command, request.reply))
             .unzip();
         shared.writing.fetch_add(1, Ordering::AcqRel);
+        let started = std::time::Instant::now();
         let written = writer.write_batch(&commands).await;
+        record_batch(&commands, started.elapsed(), written.is_ok());
         shared.writing.fetch_sub(1, Ordering::AcqRel);
         shared.written.notify_waiters();
         match written {

@@ -9,6 +9,7 @@ pub mod body;
 pub mod context;
 pub mod extract;
 pub mod idempotency;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod problem;

@@ -84,6 +84,10 @@ pub struct Config {
     pub nats_tls_key_file: Option<PathBuf>,
     /// Address the HTTP API binds; port 0 asks the OS for a free port.
     pub http_listen: SocketAddr,
+    /// Address that serves `/metrics` in the Prometheus text format, without a token
+    /// (`KESOS_METRICS_LISTEN`): bind it to the network Prometheus scrapes from. Unset, no
+    /// metrics listener.
+    pub metrics_listen: Option<SocketAddr>,
     /// Shape of the log lines on stderr.
     pub log_format: LogFormat,
     /// Tracing filter directives; `RUST_LOG` overrides it when set.
@@ -325,6 +329,7 @@ impl Default for Config {
             nats_lsps_stream: "KESOS_LSPS".to_owned(),
             certification_file: None,
             public_base_url: None,
+            metrics_listen: None,
             services: Services::default(),
             data_dir,
             database_url: None,
@@ -451,6 +456,11 @@ impl Config {
             ("nats_lsps_stream", self.nats_lsps_stream.clone()),
             ("certification_file", path(&self.certification_file)),
             ("public_base_url", text(&self.public_base_url)),
+            (
+                "metrics_listen",
+                self.metrics_listen
+                    .map_or_else(|| "-".to_owned(), |address| address.to_string()),
+            ),
             ("services", self.services.to_string()),
             ("log_format", self.log_format.to_string()),
             ("token_key_file", path(&self.token_key_file)),
@@ -551,6 +561,7 @@ impl fmt::Debug for Config {
             .field("nats_lsps_stream", &self.nats_lsps_stream)
             .field("certification_file", &self.certification_file)
             .field("public_base_url", &self.public_base_url)
+            .field("metrics_listen", &self.metrics_listen)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
             .field("services", &self.services)
@@ -911,6 +922,24 @@ mod tests {
             error.to_string(),
             "environment variable KESOS_HTTP_LISTEN: invalid http_listen: expected an IP socket \
              address such as 127.0.0.1:8080 or [::]:8080, found \"localhost:80\""
+        );
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_unless_set_and_a_bad_address_is_named() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().metrics_listen, None);
+        let config =
+            Config::load(None, env(&[("KESOS_METRICS_LISTEN", "127.0.0.1:9464")])).unwrap();
+        assert_eq!(
+            config.metrics_listen.map(|address| address.to_string()),
+            Some("127.0.0.1:9464".to_owned())
+        );
+        let error = Config::load(None, env(&[("KESOS_METRICS_LISTEN", "metrics")])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("environment variable KESOS_METRICS_LISTEN: invalid metrics_listen"),
+            "{error}"
         );
     }
 

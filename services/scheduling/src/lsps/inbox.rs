@@ -340,7 +340,9 @@ impl Inbox {
             .map_err(BusError::nats)?;
         let mut messages = Vec::new();
         while let Some(message) = batch.next().await {
-            messages.push(message.map_err(BusError::nats)?);
+            let message = message.map_err(BusError::nats)?;
+            kesos_bus::jetstream::record_delivery(&self.settings.durable, &message);
+            messages.push(message);
         }
         self.record(messages).await
     }
@@ -404,7 +406,8 @@ impl Inbox {
             let Some((kind, parsed)) = parsed else {
                 round.dead += 1;
                 let reason = format!("unexpected subject {}", message.subject);
-                self.dead_letter(message, &reason).await?;
+                self.dead_letter(message, "unexpected-subject", &reason)
+                    .await?;
                 continue;
             };
             let mut report = Identified {
@@ -466,12 +469,16 @@ impl Inbox {
         self.keep_answers(&answered).await?;
         self.send_outcomes(&answered).await?;
         let mut acks = Vec::with_capacity(answered.len());
-        for (message, _, reasons) in &answered {
+        for (message, outcome, reasons) in &answered {
             if reasons.is_empty() {
                 acks.push(message.ack());
             } else {
                 round.dead += 1;
-                self.dead_letter(message, &reasons.join("; ")).await?;
+                let rule = outcome
+                    .refusals
+                    .first()
+                    .map_or("refused", |refusal| refusal.rule.as_str());
+                self.dead_letter(message, rule, &reasons.join("; ")).await?;
             }
         }
         futures::future::try_join_all(acks)
@@ -536,12 +543,15 @@ impl Inbox {
         Ok(())
     }
 
+    /// Dead-letters a report; `rule` is the first rule it broke, the metrics' reason.
     async fn dead_letter(
         &self,
         message: &jetstream::Message,
+        rule: &str,
         reason: &str,
     ) -> Result<(), BusError> {
         tracing::warn!(subject = %message.subject, %reason, "LSPS report dead-lettered");
+        kesos_bus::jetstream::record_dead_letter(&self.settings.durable, rule);
         kesos_bus::jetstream::dead_letter(
             &self.context,
             self.dead_letter_subject.clone(),

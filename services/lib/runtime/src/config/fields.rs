@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 36] = [
+pub(super) const FIELDS: [&str; 37] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -41,6 +41,7 @@ pub(super) const FIELDS: [&str; 36] = [
     "nats_lsps_stream",
     "certification_file",
     "public_base_url",
+    "metrics_listen",
     "checkpoint_interval_secs",
     "service_name",
     "services",
@@ -144,6 +145,7 @@ impl Layered {
             "nats_lsps_stream" => c.nats_lsps_stream = stream_name(raw)?,
             "certification_file" => c.certification_file = optional(raw, path)?,
             "public_base_url" => c.public_base_url = optional(raw, public_url)?,
+            "metrics_listen" => c.metrics_listen = optional(raw, socket_address)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
             "services" => c.services = services(raw)?,

@@ -1,0 +1,37 @@
+//! Request metrics for every route: counted and timed by the route's template (never the raw
+//! path, so an id in a URL does not start a new series), the method and the status.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Counts one request in `kesos_http_requests_total` (method, route, status) and times it in
+/// `kesos_http_request_duration_seconds` (method, route). A request no route matched is
+/// counted under the route `unmatched`. Layer it over the whole router with
+/// `axum::middleware::from_fn(measure)`, outside the access gate, so refusals count too.
+pub async fn measure(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(
+        "kesos_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(
+        "kesos_http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}
