@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -246,7 +246,10 @@ impl TokenVerifier {
             .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
             .map(|bytes| Signature::from_bytes(&bytes))
             .ok_or(TokenError::Malformed)?;
-        key.verify(signed.as_bytes(), &signature)
+        // Strict: refuses a weak (small-order) key and a non-canonical signature, which the
+        // plain check lets through (a trusted-keys file holding the identity point would
+        // otherwise accept a forged token for any claims).
+        key.verify_strict(signed.as_bytes(), &signature)
             .map_err(|_| TokenError::Signature)?;
         let claims: Claims = decode_json(payload)?;
         self.check(&claims, now)?;
@@ -388,6 +391,27 @@ mod tests {
         let verifier = TokenVerifier::new([key(1).verifying_key()], "kesos");
         assert_eq!(verifier.verify(&forged, now()), Err(TokenError::Signature));
         assert!(verifier.verify(&genuine, now()).is_ok());
+    }
+
+    #[test]
+    fn a_token_under_a_weak_trusted_key_with_a_trivial_signature_is_refused() {
+        // The identity point: a valid encoding, of small order. R = identity and S = 0 satisfy
+        // the plain (cofactorless) equation for every message; the strict check refuses them.
+        let mut identity = [0_u8; 32];
+        identity[0] = 1;
+        let weak = VerifyingKey::from_bytes(&identity).unwrap();
+        let genuine =
+            TokenIssuer::new(key(1)).issue(&central(), "kesos", now(), Duration::hours(1));
+        let mut parts = genuine.split('.');
+        let mut header: serde_json::Value = decode_json(parts.next().unwrap()).unwrap();
+        header["kid"] = serde_json::Value::String(key_id(&weak));
+        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
+        let payload = parts.next().unwrap();
+        let mut trivial = [0_u8; 64];
+        trivial[..32].copy_from_slice(&identity);
+        let forged = format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(trivial));
+        let verifier = TokenVerifier::new([weak], "kesos");
+        assert_eq!(verifier.verify(&forged, now()), Err(TokenError::Signature));
     }
 
     #[test]
