@@ -78,6 +78,59 @@ async fn figures(progress: &Client, base: &str) -> Vec<Value> {
     all
 }
 
+/// West Java's table, as a Dinas office takes it away: CSV and XLSX hold the same rows, Kota
+/// Cimahi's with its five certified Peksos, and every row says what it answers.
+async fn the_table_downloads_as_csv_and_xlsx(api: &Client, base: &str) {
+    let mut tables = Vec::new();
+    for (format, media_type) in [
+        ("csv", "text/csv"),
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ] {
+        let (status, served, bytes) = api
+            .download(&format!(
+                "{base}/v1/progress/table?region=32&category=peksos&as_of=2030-01-01&format={format}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        assert!(served.starts_with(media_type), "{served}");
+        tables.push(kesos_spreadsheet::read_table(&bytes).unwrap());
+    }
+    let (csv, xlsx) = (&tables[0], &tables[1]);
+    assert_eq!(csv.headers, xlsx.headers);
+    let cells = |table: &kesos_spreadsheet::Table| -> Vec<Vec<String>> {
+        table
+            .rows
+            .iter()
+            .map(|row| {
+                (0..table.headers.len())
+                    .map(|i| row.cell(i).to_owned())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(cells(csv), cells(xlsx));
+    let column = |name: &str| csv.column(name).unwrap();
+    let rows = cells(csv);
+    assert_eq!(rows[0][column("region_code")], "32");
+    assert_eq!(rows[0][column("row")], "region");
+    let cimahi = rows
+        .iter()
+        .find(|row| row[column("region_code")] == "32.77")
+        .unwrap();
+    assert_eq!(cimahi[column("region_name")], "Kota Cimahi");
+    assert_eq!(cimahi[column("certified")], "5");
+    assert_eq!(cimahi[column("as_of")], "2030-01-01");
+    assert_eq!(cimahi[column("category")], "peksos");
+    let (status, problem) = api
+        .get(&format!("{base}/v1/progress/table?region=32&format=pdf"))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], json!("format"), "{problem}");
+}
+
 /// The variables that log a process in to NATS, by the process's role.
 type Login = Box<dyn Fn(&str) -> Vec<(String, String)> + Send + Sync>;
 
@@ -503,6 +556,7 @@ async fn the_embedded_journey_counts_exactly_also_after_a_crash() {
         counts_match(&api, &base)
     })
     .await;
+    the_table_downloads_as_csv_and_xlsx(&api, &base).await;
     let before = figures(&api, &base).await;
     kesos_process.stop();
     let replayed = kesos(&env, &["replay"], &dir);

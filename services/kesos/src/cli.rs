@@ -33,6 +33,12 @@ pub enum Command {
     /// Rebuild every read model of regional progress from the event log (into fresh tables,
     /// swapped in only when complete; safe while kesos serves), with a progress bar.
     Replay,
+    /// Write a report to a file, as the dashboard's downloads do.
+    Report {
+        /// The report.
+        #[command(subcommand)]
+        report: ReportKind,
+    },
     /// Check that history was not altered, or sign a checkpoint.
     Audit {
         /// The audit action.
@@ -107,6 +113,44 @@ pub enum Command {
         /// The dead-letter action.
         #[command(subcommand)]
         action: crate::dead_letters::DeadLettersAction,
+    },
+}
+
+/// `kesos report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// A region's progress table (the region and each child region: every measure, the
+    /// target and the rates, with the question on every row) as CSV or XLSX, the same as
+    /// `GET /v1/progress/table` answers central operations.
+    Progress {
+        /// Province `PP` or kabupaten/kota `PP.KK`; absent: the nation.
+        #[arg(long)]
+        region: Option<String>,
+        /// peksos, tks, penyuluh_sosial or relawan_sosial.
+        #[arg(long)]
+        category: Option<String>,
+        /// A worker role code, e.g. pendamping_pkh.
+        #[arg(long)]
+        role: Option<String>,
+        /// A scheme code, e.g. PEKSOS-GENERALIS.
+        #[arg(long)]
+        scheme: Option<String>,
+        /// Business date YYYY-MM-DD: what was true by the end of that day.
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        /// RFC 3339 instant: only what had been recorded by then.
+        #[arg(long = "known-at")]
+        known_at: Option<String>,
+        /// The target year (default: the as-of year, or this year).
+        #[arg(long)]
+        year: Option<String>,
+        /// csv or xlsx.
+        #[arg(long)]
+        format: String,
+        /// The file to write; default: the report's own name in the current directory
+        /// (`progress-32-77-2021-06-30.xlsx`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -246,6 +290,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay => {
             init_tracing(config.log_format, &config.log_filter)?;
             crate::progress::replay_command(&config, &mut out).await
+        }
+        Command::Report {
+            report:
+                ReportKind::Progress {
+                    region,
+                    category,
+                    role,
+                    scheme,
+                    as_of,
+                    known_at,
+                    year,
+                    format,
+                    out: file,
+                },
+        } => {
+            let params = [
+                ("region", region),
+                ("category", category),
+                ("role", role),
+                ("scheme", scheme),
+                ("as_of", as_of),
+                ("known_at", known_at),
+                ("year", year),
+                ("format", Some(format)),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|value| (name.to_owned(), value)))
+            .collect();
+            crate::progress::report_command(&config, params, file, &mut out).await
         }
         Command::Audit {
             action: AuditAction::Verify,

@@ -86,6 +86,44 @@ pub fn start_background(
     });
 }
 
+/// `kesos report progress`: the region's table, as `GET /v1/progress/table` answers central
+/// operations, written to `file` (default: the table's own name). A bad parameter is named as
+/// the API names it: `region: … (region.format)`.
+pub async fn report_command(
+    config: &Config,
+    params: std::collections::BTreeMap<String, String>,
+    file: Option<std::path::PathBuf>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mode = config.mode()?;
+    let store = open_store(config, mode).await?;
+    let progress = open_progress(config, &store).await?;
+    let table = kesos_progress::http::table_for_operators(&progress, params)
+        .await
+        .map_err(|problem| {
+            let named: Vec<String> = problem
+                .errors
+                .iter()
+                .map(|error| format!("{}: {} ({})", error.field, error.detail, error.rule))
+                .collect();
+            match named.is_empty() {
+                true => anyhow::anyhow!("{}", problem.detail),
+                false => anyhow::anyhow!("{}", named.join("; ")),
+            }
+        })?;
+    let file = file.unwrap_or_else(|| std::path::PathBuf::from(&table.file_name));
+    std::fs::write(&file, &table.bytes)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    writeln!(
+        out,
+        "wrote {} ({}, {} bytes)",
+        file.display(),
+        table.media_type,
+        table.bytes.len()
+    )?;
+    Ok(())
+}
+
 /// `kesos replay`: rebuilds every read model of progress from the event log into fresh tables,
 /// swapped in when complete; progress on stderr, the summary on `out`.
 pub async fn replay_command(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -249,6 +249,12 @@ const TABLE: &[Row] = &[
     // progress
     row("GET", "/v1/progress?region={region}", "CDA", 200),
     row("GET", "/v1/progress/series?region={region}", "CDA", 200),
+    row(
+        "GET",
+        "/v1/progress/table?region={region}&format=csv",
+        "CDA",
+        200,
+    ),
     row("GET", "/v1/progress/status", "CA", 200),
     row("GET", "/v1/audit/workers/{any}/history", "CA", 404),
 ];

@@ -230,6 +230,58 @@ fn importing_the_sample_file_registers_everyone_and_importing_it_again_nobody() 
 }
 
 #[test]
+fn a_progress_report_is_written_as_csv_or_xlsx_and_a_bad_parameter_is_one_line() {
+    let file = SqliteFile::create();
+    let dir = file.path.parent().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../enrollment/samples/workers.csv");
+    let env = [("KESOS_DATA_DIR", dir.to_str().unwrap())];
+    let imported = run(dir, &["import", "workers", sample.to_str().unwrap()], &env);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let replayed = run(dir, &["replay"], &env);
+    assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+    let mut tables = Vec::new();
+    for format in ["csv", "xlsx"] {
+        let written = run(
+            dir,
+            &["report", "progress", "--region", "32", "--format", format],
+            &env,
+        );
+        assert!(written.status.success(), "{}", text(&written.stderr));
+        let name = format!("progress-32-now.{format}");
+        assert!(text(&written.stdout).starts_with(&format!("wrote {name}")));
+        tables
+            .push(kesos_spreadsheet::read_table(&std::fs::read(dir.join(name)).unwrap()).unwrap());
+    }
+    let (csv, xlsx) = (&tables[0], &tables[1]);
+    assert_eq!(csv.headers, xlsx.headers);
+    let code = csv.column("region_code").unwrap();
+    let registered = csv.column("registered").unwrap();
+    let cimahi = csv
+        .rows
+        .iter()
+        .find(|row| row.cell(code) == "32.77")
+        .unwrap();
+    assert_eq!(cimahi.cell(registered), "5");
+    assert_eq!(csv.rows[0].cell(registered), "8", "West Java's own row");
+    for (args, expected) in [
+        (
+            vec!["--format", "pdf"],
+            "format: must be csv or xlsx (format.enum)",
+        ),
+        (
+            vec!["--format", "csv", "--as-of", "7 June"],
+            "as_of: must be a business date YYYY-MM-DD (as_of.date)",
+        ),
+    ] {
+        let refused = run(dir, &[&["report", "progress"][..], &args].concat(), &env);
+        assert!(!refused.status.success());
+        let stderr = text(&refused.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
+#[test]
 fn an_import_with_bad_rows_lists_them_and_exits_non_zero() {
     let file = SqliteFile::create();
     let dir = file.path.parent().unwrap();

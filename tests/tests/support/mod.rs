@@ -195,6 +195,25 @@ impl Client {
         answer(response).await
     }
 
+    /// Downloads a file: the status, its media type and its bytes.
+    pub async fn download(&self, url: &str) -> (u16, String, Vec<u8>) {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, media_type, response.bytes().await.unwrap().to_vec())
+    }
+
     /// Posts a file's bytes as the request body (an import's upload).
     pub async fn upload(&self, url: &str, body: Vec<u8>) -> (u16, Value) {
         let response = self

@@ -158,6 +158,29 @@ impl Operation {
         self
     }
 
+    /// A file answer with `status` in one of `media_types` (a download: CSV, XLSX, …), its
+    /// body binary.
+    pub fn answers_file(mut self, status: u16, description: &str, media_types: &[&str]) -> Self {
+        let mut response = Response::new(description);
+        for media_type in media_types {
+            let binary = utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Binary,
+                )))
+                .build();
+            response.content.insert(
+                (*media_type).to_owned(),
+                Content::new(Some(RefOr::T(Schema::Object(binary)))),
+            );
+        }
+        self.operation
+            .responses
+            .responses
+            .insert(status.to_string(), RefOr::T(response));
+        self
+    }
+
     /// A JSON answer with `status` whose body is one of the component schemas `names`.
     pub fn answers_one_of(mut self, status: u16, description: &str, names: &[&str]) -> Self {
         let mut one_of = utoipa::openapi::OneOf::new();

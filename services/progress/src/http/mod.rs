@@ -6,14 +6,17 @@
 //! auditors. Each route is written once, in the route table, with its access rule and its
 //! OpenAPI operation: the router, the policy and the document's paths all come from it.
 
+pub mod export;
 mod openapi;
 mod question;
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use kesos_auth::{Action, ApiPart, Caller, Rule, Secured};
-use kesos_http::{Operation, Path, Problem};
+use kesos_http::{Operation, Path, Problem, Query};
 use kesos_proto::kesos::enrollment::v1::WorkerCategory;
 use kesos_regions::{RegionCode, Regions};
 use serde::Serialize;
@@ -22,7 +25,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::service::{Figures, Progress};
-use question::{Params, Question, invalid, question};
+use question::{Params, Question, invalid, question, question_within};
 
 /// Every route once, with its access rule and its description: the router, the gate's policy
 /// and the OpenAPI paths are built from this table only.
@@ -40,6 +43,25 @@ fn secured() -> Secured<Progress> {
             .problem(
                 400,
                 "a parameter is malformed or unknown: `errors` names it and the rule",
+            ),
+        )
+        .get(
+            "/v1/progress/table",
+            Action::ReadProgress,
+            table,
+            openapi::question(
+                "The same region's table as a file to take away: a row for the region and one                  per child region, every measure, the target and the rates, with the as-of                  date and the filters on every row.",
+            )
+            .query_one_of("format", "The file: CSV (UTF-8) or XLSX.", &["csv", "xlsx"])
+            .answers_file(
+                200,
+                "the table, as an attachment named after the region and the as-of date",
+                &["text/csv", export::XLSX],
+            )
+            .problem(
+                400,
+                "a parameter is malformed, unknown or missing (`format`): `errors` names it \
+                 and the rule",
             ),
         )
         .get(
@@ -147,6 +169,39 @@ async fn region(State(progress): State<Progress>, caller: Caller, params: Params
         "children": children,
     }))
     .into_response())
+}
+
+async fn table(State(progress): State<Progress>, caller: Caller, params: Params) -> Answer {
+    let Query(params) = params;
+    let table = export(&progress, params, |requested| {
+        caller.region_filter(requested)
+    })
+    .await?;
+    Ok(table.into_response())
+}
+
+/// The table `GET /v1/progress/table` answers, as central operations see it (every region),
+/// for the same parameters: `kesos report progress` writes it to a file. A bad parameter is
+/// the same problem, naming the field and the rule.
+pub async fn table_for_operators(
+    progress: &Progress,
+    params: BTreeMap<String, String>,
+) -> Result<export::Table, Problem> {
+    export(progress, params, Ok).await
+}
+
+async fn export(
+    progress: &Progress,
+    mut params: BTreeMap<String, String>,
+    allowed: impl FnOnce(Option<RegionCode>) -> Result<Option<RegionCode>, Problem>,
+) -> Result<export::Table, Problem> {
+    let format = export::Format::parse(params.remove("format").as_deref())?;
+    let question = question_within(params, allowed)?;
+    let report = progress
+        .region(&question.filter, question.as_of, question.year)
+        .await
+        .map_err(|e| internal(&e))?;
+    export::table(format, &report, &question)
 }
 
 async fn series(State(progress): State<Progress>, caller: Caller, params: Params) -> Answer {

@@ -45,6 +45,15 @@ pub(super) struct Question {
 /// Reads and checks `params`, for `caller`.
 pub(super) fn question(params: Params, caller: &Caller) -> Result<Question, Problem> {
     let Query(params) = params;
+    question_within(params, |requested| caller.region_filter(requested))
+}
+
+/// Reads and checks `params`; `allowed` narrows the region asked for to the one the asker may
+/// see (a Dinas office's own), or refuses it.
+pub(super) fn question_within(
+    params: BTreeMap<String, String>,
+    allowed: impl FnOnce(Option<RegionCode>) -> Result<Option<RegionCode>, Problem>,
+) -> Result<Question, Problem> {
     if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(invalid(
             unknown,
@@ -59,7 +68,7 @@ pub(super) fn question(params: Params, caller: &Caller) -> Result<Question, Prob
                 .map_err(|e| invalid("region", "region.format", e.to_string()))?,
         ),
     };
-    let allowed = caller.region_filter(requested)?;
+    let allowed = allowed(requested)?;
     let scope = scope(allowed.as_ref().map_or("", RegionCode::as_str))?;
     let category = params
         .get("category")
