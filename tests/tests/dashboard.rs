@@ -251,6 +251,20 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
     assert_eq!(cell(&browser, "32.17", "registered").await, "3");
     accessible(&browser, "the province page").await;
     browser.screenshot("2-provinsi").await;
+    // The table taken away as a workbook, opened: West Java's row, then Kota Cimahi's.
+    click(&browser, "#download-xlsx").await;
+    let (name, bytes) = browser.downloaded(".xlsx").await;
+    assert_eq!(name, "progress-32-now.xlsx");
+    let table = kesos_spreadsheet::read_table(&bytes).unwrap();
+    let code = table.column("region_code").unwrap();
+    let registered = table.column("registered").unwrap();
+    assert_eq!(table.rows[0].cell(code), "32");
+    let cimahi = table
+        .rows
+        .iter()
+        .find(|row| row.cell(code) == "32.77")
+        .unwrap();
+    assert_eq!(cimahi.cell(registered), "45");
     click(&browser, "#children tr[data-code=\"32.77\"] a").await;
     page_of(&browser, "Kota Cimahi").await;
     assert_eq!(summary(&browser, "registered").await, "45");

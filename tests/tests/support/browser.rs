@@ -47,6 +47,8 @@ pub struct Element(String);
 /// A browser session. Dropping it ends the session and stops chromedriver.
 pub struct Browser {
     driver: Child,
+    /// Where the browser saves what a page downloads (removed with the browser).
+    pub downloads: PathBuf,
     base: String,
     http: reqwest::Client,
 }
@@ -70,12 +72,18 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let downloads = std::env::temp_dir().join(kesos_testkit::unique_name("kesos-downloads"));
+        std::fs::create_dir_all(&downloads).unwrap();
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium.display().to_string(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,1000", "--lang=id-ID", "--no-first-run"]
+                         "--window-size=1280,1000", "--lang=id-ID", "--no-first-run"],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false
+                }
             }
         }}});
         let session: Value = http
@@ -93,6 +101,7 @@ impl Browser {
             .to_owned();
         Self {
             driver,
+            downloads,
             base: format!("{root}/session/{id}"),
             http,
         }
@@ -116,6 +125,30 @@ impl Browser {
 
     async fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// The file the page has downloaded whose name ends with `suffix`, once complete (waits up
+    /// to 20 s): its name and bytes.
+    pub async fn downloaded(&self, suffix: &str) -> (String, Vec<u8>) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = std::fs::read_dir(&self.downloads)
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .find(|name| name.ends_with(suffix));
+            if let Some(name) = found {
+                return (
+                    name.clone(),
+                    std::fs::read(self.downloads.join(name)).unwrap(),
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing ending in {suffix} was downloaded"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Opens `url`.
@@ -211,6 +244,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.downloads);
         // End the session (chromium exits with it) with a plain blocking request, since a
         // drop cannot wait for async work; then stop chromedriver, by its own pid.
         if let Some((host, path)) = self

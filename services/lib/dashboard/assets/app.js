@@ -10,6 +10,7 @@
 const TEXT = {
   id: {
     skip: "Lewati ke isi", brand: "Kementerian Sosial RI · Dasbor SDM Kesos",
+    downloadCsv: "Unduh tabel (CSV)", downloadXlsx: "Unduh tabel (Excel)", downloaded: "Tabel diunduh: {name}",
     asOf: "Per tanggal", apply: "Terapkan", today: "Hari ini", signOut: "Keluar",
     verifyLink: "Verifikasi sertifikat", mapCredit: "Peta provinsi: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Jejak wilayah", nation: "Indonesia", loading: "Memuat…",
@@ -37,6 +38,7 @@ const TEXT = {
   },
   en: {
     skip: "Skip to content", brand: "Ministry of Social Affairs · SDM Kesos dashboard",
+    downloadCsv: "Download the table (CSV)", downloadXlsx: "Download the table (Excel)", downloaded: "Table downloaded: {name}",
     asOf: "As of", apply: "Apply", today: "Today", signOut: "Sign out",
     verifyLink: "Verify a certificate", mapCredit: "Province map: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Region trail", nation: "Indonesia", loading: "Loading…",
@@ -287,6 +289,40 @@ function childTable(report, asOf, level) {
     h("tbody", {}, body));
 }
 
+/**
+ * Downloads the region's table (the region and each child, every measure, with the as-of date
+ * on every row) in `format`, csv or xlsx, as the file the API names. The token goes in the
+ * header, so the file is fetched and handed to the browser rather than linked.
+ */
+async function download(code, asOf, format) {
+  const query = new URLSearchParams({ format });
+  if (code) query.set("region", code);
+  if (asOf) query.set("as_of", asOf);
+  const status = document.getElementById("status");
+  const response = await fetch(`/v1/progress/table?${query}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) {
+    status.textContent = `${t("failed")} (${response.status})`;
+    return;
+  }
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || `progress.${format}`;
+  const url = URL.createObjectURL(await response.blob());
+  const anchor = h("a", { href: url, download: name, hidden: "" });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  status.textContent = t("downloaded", { name });
+}
+
+/** The buttons that take the table away. */
+function downloads(code, asOf) {
+  return h("p", { class: "downloads", id: "downloads" },
+    h("button", { type: "button", id: "download-csv", onclick: () => download(code, asOf, "csv") }, t("downloadCsv")),
+    " ",
+    h("button", { type: "button", id: "download-xlsx", onclick: () => download(code, asOf, "xlsx") }, t("downloadXlsx")));
+}
+
 /** Registered (light) and certified (dark) workers per child region, largest first. */
 function barChart(report) {
   const rows = [...report.children].sort((a, b) => (b.figures.counts.registered || 0) - (a.figures.counts.registered || 0)).slice(0, 40);
@@ -520,7 +556,7 @@ async function draw(report, series, lists, asOf, province) {
       const panels = h("div", { class: "panels" });
       if (!code) panels.append(await provinceMap(report, asOf));
       panels.append(barChart(report));
-      view.append(panels, childTable(report, asOf, level));
+      view.append(panels, childTable(report, asOf, level), downloads(code, asOf));
     }
   }
   view.append(trend(series));
