@@ -265,6 +265,10 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
         .find(|row| row.cell(code) == "32.77")
         .unwrap();
     assert_eq!(cimahi.cell(registered), "45");
+    // The province printed as a report, as the browser's Print makes it.
+    let pdf = browser.print("2-provinsi").await;
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
     click(&browser, "#children tr[data-code=\"32.77\"] a").await;
     page_of(&browser, "Kota Cimahi").await;
     assert_eq!(summary(&browser, "registered").await, "45");

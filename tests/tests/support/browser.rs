@@ -230,6 +230,17 @@ impl Browser {
         .await;
     }
 
+    /// Prints the page to PDF (A4, as the browser's Print does, print styles applied), saves it
+    /// under [`artefacts`] as `name.pdf` and returns its bytes.
+    pub async fn print(&self, name: &str) -> Vec<u8> {
+        let encoded = self.post("/print", json!({ "background": true })).await;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap();
+        std::fs::write(artefacts().join(format!("{name}.pdf")), &pdf).unwrap();
+        pdf
+    }
+
     /// Saves a PNG of the window under [`artefacts`] as `name.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let encoded = self.get("/screenshot").await;

@@ -11,6 +11,7 @@ const TEXT = {
   id: {
     skip: "Lewati ke isi", brand: "Kementerian Sosial RI · Dasbor SDM Kesos",
     downloadCsv: "Unduh tabel (CSV)", downloadXlsx: "Unduh tabel (Excel)", downloaded: "Tabel diunduh: {name}",
+    print: "Cetak laporan",
     asOf: "Per tanggal", apply: "Terapkan", today: "Hari ini", signOut: "Keluar",
     verifyLink: "Verifikasi sertifikat", mapCredit: "Peta provinsi: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Jejak wilayah", nation: "Indonesia", loading: "Memuat…",
@@ -39,6 +40,7 @@ const TEXT = {
   en: {
     skip: "Skip to content", brand: "Ministry of Social Affairs · SDM Kesos dashboard",
     downloadCsv: "Download the table (CSV)", downloadXlsx: "Download the table (Excel)", downloaded: "Table downloaded: {name}",
+    print: "Print the report",
     asOf: "As of", apply: "Apply", today: "Today", signOut: "Sign out",
     verifyLink: "Verify a certificate", mapCredit: "Province map: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Region trail", nation: "Indonesia", loading: "Loading…",
@@ -315,12 +317,14 @@ async function download(code, asOf, format) {
   status.textContent = t("downloaded", { name });
 }
 
-/** The buttons that take the table away. */
+/** The buttons that take the table away, and the one that prints the page as a report. */
 function downloads(code, asOf) {
   return h("p", { class: "downloads", id: "downloads" },
     h("button", { type: "button", id: "download-csv", onclick: () => download(code, asOf, "csv") }, t("downloadCsv")),
     " ",
-    h("button", { type: "button", id: "download-xlsx", onclick: () => download(code, asOf, "xlsx") }, t("downloadXlsx")));
+    h("button", { type: "button", id: "download-xlsx", onclick: () => download(code, asOf, "xlsx") }, t("downloadXlsx")),
+    " ",
+    h("button", { type: "button", id: "print", onclick: () => window.print() }, t("print")));
 }
 
 /** Registered (light) and certified (dark) workers per child region, largest first. */
