@@ -57,6 +57,10 @@ pub struct Relay {
     settings: RelaySettings,
 }
 
+/// How often the relay reads the log's head for its lag: often enough for a dashboard, rarely
+/// enough to cost nothing beside a step.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+
 /// What one relay step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Relayed {
@@ -135,12 +139,16 @@ impl Relay {
             .map_err(BusError::nats)
     }
 
-    /// One step in the metrics: `kesos_relay_published_total` and `kesos_relay_lag_events`, the
-    /// log's head less the published cursor (left as it was when the head cannot be read).
-    async fn record(&self, step: &Relayed) {
+    /// One step in the metrics: `kesos_relay_published_total`, and when `measure_lag`
+    /// `kesos_relay_lag_events`, the log's head less the published cursor (left as it was when
+    /// the head cannot be read).
+    async fn record(&self, step: &Relayed, measure_lag: bool) {
         let relay = self.settings.cursor_name();
         metrics::counter!("kesos_relay_published_total", "relay" => relay.clone())
             .increment(step.published as u64);
+        if !measure_lag {
+            return;
+        }
         match self.store.head_position().await {
             Ok(head) => metrics::gauge!("kesos_relay_lag_events", "relay" => relay)
                 .set(head.saturating_sub(step.cursor) as f64),
@@ -154,10 +162,15 @@ impl Relay {
         tokio::pin!(shutdown);
         let mut appended = self.store.appended();
         let mut failures = 0_u32;
+        let mut lag_measured: Option<std::time::Instant> = None;
         loop {
             let stepped = self.step().await;
             if let Ok(step) = &stepped {
-                self.record(step).await;
+                let measure = lag_measured.is_none_or(|at| at.elapsed() >= LAG_EVERY);
+                if measure {
+                    lag_measured = Some(std::time::Instant::now());
+                }
+                self.record(step, measure).await;
             }
             let wait = match stepped {
                 Ok(step) if step.published > 0 => {

@@ -50,7 +50,9 @@ fn secured() -> Secured<Progress> {
             Action::ReadProgress,
             table,
             openapi::question(
-                "The same region's table as a file to take away: a row for the region and one                  per child region, every measure, the target and the rates, with the as-of                  date and the filters on every row.",
+                "The same region's table as a file to take away: a row for the region and one \
+                 per child region, every measure, the target and the rates, with the as-of \
+                 date and the filters on every row.",
             )
             .query_one_of("format", "The file: CSV (UTF-8) or XLSX.", &["csv", "xlsx"])
             .answers_file(
