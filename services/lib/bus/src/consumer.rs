@@ -446,7 +446,7 @@ impl Consumer {
         let delivered = match &incoming.content {
             Ok(delivered) => delivered,
             Err(reason) => {
-                crate::jetstream::record_dead_letter(&self.name, "undecodable");
+                crate::metrics::record_dead_letter(&self.name, "undecodable");
                 return self.dead_letter(feed, incoming, reason).await;
             }
         };
@@ -461,7 +461,7 @@ impl Consumer {
                 }
                 Err(Failure::Permanent(reason)) => {
                     self.stalls.clear(&self.name);
-                    crate::jetstream::record_dead_letter(&self.name, "refused");
+                    crate::metrics::record_dead_letter(&self.name, "refused");
                     return self.dead_letter(feed, incoming, &reason).await;
                 }
                 Err(Failure::Transient(reason)) => {

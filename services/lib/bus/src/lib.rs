@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod error;
 pub mod health;
 pub mod jetstream;
+pub mod metrics;
 pub mod relay;
 
 pub use consumer::{

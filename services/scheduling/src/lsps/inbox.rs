@@ -341,7 +341,7 @@ impl Inbox {
         let mut messages = Vec::new();
         while let Some(message) = batch.next().await {
             let message = message.map_err(BusError::nats)?;
-            kesos_bus::jetstream::record_delivery(&self.settings.durable, &message);
+            kesos_bus::metrics::record_delivery(&self.settings.durable, &message);
             messages.push(message);
         }
         self.record(messages).await
@@ -551,7 +551,7 @@ impl Inbox {
         reason: &str,
     ) -> Result<(), BusError> {
         tracing::warn!(subject = %message.subject, %reason, "LSPS report dead-lettered");
-        kesos_bus::jetstream::record_dead_letter(&self.settings.durable, rule);
+        kesos_bus::metrics::record_dead_letter(&self.settings.durable, rule);
         kesos_bus::jetstream::dead_letter(
             &self.context,
             self.dead_letter_subject.clone(),
