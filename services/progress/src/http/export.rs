@@ -1,7 +1,8 @@
-//! A region's table as a file to take away (CSV or XLSX): the region and each child region,
-//! every measure, the target and the rates — with the question (as-of date, recorded time,
-//! category, role, scheme, target year) on every row, so a file that travels on its own still
-//! says what it answers.
+//! A region's tables as files to take away (CSV or XLSX): its children (the region and each
+//! child region, every measure, the target and the rates) or its months (each count's change
+//! during the month and its value at the month's end) — with the question (as-of date, recorded
+//! time, category, role, scheme, and the target year where targets are shown) on every row, so
+//! a file that travels on its own still says what it answers.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use super::question::{Question, invalid};
 use super::region_name;
 use crate::domain::measure::{ALL_SCHEMES, Measure};
-use crate::service::{Figures, RegionReport};
+use crate::service::{Figures, Month, RegionReport};
 
 /// The media type of a workbook.
 pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -45,6 +46,26 @@ impl Format {
         match self {
             Self::Csv => "csv",
             Self::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// Which of a region's tables a file holds: the `table` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The region and each child region, as the dashboard's table of children (the default).
+    Children,
+    /// A row per month, as the dashboard's monthly trend.
+    Months,
+}
+
+impl Contents {
+    /// The `table` parameter: `children` (also when absent) or `months`.
+    pub fn parse(text: Option<&str>) -> Result<Self, Problem> {
+        match text {
+            None | Some("children") => Ok(Self::Children),
+            Some("months") => Ok(Self::Months),
+            Some(_) => Err(invalid("table", "table.enum", "must be children or months")),
         }
     }
 }
@@ -137,6 +158,59 @@ fn row(code: &str, kind: &str, figures: &Figures, asked: &[String; 6]) -> Vec<St
     row
 }
 
+/// The columns of the monthly table: the region, the month, the question (no target year:
+/// the months show no target), then each measure's change during the month and each one's
+/// value at the month's end.
+pub(super) fn month_headers() -> Vec<String> {
+    let mut headers: Vec<String> = [
+        "region_code",
+        "region_name",
+        "month",
+        "as_of",
+        "known_at",
+        "category",
+        "role",
+        "scheme",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    headers.extend(
+        Measure::ALL
+            .iter()
+            .map(|measure| format!("{}_change", measure.name())),
+    );
+    headers.extend(
+        Measure::ALL
+            .iter()
+            .map(|measure| format!("{}_end", measure.name())),
+    );
+    headers
+}
+
+/// A row per month the series holds, oldest first.
+pub(super) fn month_rows(code: &str, months: &[Month], question: &Question) -> Vec<Vec<String>> {
+    let asked = asked(question);
+    let name = region_name(code).unwrap_or_default();
+    months
+        .iter()
+        .map(|month| {
+            let mut row = vec![code.to_owned(), name.clone(), month.month.clone()];
+            row.extend(asked[..5].iter().cloned());
+            row.extend(
+                Measure::ALL
+                    .iter()
+                    .map(|measure| month.change.get(*measure).to_string()),
+            );
+            row.extend(
+                Measure::ALL
+                    .iter()
+                    .map(|measure| month.end.get(*measure).to_string()),
+            );
+            row
+        })
+        .collect()
+}
+
 /// A table written as a file, with its media type and a name that says the region and the
 /// as-of date (`progress-32-77-2021-06-30.xlsx`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +237,7 @@ impl IntoResponse for Table {
     }
 }
 
-/// The region's table in `format`.
+/// The region's table of children in `format`, named `progress-<region>-<date>`.
 pub(super) fn table(
     format: Format,
     report: &RegionReport,
@@ -171,17 +245,42 @@ pub(super) fn table(
 ) -> Result<Table, Problem> {
     let headers = headers();
     let rows = rows(report, question);
+    write(format, &headers, &rows, "progress", &report.code, question)
+}
+
+/// The region's monthly table in `format`, named `progress-months-<region>-<date>`.
+pub(super) fn months_table(
+    format: Format,
+    code: &str,
+    months: &[Month],
+    question: &Question,
+) -> Result<Table, Problem> {
+    let headers = month_headers();
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let rows = month_rows(code, months, question);
+    write(format, &headers, &rows, "progress-months", code, question)
+}
+
+/// `headers` and `rows` in `format`, under a name that says what, where and as of when.
+fn write(
+    format: Format,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    what: &str,
+    code: &str,
+    question: &Question,
+) -> Result<Table, Problem> {
     let (media_type, bytes) = match format {
         Format::Csv => (
             "text/csv; charset=utf-8",
-            kesos_spreadsheet::write_csv(&headers, &rows),
+            kesos_spreadsheet::write_csv(headers, rows),
         ),
         Format::Xlsx => (
             XLSX,
-            kesos_spreadsheet::write_xlsx(&headers, &rows).map_err(|e| Problem::internal(&e))?,
+            kesos_spreadsheet::write_xlsx(headers, rows).map_err(|e| Problem::internal(&e))?,
         ),
     };
-    let region = match report.code.as_str() {
+    let region = match code {
         "" => "nasional".to_owned(),
         code => code.replace('.', "-"),
     };
@@ -189,7 +288,7 @@ pub(super) fn table(
         .as_of_date
         .map_or_else(|| "now".to_owned(), |date| date.to_string());
     Ok(Table {
-        file_name: format!("progress-{region}-{date}.{}", format.extension()),
+        file_name: format!("{what}-{region}-{date}.{}", format.extension()),
         media_type,
         bytes,
     })
@@ -208,6 +307,30 @@ mod tests {
             let problem = Format::parse(bad).unwrap_err();
             assert_eq!(problem.errors[0].field, "format");
         }
+    }
+
+    #[test]
+    fn the_table_is_children_unless_months_is_asked_for() {
+        assert_eq!(Contents::parse(None).unwrap(), Contents::Children);
+        assert_eq!(
+            Contents::parse(Some("children")).unwrap(),
+            Contents::Children
+        );
+        assert_eq!(Contents::parse(Some("months")).unwrap(), Contents::Months);
+        let problem = Contents::parse(Some("targets")).unwrap_err();
+        assert_eq!(problem.errors[0].field, "table");
+    }
+
+    #[test]
+    fn the_monthly_table_has_a_change_and_an_end_column_for_every_measure() {
+        let headers = month_headers();
+        assert_eq!(headers[..3], ["region_code", "region_name", "month"]);
+        assert!(!headers.iter().any(|h| h == "target_year"));
+        for measure in Measure::ALL {
+            assert!(headers.contains(&format!("{}_change", measure.name())));
+            assert!(headers.contains(&format!("{}_end", measure.name())));
+        }
+        assert_eq!(headers.len(), 8 + 2 * Measure::ALL.len());
     }
 
     #[test]

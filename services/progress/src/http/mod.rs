@@ -50,14 +50,21 @@ fn secured() -> Secured<Progress> {
             Action::ReadProgress,
             table,
             openapi::question(
-                "The same region's table as a file to take away: a row for the region and one \
-                 per child region, every measure, the target and the rates, with the as-of \
-                 date and the filters on every row.",
+                "The same region's tables as files to take away: its children (a row for the \
+                 region and one per child region, every measure, the target and the rates) or \
+                 its months (a row per month, each count's change and its value at the month's \
+                 end), with the as-of date and the filters on every row.",
+            )
+            .query_one_of(
+                "table",
+                "Which table: children (the default) or months (the monthly series).",
+                &["children", "months"],
             )
             .query_one_of("format", "The file: CSV (UTF-8) or XLSX.", &["csv", "xlsx"])
             .answers_file(
                 200,
-                "the table, as an attachment named after the region and the as-of date",
+                "the table, as an attachment named after the table, the region and the as-of \
+                 date",
                 &["text/csv", export::XLSX],
             )
             .problem(
@@ -198,12 +205,25 @@ async fn export(
     allowed: impl FnOnce(Option<RegionCode>) -> Result<Option<RegionCode>, Problem>,
 ) -> Result<export::Table, Problem> {
     let format = export::Format::parse(params.remove("format").as_deref())?;
+    let contents = export::Contents::parse(params.remove("table").as_deref())?;
     let question = question_within(params, allowed)?;
-    let report = progress
-        .region(&question.filter, question.as_of, question.year)
-        .await
-        .map_err(|e| internal(&e))?;
-    export::table(format, &report, &question)
+    match contents {
+        export::Contents::Children => {
+            let report = progress
+                .region(&question.filter, question.as_of, question.year)
+                .await
+                .map_err(|e| internal(&e))?;
+            export::table(format, &report, &question)
+        }
+        export::Contents::Months => {
+            let months = progress
+                .series(&question.filter, question.as_of)
+                .await
+                .map_err(|e| internal(&e))?;
+            let code = question.filter.scope.code();
+            export::months_table(format, code, &months, &question)
+        }
+    }
 }
 
 async fn series(State(progress): State<Progress>, caller: Caller, params: Params) -> Answer {
