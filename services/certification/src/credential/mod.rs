@@ -15,11 +15,12 @@
 //!   JSON-LD processor reads them as such, and JCS proofs do not need one.
 //! - **Trust**: a `did:key` only names a key; whether that key is Kemensos's is decided by the
 //!   verifier's list of trusted keys (the issuer's public keys, as `kesos key public` prints
-//!   them). The JCS canonicalisation here writes integers exactly and other numbers as
-//!   `serde_json` does (see [`jcs`]).
+//!   them).
+//! - **Canonical form**: JCS (RFC 8785) comes from `serde_json_canonicalizer`, numbers written
+//!   as ECMAScript writes them, so an integer beyond 2^53 is written as its nearest double
+//!   (kesos credentials hold no numbers at all: the status list index is text).
 
 pub mod html;
-pub mod jcs;
 pub mod proof;
 pub mod status_list;
 
