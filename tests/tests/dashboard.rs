@@ -2,12 +2,15 @@
 //! chromedriver), against the real `kesos` binary serving seeded data: imported history from
 //! 2016–2018 (registration dates in the past) plus today's journey in Kota Cimahi (five Peksos
 //! certified). The national table shows the expected figures and sorts, drill-down reaches a
-//! kabupaten/kota and the sessions, candidates, workers and certificates behind it, the as-of
-//! picker redraws the figures as they stood on 3 December 2017, the language switch changes
-//! words, numbers and dates, a Dinas office sees only its region and no names it may not read,
-//! the public verification page answers, and every page passes basic accessibility checks
-//! (labels, names, contrast, keyboard). A screenshot of each page is kept in
-//! `target/test-artefacts/dashboard/`.
+//! kabupaten/kota and the sessions, candidates, workers and certificates behind it, every table
+//! downloads (the children's and the months' from the API, the lists whole, written in the
+//! page) and opens with the question on every row, the map covers the 38 provinces and says
+//! which share an outline, dates read the Indonesian way (3 Desember 2017, times in WIB) and
+//! the as-of field takes 03/12/2017 whatever the browser's language, refusing a day that does
+//! not exist, the language switch changes words, numbers and dates, a Dinas office sees only
+//! its region and no names it may not read, the public verification page answers, and every
+//! page passes basic accessibility checks (labels, names, contrast, keyboard). A screenshot of
+//! each page is kept in `target/test-artefacts/dashboard/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -133,6 +136,60 @@ async fn click(browser: &Browser, css: &str) {
     browser.click(&element).await;
 }
 
+/// Kemendagri's 38 provinces (Permendagri 2022 onwards).
+const PROVINCES: [&str; 38] = [
+    "11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "31", "32", "33", "34", "35", "36",
+    "51", "52", "53", "61", "62", "63", "64", "65", "71", "72", "73", "74", "75", "76", "81", "82",
+    "91", "92", "93", "94", "95", "96",
+];
+
+/// The map covers each of the 38 provinces exactly once, and the note under it names every
+/// province that shares an outline with another.
+async fn the_map_covers_every_province_and_names_the_merged_ones(
+    browser: &Browser,
+    api: &Client,
+    base: &str,
+) {
+    let (status, map) = api.get(&format!("{base}/assets/map.json")).await;
+    assert_eq!(status, 200);
+    let outlines: Vec<Vec<String>> = map["provinces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outline| {
+            outline["codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|code| code.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    let mut covered: Vec<&str> = outlines.iter().flatten().map(String::as_str).collect();
+    covered.sort_unstable();
+    assert_eq!(covered, PROVINCES, "each province on the map once");
+    let note = browser.text("#map-note").await;
+    for shared in outlines.iter().filter(|codes| codes.len() > 1) {
+        for code in shared {
+            let (_, region) = api.get(&format!("{base}/v1/regions/{code}")).await;
+            let name = region["region"]["name"].as_str().unwrap();
+            assert!(note.contains(name), "the note names {name}: {note}");
+        }
+    }
+}
+
+/// The cells of column `name`, row by row.
+fn column(table: &kesos_spreadsheet::Table, name: &str) -> Vec<String> {
+    let index = table
+        .column(name)
+        .unwrap_or_else(|| panic!("no column {name}: {:?}", table.headers));
+    table
+        .rows
+        .iter()
+        .map(|row| row.cell(index).to_owned())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_languages() {
     let (_place, dir, env) = embedded();
@@ -197,11 +254,34 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
     );
     accessible(&browser, "the national page").await;
     browser.screenshot("1-nasional").await;
-    let styles = "return [number(16920), percent(0.3611), longDate('2017-12-03')]";
+    let styles = "return [number(16920), percent(0.3611), longDate('2017-12-03'), \
+                  dateTime('2017-12-03T02:00:00Z'), longDate('2017-12-02T18:30:00Z'), shortMonth('2017-12')]";
     assert_eq!(
         browser.script(styles, json!([])).await,
-        json!(["16.920", "36,1%", "3 Desember 2017"])
+        json!([
+            "16.920",
+            "36,1%",
+            "3 Desember 2017",
+            "3 Desember 2017, 09.00 WIB",
+            "3 Desember 2017",
+            "Des 2017"
+        ]),
+        "Indonesian dates, and times in WIB (an instant's day is its day in WIB)"
     );
+    the_map_covers_every_province_and_names_the_merged_ones(&browser, &api, &base).await;
+    // The monthly trend taken away as a workbook: each month's change and its end value.
+    click(&browser, "#trend-xlsx").await;
+    let (name, bytes) = browser.downloaded_as("progress-months-", ".xlsx").await;
+    assert_eq!(name, "progress-months-nasional-now.xlsx");
+    let months = kesos_spreadsheet::read_table(&bytes).unwrap();
+    let month = column(&months, "month");
+    let change = column(&months, "registered_change");
+    let end = column(&months, "registered_end");
+    assert_eq!((month[0].as_str(), change[0].as_str()), ("2016-06", "12"));
+    let march = month.iter().position(|m| m == "2017-03").unwrap();
+    assert_eq!((change[march].as_str(), end[march].as_str()), ("36", "48"));
+    assert_eq!(end.last().map(String::as_str), Some("62"));
+    assert!(column(&months, "as_of").iter().all(String::is_empty), "now");
 
     // Sorting by region name, then by certification rate.
     click(&browser, "#children th[data-key=\"name\"] button").await;
@@ -253,7 +333,7 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
     browser.screenshot("2-provinsi").await;
     // The table taken away as a workbook, opened: West Java's row, then Kota Cimahi's.
     click(&browser, "#download-xlsx").await;
-    let (name, bytes) = browser.downloaded(".xlsx").await;
+    let (name, bytes) = browser.downloaded_as("progress-32-", ".xlsx").await;
     assert_eq!(name, "progress-32-now.xlsx");
     let table = kesos_spreadsheet::read_table(&bytes).unwrap();
     let code = table.column("region_code").unwrap();
@@ -294,16 +374,64 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
         name.starts_with("Pekerja Lama") || name.contains(' '),
         "{name}"
     );
+    let starts = browser.text("#sessions tbody td").await;
+    assert!(
+        starts.ends_with(" WIB"),
+        "a session's start in WIB: {starts}"
+    );
+    // Each list taken away whole (all 45 workers, not the 20 shown), the question on every row.
+    click(&browser, "#workers-xlsx").await;
+    let (_, bytes) = browser.downloaded_as("workers-32-77-", ".xlsx").await;
+    let workers = kesos_spreadsheet::read_table(&bytes).unwrap();
+    assert_eq!(workers.rows.len(), 45);
+    assert!(
+        column(&workers, "filter_region")
+            .iter()
+            .all(|r| r == "32.77")
+    );
+    assert!(
+        column(&workers, "posting")
+            .iter()
+            .all(|p| p.starts_with("32.77"))
+    );
+    assert!(column(&workers, "full_name").iter().all(|n| !n.is_empty()));
+    let known = column(&workers, "known_at");
+    assert!(
+        known[0].ends_with("+07:00"),
+        "read at, in WIB: {}",
+        known[0]
+    );
+    assert_eq!(column(&workers, "as_of")[0], known[0][..10]);
+    click(&browser, "#certificates-csv").await;
+    let (_, bytes) = browser.downloaded_as("certificates-32-77-", ".csv").await;
+    let taken = kesos_spreadsheet::read_table(&bytes).unwrap();
+    assert_eq!(taken.rows.len(), 5);
+    assert!(column(&taken, "number").contains(&number));
+    click(&browser, "#sessions-csv").await;
+    let (_, bytes) = browser.downloaded_as("sessions-32-77-", ".csv").await;
+    let sessions = kesos_spreadsheet::read_table(&bytes).unwrap();
+    assert_eq!(column(&sessions, "session_id"), [session_id.clone()]);
+    assert!(column(&sessions, "starts_at")[0].ends_with("+07:00"));
     accessible(&browser, "the kabupaten/kota page").await;
     browser.screenshot("3-kabkota").await;
 
-    // As of 3 December 2017: 36 registered in Cimahi, nobody certified yet.
+    // The as-of field takes the day the Indonesian way: 31/02/2017 is refused, saying how to
+    // write one, and the page stays; 03/12/2017 is 3 December 2017 (the link says 2017-12-03).
+    let field = browser.find("#asof").await;
+    browser.type_into(&field, "31/02/2017").await;
+    click(&browser, "#asof-apply").await;
+    assert_eq!(
+        browser.text("#status.error").await,
+        "Tanggal tidak sah: tulis hari/bulan/tahun, misalnya 03/12/2017."
+    );
+    let invalid = "return document.getElementById('asof').getAttribute('aria-invalid')";
+    assert_eq!(browser.script(invalid, json!([])).await, json!("true"));
+    assert_eq!(browser.text("#as-of-line").await, "keadaan terkini");
     browser
-        .script(
-            "document.getElementById('asof').value = '2017-12-03'",
-            json!([]),
-        )
+        .script("document.getElementById('asof').value = ''", json!([]))
         .await;
+    // As of 3 December 2017: 36 registered in Cimahi, nobody certified yet.
+    browser.type_into(&field, "03/12/2017").await;
     click(&browser, "#asof-apply").await;
     browser
         .until(
@@ -313,6 +441,16 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
         )
         .await;
     assert_eq!(summary(&browser, "certified").await, "0");
+    assert_eq!(
+        browser
+            .script(
+                "return [location.hash, document.getElementById('asof').value, \
+                        document.getElementById('asof').getAttribute('aria-invalid')]",
+                json!([])
+            )
+            .await,
+        json!(["#/r/32.77?as_of=2017-12-03", "03/12/2017", null])
+    );
     click(&browser, "#crumbs a[href^=\"#/?\"]").await;
     page_of(&browser, "Indonesia").await;
     assert_eq!(cell(&browser, "32", "registered").await, "36");
@@ -344,8 +482,18 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
     );
     assert_eq!(
         browser.script(styles, json!([])).await,
-        json!(["16,920", "36.1%", "3 December 2017"])
+        json!([
+            "16,920",
+            "36.1%",
+            "3 December 2017",
+            "3 December 2017, 09:00 WIB (UTC+7)",
+            "3 December 2017",
+            "Dec 2017"
+        ])
     );
+    assert_eq!(browser.text("label[for=asof]").await, "As of (dd/mm/yyyy)");
+    let shown = "return document.getElementById('asof').value";
+    assert_eq!(browser.script(shown, json!([])).await, json!("03/12/2017"));
     click(&browser, "#asof-clear").await;
     browser
         .until(

@@ -130,13 +130,19 @@ impl Browser {
     /// The file the page has downloaded whose name ends with `suffix`, once complete (waits up
     /// to 20 s): its name and bytes.
     pub async fn downloaded(&self, suffix: &str) -> (String, Vec<u8>) {
+        self.downloaded_as("", suffix).await
+    }
+
+    /// The file the page has downloaded whose name starts with `prefix` and ends with
+    /// `suffix`, once complete (waits up to 20 s): its name and bytes.
+    pub async fn downloaded_as(&self, prefix: &str, suffix: &str) -> (String, Vec<u8>) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let found = std::fs::read_dir(&self.downloads)
                 .unwrap()
                 .filter_map(Result::ok)
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .find(|name| name.ends_with(suffix));
+                .find(|name| name.starts_with(prefix) && name.ends_with(suffix));
             if let Some(name) = found {
                 return (
                     name.clone(),
@@ -145,7 +151,7 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "nothing ending in {suffix} was downloaded"
+                "nothing named {prefix}…{suffix} was downloaded"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

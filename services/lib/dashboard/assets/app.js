@@ -4,15 +4,19 @@
 // access rules decide what each role sees. Routes live in the location hash:
 //   #/            the nation (provinces)          #/r/32      a province (its kabupaten/kota)
 //   #/r/32.77     a kabupaten/kota and the sessions, candidates, workers and certificates
-// with ?as_of=YYYY-MM-DD for "as it stood on that date".
+// with ?as_of=YYYY-MM-DD for "as it stood on that date" (the API's ISO 8601 date; people type
+// and read dates the Indonesian way, 03/12/2017 and 3 Desember 2017, whatever the browser's
+// language, and times in WIB, which the page says).
 "use strict";
 
 const TEXT = {
   id: {
     skip: "Lewati ke isi", brand: "Kementerian Sosial RI · Dasbor SDM Kesos",
     downloadCsv: "Unduh tabel (CSV)", downloadXlsx: "Unduh tabel (Excel)", downloaded: "Tabel diunduh: {name}",
-    print: "Cetak laporan",
-    asOf: "Per tanggal", apply: "Terapkan", today: "Hari ini", signOut: "Keluar",
+    trendCsv: "Unduh tren bulanan (CSV)", trendXlsx: "Unduh tren bulanan (Excel)",
+    listCsv: "Unduh daftar {what} (CSV)", listXlsx: "Unduh daftar {what} (Excel)", preparing: "Menyiapkan unduhan…",
+    print: "Cetak laporan", zone: "WIB",
+    asOf: "Per tanggal", asOfFormat: "(hh/bb/tttt)", apply: "Terapkan", today: "Hari ini", signOut: "Keluar",
     verifyLink: "Verifikasi sertifikat", mapCredit: "Peta provinsi: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Jejak wilayah", nation: "Indonesia", loading: "Memuat…",
     loaded: "Data dimuat.", failed: "Data tidak dapat dimuat", denied: "Peran Anda tidak berwenang melihat data ini.",
@@ -22,7 +26,8 @@ const TEXT = {
     certified: "Pernah tersertifikasi", valid: "Sertifikat berlaku", suspended: "Dibekukan", revoked: "Dicabut", expired: "Kedaluwarsa",
     rate: "Tingkat sertifikasi", target: "Target {year}", targetProgress: "Capaian target", region: "Wilayah",
     provinces: "Provinsi", kabkota: "Kabupaten/kota", noChildren: "Belum ada pekerja terdaftar di wilayah ini.",
-    mapTitle: "Peta tingkat sertifikasi per provinsi", mapNote: "Garis batas 34 provinsi sebelum 2022; Papua dan Papua Barat digabung dengan provinsi pemekarannya.",
+    mapTitle: "Peta tingkat sertifikasi per provinsi",
+    mapNote: "Peta memakai garis batas 34 provinsi sebelum pemekaran 2022: bidang Papua juga mencakup Papua Selatan, Papua Tengah dan Papua Pegunungan, dan bidang Papua Barat juga mencakup Papua Barat Daya. Warna kedua bidang itu menurut angka gabungan provinsi yang dicakupnya.",
     noData: "tanpa data", chartTitle: "Pekerja terdaftar dan tersertifikasi", trendTitle: "Tren bulanan",
     trendRegistered: "Registrasi", trendAssessed: "Keputusan asesmen", trendCertified: "Sertifikat terbit",
     month: "Bulan", showTable: "Tampilkan sebagai tabel", noTrend: "Belum ada perubahan bulanan.",
@@ -35,13 +40,15 @@ const TEXT = {
     signInTitle: "Masuk ke dasbor", tokenLabel: "Token akses",
     tokenHint: "Tempel token dari `kesos token issue` (atau buka tautan yang berisi #token=…). Token hanya disimpan di tab ini.",
     signIn: "Masuk", tokenRejected: "Token ditolak atau sudah kedaluwarsa. Masuk lagi.",
-    badDate: "Tanggal tidak sah: gunakan format tahun-bulan-tanggal.", sortBy: "Urutkan menurut {column}",
+    badDate: "Tanggal tidak sah: tulis hari/bulan/tahun, misalnya 03/12/2017.", sortBy: "Urutkan menurut {column}",
   },
   en: {
     skip: "Skip to content", brand: "Ministry of Social Affairs · SDM Kesos dashboard",
     downloadCsv: "Download the table (CSV)", downloadXlsx: "Download the table (Excel)", downloaded: "Table downloaded: {name}",
-    print: "Print the report",
-    asOf: "As of", apply: "Apply", today: "Today", signOut: "Sign out",
+    trendCsv: "Download the monthly trend (CSV)", trendXlsx: "Download the monthly trend (Excel)",
+    listCsv: "Download the list of {what} (CSV)", listXlsx: "Download the list of {what} (Excel)", preparing: "Preparing the download…",
+    print: "Print the report", zone: "WIB (UTC+7)",
+    asOf: "As of", asOfFormat: "(dd/mm/yyyy)", apply: "Apply", today: "Today", signOut: "Sign out",
     verifyLink: "Verify a certificate", mapCredit: "Province map: MapSVG / svg-maps, CC BY 4.0",
     crumbs: "Region trail", nation: "Indonesia", loading: "Loading…",
     loaded: "Data loaded.", failed: "The data could not be loaded", denied: "Your role may not see this data.",
@@ -51,7 +58,8 @@ const TEXT = {
     certified: "Ever certified", valid: "Valid certificates", suspended: "Suspended", revoked: "Revoked", expired: "Expired",
     rate: "Certification rate", target: "Target {year}", targetProgress: "Progress to target", region: "Region",
     provinces: "Provinces", kabkota: "Regencies/cities", noChildren: "No workers are registered in this region yet.",
-    mapTitle: "Certification rate by province", mapNote: "Outlines of the 34 provinces before 2022; Papua and Papua Barat include the provinces split from them.",
+    mapTitle: "Certification rate by province",
+    mapNote: "The map has the outlines of the 34 provinces before the 2022 splits: the Papua outline also covers Papua Selatan, Papua Tengah and Papua Pegunungan, and the Papua Barat outline also covers Papua Barat Daya. Each of the two is shaded by the combined figures of the provinces it covers.",
     noData: "no data", chartTitle: "Registered and certified workers", trendTitle: "Monthly trend",
     trendRegistered: "Registrations", trendAssessed: "Assessment decisions", trendCertified: "Certificates issued",
     month: "Month", showTable: "Show as a table", noTrend: "No monthly changes yet.",
@@ -64,17 +72,8 @@ const TEXT = {
     signInTitle: "Sign in to the dashboard", tokenLabel: "Access token",
     tokenHint: "Paste a token from `kesos token issue` (or open a link that carries #token=…). It is kept in this tab only.",
     signIn: "Sign in", tokenRejected: "The token was refused or has expired. Sign in again.",
-    badDate: "Not a date: use year-month-day.", sortBy: "Sort by {column}",
+    badDate: "Not a date: write day/month/year, e.g. 03/12/2017.", sortBy: "Sort by {column}",
   },
-};
-
-const MONTHS = {
-  id: ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"],
-  en: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
-};
-const SHORT_MONTHS = {
-  id: ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
-  en: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
 };
 
 const state = {
@@ -110,18 +109,80 @@ function percent(ratio) {
   return `${whole}${state.lang === "id" ? "," : "."}${Math.abs(tenths % 10)}%`;
 }
 
-/** "2017-12-03" → "3 Desember 2017" or "3 December 2017". */
-function longDate(iso) {
-  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
-  if (!match) return iso || "";
-  const month = MONTHS[state.lang][Number(match[2]) - 1];
-  return month ? `${Number(match[3])} ${month} ${match[1]}` : iso;
+/** The locale each language's dates are written in. */
+const LOCALES = { id: "id-ID", en: "en-GB" };
+
+/** Western Indonesian Time (UTC+7, no daylight saving): the zone times are shown in. */
+const WIB = "Asia/Jakarta";
+
+function dateFormat(options) {
+  return new Intl.DateTimeFormat(LOCALES[state.lang], options);
 }
 
-/** "2017-12" → "Des 2017". */
+/** A calendar day `YYYY-MM-DD` as the instant of its midnight in UTC (so formatting in UTC
+ * shows that day whatever the browser's zone), or `null`. */
+function calendarDay(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  return match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+}
+
+/** An RFC 3339 instant, or `null`. */
+function instant(iso) {
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(iso || "")) return null;
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+/** "2017-12-03" → "3 Desember 2017" or "3 December 2017"; an instant → its day in WIB. */
+function longDate(iso) {
+  const day = calendarDay(iso);
+  if (day) return dateFormat({ day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(day);
+  const at = instant(iso);
+  return at ? dateFormat({ day: "numeric", month: "long", year: "numeric", timeZone: WIB }).format(at) : (iso || "");
+}
+
+/** An instant → "3 Desember 2017, 09.00 WIB" (the day and time in WIB, the zone said). */
+function dateTime(iso) {
+  const at = instant(iso);
+  if (!at) return longDate(iso);
+  const time = dateFormat({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: WIB }).format(at);
+  return `${longDate(iso)}, ${time} ${t("zone")}`;
+}
+
+/** "2017-12" → "Des 2017" or "Dec 2017". */
 function shortMonth(yearMonth) {
-  const [year, month] = yearMonth.split("-");
-  return `${SHORT_MONTHS[state.lang][Number(month) - 1] || month} ${year}`;
+  const day = calendarDay(`${yearMonth}-01`);
+  return day ? dateFormat({ month: "short", year: "numeric", timeZone: "UTC" }).format(day) : yearMonth;
+}
+
+/** "2017-12-03" → "03/12/2017": how the as-of field shows the date it holds. */
+function dayMonthYear(iso) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  return match ? `${match[3]}/${match[2]}/${match[1]}` : "";
+}
+
+/**
+ * What a person typed in the as-of field, as the API's `YYYY-MM-DD`: day/month/year with "/",
+ * "-" or "." between (03/12/2017, 3-12-2017), or the ISO form itself (2017-12-03); "" when
+ * empty (today); `null` when it is not a day of the calendar from 1945 on.
+ */
+function parseDay(text) {
+  const value = (text || "").trim();
+  if (!value) return "";
+  let parts = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(value);
+  let day, month, year;
+  if (parts) [day, month, year] = [parts[1], parts[2], parts[3]].map(Number);
+  else if ((parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value))) [year, month, day] = [parts[1], parts[2], parts[3]].map(Number);
+  else return null;
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const real = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  if (!real || year < 1945) return null;
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
+/** An instant as RFC 3339 in WIB: 2017-12-03T09:00:00+07:00 (what a downloaded file says). */
+function wibInstant(at) {
+  return `${new Date(at.getTime() + 7 * 3600 * 1000).toISOString().slice(0, 19)}+07:00`;
 }
 
 // ---- the DOM ------------------------------------------------------------------------------
@@ -291,41 +352,213 @@ function childTable(report, asOf, level) {
     h("tbody", {}, body));
 }
 
-/**
- * Downloads the region's table (the region and each child, every measure, with the as-of date
- * on every row) in `format`, csv or xlsx, as the file the API names. The token goes in the
- * header, so the file is fetched and handed to the browser rather than linked.
- */
-async function download(code, asOf, format) {
-  const query = new URLSearchParams({ format });
-  if (code) query.set("region", code);
-  if (asOf) query.set("as_of", asOf);
-  const status = document.getElementById("status");
-  const response = await fetch(`/v1/progress/table?${query}`, { headers: { Authorization: `Bearer ${state.token}` } });
-  if (!response.ok) {
-    status.textContent = `${t("failed")} (${response.status})`;
-    return;
-  }
-  const disposition = response.headers.get("content-disposition") || "";
-  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || `progress.${format}`;
-  const url = URL.createObjectURL(await response.blob());
+// ---- tables to take away ------------------------------------------------------------------
+
+/** Hands `blob` to the browser as the file `name` and says so. */
+function save(blob, name) {
+  const url = URL.createObjectURL(blob);
   const anchor = h("a", { href: url, download: name, hidden: "" });
   document.body.append(anchor);
   anchor.click();
   anchor.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
-  status.textContent = t("downloaded", { name });
+  setStatus(t("downloaded", { name }));
 }
 
-/** The buttons that take the table away, and the one that prints the page as a report. */
+/**
+ * Downloads one of the region's tables as the API writes it (`GET /v1/progress/table`):
+ * `children` (the region and each child, every measure) or `months` (the monthly trend), in
+ * `format`, csv or xlsx, with the as-of date and the filters on every row, under the name the
+ * API gives. The token goes in the header, so the file is fetched and handed to the browser
+ * rather than linked.
+ */
+async function download(code, asOf, format, table) {
+  const query = new URLSearchParams({ format });
+  if (table !== "children") query.set("table", table);
+  if (code) query.set("region", code);
+  if (asOf) query.set("as_of", asOf);
+  setStatus(t("preparing"));
+  const response = await fetch(`/v1/progress/table?${query}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) return setStatus(`${t("failed")} (${response.status})`, true);
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = (/filename="([^"]+)"/.exec(disposition) || [])[1] || `progress.${format}`;
+  save(await response.blob(), name);
+}
+
+/** The buttons that take the table of children away, and the one that prints the page. */
 function downloads(code, asOf) {
   return h("p", { class: "downloads", id: "downloads" },
-    h("button", { type: "button", id: "download-csv", onclick: () => download(code, asOf, "csv") }, t("downloadCsv")),
+    h("button", { type: "button", id: "download-csv", onclick: () => download(code, asOf, "csv", "children") }, t("downloadCsv")),
     " ",
-    h("button", { type: "button", id: "download-xlsx", onclick: () => download(code, asOf, "xlsx") }, t("downloadXlsx")),
+    h("button", { type: "button", id: "download-xlsx", onclick: () => download(code, asOf, "xlsx", "children") }, t("downloadXlsx")),
     " ",
     h("button", { type: "button", id: "print", onclick: () => window.print() }, t("print")));
 }
+
+/** The buttons that take the monthly trend away. */
+function trendDownloads(code, asOf) {
+  return h("p", { class: "downloads" },
+    h("button", { type: "button", id: "trend-csv", onclick: () => download(code, asOf, "csv", "months") }, t("trendCsv")),
+    " ",
+    h("button", { type: "button", id: "trend-xlsx", onclick: () => download(code, asOf, "xlsx", "months") }, t("trendXlsx")));
+}
+
+/** Every item of a list route for the region, page after page (500 a page, the most a page
+ * holds; at most 1,000 pages, far beyond any kabupaten/kota). */
+async function everyItem(path, code) {
+  const items = [];
+  let after = null;
+  for (let page = 0; page < 1000; page += 1) {
+    const query = new URLSearchParams({ region: code, limit: "500" });
+    if (after) query.set("after", after);
+    const body = await api(`${path}?${query}`);
+    items.push(...(body.items || []));
+    if (!body.next) break;
+    after = body.next;
+  }
+  return items;
+}
+
+/**
+ * Downloads a list behind a kabupaten/kota in full (not only the first page shown), as CSV or
+ * an Excel workbook written here: the lists come from the enrollment, scheduling and
+ * certification routes, which answer JSON only, and the browser already reads them with the
+ * caller's token. Every row carries the question (the region asked for, and since the lists
+ * show the present, today's date and the moment read, in WIB); times are written in WIB.
+ */
+async function downloadList(list, code, format) {
+  setStatus(t("preparing"));
+  try {
+    const items = await everyItem(list.path, code);
+    const read = new Date();
+    const asOf = wibInstant(read).slice(0, 10);
+    const headers = ["filter_region", "as_of", "known_at", ...list.file.map(([name]) => name)];
+    const rows = items.map((item) => [code, asOf, wibInstant(read), ...list.file.map(([, cell]) => {
+      const value = cell(item);
+      const at = instant(value);
+      return at ? wibInstant(at) : value === null || value === undefined ? "" : String(value);
+    })]);
+    const name = `${list.id}-${code.replace(".", "-")}-${asOf}.${format}`;
+    save(format === "csv" ? csvFile(headers, rows) : workbook(headers, rows), name);
+  } catch (error) {
+    if (!(error instanceof Refused && error.status === 401)) setStatus(`${t("failed")}: ${error.message}`, true);
+  }
+}
+
+/** UTF-8 CSV as the API writes it: comma-separated, a field quoted when it must be. */
+function csvFile(headers, rows) {
+  const field = (text) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+  const lines = [headers, ...rows].map((row) => row.map(field).join(","));
+  return new Blob([`${lines.join("\n")}\n`], { type: "text/csv;charset=utf-8" });
+}
+
+const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/** Text as SpreadsheetML character data: XML's five escapes, a carriage return kept, and the
+ * control characters XML cannot carry (and a literal _xHHHH_) in Excel's _xHHHH_ form. */
+function cellText(text) {
+  return text
+    .replace(/_(?=x[0-9A-Fa-f]{4}_)/g, "_x005F_")
+    .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c])
+    .replace(/\r/g, "&#xD;")
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g,
+      (c) => `_x${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}_`);
+}
+
+/** Column `index` (0-based) in Excel's letters: 0 → A, 26 → AA. */
+function columnName(index) {
+  let name = "";
+  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
+  return name;
+}
+
+/**
+ * A one-sheet workbook with the parts the server's workbooks have (kesos_spreadsheet's
+ * writer): every cell an inline string in a Text-formatted column, so ids and codes stay
+ * exactly as written, and an empty string an empty cell.
+ */
+function workbook(headers, rows) {
+  const declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
+  const main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+  const relations = "http://schemas.openxmlformats.org/package/2006/relationships";
+  const officeRelations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+  const row = (cells, number) => `<row r="${number}">${cells.map((text, column) => (text === ""
+    ? ""
+    : `<c r="${columnName(column)}${number}" s="1" t="inlineStr"><is><t xml:space="preserve">${cellText(text)}</t></is></c>`)).join("")}</row>`;
+  const width = Math.max(headers.length, ...rows.map((r) => r.length));
+  const sheet = `${declaration}<worksheet xmlns="${main}"><cols><col min="1" max="${width}" width="24" style="1" customWidth="1"/></cols>`
+    + `<sheetData>${[headers, ...rows].map((cells, i) => row(cells, i + 1)).join("")}</sheetData></worksheet>`;
+  const part = (type) => `application/vnd.openxmlformats-officedocument.spreadsheetml.${type}+xml`;
+  return new Blob([zip([
+    ["[Content_Types].xml", `${declaration}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`
+      + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+      + '<Default Extension="xml" ContentType="application/xml"/>'
+      + `<Override PartName="/xl/workbook.xml" ContentType="${part("sheet.main")}"/>`
+      + `<Override PartName="/xl/worksheets/sheet1.xml" ContentType="${part("worksheet")}"/>`
+      + `<Override PartName="/xl/styles.xml" ContentType="${part("styles")}"/></Types>`],
+    ["_rels/.rels", `${declaration}<Relationships xmlns="${relations}">`
+      + `<Relationship Id="rId1" Type="${officeRelations}/officeDocument" Target="xl/workbook.xml"/></Relationships>`],
+    ["xl/workbook.xml", `${declaration}<workbook xmlns="${main}" xmlns:r="${officeRelations}">`
+      + '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'],
+    ["xl/_rels/workbook.xml.rels", `${declaration}<Relationships xmlns="${relations}">`
+      + `<Relationship Id="rId1" Type="${officeRelations}/worksheet" Target="worksheets/sheet1.xml"/>`
+      + `<Relationship Id="rId2" Type="${officeRelations}/styles" Target="styles.xml"/></Relationships>`],
+    ["xl/styles.xml", `${declaration}<styleSheet xmlns="${main}">`
+      + '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+      + '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+      + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+      + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+      + '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+      + '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+      + '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'],
+    ["xl/worksheets/sheet1.xml", sheet],
+  ])], { type: XLSX_TYPE });
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A ZIP archive of `files` ([name, text]), each stored (a workbook needs no compression to
+ * be read, and the lists are small), dated 1 January 1980 (ZIP's first day). */
+function zip(files) {
+  const encoder = new TextEncoder();
+  const local = [];
+  const central = [];
+  let offset = 0;
+  for (const [name, text] of files) {
+    const path = encoder.encode(name);
+    const data = encoder.encode(text);
+    const crc = crc32(data);
+    const head = new DataView(new ArrayBuffer(30));
+    [[0, 0x04034b50, 4], [4, 20, 2], [6, 0x0800, 2], [8, 0, 2], [10, 0, 2], [12, 33, 2], [14, crc, 4],
+      [18, data.length, 4], [22, data.length, 4], [26, path.length, 2], [28, 0, 2]]
+      .forEach(([at, value, size]) => (size === 4 ? head.setUint32(at, value, true) : head.setUint16(at, value, true)));
+    local.push(new Uint8Array(head.buffer), path, data);
+    const entry = new DataView(new ArrayBuffer(46));
+    [[0, 0x02014b50, 4], [4, 20, 2], [6, 20, 2], [8, 0x0800, 2], [10, 0, 2], [12, 0, 2], [14, 33, 2], [16, crc, 4],
+      [20, data.length, 4], [24, data.length, 4], [28, path.length, 2], [30, 0, 2], [32, 0, 2], [34, 0, 2],
+      [36, 0, 2], [38, 0, 4], [42, offset, 4]]
+      .forEach(([at, value, size]) => (size === 4 ? entry.setUint32(at, value, true) : entry.setUint16(at, value, true)));
+    central.push(new Uint8Array(entry.buffer), path);
+    offset += 30 + path.length + data.length;
+  }
+  const size = central.reduce((sum, part) => sum + part.length, 0);
+  const end = new DataView(new ArrayBuffer(22));
+  [[0, 0x06054b50, 4], [4, 0, 2], [6, 0, 2], [8, files.length, 2], [10, files.length, 2], [12, size, 4], [16, offset, 4], [20, 0, 2]]
+    .forEach(([at, value, s]) => (s === 4 ? end.setUint32(at, value, true) : end.setUint16(at, value, true)));
+  return new Blob([...local, ...central, new Uint8Array(end.buffer)]);
+}
+
+// ---- charts -------------------------------------------------------------------------------
 
 /** Registered (light) and certified (dark) workers per child region, largest first. */
 function barChart(report) {
@@ -386,10 +619,9 @@ async function provinceMap(report, asOf) {
       return h("li", {}, swatch, `${i * 20}–${(i + 1) * 20}%`);
     }),
     h("li", {}, h("span", { class: "swatch swatch-none" }), t("noData")));
-  return h("figure", {}, h("figcaption", {}, t("mapTitle")), svg, legend, h("p", { class: "hint" }, t("mapNote")));
+  return h("figure", {}, h("figcaption", {}, t("mapTitle")), svg, legend, h("p", { class: "hint", id: "map-note" }, t("mapNote")));
 }
 
-/** Monthly registrations, assessment decisions and certificates as lines, with a table. */
 /** Every month from the first to the last one given, the missing ones with no change. */
 function everyMonth(given) {
   if (!given.length) return [];
@@ -406,7 +638,9 @@ function everyMonth(given) {
   return months;
 }
 
-function trend(series) {
+/** Monthly registrations, assessment decisions and certificates as lines, with a table and
+ * the buttons that take the months away. */
+function trend(series, code, asOf) {
   const months = everyMonth(series.months || []);
   const lines = [
     { key: "registered", label: t("trendRegistered"), colour: "#0b5394" },
@@ -449,12 +683,69 @@ function trend(series) {
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("month")), lines.map((l) => h("th", { scope: "col", class: "num" }, l.label)))),
     h("tbody", {}, changed.map((m) => h("tr", {}, h("th", { scope: "row" }, shortMonth(m.month)),
       lines.map((l) => h("td", { class: "num" }, number(m.change[l.key] || 0)))))));
-  figure.append(svg, legend, h("details", {}, h("summary", {}, t("showTable")), table));
+  figure.append(svg, legend, h("details", {}, h("summary", {}, t("showTable")), table), trendDownloads(code, asOf));
   return figure;
 }
 
+/**
+ * The lists behind a kabupaten/kota's numbers: where each comes from, the columns shown (the
+ * first page), and the columns of its file (every item; raw values: whole ids, ISO dates).
+ */
+const LISTS = [
+  {
+    id: "sessions", title: () => t("sessions"), path: "/v1/sessions",
+    shown: () => [
+      [t("starts"), (s) => dateTime(s.starts_at)],
+      [t("scheme"), (s) => s.scheme],
+      [t("site"), (s) => `${s.mode} · ${s.region}`],
+      [t("seats"), (s) => `${number(s.seated)} / ${number(s.capacity)}`],
+      [t("status"), (s) => s.status],
+      [t("lsps"), (s) => s.lsps_id],
+    ],
+    file: [["session_id", (s) => s.session_id], ["starts_at", (s) => s.starts_at], ["scheme", (s) => s.scheme],
+      ["mode", (s) => s.mode], ["region", (s) => s.region], ["seated", (s) => s.seated],
+      ["capacity", (s) => s.capacity], ["status", (s) => s.status], ["lsps_id", (s) => s.lsps_id]],
+  },
+  {
+    id: "candidates", title: () => t("candidates"), path: "/v1/candidates",
+    shown: () => [
+      [t("candidate"), (c) => shortId(c.candidate_id)],
+      [t("scheme"), (c) => c.scheme],
+      [t("verifiedAt"), (c) => longDate(c.verified_at)],
+      [t("status"), (c) => c.status],
+    ],
+    file: [["candidate_id", (c) => c.candidate_id], ["worker_id", (c) => c.worker_id], ["scheme", (c) => c.scheme],
+      ["region", (c) => c.region], ["verified_at", (c) => c.verified_at], ["status", (c) => c.status]],
+  },
+  {
+    id: "workers", title: () => t("workers"), path: "/v1/workers",
+    shown: () => [
+      [t("name"), (w) => w.full_name || "—"],
+      [t("category"), (w) => w.category],
+      [t("role"), (w) => w.role],
+      [t("posting"), (w) => w.posting],
+    ],
+    file: [["worker_id", (w) => w.worker_id], ["full_name", (w) => w.full_name], ["category", (w) => w.category],
+      ["role", (w) => w.role], ["posting", (w) => w.posting]],
+  },
+  {
+    id: "certificates", title: () => t("certificates"), path: "/v1/certificates",
+    shown: () => [
+      [t("number"), (c) => h("a", { href: `/verify/${encodeURIComponent(c.number)}?code=${encodeURIComponent(c.verification_code || "")}&lang=${state.lang}` }, c.number)],
+      [t("holder"), (c) => c.holder_name || "—"],
+      [t("scheme"), (c) => c.scheme_code],
+      [t("status"), (c) => c.status],
+      [t("validUntil"), (c) => longDate(c.valid_until)],
+    ],
+    file: [["number", (c) => c.number], ["holder_name", (c) => c.holder_name], ["scheme_code", (c) => c.scheme_code],
+      ["status", (c) => c.status], ["valid_until", (c) => c.valid_until]],
+  },
+];
+
 /** One list behind a kabupaten/kota's numbers; `null` data means the role may not see it. */
-function list(id, title, data, columns) {
+function list(spec, data, code) {
+  const { id } = spec;
+  const title = spec.title();
   const section = h("section", { id, "aria-labelledby": `${id}-title` }, h("h2", { id: `${id}-title` }, title));
   if (data === null) {
     section.append(h("p", { class: "denied" }, t("denied")));
@@ -465,11 +756,17 @@ function list(id, title, data, columns) {
     section.append(h("p", {}, t("none")));
     return section;
   }
+  const columns = spec.shown();
+  const what = title.toLocaleLowerCase(LOCALES[state.lang]);
   section.append(
     h("p", { class: "hint" }, t("shown", { shown: number(items.length), total: number(data.total ?? items.length) })),
     h("table", {},
       h("thead", {}, h("tr", {}, columns.map(([label]) => h("th", { scope: "col" }, label)))),
-      h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(item))))))));
+      h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(item))))))),
+    h("p", { class: "downloads" },
+      h("button", { type: "button", id: `${id}-csv`, onclick: () => downloadList(spec, code, "csv") }, t("listCsv", { what })),
+      " ",
+      h("button", { type: "button", id: `${id}-xlsx`, onclick: () => downloadList(spec, code, "xlsx") }, t("listXlsx", { what }))));
   return section;
 }
 
@@ -477,45 +774,17 @@ function shortId(id) {
   return (id || "").slice(0, 8);
 }
 
-function kabkotaLists(lists) {
-  const [sessions, candidates, workers, certificates] = lists;
-  return [
-    h("p", { class: "hint" }, t("listsNote")),
-    list("sessions", t("sessions"), sessions, [
-      [t("starts"), (s) => longDate(s.starts_at)],
-      [t("scheme"), (s) => s.scheme],
-      [t("site"), (s) => `${s.mode} · ${s.region}`],
-      [t("seats"), (s) => `${number(s.seated)} / ${number(s.capacity)}`],
-      [t("status"), (s) => s.status],
-      [t("lsps"), (s) => s.lsps_id],
-    ]),
-    list("candidates", t("candidates"), candidates, [
-      [t("candidate"), (c) => shortId(c.candidate_id)],
-      [t("scheme"), (c) => c.scheme],
-      [t("verifiedAt"), (c) => longDate(c.verified_at)],
-      [t("status"), (c) => c.status],
-    ]),
-    list("workers", t("workers"), workers, [
-      [t("name"), (w) => w.full_name || "—"],
-      [t("category"), (w) => w.category],
-      [t("role"), (w) => w.role],
-      [t("posting"), (w) => w.posting],
-    ]),
-    list("certificates", t("certificates"), certificates, [
-      [t("number"), (c) => h("a", { href: `/verify/${encodeURIComponent(c.number)}?code=${encodeURIComponent(c.verification_code || "")}&lang=${state.lang}` }, c.number)],
-      [t("holder"), (c) => c.holder_name || "—"],
-      [t("scheme"), (c) => c.scheme_code],
-      [t("status"), (c) => c.status],
-      [t("validUntil"), (c) => longDate(c.valid_until)],
-    ]),
-  ];
+function kabkotaLists(lists, code) {
+  return [h("p", { class: "hint" }, t("listsNote")), ...LISTS.map((spec, i) => list(spec, lists[i], code))];
 }
 
 // ---- pages --------------------------------------------------------------------------------
 
 async function regionPage() {
   const { region, asOf } = route();
-  document.getElementById("asof").value = asOf;
+  const field = document.getElementById("asof");
+  field.value = dayMonthYear(asOf);
+  field.removeAttribute("aria-invalid");
   setStatus(t("loading"));
   const query = new URLSearchParams();
   if (region) query.set("region", region);
@@ -525,8 +794,7 @@ async function regionPage() {
   // A Dinas office asking for more than its region is answered with its region.
   const code = report.region.code;
   const lists = code.length === 5
-    ? await Promise.all(["/v1/sessions", "/v1/candidates", "/v1/workers", "/v1/certificates"]
-      .map((path) => optional(`${path}?region=${code}&limit=20`)))
+    ? await Promise.all(LISTS.map((spec) => optional(`${spec.path}?region=${code}&limit=20`)))
     : null;
   const province = code.length >= 2 ? (await provinceName(code.slice(0, 2), report)) : null;
   state.redraw = () => draw(report, series, lists, asOf, province);
@@ -563,8 +831,8 @@ async function draw(report, series, lists, asOf, province) {
       view.append(panels, childTable(report, asOf, level), downloads(code, asOf));
     }
   }
-  view.append(trend(series));
-  if (lists) view.append(...kabkotaLists(lists));
+  view.append(trend(series, code, asOf));
+  if (lists) view.append(...kabkotaLists(lists, code));
   document.getElementById("view").replaceChildren(view);
   document.title = `${name} — ${t("brand")}`;
 }
@@ -627,12 +895,19 @@ function start() {
   }
   document.getElementById("asof-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = document.getElementById("asof").value;
-    if (value && !/^\d{4}-\d{2}-\d{2}$/.test(value)) return setStatus(t("badDate"), true);
-    location.hash = link(route().region, value);
+    const field = document.getElementById("asof");
+    const day = parseDay(field.value);
+    if (day === null) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      return setStatus(t("badDate"), true);
+    }
+    field.removeAttribute("aria-invalid");
+    location.hash = link(route().region, day);
   });
   document.getElementById("asof-clear").addEventListener("click", () => {
     document.getElementById("asof").value = "";
+    document.getElementById("asof").removeAttribute("aria-invalid");
     location.hash = link(route().region, "");
   });
   document.getElementById("lang-switch").addEventListener("click", () => {
