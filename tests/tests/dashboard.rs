@@ -410,7 +410,7 @@ async fn the_dashboard_shows_drills_down_goes_back_in_time_and_speaks_two_langua
     click(&browser, "#sessions-csv").await;
     let (_, bytes) = browser.downloaded_as("sessions-32-77-", ".csv").await;
     let sessions = kesos_spreadsheet::read_table(&bytes).unwrap();
-    assert_eq!(column(&sessions, "session_id"), [session_id.clone()]);
+    assert_eq!(column(&sessions, "session_id"), vec![session_id.clone()]);
     assert!(column(&sessions, "starts_at")[0].ends_with("+07:00"));
     accessible(&browser, "the kabupaten/kota page").await;
     browser.screenshot("3-kabkota").await;
