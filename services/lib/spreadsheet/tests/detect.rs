@@ -107,7 +107,7 @@ fn a_damaged_zip_is_refused_as_an_unreadable_workbook() {
 
 #[test]
 fn a_workbook_with_broken_sheet_xml_is_refused_as_an_unreadable_workbook() {
-    // A good workbook whose worksheet was cut off mid-element.
+    // A good workbook whose worksheet was cut off mid-element, inside its cells.
     let good = kesos_spreadsheet::write_xlsx(&["NIK"], &[vec!["1".to_owned()]]).unwrap();
     let mut archive = zip::ZipArchive::new(Cursor::new(good)).unwrap();
     let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
@@ -117,7 +117,11 @@ fn a_workbook_with_broken_sheet_xml_is_refused_as_an_unreadable_workbook() {
         let mut content = Vec::new();
         std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
         if name == "xl/worksheets/sheet1.xml" {
-            content.truncate(content.len() - 40);
+            let end = content
+                .windows(12)
+                .position(|w| w == b"</sheetData>")
+                .unwrap();
+            content.truncate(end - 10);
         }
         parts.push((name, content));
     }
