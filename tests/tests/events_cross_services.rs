@@ -31,6 +31,7 @@ fn new_event(event_type: &str, payload: Vec<u8>) -> NewEvent {
         correlation_id: "import-1".into(),
         causation_id: "cmd".into(),
         actor: "dinsos-32.77".into(),
+        trace_parent: String::new(),
     };
     NewEvent::new(
         Uuid::now_v7(),

@@ -7,7 +7,9 @@
 //! process (`KESOS_SERVICES`) on PostgreSQL and NATS JetStream, with the LSPS simulator as a
 //! fifth, once on the open loopback server and once on a server with the shipped accounts where
 //! each process logs in as its own NATS user and the LSPS follows the integration guide's worked
-//! example as written (`proto/kesos/lsps/v1/README.md`). Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
+//! example as written (`proto/kesos/lsps/v1/README.md`). Each distributed process exports its
+//! spans to a collector the test runs, and one registration is followed by its trace from the
+//! HTTP request to the progress model in another process. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -18,6 +20,7 @@ use serde_json::{Value, json};
 use support::journey::{
     embedded, enroll, lock, record_kompeten_results, seat_everyone, token, var,
 };
+use support::otlp::Collector;
 use support::{Client, Process, eventually, family, guide, kesos};
 
 /// The counts the journey must produce, per region and measure.
@@ -203,6 +206,56 @@ async fn metrics_cover_the_journey(processes: &[&Process], dead_letters: bool) {
 /// Imports, nominates, seats, answers as LSPS and certifies, with enrollment, scheduling,
 /// certification and progress each in its own process, each killed once and restarted; then
 /// checks the counts, a worker's history, a replay and the audit chain.
+/// One registration sent with a W3C `traceparent` is followed through the collector: the
+/// enrollment process's request span is the caller's child, and the progress process's span
+/// of projecting that registration (reached over NATS) is in the same trace; the enrollment
+/// process's JSON log line for the request carries the trace id.
+async fn a_registration_is_traced_from_the_request_to_the_progress_model(
+    api: &Client,
+    enrollment: &Process,
+    collector: &Collector,
+) {
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let caller_span = "00f067aa0ba902b7";
+    let worker = json!({
+        "nik": "3217015705900003", "full_name": "Rina Traced", "sex": "P",
+        "birth_date": "1990-05-17", "category": "peksos", "role": "kelurahan_peksos",
+        "employment_status": "thl", "posting": "32.17", "education_level": "s1",
+        "education_in_social_work": true, "practice_months": 24, "training_hours": 60
+    });
+    let (status, answer) = api
+        .post_traced(
+            &format!("{}/v1/workers", enrollment.base),
+            &worker,
+            "traced-registration",
+            &format!("00-{trace_id}-{caller_span}-01"),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let (request, projected) = eventually(30, "the registration's trace in progress", || async {
+        let spans = collector.trace(&trace_id);
+        let request = spans
+            .iter()
+            .find(|span| span.name == "POST /v1/workers")?
+            .clone();
+        let projected = spans
+            .iter()
+            .find(|span| span.name == "progress WorkerRegistered")?
+            .clone();
+        Some((request, projected))
+    })
+    .await;
+    assert_eq!(request.parent_span_id, caller_span, "{request:?}");
+    assert_eq!(request.services, "enrollment", "{request:?}");
+    assert_eq!(projected.services, "progress", "{projected:?}");
+    let log = enrollment.log();
+    assert!(
+        log.lines()
+            .any(|line| line.starts_with('{') && line.contains(&trace_id)),
+        "no JSON log line of the enrollment process carries {trace_id}"
+    );
+}
+
 async fn distributed_journey(nats: Nats) {
     let schema = PgSchema::create().await;
     let place = SqliteFile::create();
@@ -232,6 +285,12 @@ async fn distributed_journey(nats: Nats) {
         env.push(var("KESOS_NATS_DEAD_LETTER_STREAM", dead_letters.clone()));
         env.push(var("KESOS_NATS_LSPS_STREAM", lsps.clone()));
     }
+    // Every process exports its spans here and writes JSON log lines (with each request's
+    // access line), so the journey can follow one trace across them.
+    let collector = Collector::start().await;
+    env.push(var("KESOS_OTLP_ENDPOINT", collector.endpoint.clone()));
+    env.push(var("KESOS_LOG_FORMAT", "json"));
+    env.push(var("KESOS_LOG_FILTER", "info,kesos_http::trace=debug"));
     let cli_env = [env.clone(), (nats.login)("cli")].concat();
     kesos(
         &cli_env,
@@ -453,6 +512,8 @@ async fn distributed_journey(nats: Nats) {
         matches!(nats.answering, Lsps::Simulator),
     )
     .await;
+    a_registration_is_traced_from_the_request_to_the_progress_model(&api, &enrollment, &collector)
+        .await;
 
     for process in [
         &mut enrollment,

@@ -280,6 +280,7 @@ async fn a_list_answers_from_the_directory_as_it_stands_and_writes_nothing_while
             correlation_id: "test".into(),
             causation_id: "test".into(),
             actor: "test".into(),
+            trace_parent: String::new(),
         },
         OffsetDateTime::now_utc(),
     )

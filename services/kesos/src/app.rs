@@ -304,7 +304,9 @@ impl Application {
         let mut routes = routes
             .merge(kesos_dashboard::router())
             .merge(kesos_auth::routes::router(self.gate.clone()))
-            .layer(self.gate.layer());
+            .layer(self.gate.layer())
+            // Outside the gate too, so a refused request is traced as well.
+            .layer(axum::middleware::from_fn(kesos_http::trace::traced));
         if let Some((listener, handle)) = self.metrics {
             tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
             // Outside the gate, so refused requests are counted too.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
-use kesos_runtime::{CONFIG_FILE_VAR, Config, Shutdown, init_tracing};
+use kesos_runtime::{CONFIG_FILE_VAR, Config, Otlp, Shutdown, init_telemetry, init_tracing};
 
 use crate::app::Application;
 use crate::{audit, keys, open};
@@ -273,10 +273,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            init_tracing(config.log_format, &config.log_filter)?;
+            let otlp = config.otlp_endpoint.as_ref().map(|endpoint| Otlp {
+                endpoint: endpoint.clone(),
+                service_name: config.service_name.clone(),
+                services: config.services.to_string(),
+            });
+            let telemetry = init_telemetry(config.log_format, &config.log_filter, otlp.as_ref())?;
             tracing::info!(config = %config.redacted_summary(), "starting");
             let application = Application::build(&config).await?;
-            application.run_until_stopped(Shutdown::on_signals()).await
+            let served = application.run_until_stopped(Shutdown::on_signals()).await;
+            // The spans of the last second, sent before the process ends.
+            telemetry.shutdown();
+            served
         }
         Command::Migrate => {
             init_tracing(config.log_format, &config.log_filter)?;

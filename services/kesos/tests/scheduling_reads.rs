@@ -70,6 +70,7 @@ async fn poison(running: &Running) {
             correlation_id: "test".into(),
             causation_id: "test".into(),
             actor: "user:test".into(),
+            trace_parent: String::new(),
         },
         OffsetDateTime::now_utc(),
     )

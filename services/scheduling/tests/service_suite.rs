@@ -310,6 +310,7 @@ async fn verify(scheduling: &Scheduling, region_code: &str, when: OffsetDateTime
             correlation_id: "test".into(),
             causation_id: "test".into(),
             actor: "user:test".into(),
+            trace_parent: String::new(),
         },
         when,
     )
@@ -880,6 +881,7 @@ async fn move_worker(scheduling: &Scheduling, worker: WorkerId, from: &str, to: 
             correlation_id: "test".into(),
             causation_id: "test".into(),
             actor: "user:test".into(),
+            trace_parent: String::new(),
         },
         T0 + Span::hours(1),
     )
@@ -992,6 +994,7 @@ async fn poison(scheduling: &Scheduling) -> u64 {
             correlation_id: "test".into(),
             causation_id: "test".into(),
             actor: "user:test".into(),
+            trace_parent: String::new(),
         },
         T0,
     )

@@ -13,6 +13,7 @@ use serde_json::Value;
 pub mod browser;
 pub mod guide;
 pub mod journey;
+pub mod otlp;
 
 /// The kesos binary of this workspace, built once per test run if needed.
 pub fn kesos_binary() -> PathBuf {
@@ -221,6 +222,27 @@ impl Client {
             .post(url)
             .bearer_auth(&self.token)
             .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// [`Client::post`] continuing the caller's trace: `traceparent` sent as the W3C header.
+    pub async fn post_traced(
+        &self,
+        url: &str,
+        body: &Value,
+        key: &str,
+        traceparent: &str,
+    ) -> (u16, Value) {
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .header("Idempotency-Key", key)
+            .header("traceparent", traceparent)
+            .json(body)
             .send()
             .await
             .unwrap();

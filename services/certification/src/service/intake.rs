@@ -96,7 +96,7 @@ impl Intake {
             .filter(|event| event.event_type.as_str() == ASSESSMENT_DECIDED)
             .map(|event| {
                 wire::decision(event.event_id, event.occurred_at, &event.payload)
-                    .map(|decision| (decision, event.metadata.correlation_id.as_str()))
+                    .map(|decision| (decision, &event.metadata))
                     .map_err(|e| HandlerError::Permanent(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -105,9 +105,10 @@ impl Intake {
         }
         let deliveries: Vec<Delivery<'_>> = decisions
             .iter()
-            .map(|(decision, correlation_id)| Delivery {
+            .map(|(decision, metadata)| Delivery {
                 decision,
-                correlation_id,
+                correlation_id: &metadata.correlation_id,
+                trace_parent: &metadata.trace_parent,
             })
             .collect();
         let outcomes = self

@@ -29,6 +29,7 @@ use kesos_aggregate::Aggregate;
 use kesos_commands::to_new_events;
 use kesos_eventstore::{BulkAppend, Claims, ExpectedVersion, StoreError};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use crate::domain::{
     Certificate, CertificateCommand, CertificateId, Issuance, WorkerId, valid_until,
@@ -39,12 +40,30 @@ use crate::service::{
 };
 use crate::wire::Decision;
 
-/// A decision and the correlation id its certificate's events carry.
+/// A decision and the correlation id and trace its certificate's events carry.
 pub struct Delivery<'a> {
     /// The decision.
     pub decision: &'a Decision,
     /// The decision's correlation id.
     pub correlation_id: &'a str,
+    /// The decision event's `traceparent` (empty when none): the certificate's events
+    /// continue that trace.
+    pub trace_parent: &'a str,
+}
+
+impl Delivery<'_> {
+    /// The span issuing this decision's certificate runs in: a child of the decision's trace.
+    fn span(&self) -> tracing::Span {
+        let span = tracing::info_span!(
+            "issue",
+            otel.name = "certification issue",
+            decision = %self.decision.event_id,
+            trace_id = tracing::field::Empty,
+        );
+        let parent = (!self.trace_parent.is_empty()).then_some(self.trace_parent);
+        kesos_trace::continue_trace(&span, parent);
+        span
+    }
 }
 
 /// How one decision of a batch is issued.
@@ -96,6 +115,7 @@ impl Certification {
                 Some(outcome) => outcome,
                 None => {
                     self.issue(delivery.decision, delivery.correlation_id)
+                        .instrument(delivery.span())
                         .await?
                 }
             };
@@ -172,10 +192,12 @@ impl Certification {
         let mut appends = Vec::with_capacity(indexes.len());
         let mut issued = Vec::with_capacity(indexes.len());
         for &index in indexes {
+            let delivery = &batch[index];
             let Delivery {
                 decision,
                 correlation_id,
-            } = batch[index];
+                ..
+            } = *delivery;
             let rules = reference
                 .scheme(&decision.scheme.code)
                 .ok_or_else(|| CertificationError::UnknownScheme(decision.scheme.code.clone()))?;
@@ -206,7 +228,10 @@ impl Certification {
             appends.push(BulkAppend {
                 stream: certificate_stream(certificate_id)?,
                 expected: ExpectedVersion::NoStream,
-                events: to_new_events(&events, &context)?,
+                // In the decision's trace: the certificate's events carry it on.
+                events: delivery
+                    .span()
+                    .in_scope(|| to_new_events(&events, &context))?,
                 claims: Claims {
                     take: vec![
                         number_claim(&issuance.number)?,

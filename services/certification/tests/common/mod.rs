@@ -264,6 +264,7 @@ pub fn delivered(event_type: &str, event_id: Uuid, payload: Vec<u8>) -> Delivere
                 correlation_id: "c".into(),
                 causation_id: "c".into(),
                 actor: "lsps".into(),
+                trace_parent: String::new(),
             },
             occurred_at: now,
             recorded_at: now,

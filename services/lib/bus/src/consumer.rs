@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kesos_sql::{Db, Tx};
+use tracing::Instrument;
 
 use crate::bookkeeping;
 use crate::dead_letter::{DeadLetter, HANDLED};
@@ -434,6 +435,8 @@ impl Consumer {
         if fresh.is_empty() {
             return Ok(());
         }
+        // Each traced event's span lasts until the batch commits (exported spans only).
+        let _spans = kesos_trace::batch_spans(&self.name, fresh.iter().map(|d| d.handled()));
         self.handler.handle_batch(&mut transaction, &fresh).await?;
         transaction.commit().await.map_err(transient)
     }
@@ -450,6 +453,21 @@ impl Consumer {
                 return self.dead_letter(feed, incoming, reason).await;
             }
         };
+        // The event's trace goes on here: commands its handling issues carry it further.
+        let span = kesos_trace::handling_span(&self.name, delivered.handled());
+        self.deliver_decoded(feed, incoming, delivered)
+            .instrument(span)
+            .await
+    }
+
+    /// [`Consumer::deliver`] for a decoded event: retried while the failure is transient,
+    /// dead-lettered when it is permanent.
+    async fn deliver_decoded<F: Feed>(
+        &self,
+        feed: &mut F,
+        incoming: &Incoming<F::Token>,
+        delivered: &Delivered,
+    ) -> Result<(), BusError> {
         let mut attempt = 0;
         let since = Instant::now();
         loop {

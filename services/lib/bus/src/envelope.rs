@@ -20,6 +20,18 @@ pub struct Delivered {
     pub event: RecordedEvent,
 }
 
+impl Delivered {
+    /// What a consumer's span says of the event: where it is from and the trace it carries.
+    pub fn handled(&self) -> kesos_trace::Handled<'_> {
+        kesos_trace::Handled {
+            source: &self.source,
+            position: self.event.position,
+            event_type: self.event.event_type.as_str(),
+            trace_parent: &self.event.metadata.trace_parent,
+        }
+    }
+}
+
 /// Why a message is not a valid event envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
@@ -69,6 +81,7 @@ pub fn encode(source: &str, event: &RecordedEvent) -> Vec<u8> {
             correlation_id: event.metadata.correlation_id.clone(),
             causation_id: event.metadata.causation_id.clone(),
             actor: event.metadata.actor.clone(),
+            trace_parent: event.metadata.trace_parent.clone(),
         }),
         occurred_at: Some(timestamp(event.occurred_at)),
         recorded_at: Some(timestamp(event.recorded_at)),
@@ -108,6 +121,10 @@ pub fn decode(bytes: &[u8]) -> Result<Delivered, EnvelopeError> {
             correlation_id: metadata.correlation_id,
             causation_id: metadata.causation_id,
             actor: metadata.actor,
+            // A context that does not parse is dropped, not refused: the event is still good.
+            trace_parent: kesos_trace::TraceParent::parse(&metadata.trace_parent)
+                .map(|parent| parent.to_string())
+                .unwrap_or_default(),
         },
         occurred_at: instant("occurred_at", envelope.occurred_at)?,
         recorded_at: instant("recorded_at", envelope.recorded_at)?,
@@ -140,6 +157,7 @@ mod tests {
                 correlation_id: "c".into(),
                 causation_id: "d".into(),
                 actor: "a".into(),
+                trace_parent: String::new(),
             },
             occurred_at: datetime!(2017-12-03 10:00:00.123456 UTC),
             recorded_at: datetime!(2026-11-22 12:00 UTC),

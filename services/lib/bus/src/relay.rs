@@ -129,6 +129,14 @@ impl Relay {
         headers.insert(EVENT_TYPE_HEADER, event.event_type.as_str());
         headers.insert(SOURCE_HEADER, self.settings.source.as_str());
         headers.insert(POSITION_HEADER, event.position.to_string().as_str());
+        if !event.metadata.trace_parent.is_empty() {
+            // The W3C header, so any NATS-aware tracer (not only kesos' consumers, which also
+            // find it in the envelope) continues the trace of the request that caused the event.
+            headers.insert(
+                kesos_trace::TRACEPARENT,
+                event.metadata.trace_parent.as_str(),
+            );
+        }
         let message = PublishMessage::build()
             .payload(envelope::encode(&self.settings.source, event).into())
             .headers(headers)

@@ -49,6 +49,7 @@ mod props {
                     correlation_id: correlation,
                     causation_id: causation,
                     actor,
+                    trace_parent: String::new(),
                 },
                 occurred_at,
                 recorded_at,

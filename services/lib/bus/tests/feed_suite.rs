@@ -204,7 +204,7 @@ impl Fixture for Embedded {
         let mut tx = self.store.pool().begin().await.unwrap();
         sqlx::query(
             "INSERT INTO kesos_events SELECT position + 1, 'garbage', 1, randomblob(16), 'not a type!', \
-             1, x'00', '', '', '', 0, 0, zeroblob(32) FROM kesos_log_head",
+             1, x'00', '', '', '', 0, 0, zeroblob(32), '' FROM kesos_log_head",
         )
         .execute(&mut *tx).await.unwrap();
         sqlx::query("UPDATE kesos_log_head SET position = position + 1")

@@ -44,6 +44,9 @@ impl CommandContext {
                 .clone()
                 .unwrap_or_else(|| self.command_id.to_string()),
             actor: self.actor.clone(),
+            // The span the command runs in (the HTTP request's, a consumer's message's): its
+            // events carry the trace on to the relay and every consumer.
+            trace_parent: kesos_trace::current_text(),
         }
     }
 }

@@ -10,6 +10,9 @@
 //! ‖ i64 occurred_at µs ‖ i64 recorded_at µs
 //! ```
 //!
+//! The trace context (`Metadata::trace_parent`) is left out: it says which request's trace the
+//! event belongs to, not what happened, and chains hashed before it existed must still verify.
+//!
 //! PostgreSQL computes the same bytes in SQL (`kesos_event_hash`, migration 0001); the store
 //! test suite checks that both agree by verifying PostgreSQL-written chains in Rust.
 //!

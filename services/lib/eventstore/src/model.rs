@@ -202,6 +202,10 @@ pub struct Metadata {
     pub causation_id: String,
     /// Who issued the command: a user id, an LSPS system, or `system:<job>`.
     pub actor: String,
+    /// The W3C `traceparent` of the span that appended the event (empty when none), so the
+    /// relay can send it on as a NATS header and consumers continue the trace. Operational
+    /// metadata: not part of the event's hash.
+    pub trace_parent: String,
 }
 
 impl Metadata {
@@ -210,6 +214,7 @@ impl Metadata {
             ("correlation_id", &self.correlation_id),
             ("causation_id", &self.causation_id),
             ("actor", &self.actor),
+            ("trace_parent", &self.trace_parent),
         ] {
             if value.len() > MAX_NAME_BYTES {
                 return Err(InputError::MetadataTooLong { field });

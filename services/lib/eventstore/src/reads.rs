@@ -98,12 +98,12 @@ pub(crate) fn paged(
 
 pub(crate) const READ_STREAM: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
-    causation_id, actor, occurred_at, recorded_at, hash FROM kesos_events \
+    causation_id, actor, occurred_at, recorded_at, hash, trace_parent FROM kesos_events \
     WHERE stream_id = $1 ORDER BY stream_version";
 
 pub(crate) const READ_BATCH: &str = "SELECT position, stream_id, stream_version, event_id, \
     event_type, CAST(schema_version AS BIGINT) AS schema_version, payload, correlation_id, \
-    causation_id, actor, occurred_at, recorded_at, hash FROM kesos_events \
+    causation_id, actor, occurred_at, recorded_at, hash, trace_parent FROM kesos_events \
     WHERE position > $1 ORDER BY position LIMIT $2";
 
 pub(crate) const HEAD: &str = "SELECT position FROM kesos_log_head";
@@ -164,6 +164,7 @@ pub(crate) fn event_from_row(row: &Row) -> Result<RecordedEvent, StoreError> {
             correlation_id: row.get("correlation_id")?,
             causation_id: row.get("causation_id")?,
             actor: row.get("actor")?,
+            trace_parent: row.get("trace_parent")?,
         },
         occurred_at: instant("occurred_at")?,
         recorded_at: instant("recorded_at")?,

@@ -308,7 +308,7 @@ fn recorded_event(
     }
 }
 
-/// Most rows per multi-row statement (13 parameters a row, well under SQLite's 32,766).
+/// Most rows per multi-row statement (14 parameters a row, well under SQLite's 32,766).
 const ROWS_PER_STATEMENT: usize = 500;
 
 async fn insert_events(
@@ -319,7 +319,7 @@ async fn insert_events(
         let mut query = QueryBuilder::new(
             "INSERT INTO kesos_events (position, stream_id, stream_version, event_id, event_type, \
              schema_version, payload, correlation_id, causation_id, actor, occurred_at, \
-             recorded_at, hash) ",
+             recorded_at, hash, trace_parent) ",
         );
         query.push_values(chunk, |mut row, (event, hash)| {
             row.push_bind(to_i64(event.position))
@@ -334,7 +334,8 @@ async fn insert_events(
                 .push_bind(event.metadata.actor.as_str())
                 .push_bind(unix_micros(event.occurred_at))
                 .push_bind(unix_micros(event.recorded_at))
-                .push_bind(hash.as_slice());
+                .push_bind(hash.as_slice())
+                .push_bind(event.metadata.trace_parent.as_str());
         });
         query.build().execute(&mut *connection).await?;
     }

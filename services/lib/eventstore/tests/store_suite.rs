@@ -92,6 +92,9 @@ fn event(label: &str) -> NewEvent {
     event_at(label, datetime!(2021-06-01 08:00 UTC))
 }
 
+/// The W3C example `traceparent`, as a request would leave it in its events' metadata.
+const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 fn event_at(label: &str, occurred_at: OffsetDateTime) -> NewEvent {
     NewEvent::new(
         Uuid::now_v7(),
@@ -102,6 +105,7 @@ fn event_at(label: &str, occurred_at: OffsetDateTime) -> NewEvent {
             correlation_id: "corr-1".into(),
             causation_id: "cmd-1".into(),
             actor: "operator@kemensos".into(),
+            trace_parent: TRACE.into(),
         },
         occurred_at,
     )
@@ -155,6 +159,44 @@ async fn first_break(store: &dyn EventStore) -> Option<Break> {
 }
 
 // ---- the cases -------------------------------------------------------------------------
+
+async fn each_event_keeps_its_trace_context_outside_its_hash(b: &impl Backend) {
+    let store = b.store();
+    // One event alone (the single-append path), then two in one append (the general one).
+    store
+        .append(
+            &stream("traced-1"),
+            ExpectedVersion::NoStream,
+            vec![event("a")],
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            &stream("traced-2"),
+            ExpectedVersion::NoStream,
+            vec![event("b"), event("c")],
+        )
+        .await
+        .unwrap();
+    let read = store
+        .read_stream(&stream("traced-2"), AsOf::Now)
+        .await
+        .unwrap();
+    assert!(
+        read.iter().all(|e| e.metadata.trace_parent == TRACE),
+        "{read:?}"
+    );
+    let log = all(store, 0, AsOf::Now).await;
+    assert_eq!(log.len(), 3);
+    assert!(
+        log.iter().all(|e| e.metadata.trace_parent == TRACE),
+        "{log:?}"
+    );
+    // The hash covers what happened, not which trace recorded it.
+    b.sql("UPDATE kesos_events SET trace_parent = ''").await;
+    assert_eq!(first_break(store).await, None);
+}
 
 async fn appending_to_a_new_stream_numbers_versions_from_one_and_reads_them_back(b: &impl Backend) {
     let store = b.store();
@@ -1194,6 +1236,7 @@ macro_rules! suite {
 }
 
 suite!(
+    each_event_keeps_its_trace_context_outside_its_hash,
     appending_to_a_new_stream_numbers_versions_from_one_and_reads_them_back,
     a_wrong_expected_version_is_a_conflict_naming_both_versions_and_stores_nothing,
     expecting_no_stream_fails_once_the_stream_exists,

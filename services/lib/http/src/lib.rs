@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod problem;
+pub mod trace;
 
 pub use body::JsonBody;
 pub use context::command_context;

@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// The method as a label: the standard ones by name, any other as `other`, so a client
-/// inventing methods cannot make new series.
-fn method_label(method: &axum::http::Method) -> &'static str {
+/// inventing methods cannot make new series (nor new span names).
+pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",

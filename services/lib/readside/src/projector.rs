@@ -429,6 +429,8 @@ impl Projector {
                 self.reload().await?;
                 continue;
             }
+            // Each traced event's span lasts until the batch commits (exported spans only).
+            let _spans = kesos_trace::batch_spans(self.name(), fresh.iter().map(|d| d.handled()));
             if !fresh.is_empty() {
                 projection.apply(&mut tx, &fresh).await?;
             }

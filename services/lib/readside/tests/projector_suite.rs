@@ -80,6 +80,7 @@ fn event(kind: &str, label: &str) -> NewEvent {
             correlation_id: "corr".into(),
             causation_id: "cmd".into(),
             actor: "test".into(),
+            trace_parent: String::new(),
         },
         datetime!(2021-06-01 08:00 UTC),
     )

@@ -88,6 +88,10 @@ pub struct Config {
     /// (`KESOS_METRICS_LISTEN`): bind it to the network Prometheus scrapes from. Unset, no
     /// metrics listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// OTLP/HTTP receiver the serving process exports its spans to (`KESOS_OTLP_ENDPOINT`,
+    /// e.g. `http://127.0.0.1:4318`; spans go to `/v1/traces`). Unset, spans are exported
+    /// nowhere (log lines still carry trace ids).
+    pub otlp_endpoint: Option<String>,
     /// Shape of the log lines on stderr.
     pub log_format: LogFormat,
     /// Tracing filter directives; `RUST_LOG` overrides it when set.
@@ -330,6 +334,7 @@ impl Default for Config {
             certification_file: None,
             public_base_url: None,
             metrics_listen: None,
+            otlp_endpoint: None,
             services: Services::default(),
             data_dir,
             database_url: None,
@@ -461,6 +466,7 @@ impl Config {
                 self.metrics_listen
                     .map_or_else(|| "-".to_owned(), |address| address.to_string()),
             ),
+            ("otlp_endpoint", text(&self.otlp_endpoint)),
             ("services", self.services.to_string()),
             ("log_format", self.log_format.to_string()),
             ("token_key_file", path(&self.token_key_file)),
@@ -562,6 +568,7 @@ impl fmt::Debug for Config {
             .field("certification_file", &self.certification_file)
             .field("public_base_url", &self.public_base_url)
             .field("metrics_listen", &self.metrics_listen)
+            .field("otlp_endpoint", &self.otlp_endpoint)
             .field("checkpoint_interval_secs", &self.checkpoint_interval_secs)
             .field("service_name", &self.service_name)
             .field("services", &self.services)
@@ -941,6 +948,35 @@ mod tests {
                 .starts_with("environment variable KESOS_METRICS_LISTEN: invalid metrics_listen"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_otlp_exporter_is_off_unless_set_and_only_plain_http_without_credentials_is_taken() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().otlp_endpoint, None);
+        let config = Config::load(
+            None,
+            env(&[("KESOS_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        for bad in [
+            "https://collector:4318",
+            "http://user:secret@collector:4318",
+            "http://",
+            "collector:4318",
+            "http://collector:4318/?x=1",
+        ] {
+            let error = Config::load(None, env(&[("KESOS_OTLP_ENDPOINT", bad)])).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("environment variable KESOS_OTLP_ENDPOINT: invalid otlp_endpoint"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

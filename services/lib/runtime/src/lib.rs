@@ -17,4 +17,4 @@ pub use config::{
     Origin, Service, Services,
 };
 pub use shutdown::Shutdown;
-pub use telemetry::{TelemetryError, init_tracing};
+pub use telemetry::{Otlp, Telemetry, TelemetryError, init_telemetry, init_tracing};

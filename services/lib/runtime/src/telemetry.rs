@@ -1,17 +1,35 @@
-//! Logging set-up: `tracing` events as text or JSON lines on stderr.
+//! Logging and tracing set-up: `tracing` events as text or JSON lines on stderr, and every span
+//! an OpenTelemetry span (W3C trace and span ids, see `kesos_trace`), exported over OTLP/HTTP
+//! when an endpoint is configured.
 //!
 //! Stdout is left to commands whose output is data (`kesos audit verify`, `kesos replay`), so
 //! logs never mix into it.
 
 use std::error::Error as StdError;
 use std::io::IsTerminal;
+use std::time::Duration;
 
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
 /// The variable that overrides the configured filter, as it does for every `tracing` program.
 const RUST_LOG: &str = "RUST_LOG";
+
+/// How long finished spans wait to be sent in one batch: short, so a trace is in the collector
+/// a second after the request, and a process killed without warning loses at most that.
+const EXPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long one export may take before it is given up (the spans are dropped, not retried
+/// forever: tracing must never hold kesos up).
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the global subscriber could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -33,31 +51,159 @@ pub enum TelemetryError {
         /// The error from `tracing_subscriber`.
         source: Box<dyn StdError + Send + Sync + 'static>,
     },
+    /// The OTLP exporter could not be built from the configured endpoint.
+    #[error("the OTLP exporter for {endpoint} could not be built: {reason}")]
+    Exporter {
+        /// The traces URL spans would be posted to.
+        endpoint: String,
+        /// The exporter's complaint.
+        reason: String,
+    },
 }
 
-/// Installs the global `tracing` subscriber, writing to stderr in `format`.
+/// Where spans are exported: an OpenTelemetry collector's OTLP/HTTP receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otlp {
+    /// The receiver's base URL (`otlp_endpoint`, e.g. `http://127.0.0.1:4318`); spans are
+    /// posted as protobuf to `<endpoint>/v1/traces`.
+    pub endpoint: String,
+    /// `service.name` of the spans: the configured `service_name`.
+    pub service_name: String,
+    /// The services this process runs, as the resource attribute `kesos.services`, so the
+    /// processes of one deployment can be told apart in a trace.
+    pub services: String,
+}
+
+impl Otlp {
+    /// The URL spans are posted to.
+    pub fn traces_url(&self) -> String {
+        format!("{}/v1/traces", self.endpoint.trim_end_matches('/'))
+    }
+}
+
+/// The installed tracing: keep it for the life of the process. Dropping it (or
+/// [`Telemetry::shutdown`]) sends the spans not yet exported.
+#[derive(Debug)]
+#[must_use = "dropping the telemetry stops exporting spans"]
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+}
+
+impl Telemetry {
+    /// Sends the spans not yet exported and stops exporting.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Err(error) = self.provider.shutdown() {
+            tracing::debug!(%error, "spans not all exported at shutdown");
+        }
+    }
+}
+
+/// Installs the global `tracing` subscriber, writing to stderr in `format`, with spans given
+/// trace ids but exported nowhere (tools, benchmarks, one-shot commands).
 ///
 /// `RUST_LOG`, when set and non-empty, replaces `filter`, so an operator can raise verbosity
-/// without editing configuration. JSON lines carry the current span and the span list, which is
-/// where the correlation id travels. Only the first call in a process can succeed; later ones
-/// return [`TelemetryError::AlreadyInstalled`] and change nothing.
+/// without editing configuration. JSON lines carry the current span and the span list, which
+/// is where the `trace_id` of a request or a handled event travels. Only the first call in a
+/// process can succeed; later ones return [`TelemetryError::AlreadyInstalled`] and change
+/// nothing.
 pub fn init_tracing(format: LogFormat, filter: &str) -> Result<(), TelemetryError> {
+    let telemetry = install(format, filter, SdkTracerProvider::builder().build())?;
+    // Nothing to flush without an exporter; the provider must outlive every span.
+    std::mem::forget(telemetry);
+    Ok(())
+}
+
+/// [`init_tracing`] for a serving process: spans are also exported to `otlp` when it is set
+/// (in batches, every second). Keep the returned [`Telemetry`] until the process ends.
+pub fn init_telemetry(
+    format: LogFormat,
+    filter: &str,
+    otlp: Option<&Otlp>,
+) -> Result<Telemetry, TelemetryError> {
+    let Some(otlp) = otlp else {
+        return install(format, filter, SdkTracerProvider::builder().build());
+    };
+    let processor = BatchSpanProcessor::builder(exporter(otlp)?)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_scheduled_delay(EXPORT_EVERY)
+                .build(),
+        )
+        .build();
+    let resource = Resource::builder()
+        .with_service_name(otlp.service_name.clone())
+        .with_attribute(KeyValue::new("kesos.services", otlp.services.clone()))
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(resource)
+        .build();
+    let telemetry = install(format, filter, provider)?;
+    kesos_trace::set_exporting();
+    Ok(telemetry)
+}
+
+/// The OTLP/HTTP protobuf exporter. Built on a thread of its own: its blocking HTTP client
+/// starts a runtime, which must not happen on a thread of the caller's async runtime.
+fn exporter(otlp: &Otlp) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
+    let endpoint = otlp.traces_url();
+    let failed = |reason: String| TelemetryError::Exporter {
+        endpoint: endpoint.clone(),
+        reason,
+    };
+    let build = || {
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(endpoint.clone())
+            .with_timeout(EXPORT_TIMEOUT)
+            .build()
+            .map_err(|error| error.to_string())
+    };
+    std::thread::scope(|scope| scope.spawn(build).join())
+        .map_err(|_| failed("building the HTTP client failed".to_owned()))?
+        .map_err(failed)
+}
+
+/// Installs the subscriber: the filter, the OpenTelemetry layer over `provider`, and the log
+/// lines in `format`.
+fn install(
+    format: LogFormat,
+    filter: &str,
+    provider: SdkTracerProvider,
+) -> Result<Telemetry, TelemetryError> {
     let filter = resolve_filter(filter, std::env::var(RUST_LOG).ok())?;
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
+    let spans = tracing_opentelemetry::layer().with_tracer(provider.tracer("kesos"));
+    let registry = tracing_subscriber::registry().with(filter).with(spans);
     let installed = match format {
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(true)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
-        LogFormat::Pretty => builder
-            .compact()
-            .with_ansi(std::io::stderr().is_terminal())
+        LogFormat::Pretty => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
-    installed.map_err(|source| TelemetryError::AlreadyInstalled { source })
+    installed.map_err(|source| TelemetryError::AlreadyInstalled {
+        source: Box::new(source),
+    })?;
+    Ok(Telemetry { provider })
 }
 
 /// The filter to use: `rust_log` if it is set and non-empty, else the configured one.

@@ -65,6 +65,7 @@ impl<'a> Writer<'a> {
                 correlation_id: format!("corr-{worker}"),
                 causation_id: "cmd-test".to_owned(),
                 actor: self.actor.clone(),
+                trace_parent: String::new(),
             },
             at,
         )

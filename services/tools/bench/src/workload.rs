@@ -73,6 +73,7 @@ pub(crate) fn metadata(causation: Uuid) -> Metadata {
         correlation_id: CORRELATION.to_owned(),
         causation_id: causation.to_string(),
         actor: ACTOR.to_owned(),
+        trace_parent: String::new(),
     }
 }
 

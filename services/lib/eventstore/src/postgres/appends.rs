@@ -87,16 +87,16 @@ fn rounds(batch: &[AppendCommand]) -> Vec<Vec<usize>> {
     rounds
 }
 
-/// The batch of the command path (see the module documentation). Its ten parameters are the
-/// first ten bound for either function.
+/// The batch of the command path (see the module documentation). Its eleven parameters are
+/// the first eleven bound for either function (the event columns, then the trace contexts).
 const APPEND_SINGLE: &str = "SELECT outcome, version, positions, clash_id, \
     NULL::text AS clash_key, NULL::text AS clash_holder \
-    FROM kesos_append_single($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    FROM kesos_append_single($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-/// Any other batch: the same ten parameters, then the event counts and the claims.
+/// Any other batch: the same eleven parameters, then the event counts and the claims.
 const APPEND_GENERAL: &str = "SELECT outcome, version, positions, clash_id, clash_key, \
     clash_holder \
-    FROM kesos_append($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15)";
+    FROM kesos_append($1, $2, $12, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14, $15, $16, $11)";
 
 impl PgBatchWriter {
     async fn write_round(
@@ -122,7 +122,8 @@ impl PgBatchWriter {
         .bind(arrays.correlations)
         .bind(arrays.causations)
         .bind(arrays.actors)
-        .bind(arrays.occurred);
+        .bind(arrays.occurred)
+        .bind(arrays.traces);
         if !single {
             query = query
                 .bind(arrays.counts)
@@ -165,6 +166,7 @@ struct BatchArrays {
     causations: Vec<String>,
     actors: Vec<String>,
     occurred: Vec<OffsetDateTime>,
+    traces: Vec<String>,
     take_counts: Vec<i32>,
     release_counts: Vec<i32>,
     take_keys: Vec<String>,
@@ -205,6 +207,7 @@ impl BatchArrays {
         self.correlations.push(metadata.correlation_id.clone());
         self.causations.push(metadata.causation_id.clone());
         self.actors.push(metadata.actor.clone());
+        self.traces.push(metadata.trace_parent.clone());
         self.occurred.push(event.occurred_at());
     }
 }

@@ -77,7 +77,8 @@ async fn read_page(pool: &PgPool, after: u64, as_of: AsOf, sender: &mpsc::Sender
     let statement = format!(
         "COPY (SELECT position, stream_id, stream_version, event_id, event_type, \
          schema_version, payload, correlation_id, causation_id, actor, occurred_at, \
-         recorded_at, hash FROM kesos_events WHERE position > {} ORDER BY position LIMIT {PAGE}) \
+         recorded_at, hash, trace_parent FROM kesos_events WHERE position > {} ORDER BY position \
+         LIMIT {PAGE}) \
          TO STDOUT (FORMAT binary)",
         to_i64(after)
     );
@@ -152,7 +153,7 @@ async fn copy_page(
 /// The signature that opens every binary COPY stream.
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// Columns of each row, as selected above.
-const COLUMNS: i16 = 13;
+const COLUMNS: i16 = 14;
 /// PostgreSQL's epoch for `timestamptz` (microseconds since 2000-01-01 UTC).
 const POSTGRES_EPOCH: OffsetDateTime = time::macros::datetime!(2000-01-01 0:00 UTC);
 
@@ -268,22 +269,34 @@ fn event_from_fields(row: &[u8]) -> Result<RecordedEvent, StoreError> {
     };
     let position = fields.i64()?;
     fields.position = position;
+    // Fields in column order (the struct's field order differs: the trace context is last).
+    let stream_id = StreamId::parse(fields.text()?).map_err(|e| corrupt(position, e))?;
+    let stream_version = to_u64(fields.i64()?);
+    let event_id = Uuid::from_bytes(fields.array::<16>()?);
+    let event_type = EventType::parse(fields.text()?).map_err(|e| corrupt(position, e))?;
+    let schema_version = u32::try_from(fields.i32()?).map_err(|e| corrupt(position, e))?;
+    let payload = fields.bytes()?.to_vec();
+    let (correlation_id, causation_id, actor) = (fields.text()?, fields.text()?, fields.text()?);
+    let occurred_at = fields.instant()?;
+    let recorded_at = fields.instant()?;
+    let hash = hash_array(fields.bytes()?, position)?;
     Ok(RecordedEvent {
         position: to_u64(position),
-        stream_id: StreamId::parse(fields.text()?).map_err(|e| corrupt(position, e))?,
-        stream_version: to_u64(fields.i64()?),
-        event_id: Uuid::from_bytes(fields.array::<16>()?),
-        event_type: EventType::parse(fields.text()?).map_err(|e| corrupt(position, e))?,
-        schema_version: u32::try_from(fields.i32()?).map_err(|e| corrupt(position, e))?,
-        payload: fields.bytes()?.to_vec(),
+        stream_id,
+        stream_version,
+        event_id,
+        event_type,
+        schema_version,
+        payload,
         metadata: Metadata {
-            correlation_id: fields.text()?,
-            causation_id: fields.text()?,
-            actor: fields.text()?,
+            correlation_id,
+            causation_id,
+            actor,
+            trace_parent: fields.text()?,
         },
-        occurred_at: fields.instant()?,
-        recorded_at: fields.instant()?,
-        hash: hash_array(fields.bytes()?, position)?,
+        occurred_at,
+        recorded_at,
+        hash,
     })
 }
 
@@ -364,8 +377,11 @@ mod tests {
         field(&mut out, &0_i64.to_be_bytes());
         field(&mut out, &86_400_000_000_i64.to_be_bytes());
         field(&mut out, &[9; 32]);
+        field(&mut out, TRACE.as_bytes());
         out
     }
+
+    const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     fn header() -> Vec<u8> {
         let mut out = SIGNATURE.to_vec();
@@ -414,6 +430,7 @@ mod tests {
                 time::macros::datetime!(2000-01-02 0:00 UTC)
             );
             assert_eq!(second.hash, [9; 32]);
+            assert_eq!(second.metadata.trace_parent, TRACE);
         }
     }
 

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 use super::{Config, LogFormat};
 
 /// Every configuration key, in the order they are documented on [`Config`].
-pub(super) const FIELDS: [&str; 37] = [
+pub(super) const FIELDS: [&str; 38] = [
     "data_dir",
     "sqlite_path",
     "database_url",
@@ -42,6 +42,7 @@ pub(super) const FIELDS: [&str; 37] = [
     "certification_file",
     "public_base_url",
     "metrics_listen",
+    "otlp_endpoint",
     "checkpoint_interval_secs",
     "service_name",
     "services",
@@ -146,6 +147,7 @@ impl Layered {
             "certification_file" => c.certification_file = optional(raw, path)?,
             "public_base_url" => c.public_base_url = optional(raw, public_url)?,
             "metrics_listen" => c.metrics_listen = optional(raw, socket_address)?,
+            "otlp_endpoint" => c.otlp_endpoint = optional(raw, otlp_endpoint)?,
             "checkpoint_interval_secs" => c.checkpoint_interval_secs = positive_u64(raw)?,
             "service_name" => c.service_name = service_name(raw)?,
             "services" => c.services = services(raw)?,
@@ -258,6 +260,24 @@ fn public_url(raw: Raw<'_>) -> Result<String, FieldError> {
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or_default();
     if !rest.is_empty() && !url.chars().any(char::is_whitespace) {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(FieldError::Invalid(EXPECTED))
+    }
+}
+
+/// An OTLP/HTTP receiver: `http://host:port` with no credentials, query or fragment (spans
+/// go to `<endpoint>/v1/traces`). Plain HTTP only: kesos has no TLS client for it, and a
+/// collector runs as a local agent or sidecar.
+fn otlp_endpoint(raw: Raw<'_>) -> Result<String, FieldError> {
+    const EXPECTED: &str = "an http:// URL of an OTLP/HTTP receiver such as http://127.0.0.1:4318 (no https, no credentials)";
+    let url = text(raw, EXPECTED)?;
+    let rest = url.strip_prefix("http://").unwrap_or_default();
+    let authority = rest.split('/').next().unwrap_or_default();
+    let clean = !authority.is_empty()
+        && !rest.contains(['@', '?', '#'])
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control());
+    if clean {
         Ok(url.trim_end_matches('/').to_owned())
     } else {
         Err(FieldError::Invalid(EXPECTED))

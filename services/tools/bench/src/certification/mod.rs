@@ -255,6 +255,7 @@ fn recorded(event_type: &str, position: u64, payload: Vec<u8>) -> anyhow::Result
             correlation_id: "bench:certification".to_owned(),
             causation_id: event_id.to_string(),
             actor: "system:bench".to_owned(),
+            trace_parent: String::new(),
         },
         occurred_at: now,
         recorded_at: now,

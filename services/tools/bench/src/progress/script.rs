@@ -356,6 +356,7 @@ pub(crate) fn event(name: &str, payload: Vec<u8>, at: OffsetDateTime) -> anyhow:
             correlation_id: "bench-history".to_owned(),
             causation_id: "bench".to_owned(),
             actor: "system:bench".to_owned(),
+            trace_parent: String::new(),
         },
         at,
     )?)

@@ -264,6 +264,7 @@ async fn queue_candidates(
                 correlation_id: "bench".into(),
                 causation_id: "bench".into(),
                 actor: "system:bench".into(),
+                trace_parent: String::new(),
             },
             now,
         )?;
