@@ -1,9 +1,12 @@
 //! The public verification page a certificate's QR code opens: the certificate's standing in
 //! Bahasa Indonesia (English with `?lang=en`), dates written the Indonesian way (3 Desember
 //! 2017), and a form to check another number. It is plain server-rendered HTML with the
-//! dashboard's style sheet, so it works on any phone without JavaScript.
+//! dashboard's style sheet, so it works on any phone without JavaScript. The page is a `maud`
+//! template: everything inserted, what was typed included, is escaped by the engine.
 
-use crate::credential::html::{MONTHS as MONTHS_ID, escape};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::credential::html::MONTHS as MONTHS_ID;
 use crate::service::{PublicValidity, PublicVerification};
 
 /// The page's language.
@@ -104,7 +107,7 @@ fn status_text(status: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn found(v: &PublicVerification, lang: Lang) -> String {
+fn found(v: &PublicVerification, lang: Lang) -> Markup {
     let rows = [
         (
             lang.pick("Pemegang", "Holder"),
@@ -121,77 +124,85 @@ fn found(v: &PublicVerification, lang: Lang) -> String {
         ),
         (lang.pick("Penerbit", "Issuer"), v.issuer.as_str()),
     ];
-    let mut table = String::new();
-    for (label, value) in rows {
-        table.push_str(&format!(
-            "<tr><th scope=\"row\">{label}</th><td>{}</td></tr>",
-            escape(value)
-        ));
+    html! {
+        section class={ "verdict verdict-" (v.status) } aria-live="polite" {
+            h2 id="verdict" { (status_text(&v.status, lang)) }
+            p { (lang.pick("Nomor", "Number")) " " b id="number" { (v.number) } }
+            table class="facts" {
+                caption { (lang.pick("Data sertifikat", "Certificate details")) }
+                @for (label, value) in rows {
+                    tr { th scope="row" { (label) } td { (value) } }
+                }
+                tr {
+                    th scope="row" { (lang.pick("Masa berlaku", "Valid")) }
+                    td {
+                        (long_date(&v.valid_from, lang)) " " (lang.pick("s.d.", "to")) " "
+                        (long_date(&v.valid_until, lang))
+                    }
+                }
+            }
+        }
     }
-    table.push_str(&format!(
-        "<tr><th scope=\"row\">{}</th><td>{} {} {}</td></tr>",
-        lang.pick("Masa berlaku", "Valid"),
-        escape(&long_date(&v.valid_from, lang)),
-        lang.pick("s.d.", "to"),
-        escape(&long_date(&v.valid_until, lang)),
-    ));
-    format!(
-        "<section class=\"verdict verdict-{status}\" aria-live=\"polite\"><h2 id=\"verdict\">{text}</h2>\
-         <p>{number_label} <b id=\"number\">{number}</b></p>\
-         <table class=\"facts\"><caption>{caption}</caption>{table}</table></section>",
-        status = escape(&v.status),
-        text = status_text(&v.status, lang),
-        number_label = lang.pick("Nomor", "Number"),
-        number = escape(&v.number),
-        caption = lang.pick("Data sertifikat", "Certificate details"),
-    )
 }
 
-fn outcome_html(outcome: &Outcome<'_>, lang: Lang) -> String {
+/// A verdict that is not a certificate's standing: a heading and one sentence.
+fn refusal(heading: &str, sentence: &str) -> Markup {
+    html! {
+        section class="verdict verdict-invalid" aria-live="polite" {
+            h2 id="verdict" { (heading) }
+            p { (sentence) }
+        }
+    }
+}
+
+fn outcome_html(outcome: &Outcome<'_>, lang: Lang) -> Markup {
     match outcome {
-        Outcome::Blank => String::new(),
+        Outcome::Blank => html! {},
         Outcome::Found(v) => found(v, lang),
-        Outcome::Malformed => format!(
-            "<section class=\"verdict verdict-invalid\" aria-live=\"polite\"><h2 id=\"verdict\">{}</h2><p>{}</p></section>",
+        Outcome::Malformed => refusal(
             lang.pick(
                 "Bukan nomor sertifikat yang sah",
-                "Not a valid certificate number"
+                "Not a valid certificate number",
             ),
             lang.pick(
                 "Periksa kembali nomor yang diketik: ada huruf atau angka yang salah atau tertukar.",
-                "Check the number as typed: a letter or digit is wrong or two are swapped."
+                "Check the number as typed: a letter or digit is wrong or two are swapped.",
             ),
         ),
-        Outcome::Validity(v) => format!(
-            "<section class=\"verdict verdict-{status}\" aria-live=\"polite\"><h2 id=\"verdict\">{text}</h2>\
-             <p>{number_label} <b id=\"number\">{number}</b></p><p>{hint}</p></section>",
-            status = if v.valid { "valid" } else { "invalid" },
-            text = if v.valid {
-                lang.pick("Berlaku", "Valid")
+        Outcome::Validity(v) => {
+            let (status, text) = if v.valid {
+                ("valid", lang.pick("Berlaku", "Valid"))
             } else {
-                lang.pick("Tidak berlaku", "Not valid")
-            },
-            number_label = lang.pick("Nomor", "Number"),
-            number = escape(&v.number),
-            hint = lang.pick(
-                "Masukkan kode verifikasi yang tercetak di samping nomor untuk melihat rincian sertifikat.",
-                "Enter the verification code printed beside the number to see the certificate's details."
+                ("invalid", lang.pick("Tidak berlaku", "Not valid"))
+            };
+            html! {
+                section class={ "verdict verdict-" (status) } aria-live="polite" {
+                    h2 id="verdict" { (text) }
+                    p { (lang.pick("Nomor", "Number")) " " b id="number" { (v.number) } }
+                    p {
+                        (lang.pick(
+                            "Masukkan kode verifikasi yang tercetak di samping nomor untuk melihat rincian sertifikat.",
+                            "Enter the verification code printed beside the number to see the certificate's details.",
+                        ))
+                    }
+                }
+            }
+        }
+        Outcome::WrongCode => refusal(
+            lang.pick(
+                "Kode verifikasi tidak cocok",
+                "The verification code does not match",
             ),
-        ),
-        Outcome::WrongCode => format!(
-            "<section class=\"verdict verdict-invalid\" aria-live=\"polite\"><h2 id=\"verdict\">{}</h2><p>{}</p></section>",
-            lang.pick("Kode verifikasi tidak cocok", "The verification code does not match"),
             lang.pick(
                 "Periksa kembali kode yang tercetak di samping nomor sertifikat.",
-                "Check the code printed beside the certificate number."
+                "Check the code printed beside the certificate number.",
             ),
         ),
-        Outcome::NotFound => format!(
-            "<section class=\"verdict verdict-invalid\" aria-live=\"polite\"><h2 id=\"verdict\">{}</h2><p>{}</p></section>",
+        Outcome::NotFound => refusal(
             lang.pick("Sertifikat tidak ditemukan", "Certificate not found"),
             lang.pick(
                 "Tidak ada sertifikat dengan nomor ini.",
-                "No certificate has this number."
+                "No certificate has this number.",
             ),
         ),
     }
@@ -200,52 +211,61 @@ fn outcome_html(outcome: &Outcome<'_>, lang: Lang) -> String {
 /// The whole page: heading, language switch, the outcome, and a form for another number and
 /// its verification code (`typed_code`, as typed).
 pub fn render(outcome: &Outcome<'_>, typed: &str, typed_code: &str, lang: Lang) -> String {
-    let other = match lang {
+    let (other_code, other_name) = match lang {
         Lang::Id => ("en", "English"),
         Lang::En => ("id", "Bahasa Indonesia"),
     };
-    let link = if typed_code.is_empty() {
-        query_value(typed)
-    } else {
-        format!(
-            "{}&amp;code={}",
-            query_value(typed),
-            query_value(typed_code)
-        )
-    };
-    let typed = escape(typed);
-    let typed_code = escape(typed_code);
-    format!(
-        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} — kesos</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
-         <body class=\"verify\"><header class=\"top\"><p class=\"brand\">Kementerian Sosial RI · SDM Kesos</p>\
-         <a class=\"lang\" lang=\"{other_code}\" href=\"/verify?number={link}&amp;lang={other_code}\">{other_name}</a></header>\
-         <main id=\"main\"><h1>{title}</h1>{outcome}\
-         <form method=\"get\" action=\"/verify\" class=\"verify-form\">\
-         <label for=\"number-input\">{label}</label>\
-         <input id=\"number-input\" name=\"number\" value=\"{typed}\" autocomplete=\"off\" spellcheck=\"false\" required>\
-         <label for=\"code-input\">{code_label}</label>\
-         <input id=\"code-input\" name=\"code\" value=\"{typed_code}\" autocomplete=\"off\" spellcheck=\"false\">\
-         <input type=\"hidden\" name=\"lang\" value=\"{code}\">\
-         <button type=\"submit\">{check}</button></form>\
-         <p class=\"note\">{note}</p></main></body></html>",
-        code = lang.code(),
-        title = lang.pick("Verifikasi sertifikat", "Certificate verification"),
-        other_code = other.0,
-        other_name = other.1,
-        outcome = outcome_html(outcome, lang),
-        label = lang.pick("Nomor sertifikat", "Certificate number"),
-        code_label = lang.pick(
-            "Kode verifikasi (tercetak di samping nomor)",
-            "Verification code (printed beside the number)"
-        ),
-        check = lang.pick("Periksa", "Check"),
-        note = lang.pick(
-            "Nama pemegang disamarkan. Untuk memastikan nama lengkap, gunakan pencocokan nama di API verifikasi.",
-            "The holder's name is masked. To confirm a full name, use the name match of the verification API."
-        ),
-    )
+    let mut switch = format!("/verify?number={}", query_value(typed));
+    if !typed_code.is_empty() {
+        switch.push_str(&format!("&code={}", query_value(typed_code)));
+    }
+    switch.push_str(&format!("&lang={other_code}"));
+    let title = lang.pick("Verifikasi sertifikat", "Certificate verification");
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — kesos" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body class="verify" {
+                header class="top" {
+                    p class="brand" { "Kementerian Sosial RI · SDM Kesos" }
+                    a class="lang" lang=(other_code) href=(switch) { (other_name) }
+                }
+                main id="main" {
+                    h1 { (title) }
+                    (outcome_html(outcome, lang))
+                    form method="get" action="/verify" class="verify-form" {
+                        label for="number-input" {
+                            (lang.pick("Nomor sertifikat", "Certificate number"))
+                        }
+                        input id="number-input" name="number" value=(typed) autocomplete="off"
+                            spellcheck="false" required;
+                        label for="code-input" {
+                            (lang.pick(
+                                "Kode verifikasi (tercetak di samping nomor)",
+                                "Verification code (printed beside the number)",
+                            ))
+                        }
+                        input id="code-input" name="code" value=(typed_code) autocomplete="off"
+                            spellcheck="false";
+                        input type="hidden" name="lang" value=(lang.code());
+                        button type="submit" { (lang.pick("Periksa", "Check")) }
+                    }
+                    p class="note" {
+                        (lang.pick(
+                            "Nama pemegang disamarkan. Untuk memastikan nama lengkap, gunakan pencocokan nama di API verifikasi.",
+                            "The holder's name is masked. To confirm a full name, use the name match of the verification API.",
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
 /// `text` percent-encoded for a query string (letters, digits, `-` and `.` kept).
@@ -281,5 +301,40 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(page.contains("Certificate not found"));
         assert!(page.contains("number=%3Cscript%3E&amp;lang=id"));
+    }
+
+    fn verification(holder: &str) -> PublicVerification {
+        PublicVerification {
+            number: "KSS-PSG-2026-000001-X".into(),
+            status: "valid".into(),
+            holder: Some(holder.into()),
+            scheme_code: "PSG".into(),
+            scheme_name: Some(holder.into()),
+            category: "pekerja_sosial".into(),
+            level: holder.into(),
+            issuing_body: holder.into(),
+            issuer: holder.into(),
+            valid_from: "2026-03-01".into(),
+            valid_until: "2029-02-28".into(),
+        }
+    }
+
+    #[test]
+    fn a_hostile_holder_name_is_escaped_on_the_page() {
+        let hostile = r#"<script>alert(1)</script> & "x""#;
+        let found = verification(hostile);
+        let page = render(&Outcome::Found(&found), hostile, hostile, Lang::Id);
+        assert!(!page.contains("<script"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        assert!(page.contains("<h2 id=\"verdict\">Berlaku</h2>"));
+        assert!(page.contains("1 Maret 2026 s.d. 28 Februari 2029"));
+    }
+
+    #[test]
+    fn the_language_switch_keeps_the_number_and_the_code() {
+        let page = render(&Outcome::Blank, "KSS-1", "7KQ2 M9XD", Lang::Id);
+        assert!(page.contains(
+            r#"href="/verify?number=KSS-1&amp;code=7KQ2%20M9XD&amp;lang=en">English</a>"#
+        ));
     }
 }
