@@ -222,9 +222,42 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let factor = 2_u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.initial.saturating_mul(factor).min(self.max)
+    /// The waits between the attempts of one failure, from the first: about `initial`,
+    /// doubling up to `max`, each jittered (see [`Backoff`]). A new failure starts a new one.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial, self.max)
+    }
+}
+
+/// The waits of one failure: capped exponential backoff from `backon`, jittered so replicas
+/// that failed together (the database went away under all of them) do not retry in step.
+/// Each wait lies between half its nominal value and the nominal value, which doubles from
+/// the first wait up to the cap; it never exceeds the cap (for a consumer, kept under
+/// JetStream's acknowledgement wait).
+#[derive(Debug)]
+pub struct Backoff {
+    waits: backon::ExponentialBackoff,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Waits from about `first` up to `max`, for as long as they are asked for.
+    pub fn new(first: Duration, max: Duration) -> Self {
+        use backon::BackoffBuilder as _;
+        let max = max.max(first);
+        let waits = backon::ExponentialBuilder::new()
+            .with_min_delay(first / 2)
+            .with_max_delay(max / 2)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        Self { waits, max }
+    }
+
+    /// The wait before the next attempt.
+    pub fn next_wait(&mut self) -> Duration {
+        self.waits.next().unwrap_or(self.max).min(self.max)
     }
 }
 
@@ -364,6 +397,7 @@ impl Consumer {
             .collect();
         if events.len() == batch.len() {
             let mut attempt = 0;
+            let mut backoff = self.retry.backoff();
             let since = Instant::now();
             loop {
                 attempt += 1;
@@ -391,7 +425,7 @@ impl Consumer {
                         break;
                     }
                     Err(Failure::Transient(reason)) => {
-                        let delay = self.retry.delay(attempt);
+                        let delay = backoff.next_wait();
                         tracing::warn!(
                             consumer = %self.name, messages = batch.len(), attempt, ?delay,
                             %reason, "transient failure of a batch; retrying"
@@ -469,6 +503,7 @@ impl Consumer {
         delivered: &Delivered,
     ) -> Result<(), BusError> {
         let mut attempt = 0;
+        let mut backoff = self.retry.backoff();
         let since = Instant::now();
         loop {
             attempt += 1;
@@ -486,7 +521,7 @@ impl Consumer {
                     if attempt >= self.retry.stalled_after {
                         self.stalls.report(&self.name, since, attempt, &reason);
                     }
-                    let delay = self.retry.delay(attempt);
+                    let delay = backoff.next_wait();
                     tracing::warn!(
                         consumer = %self.name, event_id = %delivered.event.event_id, attempt,
                         ?delay, %reason, "transient failure; retrying"
@@ -525,13 +560,12 @@ impl Consumer {
         reason: &str,
     ) -> Result<(), BusError> {
         tracing::error!(consumer = %self.name, %reason, "dead-lettering a message");
-        let mut attempt = 0;
+        let mut backoff = self.retry.backoff();
         loop {
-            attempt += 1;
             match self.record_dead_letter(incoming, reason).await {
                 Ok(()) => break,
                 Err(error) => {
-                    let delay = self.retry.delay(attempt);
+                    let delay = backoff.next_wait();
                     tracing::warn!(%error, ?delay, "could not record a dead letter; retrying");
                     tokio::time::sleep(delay).await;
                 }
@@ -653,16 +687,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_from_the_initial_wait_up_to_the_maximum() {
+    fn backoff_doubles_from_the_initial_wait_up_to_the_maximum_each_wait_jittered_below_it() {
         let policy = RetryPolicy {
             initial: Duration::from_millis(100),
             max: Duration::from_secs(1),
             stalled_after: 10,
         };
-        let delays: Vec<_> = (1..=6)
-            .map(|attempt| policy.delay(attempt).as_millis())
-            .collect();
-        assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
+        for _ in 0..50 {
+            let mut backoff = policy.backoff();
+            for nominal in [100, 200, 400, 800, 1000, 1000, 1000] {
+                let wait = backoff.next_wait().as_millis();
+                assert!(
+                    (nominal / 2..=nominal).contains(&wait),
+                    "{wait} ms for a nominal {nominal} ms"
+                );
+            }
+        }
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub mod metrics;
 pub mod relay;
 
 pub use consumer::{
-    Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy, is_transient_sqlx,
+    Backoff, Consumer, Feed, Handler, HandlerError, Incoming, REDRIVE_EVERY, RetryPolicy,
+    is_transient_sqlx,
 };
 pub use dead_letter::{DeadLetter, RetryRequest, RetryState};
 pub use declare::{declare_consumer, declare_stream};

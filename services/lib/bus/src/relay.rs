@@ -12,9 +12,14 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use futures::future::try_join_all;
 use kesos_eventstore::{EventStore, RecordedEvent};
 
+use crate::consumer::Backoff;
 use crate::envelope;
 use crate::error::BusError;
 use crate::jetstream::StreamNames;
+
+/// The relay's first wait after a failed step, and its longest (NATS or the database away).
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const LAST_RETRY: Duration = Duration::from_secs(30);
 
 /// Header naming the event's protobuf type.
 pub const EVENT_TYPE_HEADER: &str = "Kesos-Event-Type";
@@ -170,6 +175,7 @@ impl Relay {
         tokio::pin!(shutdown);
         let mut appended = self.store.appended();
         let mut failures = 0_u32;
+        let mut backoff = Backoff::new(FIRST_RETRY, LAST_RETRY);
         let mut lag_measured: Option<std::time::Instant> = None;
         loop {
             let stepped = self.step().await;
@@ -183,18 +189,20 @@ impl Relay {
             let wait = match stepped {
                 Ok(step) if step.published > 0 => {
                     failures = 0;
+                    backoff = Backoff::new(FIRST_RETRY, LAST_RETRY);
                     tracing::debug!(published = step.published, cursor = step.cursor, "relayed");
                     continue;
                 }
                 Ok(_) => {
                     failures = 0;
+                    backoff = Backoff::new(FIRST_RETRY, LAST_RETRY);
                     self.settings.poll
                 }
                 Err(error) => {
                     failures += 1;
-                    let delay = Duration::from_millis(100) * 2_u32.pow(failures.min(8));
-                    tracing::warn!(%error, ?delay, "relay step failed; retrying");
-                    delay.min(Duration::from_secs(30))
+                    let delay = backoff.next_wait();
+                    tracing::warn!(%error, ?delay, failures, "relay step failed; retrying");
+                    delay
                 }
             };
             tokio::select! {

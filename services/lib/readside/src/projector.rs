@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kesos_bus::{Delivered, EmbeddedFeed, Feed, Incoming, Stalls};
+use kesos_bus::{Backoff, Delivered, EmbeddedFeed, Feed, Incoming, Stalls};
 use kesos_eventstore::EventStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +28,8 @@ use kesos_sql::{Db, Migrations, Tx};
 
 /// Longest wait between two attempts at a failing batch.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// The first wait after a batch failed to apply.
+const FIRST_RETRY: Duration = Duration::from_millis(200);
 /// Failed attempts after which the projection reports itself stalled.
 const STALLED_AFTER: u32 = 3;
 /// How often a waiter looks at the database's checkpoint too (another process may be the one
@@ -369,6 +371,7 @@ impl Projector {
         }
         let moved: Vec<(String, u64)> = moved.into_iter().collect();
         let mut attempt = 0_u32;
+        let mut backoff = Backoff::new(FIRST_RETRY, MAX_BACKOFF);
         let mut first_failure: Option<Instant> = None;
         loop {
             match self.apply(&events, &moved).await {
@@ -385,9 +388,7 @@ impl Projector {
                         self.stalls()
                             .report(self.name(), since, attempt, &error.to_string());
                     }
-                    let delay = Duration::from_millis(100)
-                        .saturating_mul(2_u32.saturating_pow(attempt.min(10)))
-                        .min(MAX_BACKOFF);
+                    let delay = backoff.next_wait();
                     tracing::warn!(projection = self.name(), %error, attempt, ?delay, "could not apply a batch; retrying");
                     for incoming in batch {
                         let _kept = feed.working(&incoming.token).await;

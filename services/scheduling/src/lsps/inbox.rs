@@ -31,6 +31,10 @@ use crate::service::reports::{Recorded, Report};
 use crate::service::{ReportedDecision, Scheduling, derived};
 use crate::wire::{attendance_of, decision_of, instant_of, units_of};
 
+/// The inbox's first wait after reading failed (NATS or the database away), and its longest.
+const FIRST_RETRY: Duration = Duration::from_millis(400);
+const LAST_RETRY: Duration = Duration::from_secs(30);
+
 /// How the inbox reads.
 #[derive(Debug, Clone)]
 pub struct InboxSettings {
@@ -304,13 +308,13 @@ impl Inbox {
     /// Reads until `shutdown` completes; NATS or database failures are retried with backoff.
     pub async fn run(&self, names: &StreamNames, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut failures = 0_u32;
+        // Reading only ends with a failure, so the waits grow until the process stops.
+        let mut backoff = kesos_bus::Backoff::new(FIRST_RETRY, LAST_RETRY);
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
                 Err(error) = self.read_on(names) => {
-                    failures += 1;
-                    let delay = Duration::from_millis(200) * 2_u32.pow(failures.min(7));
+                    let delay = backoff.next_wait();
                     tracing::warn!(%error, ?delay, "LSPS inbox failed; binding again");
                     tokio::time::sleep(delay).await;
                 }
