@@ -52,16 +52,19 @@ pub struct Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    /// The span issuing this decision's certificate runs in: a child of the decision's trace.
+    /// The span issuing this decision's certificate runs in: a child of the decision's trace,
+    /// or none for an untraced decision (a bulk of them costs no spans).
     fn span(&self) -> tracing::Span {
+        if self.trace_parent.is_empty() {
+            return tracing::Span::none();
+        }
         let span = tracing::info_span!(
             "issue",
             otel.name = "certification issue",
             decision = %self.decision.event_id,
             trace_id = tracing::field::Empty,
         );
-        let parent = (!self.trace_parent.is_empty()).then_some(self.trace_parent);
-        kesos_trace::continue_trace(&span, parent);
+        kesos_trace::continue_trace(&span, Some(self.trace_parent));
         span
     }
 }
