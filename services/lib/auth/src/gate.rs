@@ -12,7 +12,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -406,7 +405,7 @@ pub(crate) async fn check(action: Action, mut request: Request, next: Next) -> R
         return forbidden().into_response();
     }
     if let (true, Some(gate), Some(ip)) = (action.is_rate_limited(), &gate, client)
-        && let Err(wait) = gate.0.limiter.check(ip, Instant::now())
+        && let Err(wait) = gate.0.limiter.check(ip)
     {
         denied(&principal, StatusCode::TOO_MANY_REQUESTS, "rate limit");
         return too_many(wait);
