@@ -255,6 +255,13 @@ const TABLE: &[Row] = &[
         "CDA",
         200,
     ),
+    with(
+        "POST",
+        "/v1/progress/workbook",
+        "CdA",
+        200,
+        r#"{"name":"workers-32-77","headers":["nik"],"rows":[["3277015705900002"]]}"#,
+    ),
     row("GET", "/v1/progress/status", "CA", 200),
     row("GET", "/v1/audit/workers/{any}/history", "CA", 404),
 ];

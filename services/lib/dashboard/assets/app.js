@@ -421,10 +421,11 @@ async function everyItem(path, code) {
 
 /**
  * Downloads a list behind a kabupaten/kota in full (not only the first page shown), as CSV or
- * an Excel workbook written here: the lists come from the enrollment, scheduling and
- * certification routes, which answer JSON only, and the browser already reads them with the
- * caller's token. Every row carries the question (the region asked for, and since the lists
- * show the present, today's date and the moment read, in WIB); times are written in WIB.
+ * an Excel workbook: the lists come from the enrollment, scheduling and certification routes,
+ * which answer JSON only and which the browser already reads with the caller's token; the
+ * workbook is written from those rows by the server. Every row carries the question (the
+ * region asked for, and since the lists show the present, today's date and the moment read, in
+ * WIB); times are written in WIB.
  */
 async function downloadList(list, code, format) {
   setStatus(t("preparing"));
@@ -438,8 +439,8 @@ async function downloadList(list, code, format) {
       const at = instant(value);
       return at ? wibInstant(at) : value === null || value === undefined ? "" : String(value);
     })]);
-    const name = `${list.id}-${code.replace(".", "-")}-${asOf}.${format}`;
-    save(format === "csv" ? csvFile(headers, rows) : workbook(headers, rows), name);
+    const stem = `${list.id}-${code.replace(".", "-")}-${asOf}`;
+    save(format === "csv" ? csvFile(headers, rows) : await workbook(stem, headers, rows), `${stem}.${format}`);
   } catch (error) {
     if (!(error instanceof Refused && error.status === 401)) setStatus(`${t("failed")}: ${error.message}`, true);
   }
@@ -452,110 +453,26 @@ function csvFile(headers, rows) {
   return new Blob([`${lines.join("\n")}\n`], { type: "text/csv;charset=utf-8" });
 }
 
-const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/** Text as SpreadsheetML character data: XML's five escapes, a carriage return kept, and the
- * control characters XML cannot carry (and a literal _xHHHH_) in Excel's _xHHHH_ form. */
-function cellText(text) {
-  return text
-    .replace(/_(?=x[0-9A-Fa-f]{4}_)/g, "_x005F_")
-    .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c])
-    .replace(/\r/g, "&#xD;")
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g,
-      (c) => `_x${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}_`);
-}
-
-/** Column `index` (0-based) in Excel's letters: 0 → A, 26 → AA. */
-function columnName(index) {
-  let name = "";
-  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
-  return name;
-}
-
 /**
- * A one-sheet workbook with the parts the server's workbooks have (kesos_spreadsheet's
- * writer): every cell an inline string in a Text-formatted column, so ids and codes stay
- * exactly as written, and an empty string an empty cell.
+ * The rows as an Excel workbook, written by the server's one workbook writer
+ * (`POST /v1/progress/workbook`, every column formatted as text so ids and codes stay exactly
+ * as written); the browser writes no XLSX of its own.
  */
-function workbook(headers, rows) {
-  const declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
-  const main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
-  const relations = "http://schemas.openxmlformats.org/package/2006/relationships";
-  const officeRelations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-  const row = (cells, number) => `<row r="${number}">${cells.map((text, column) => (text === ""
-    ? ""
-    : `<c r="${columnName(column)}${number}" s="1" t="inlineStr"><is><t xml:space="preserve">${cellText(text)}</t></is></c>`)).join("")}</row>`;
-  const width = Math.max(headers.length, ...rows.map((r) => r.length));
-  const sheet = `${declaration}<worksheet xmlns="${main}"><cols><col min="1" max="${width}" width="24" style="1" customWidth="1"/></cols>`
-    + `<sheetData>${[headers, ...rows].map((cells, i) => row(cells, i + 1)).join("")}</sheetData></worksheet>`;
-  const part = (type) => `application/vnd.openxmlformats-officedocument.spreadsheetml.${type}+xml`;
-  return new Blob([zip([
-    ["[Content_Types].xml", `${declaration}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`
-      + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-      + '<Default Extension="xml" ContentType="application/xml"/>'
-      + `<Override PartName="/xl/workbook.xml" ContentType="${part("sheet.main")}"/>`
-      + `<Override PartName="/xl/worksheets/sheet1.xml" ContentType="${part("worksheet")}"/>`
-      + `<Override PartName="/xl/styles.xml" ContentType="${part("styles")}"/></Types>`],
-    ["_rels/.rels", `${declaration}<Relationships xmlns="${relations}">`
-      + `<Relationship Id="rId1" Type="${officeRelations}/officeDocument" Target="xl/workbook.xml"/></Relationships>`],
-    ["xl/workbook.xml", `${declaration}<workbook xmlns="${main}" xmlns:r="${officeRelations}">`
-      + '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'],
-    ["xl/_rels/workbook.xml.rels", `${declaration}<Relationships xmlns="${relations}">`
-      + `<Relationship Id="rId1" Type="${officeRelations}/worksheet" Target="worksheets/sheet1.xml"/>`
-      + `<Relationship Id="rId2" Type="${officeRelations}/styles" Target="styles.xml"/></Relationships>`],
-    ["xl/styles.xml", `${declaration}<styleSheet xmlns="${main}">`
-      + '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-      + '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
-      + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-      + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-      + '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-      + '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-      + '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'],
-    ["xl/worksheets/sheet1.xml", sheet],
-  ])], { type: XLSX_TYPE });
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** A ZIP archive of `files` ([name, text]), each stored (a workbook needs no compression to
- * be read, and the lists are small), dated 1 January 1980 (ZIP's first day). */
-function zip(files) {
-  const encoder = new TextEncoder();
-  const local = [];
-  const central = [];
-  let offset = 0;
-  for (const [name, text] of files) {
-    const path = encoder.encode(name);
-    const data = encoder.encode(text);
-    const crc = crc32(data);
-    const head = new DataView(new ArrayBuffer(30));
-    [[0, 0x04034b50, 4], [4, 20, 2], [6, 0x0800, 2], [8, 0, 2], [10, 0, 2], [12, 33, 2], [14, crc, 4],
-      [18, data.length, 4], [22, data.length, 4], [26, path.length, 2], [28, 0, 2]]
-      .forEach(([at, value, size]) => (size === 4 ? head.setUint32(at, value, true) : head.setUint16(at, value, true)));
-    local.push(new Uint8Array(head.buffer), path, data);
-    const entry = new DataView(new ArrayBuffer(46));
-    [[0, 0x02014b50, 4], [4, 20, 2], [6, 20, 2], [8, 0x0800, 2], [10, 0, 2], [12, 0, 2], [14, 33, 2], [16, crc, 4],
-      [20, data.length, 4], [24, data.length, 4], [28, path.length, 2], [30, 0, 2], [32, 0, 2], [34, 0, 2],
-      [36, 0, 2], [38, 0, 4], [42, offset, 4]]
-      .forEach(([at, value, size]) => (size === 4 ? entry.setUint32(at, value, true) : entry.setUint16(at, value, true)));
-    central.push(new Uint8Array(entry.buffer), path);
-    offset += 30 + path.length + data.length;
+async function workbook(name, headers, rows) {
+  const response = await fetch("/v1/progress/workbook", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name, headers, rows }),
+  });
+  if (response.status === 401) {
+    signOut(t("tokenRejected"));
+    throw new Refused(401, t("tokenRejected"));
   }
-  const size = central.reduce((sum, part) => sum + part.length, 0);
-  const end = new DataView(new ArrayBuffer(22));
-  [[0, 0x06054b50, 4], [4, 0, 2], [6, 0, 2], [8, files.length, 2], [10, files.length, 2], [12, size, 4], [16, offset, 4], [20, 0, 2]]
-    .forEach(([at, value, s]) => (s === 4 ? end.setUint32(at, value, true) : end.setUint16(at, value, true)));
-  return new Blob([...local, ...central, new Uint8Array(end.buffer)]);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Refused(response.status, body.detail || body.title || String(response.status));
+  }
+  return response.blob();
 }
 
 // ---- charts -------------------------------------------------------------------------------

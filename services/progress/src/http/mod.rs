@@ -9,6 +9,7 @@
 pub mod export;
 mod openapi;
 mod question;
+mod workbook;
 
 use std::collections::BTreeMap;
 
@@ -71,6 +72,27 @@ fn secured() -> Secured<Progress> {
                 400,
                 "a parameter is malformed, unknown or missing (`format`): `errors` names it \
                  and the rule",
+            ),
+        )
+        .post(
+            "/v1/progress/workbook",
+            Action::ReadProgress,
+            workbook::workbook,
+            Operation::new(
+                "The caller's own table (a header row and rows of text) written as an Excel \
+                 workbook, every column formatted as text: how the dashboard takes away the \
+                 lists it reads from the other services. Nothing is read or stored.",
+            )
+            .body::<workbook::WorkbookBody>()
+            .answers_file(
+                200,
+                "the workbook, as an attachment named `<name>.xlsx`",
+                &[export::XLSX],
+            )
+            .problem(
+                400,
+                "the body is malformed, or breaks a rule (`name`, `headers`, `rows`): `errors` \
+                 names the field and the rule",
             ),
         )
         .get(
