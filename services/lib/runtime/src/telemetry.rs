@@ -14,7 +14,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use tracing::Metadata;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{FilterExt as _, FilterFn, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -179,31 +182,59 @@ fn install(
     provider: SdkTracerProvider,
 ) -> Result<Telemetry, TelemetryError> {
     let filter = resolve_filter(filter, std::env::var(RUST_LOG).ok())?;
-    let spans = tracing_opentelemetry::layer().with_tracer(provider.tracer("kesos"));
-    let registry = tracing_subscriber::registry().with(filter).with(spans);
-    let installed = match format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(true)
-                    .with_writer(std::io::stderr),
-            )
-            .try_init(),
-        LogFormat::Pretty => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .compact()
-                    .with_ansi(std::io::stderr().is_terminal())
-                    .with_writer(std::io::stderr),
-            )
-            .try_init(),
-    };
-    installed.map_err(|source| TelemetryError::AlreadyInstalled {
-        source: Box::new(source),
-    })?;
+    let ansi = std::io::stderr().is_terminal();
+    subscriber(format, filter, &provider, std::io::stderr, ansi)
+        .try_init()
+        .map_err(|source| TelemetryError::AlreadyInstalled {
+            source: Box::new(source),
+        })?;
     Ok(Telemetry { provider })
+}
+
+/// The subscriber [`install`] installs, writing its lines to `writer`.
+fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    provider: &SdkTracerProvider,
+    writer: W,
+    ansi: bool,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    // The log filter decides which lines are written; kesos' own spans are on whatever it
+    // says, since the trace context rides on them (a `warn` filter must not stop traces).
+    let logs = filter.or(kesos_spans());
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("kesos"))
+        .with_filter(kesos_spans());
+    let lines = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(spans)
+        .with(lines.with_filter(logs))
+}
+
+/// Kesos' own spans at `info` and above (a request's, a handled event's): the ones that carry
+/// trace context. Decided by the callsite alone, so its answer is cached.
+fn kesos_spans() -> FilterFn<impl Fn(&Metadata<'_>) -> bool> {
+    filter_fn(|metadata: &Metadata<'_>| {
+        metadata.is_span()
+            && metadata.target().starts_with("kesos")
+            && *metadata.level() <= tracing::Level::INFO
+    })
+    .with_max_level_hint(tracing::Level::INFO)
 }
 
 /// The filter to use: `rust_log` if it is set and non-empty, else the configured one.
@@ -241,6 +272,58 @@ mod tests {
     fn an_invalid_rust_log_is_an_error_naming_rust_log() {
         let error = resolve_filter("info", Some("kesos=loud".to_owned())).unwrap_err();
         assert!(error.to_string().contains("from RUST_LOG"), "{error}");
+    }
+
+    /// Lines written by a subscriber under test.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_warn_filter_keeps_the_trace_and_its_warnings_carry_the_trace_id() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let provider = SdkTracerProvider::builder().build();
+        let filter = resolve_filter("warn", None).unwrap();
+        let subscriber = subscriber(
+            LogFormat::Json,
+            filter,
+            &provider,
+            move || writer.clone(),
+            false,
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(target: "kesos_http::trace", "request", trace_id = tracing::field::Empty);
+            let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            let trace_id = kesos_trace::continue_trace(&span, Some(parent));
+            assert_eq!(
+                trace_id.as_deref(),
+                Some("4bf92f3577b34da6a3ce929d0e0e4736")
+            );
+            span.in_scope(|| {
+                assert!(
+                    kesos_trace::current().is_some(),
+                    "commands would carry the trace"
+                );
+                tracing::info!("not written at warn");
+                tracing::warn!("written, in the request's span");
+            });
+        });
+        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(written.lines().count(), 1, "{written}");
+        assert!(
+            written.contains("4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{written}"
+        );
     }
 
     #[test]
