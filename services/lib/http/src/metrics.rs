@@ -24,15 +24,21 @@ pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// The request's route template (`/v1/workers/{worker_id}`), or `unmatched` when no route
+/// matched: a bounded name for metrics and spans.
+pub(crate) fn route_template(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned())
+}
+
 /// Counts one request in `kesos_http_requests_total` (method, route, status) and times it in
 /// `kesos_http_request_duration_seconds` (method, route). A request no route matched is
 /// counted under the route `unmatched`. Layer it over the whole router with
 /// `axum::middleware::from_fn(measure)`, outside the access gate, so refusals count too.
 pub async fn measure(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = route_template(&request);
     let method = method_label(request.method()).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;

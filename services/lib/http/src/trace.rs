@@ -3,7 +3,7 @@
 //! context in their events' metadata, so the relay, NATS and every consumer continue the same
 //! trace; log lines written while the request runs carry its `trace_id`.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -13,10 +13,7 @@ use tracing::Instrument;
 /// records the response status in it. Layer it over the whole router with
 /// `axum::middleware::from_fn(traced)`, outside the access gate, so refusals are traced too.
 pub async fn traced(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = crate::metrics::route_template(&request);
     let method = crate::metrics::method_label(request.method());
     let span = tracing::info_span!(
         "request",

@@ -211,8 +211,8 @@ pub fn handling_span(worker: &str, event: Handled<'_>) -> tracing::Span {
         event_type = event.event_type,
         trace_id = tracing::field::Empty,
     );
-    let parent = (!event.trace_parent.is_empty()).then_some(event.trace_parent);
-    continue_trace(&span, parent);
+    // An empty context does not parse: the span then starts a trace of its own.
+    continue_trace(&span, Some(event.trace_parent));
     span
 }
 
