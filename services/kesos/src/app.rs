@@ -42,7 +42,8 @@ pub struct Application {
     state: AppState,
     store: OpenedStore,
     signing_key: SigningKey,
-    relay: Option<Relay>,
+    /// The relays of the event-writing services this process runs (distributed mode).
+    relays: Vec<Relay>,
     checkpoint_every: Duration,
     description: String,
     /// `/metrics`: its listener and the recorder's handle, when `KESOS_METRICS_LISTEN` is set.
@@ -67,7 +68,7 @@ impl Application {
         let signing_key = keys::load_or_create_signing_key(config, mode)?;
         let trusted = keys::trusted_keys(config, Some(&signing_key))?;
         let nats = crate::nats::connect(config, crate::nats::Identity::default()).await?;
-        let (relay, distributed) = match &nats {
+        let (relays, distributed) = match &nats {
             Some(client) => {
                 let names = StreamNames::new(
                     config.nats_subject_prefix.clone(),
@@ -75,28 +76,41 @@ impl Application {
                     config.nats_dead_letter_stream.clone(),
                 )?;
                 let context = async_nats::jetstream::new(client.clone());
-                let relay = Relay::new(
-                    store.shared(),
-                    context.clone(),
-                    names.clone(),
-                    RelaySettings::new(config.service_name.clone()),
-                );
+                // Each event-writing service relays its own events, onto its own subjects,
+                // from its own cursor: a process relays for the services it runs and no
+                // other, so scheduling's decisions reach certification while enrollment is
+                // down, and each NATS user publishes only its own service's subjects.
+                let runs = |service| config.services.runs(service);
+                let relays: Vec<Relay> = Service::WRITERS
+                    .into_iter()
+                    .filter(|service| runs(*service))
+                    .map(|service| {
+                        Relay::new(
+                            store.shared(),
+                            context.clone(),
+                            names.clone(),
+                            RelaySettings::for_service(service.name()),
+                        )
+                    })
+                    .collect();
                 // A process declares only the streams its services write: a progress-only
                 // process reads (its NATS user may not create or change a stream), and only
                 // scheduling touches the LSPS stream (the other users may not).
-                let runs = |service| config.services.runs(service);
-                let writes_events = [
-                    Service::Enrollment,
-                    Service::Scheduling,
-                    Service::Certification,
-                ]
-                .into_iter()
-                .any(runs);
-                if writes_events {
+                if let Some(relay) = relays.first() {
                     relay
                         .prepare()
                         .await
                         .context("cannot create the JetStream streams")?;
+                }
+                let earlier = RelaySettings::new(config.service_name.clone()).cursor_name();
+                for relay in &relays {
+                    if let Some(position) = relay.adopt_cursor(&earlier).await? {
+                        tracing::info!(
+                            from = %earlier,
+                            position,
+                            "the service's relay starts where the process-wide one left off"
+                        );
+                    }
                 }
                 let channel = LspsChannel::new(
                     config.nats_subject_prefix.clone(),
@@ -113,9 +127,9 @@ impl Application {
                     names,
                     channel,
                 };
-                (Some(relay), Some(distributed))
+                (relays, Some(distributed))
             }
-            None => (None, None),
+            None => (Vec::new(), None),
         };
         let listener = TcpListener::bind(config.http_listen)
             .await
@@ -179,7 +193,7 @@ impl Application {
             state,
             store,
             signing_key,
-            relay,
+            relays,
             checkpoint_every: Duration::from_secs(config.checkpoint_interval_secs),
             description,
             metrics,
@@ -226,7 +240,7 @@ impl Application {
         &self.state.stalls
     }
 
-    /// Serves HTTP, relays (distributed mode) and signs checkpoints until `shutdown` fires; then
+    /// Serves HTTP, relays each service's events (distributed mode) and signs checkpoints until `shutdown` fires; then
     /// drains requests, stops the background work and signs a last checkpoint.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(
@@ -278,7 +292,7 @@ impl Application {
                 &shutdown,
             );
         }
-        if let Some(relay) = self.relay.filter(|_| runs(Service::Enrollment)) {
+        for relay in self.relays {
             let stop = shutdown.clone();
             background.spawn(async move { relay.run(async move { stop.wait().await }).await });
         }

@@ -6,10 +6,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings, Stalls};
+use kesos_bus::{EmbeddedFeed, JetStreamFeed, PullSettings, RelaySettings, Stalls};
 use kesos_progress::projections::live::{self, PULL_BATCH};
 use kesos_progress::{Progress, ProgressModel, Source, replay};
-use kesos_runtime::{Config, Shutdown};
+use kesos_runtime::{Config, Mode, Service, Shutdown};
 use tokio::task::JoinSet;
 
 use crate::open::{OpenedStore, open_store};
@@ -24,10 +24,20 @@ pub async fn open_progress(config: &Config, store: &OpenedStore) -> anyhow::Resu
     let model = ProgressModel::open(store.db())
         .await
         .context("cannot open the progress read model")?;
-    let sources = vec![Source {
-        name: config.service_name.clone(),
-        store: store.shared(),
-    }];
+    let sources = match config.mode()? {
+        // One log, read whole under the process's name, as the live projection reads it.
+        Mode::Embedded => vec![Source::whole(config.service_name.clone(), store.shared())],
+        // Each service's events under the service's name, as its relay publishes them (the
+        // live projection keeps a checkpoint per source, and a replay must too).
+        Mode::Distributed => Service::WRITERS
+            .into_iter()
+            .map(|service| Source {
+                owned: RelaySettings::for_service(service.name()).owned,
+                name: service.name().to_owned(),
+                store: store.shared(),
+            })
+            .collect(),
+    };
     Ok(Progress::new(model, sources))
 }
 

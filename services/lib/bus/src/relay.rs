@@ -33,6 +33,10 @@ pub const POSITION_HEADER: &str = "Kesos-Position";
 pub struct RelaySettings {
     /// The source store's name (the service), carried in every envelope.
     pub source: String,
+    /// The event types this relay publishes (a type-name prefix, `kesos.<service>.v1.`); the
+    /// others of the log are passed over. A service relays only its own events, onto subjects
+    /// only its NATS user may publish; `None` relays every event (tools and benchmarks).
+    pub owned: Option<String>,
     /// Most events published before waiting for their acknowledgements.
     pub batch: usize,
     /// How often to look for events other processes appended.
@@ -44,12 +48,30 @@ impl RelaySettings {
     pub fn new(source: impl Into<String>) -> Self {
         Self {
             source: source.into(),
+            owned: None,
             batch: 2000,
             poll: Duration::from_millis(200),
         }
     }
 
-    fn cursor_name(&self) -> String {
+    /// The relay of one service (`enrollment`, `scheduling`, `certification`): named after it,
+    /// publishing only its events (`kesos.<service>.v1.*`).
+    pub fn for_service(service: &str) -> Self {
+        Self {
+            owned: Some(format!("kesos.{service}.v1.")),
+            ..Self::new(service)
+        }
+    }
+
+    /// True when this relay publishes events of `event_type`.
+    pub fn publishes(&self, event_type: &str) -> bool {
+        self.owned
+            .as_deref()
+            .is_none_or(|prefix| event_type.starts_with(prefix))
+    }
+
+    /// The name of the relay's cursor in its store: `relay:<source>`.
+    pub fn cursor_name(&self) -> String {
         format!("relay:{}", self.source)
     }
 }
@@ -69,6 +91,8 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 /// What one relay step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Relayed {
+    /// Events of the log read in this step (published or, another service's, passed over).
+    pub read: usize,
     /// Events published (and acknowledged) in this step.
     pub published: usize,
     /// Of those, how many JetStream reported as duplicates (re-published after a crash).
@@ -98,6 +122,24 @@ impl Relay {
         self.names.ensure(&self.context).await
     }
 
+    /// Starts this relay's cursor where the relay `earlier` (a cursor name) left off, when this
+    /// relay has none yet: a kesos before per-service relays published every event of the log
+    /// under one cursor, and without this each service's new relay would publish the whole
+    /// log again (harmless, since consumers drop what they processed, but slow). Answers the
+    /// position adopted, if one was.
+    pub async fn adopt_cursor(&self, earlier: &str) -> Result<Option<u64>, BusError> {
+        let own = self.settings.cursor_name();
+        if earlier == own || self.store.cursor(&own).await? > 0 {
+            return Ok(None);
+        }
+        let position = self.store.cursor(earlier).await?;
+        if position == 0 {
+            return Ok(None);
+        }
+        self.store.save_cursor(&own, position).await?;
+        Ok(Some(position))
+    }
+
     /// Publishes one batch after the cursor and advances it; `published: 0` when caught up.
     pub async fn step(&self) -> Result<Relayed, BusError> {
         let cursor_name = self.settings.cursor_name();
@@ -105,22 +147,28 @@ impl Relay {
         let events = self.store.read_batch(cursor, self.settings.batch).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(Relayed {
+                read: 0,
                 published: 0,
                 duplicates: 0,
                 cursor,
             });
         };
         let mut acks = Vec::with_capacity(events.len());
-        for event in &events {
+        for event in events
+            .iter()
+            .filter(|e| self.settings.publishes(e.event_type.as_str()))
+        {
             acks.push(self.publish(event).await?);
         }
+        let published = acks.len();
         let acks = try_join_all(acks.into_iter().map(|ack| async move { ack.await }))
             .await
             .map_err(BusError::nats)?;
         let duplicates = acks.iter().filter(|ack| ack.duplicate).count();
         self.store.save_cursor(&cursor_name, last).await?;
         Ok(Relayed {
-            published: events.len(),
+            read: events.len(),
+            published,
             duplicates,
             cursor: last,
         })
@@ -187,7 +235,7 @@ impl Relay {
                 self.record(step, measure).await;
             }
             let wait = match stepped {
-                Ok(step) if step.published > 0 => {
+                Ok(step) if step.read > 0 => {
                     failures = 0;
                     backoff = Backoff::new(FIRST_RETRY, LAST_RETRY);
                     tracing::debug!(published = step.published, cursor = step.cursor, "relayed");

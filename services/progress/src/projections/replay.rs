@@ -40,6 +40,28 @@ pub struct Source {
     pub name: String,
     /// Its store.
     pub store: Arc<dyn EventStore>,
+    /// The event types of the store that are this source's (a type-name prefix), when the
+    /// store holds other sources' events too: the events a service's relay publishes under
+    /// the service's name. `None`: every event of the store.
+    pub owned: Option<String>,
+}
+
+impl Source {
+    /// Every event of `store`, under `name` (the embedded mode's one log).
+    pub fn whole(name: impl Into<String>, store: Arc<dyn EventStore>) -> Self {
+        Self {
+            name: name.into(),
+            store,
+            owned: None,
+        }
+    }
+
+    /// True when `event` is this source's.
+    pub fn holds(&self, event: &RecordedEvent) -> bool {
+        self.owned
+            .as_deref()
+            .is_none_or(|prefix| event.event_type.as_str().starts_with(prefix))
+    }
 }
 
 /// What a replay did.
@@ -174,16 +196,20 @@ async fn swap(
         let mut after = next_done.get(&source.name).copied().unwrap_or(0);
         while after < target {
             let events = source.store.read_batch(after, REPLAY_BATCH).await?;
-            let batch: Vec<Delivered> = events
+            let read: Vec<RecordedEvent> = events
                 .into_iter()
                 .take_while(|e| e.position <= target)
+                .collect();
+            let Some(last) = read.last() else { break };
+            after = last.position;
+            let batch: Vec<Delivered> = read
+                .into_iter()
+                .filter(|event| source.holds(event))
                 .map(|event| Delivered {
                     source: source.name.clone(),
                     event,
                 })
                 .collect();
-            let Some(last) = batch.last() else { break };
-            after = last.event.position;
             caught_up += batch.len() as u64;
             apply_in(&mut tx, next.tables(), &batch).await?;
         }
@@ -206,7 +232,7 @@ async fn read_prepared(
         .iter()
         .zip(&heads)
         .map(|(source, head)| Log {
-            name: &source.name,
+            source,
             events: source.store.read_all(0, AsOf::Position(*head)),
             next: None,
             done: *head == 0,
@@ -227,7 +253,7 @@ async fn read_prepared(
 
 /// One source's log as it is read.
 struct Log<'a> {
-    name: &'a str,
+    source: &'a Source,
     events: BoxStream<'a, Result<RecordedEvent, StoreError>>,
     /// The event read but not yet taken.
     next: Option<RecordedEvent>,
@@ -239,9 +265,9 @@ async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<Delivered>,
     let mut batch = Vec::with_capacity(size);
     while batch.len() < size {
         for log in logs.iter_mut() {
-            if log.next.is_none() && !log.done {
+            while log.next.is_none() && !log.done {
                 match log.events.next().await {
-                    Some(event) => log.next = Some(event?),
+                    Some(event) => log.next = Some(event?).filter(|e| log.source.holds(e)),
                     None => log.done = true,
                 }
             }
@@ -255,7 +281,7 @@ async fn next_batch(logs: &mut [Log<'_>], size: usize) -> Result<Vec<Delivered>,
         let log = &mut logs[index];
         if let Some(event) = log.next.take() {
             batch.push(Delivered {
-                source: log.name.to_owned(),
+                source: log.source.name.clone(),
                 event,
             });
         }

@@ -52,10 +52,7 @@ impl Bench {
     }
 
     pub fn sources(&self) -> Vec<Source> {
-        vec![Source {
-            name: SOURCE.to_owned(),
-            store: self.store.clone(),
-        }]
+        vec![Source::whole(SOURCE, self.store.clone())]
     }
 
     /// Applies everything in the log not applied yet, in batches of `batch`.

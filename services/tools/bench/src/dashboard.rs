@@ -77,10 +77,7 @@ async fn measure(
     let events = crate::progress::history::write(store.clone(), options.workers).await?;
     header.push_str(&format!(", {events} events"));
     let model = ProgressModel::open(Db::Postgres(pool)).await?;
-    let sources = vec![Source {
-        name: crate::progress::SOURCE.to_owned(),
-        store,
-    }];
+    let sources = vec![Source::whole(crate::progress::SOURCE, store)];
     replay(&model, &sources, |_, _| {}).await?;
     tracing::info!(events, "the progress model is built");
 

@@ -7,8 +7,7 @@ use std::fmt;
 /// A service a process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
-    /// Registration, nominations and targets; this process also relays the log to JetStream and
-    /// signs audit checkpoints.
+    /// Registration, nominations and targets; this process also signs audit checkpoints.
     Enrollment,
     /// The candidate pool, sessions, allocation and the LSPS integration.
     Scheduling,
@@ -25,6 +24,14 @@ impl Service {
         Service::Scheduling,
         Service::Certification,
         Service::Progress,
+    ];
+
+    /// The services that write events of their own (and so relay them): every one but
+    /// progress, which only reads.
+    pub const WRITERS: [Service; 3] = [
+        Service::Enrollment,
+        Service::Scheduling,
+        Service::Certification,
     ];
 
     /// The name used in the configuration.

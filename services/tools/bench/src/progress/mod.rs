@@ -114,10 +114,7 @@ async fn measure(
     let raw = raw_read(&pool).await?;
     let raw_name = "raw read (plain SELECT of the log)";
 
-    let sources = vec![Source {
-        name: SOURCE.to_owned(),
-        store: store.clone(),
-    }];
+    let sources = vec![Source::whole(SOURCE, store.clone())];
     // The replay goes first: its peak memory is then its own, not what the allocator kept of
     // the live projection's batches.
     let model = ProgressModel::open(Db::Postgres(pool.clone())).await?;
