@@ -336,6 +336,7 @@ impl<'a> Writer<'a> {
             region: region(region_code),
             category,
             target_count: count,
+            ..Default::default()
         };
         self.put(
             Uuid::nil(),
