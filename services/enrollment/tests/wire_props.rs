@@ -9,13 +9,15 @@ mod props {
     use kesos_enrollment::domain::WorkerEvent;
     use proptest::prelude::*;
 
-    const NAMES: [&str; 11] = [
+    const NAMES: [&str; 13] = [
         "WorkerRegistered",
         "WorkerPostingMoved",
         "WorkerEmploymentStatusChanged",
         "WorkerQualificationsUpdated",
         "WorkerRoleChanged",
         "WorkerErased",
+        "WorkerDeparted",
+        "WorkerReturned",
         "NominationSubmitted",
         "NominationVerified",
         "NominationRejected",

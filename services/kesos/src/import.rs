@@ -27,7 +27,8 @@ pub async fn workers_command(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "operator".into())
     );
-    let today = OffsetDateTime::now_utc().date();
+    // Today in the programme's clock (WIB): a registration dated today is not in the future.
+    let today = kesos_enrollment::domain::business_date(OffsetDateTime::now_utc());
     let started = std::time::Instant::now();
     let report = enrollment
         .import_workers(bytes, &actor, today, |done, total| {

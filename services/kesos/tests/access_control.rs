@@ -103,6 +103,20 @@ const TABLE: &[Row] = &[
     ),
     with(
         "POST",
+        "/v1/workers/{worker}/departure",
+        "CD",
+        400,
+        r#"{"reason":"nope","departed_on":"2021-06-30"}"#,
+    ),
+    with(
+        "POST",
+        "/v1/workers/{worker}/return",
+        "CD",
+        400,
+        r#"{"returned_on":"2021-02-30"}"#,
+    ),
+    with(
+        "POST",
         "/v1/workers/{worker}/erasure",
         "C",
         400,

@@ -1,6 +1,6 @@
 //! The closed vocabularies of a worker's record — sex, category, role, employment status,
-//! education level — each with one stable code (used in JSON, spreadsheets and logs) and the
-//! words people actually type for it in a Dinas office's spreadsheet.
+//! education level, departure reason — each with one stable code (used in JSON, spreadsheets
+//! and logs) and the words people actually type for it in a Dinas office's spreadsheet.
 
 use std::fmt;
 
@@ -174,6 +174,20 @@ code_enum!(
         /// Professional programme (ranks between S1 and S2; declared last to keep the
         /// protobuf numbering).
         Profesi => "profesi",
+    }
+);
+
+code_enum!(
+    /// Why a worker left the programme (protobuf `DepartureReason`, in this order).
+    DepartureReason, "departure reason" {
+        /// Resigned.
+        Resigned => "resigned" ["mengundurkan diri", "resign"],
+        /// Retired.
+        Retired => "retired" ["pensiun"],
+        /// Died.
+        Died => "died" ["meninggal", "meninggal dunia", "wafat"],
+        /// Left the programme for another reason (end of contract, transfer out, dismissal).
+        LeftProgramme => "left_programme" ["keluar", "keluar program"],
     }
 );
 

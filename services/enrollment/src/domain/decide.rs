@@ -1,6 +1,7 @@
 //! The worker's rules: every command either yields events or names the rule that refuses it.
 
 use crate::domain::codes::Category;
+use crate::domain::departure::{come_back, depart, present};
 use crate::domain::events::{Registration, WorkerChange};
 use crate::domain::types::NominationId;
 use crate::domain::worker::{Nomination, NominationStatus, Worker, WorkerCommand, WorkerError};
@@ -66,6 +67,21 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
             reason: reason.as_str().to_owned(),
             legal_basis: legal_basis.as_str().to_owned(),
         }],
+        WorkerCommand::Depart {
+            reason,
+            departed_on,
+            note,
+            registered_on,
+            now,
+        } => depart(
+            worker,
+            *reason,
+            *departed_on,
+            note.as_ref(),
+            *registered_on,
+            *now,
+        )?,
+        WorkerCommand::Return { returned_on, now } => come_back(worker, *returned_on, *now)?,
         WorkerCommand::Nominate {
             nomination_id,
             scheme,
@@ -80,6 +96,7 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
                     _ => Err(WorkerError::NominationIdTaken(*nomination_id)),
                 };
             }
+            present(worker)?;
             if scheme.category != record.category {
                 return Err(WorkerError::SchemeCategoryMismatch {
                     scheme: scheme.code.clone(),
@@ -114,6 +131,7 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
             rule_set_version,
         } => {
             let nomination = submitted(worker, *nomination_id, "verification")?;
+            present(worker)?;
             match scheme.evaluate(&record.qualifications) {
                 Ok(()) => vec![WorkerChange::NominationVerified {
                     nomination_id: nomination.id,
@@ -150,6 +168,7 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
             let NominationStatus::Rejected(failures) = &nomination.status else {
                 return Err(wrong_status(nomination, "an override", "rejected"));
             };
+            present(worker)?;
             if let Some(open) = worker
                 .nominations
                 .iter()

@@ -2,8 +2,9 @@
 //! messages (see `wire`); personal data travels only sealed.
 
 use kesos_regions::RegionCode;
+use time::Date;
 
-use crate::domain::codes::{Category, EmploymentStatus, Role, Sex};
+use crate::domain::codes::{Category, DepartureReason, EmploymentStatus, Role, Sex};
 use crate::domain::eligibility::RuleFailure;
 use crate::domain::types::{
     NominationId, Posting, Qualifications, SchemeCode, SealedField, WorkerId,
@@ -91,6 +92,20 @@ pub enum WorkerChange {
         reason: String,
         /// Legal basis.
         legal_basis: String,
+    },
+    /// Left the programme on a business date; the record, history and certificates stay.
+    WorkerDeparted {
+        /// Why.
+        reason: DepartureReason,
+        /// The business date (WIB).
+        departed_on: Date,
+        /// A note (e.g. the decree's number); empty when none.
+        note: String,
+    },
+    /// Came back to the programme on a business date after a departure.
+    WorkerReturned {
+        /// The business date (WIB).
+        returned_on: Date,
     },
     /// Nominated for a scheme.
     NominationSubmitted {

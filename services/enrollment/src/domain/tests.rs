@@ -429,3 +429,157 @@ fn an_unknown_nomination_is_named() {
         .when(verify(9))
         .then_error(WorkerError::UnknownNomination(nomination(9)));
 }
+
+// Departures and returns.
+
+const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-22 10:00 UTC);
+
+fn depart_on(departed_on: time::Date) -> WorkerCommand {
+    WorkerCommand::Depart {
+        reason: DepartureReason::Retired,
+        departed_on,
+        note: Some(reason("SK 800/17")),
+        registered_on: time::macros::date!(2017 - 03 - 01),
+        now: NOW,
+    }
+}
+
+fn departed_on(departed_on: time::Date) -> WorkerEvent {
+    at(WorkerChange::WorkerDeparted {
+        reason: DepartureReason::Retired,
+        departed_on,
+        note: "SK 800/17".into(),
+    })
+}
+
+fn returned_on(returned_on: time::Date) -> WorkerEvent {
+    at(WorkerChange::WorkerReturned { returned_on })
+}
+
+#[test]
+fn a_worker_retires_on_a_past_date_with_a_note() {
+    given::<Worker>([registered()])
+        .when(depart_on(time::macros::date!(2021 - 06 - 30)))
+        .then([departed_on(time::macros::date!(2021 - 06 - 30))]);
+}
+
+#[test]
+fn a_departure_is_not_dated_before_the_registration() {
+    given::<Worker>([registered()])
+        .when(depart_on(time::macros::date!(2017 - 02 - 28)))
+        .then_error(WorkerError::DepartureBeforeRegistration {
+            departed_on: time::macros::date!(2017 - 02 - 28),
+            registered_on: time::macros::date!(2017 - 03 - 01),
+        });
+}
+
+#[test]
+fn a_departure_is_not_dated_in_the_future_of_wib() {
+    // 10:00 UTC is 17:00 WIB on 22 November: the 22nd is today, the 23rd tomorrow.
+    given::<Worker>([registered()])
+        .when(depart_on(time::macros::date!(2026 - 11 - 22)))
+        .then([departed_on(time::macros::date!(2026 - 11 - 22))]);
+    let error = Worker::replay(&[registered()])
+        .decide(&depart_on(time::macros::date!(2026 - 11 - 23)))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "departed_on 2026-11-23 is in the future: today is 2026-11-22 in WIB \
+         (now 2026-11-22T17:00:00+07:00)"
+    );
+}
+
+#[test]
+fn a_departed_worker_cannot_depart_again() {
+    given::<Worker>([
+        registered(),
+        departed_on(time::macros::date!(2021 - 06 - 30)),
+    ])
+    .when(depart_on(time::macros::date!(2022 - 01 - 01)))
+    .then_error(WorkerError::AlreadyDeparted {
+        departed_on: time::macros::date!(2021 - 06 - 30),
+    });
+}
+
+#[test]
+fn a_departed_worker_is_not_nominated_verified_or_admitted() {
+    let departed = departed_on(time::macros::date!(2021 - 06 - 30));
+    let refused = WorkerError::Departed {
+        departed_on: time::macros::date!(2021 - 06 - 30),
+    };
+    given::<Worker>([registered(), departed.clone()])
+        .when(nominate(1, "PEKSOS-GENERALIS"))
+        .then_error(refused.clone());
+    given::<Worker>([registered(), submitted(1), departed.clone()])
+        .when(verify(1))
+        .then_error(refused.clone());
+    given::<Worker>([registered(), submitted(1), rejected(1), departed])
+        .when(WorkerCommand::Override {
+            nomination_id: nomination(1),
+            justification: reason("set aside"),
+        })
+        .then_error(refused);
+}
+
+#[test]
+fn a_departed_worker_returns_after_the_departure_and_may_be_nominated_again() {
+    let departed = departed_on(time::macros::date!(2021 - 06 - 30));
+    given::<Worker>([registered(), departed.clone()])
+        .when(WorkerCommand::Return {
+            returned_on: time::macros::date!(2022 - 01 - 03),
+            now: NOW,
+        })
+        .then([returned_on(time::macros::date!(2022 - 01 - 03))]);
+    let back = returned_on(time::macros::date!(2022 - 01 - 03));
+    given::<Worker>([registered(), departed, back])
+        .when(nominate(1, "PEKSOS-GENERALIS"))
+        .then([submitted(1)]);
+}
+
+#[test]
+fn a_return_is_after_the_departure_and_not_in_the_future() {
+    let departed = departed_on(time::macros::date!(2021 - 06 - 30));
+    given::<Worker>([registered(), departed.clone()])
+        .when(WorkerCommand::Return {
+            returned_on: time::macros::date!(2021 - 06 - 30),
+            now: NOW,
+        })
+        .then_error(WorkerError::ReturnNotAfterDeparture {
+            returned_on: time::macros::date!(2021 - 06 - 30),
+            departed_on: time::macros::date!(2021 - 06 - 30),
+        });
+    given::<Worker>([registered(), departed])
+        .when(WorkerCommand::Return {
+            returned_on: time::macros::date!(2027 - 01 - 01),
+            now: NOW,
+        })
+        .then_error(WorkerError::DateInFuture {
+            field: "returned_on",
+            date: time::macros::date!(2027 - 01 - 01),
+            now: Rfc3339Instant(NOW),
+        });
+}
+
+#[test]
+fn only_a_departed_worker_returns() {
+    given::<Worker>([registered()])
+        .when(WorkerCommand::Return {
+            returned_on: time::macros::date!(2022 - 01 - 03),
+            now: NOW,
+        })
+        .then_error(WorkerError::NotDeparted);
+}
+
+#[test]
+fn a_second_departure_is_not_dated_before_the_return() {
+    given::<Worker>([
+        registered(),
+        departed_on(time::macros::date!(2021 - 06 - 30)),
+        returned_on(time::macros::date!(2022 - 01 - 03)),
+    ])
+    .when(depart_on(time::macros::date!(2021 - 12 - 31)))
+    .then_error(WorkerError::DepartureBeforeReturn {
+        departed_on: time::macros::date!(2021 - 12 - 31),
+        returned_on: time::macros::date!(2022 - 01 - 03),
+    });
+}

@@ -4,8 +4,11 @@
 
 use kesos_aggregate::Aggregate;
 use kesos_regions::RegionCode;
+use time::{Date, OffsetDateTime};
 
-use crate::domain::codes::{Category, EmploymentStatus, Role};
+use crate::domain::calendar::{Rfc3339Instant, business_date};
+use crate::domain::codes::{Category, DepartureReason, EmploymentStatus, Role};
+use crate::domain::departure::Departure;
 use crate::domain::eligibility::{RuleFailure, Scheme};
 use crate::domain::events::{Registration, WorkerChange, WorkerEvent};
 use crate::domain::types::{NominationId, Posting, Qualifications, Reason, SchemeCode, WorkerId};
@@ -19,6 +22,10 @@ pub struct Worker {
     pub erased: bool,
     /// Every nomination, in order.
     pub nominations: Vec<Nomination>,
+    /// The departure in force: `Some` from a departure until a return.
+    pub departure: Option<Departure>,
+    /// The latest return's business date: a later departure is not before it.
+    pub returned_on: Option<Date>,
 }
 
 /// One nomination and where it stands.
@@ -94,6 +101,26 @@ pub enum WorkerCommand {
         reason: Reason,
         /// Legal basis.
         legal_basis: Reason,
+    },
+    /// Record that the worker left the programme on a business date.
+    Depart {
+        /// Why.
+        reason: DepartureReason,
+        /// The business date (WIB): not before the registration, not in the future.
+        departed_on: Date,
+        /// An optional note (e.g. the decree's number).
+        note: Option<Reason>,
+        /// The business date of the worker's registration, looked up by the shell.
+        registered_on: Date,
+        /// The command's time, bounding the date.
+        now: OffsetDateTime,
+    },
+    /// Record that a departed worker came back on a business date.
+    Return {
+        /// The business date (WIB): after the departure, not in the future.
+        returned_on: Date,
+        /// The command's time, bounding the date.
+        now: OffsetDateTime,
     },
     /// Nominate for a scheme.
     Nominate {
@@ -204,6 +231,58 @@ pub enum WorkerError {
     /// A year outside the programme's range.
     #[error("period year {0} is outside 2000-2100")]
     PeriodOutOfRange(i32),
+    /// A departed worker is not nominated, verified or admitted until a return.
+    #[error("the worker left the programme on {departed_on}; record a return first")]
+    Departed {
+        /// The departure's business date.
+        departed_on: Date,
+    },
+    /// A departure of a worker who is departed already.
+    #[error("the worker left the programme on {departed_on} already")]
+    AlreadyDeparted {
+        /// The departure in force.
+        departed_on: Date,
+    },
+    /// A return of a worker who has not departed.
+    #[error("the worker has not left the programme; only a departed worker returns")]
+    NotDeparted,
+    /// A business date after today (in WIB).
+    #[error(
+        "{field} {date} is in the future: today is {} in WIB (now {now})",
+        business_date(.now.0)
+    )]
+    DateInFuture {
+        /// The field that holds the date.
+        field: &'static str,
+        /// The date given.
+        date: Date,
+        /// The command's time.
+        now: Rfc3339Instant,
+    },
+    /// A departure dated before the worker was registered.
+    #[error("departed_on {departed_on} is before the worker's registration on {registered_on}")]
+    DepartureBeforeRegistration {
+        /// The date given.
+        departed_on: Date,
+        /// The registration's business date.
+        registered_on: Date,
+    },
+    /// A departure dated before the worker's latest return.
+    #[error("departed_on {departed_on} is before the worker's return on {returned_on}")]
+    DepartureBeforeReturn {
+        /// The date given.
+        departed_on: Date,
+        /// The latest return's business date.
+        returned_on: Date,
+    },
+    /// A return dated on or before the departure.
+    #[error("returned_on {returned_on} is not after the departure on {departed_on}")]
+    ReturnNotAfterDeparture {
+        /// The date given.
+        returned_on: Date,
+        /// The departure's business date.
+        departed_on: Date,
+    },
     /// The worker is posted outside the region the command was limited to (see
     /// [`WorkerCommand::WithinRegion`]).
     #[error("the worker is posted in {posting}, outside {region}")]
@@ -259,6 +338,21 @@ impl Aggregate for Worker {
                 }
             }
             WorkerChange::WorkerErased { .. } => self.erased = true,
+            WorkerChange::WorkerDeparted {
+                reason,
+                departed_on,
+                note,
+            } => {
+                self.departure = Some(Departure {
+                    reason: *reason,
+                    departed_on: *departed_on,
+                    note: note.clone(),
+                });
+            }
+            WorkerChange::WorkerReturned { returned_on } => {
+                self.departure = None;
+                self.returned_on = Some(*returned_on);
+            }
             WorkerChange::NominationSubmitted {
                 nomination_id,
                 scheme,

@@ -12,13 +12,15 @@ use kesos_regions::{Level, RegionCode};
 use kesos_vault::KeyState;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::{
     Category, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications, Reason,
-    Role, SetTarget, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
+    Role, SetTarget, TargetCategory, TargetRegion, Worker, WorkerCommand, WorkerError, WorkerId,
+    business_date,
 };
 use crate::http::errors::problem;
 use crate::projections::WorkerFilter;
@@ -28,11 +30,11 @@ use crate::service::{Enrollment, EnrollmentError, WorkerForm, WorkerView};
 /// less).
 pub(super) const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-type Answer = Result<Response, Problem>;
+pub(super) type Answer = Result<Response, Problem>;
 
 /// Loads a worker and checks the caller may take its route's action on it (a Dinas only in
 /// its region); a worker that does not exist is 404 for everyone.
-async fn authorize_worker(
+pub(super) async fn authorize_worker(
     enrollment: &Enrollment,
     caller: &Caller,
     id: WorkerId,
@@ -61,7 +63,7 @@ fn within_scope(caller: &Caller, command: WorkerCommand) -> WorkerCommand {
 
 /// The problem for a command's error: a worker found outside the caller's region when the
 /// command was decided is refused as the gate refuses (403, recorded in the access log).
-fn refused(caller: &Caller, error: EnrollmentError) -> Problem {
+pub(super) fn refused(caller: &Caller, error: EnrollmentError) -> Problem {
     match error {
         EnrollmentError::Worker(WorkerError::OutsideRegion { posting, .. }) => caller
             .authorize(Scope::region(&posting))
@@ -86,11 +88,11 @@ fn registration_refused(caller: &Caller, error: EnrollmentError) -> Problem {
     }
 }
 
-fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
+pub(super) fn invalid(field: &str, rule: &str, detail: impl Into<String>) -> Problem {
     Problem::invalid(vec![FieldError::new(field, rule, detail)])
 }
 
-fn worker_id(text: &str) -> Result<WorkerId, Problem> {
+pub(super) fn worker_id(text: &str) -> Result<WorkerId, Problem> {
     Uuid::parse_str(text)
         .map(WorkerId)
         .map_err(|_| invalid("worker_id", "worker_id.uuid", "must be a UUID"))
@@ -102,7 +104,7 @@ fn nomination_id(text: &str) -> Result<NominationId, Problem> {
         .map_err(|_| invalid("nomination_id", "nomination_id.uuid", "must be a UUID"))
 }
 
-fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
+pub(super) fn reason(field: &str, text: &str) -> Result<Reason, Problem> {
     Reason::parse(text).map_err(|e| invalid(field, &format!("{field}.text"), e.to_string()))
 }
 
@@ -117,7 +119,7 @@ pub(super) async fn register(
         caller.authorize(Scope::region(&region))?;
     }
     let context = caller.command_context(&headers)?;
-    let today = context.occurred_at.date();
+    let today = business_date(context.occurred_at);
     let worker = form
         .validate(enrollment.regions(), today)
         .map_err(Problem::invalid)?;
@@ -166,7 +168,7 @@ pub(super) struct ListQuery {
     role: Option<String>,
     /// An employment status code.
     employment_status: Option<String>,
-    /// active or erased.
+    /// active, departed or erased.
     status: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
@@ -204,12 +206,12 @@ pub(super) async fn list(
     let region = caller.region_filter(region)?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
-        Some(s @ ("active" | "erased")) => Some(s.to_owned()),
+        Some(s @ ("active" | "departed" | "erased")) => Some(s.to_owned()),
         Some(_) => {
             return Err(invalid(
                 "status",
                 "status.known",
-                "must be active or erased",
+                "must be active, departed or erased",
             ));
         }
     };
@@ -599,15 +601,20 @@ fn nomination_answer(state: &Worker, nomination: NominationId) -> Answer {
     Ok(Json(found).into_response())
 }
 
-/// A yearly target: the year, the region (empty: the nation), the category and the count.
+/// A yearly target: the year, the region (empty: the nation), the category (`all`, or
+/// absent, for a total across categories), the count, and the business date it is in force
+/// from (YYYY-MM-DD in WIB, not in the future; absent: today).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TargetBody {
     year: i32,
     #[serde(default)]
     region: String,
+    #[serde(default)]
     category: String,
     target_count: u32,
+    #[serde(default)]
+    in_force_from: String,
 }
 
 pub(super) async fn set_target(
@@ -619,13 +626,30 @@ pub(super) async fn set_target(
     let context = caller.command_context(&headers)?;
     let region = TargetRegion::parse(&body.region, enrollment.regions())
         .map_err(|e| invalid("region", "region.target_level", e.to_string()))?;
-    let category = Category::parse(&body.category)
-        .map_err(|e| invalid("category", "category.known", e.to_string()))?;
+    let category = match body.category.trim() {
+        "" | "all" => TargetCategory::Total,
+        text => TargetCategory::Category(
+            Category::parse(text)
+                .map_err(|e| invalid("category", "category.known", e.to_string()))?,
+        ),
+    };
+    let in_force_from = match body.in_force_from.trim() {
+        "" => business_date(context.occurred_at),
+        text => Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+            invalid(
+                "in_force_from",
+                "in_force_from.date",
+                format!("{text:?} is not a real business date YYYY-MM-DD"),
+            )
+        })?,
+    };
     let target = SetTarget {
         year: body.year,
         region: region.clone(),
         category,
         count: body.target_count,
+        in_force_from,
+        now: context.occurred_at,
     };
     enrollment
         .set_target(target, &context)
@@ -636,6 +660,7 @@ pub(super) async fn set_target(
         "region": region.code(),
         "category": category.code(),
         "target_count": body.target_count,
+        "in_force_from": in_force_from.to_string(),
     }))
     .into_response())
 }
@@ -646,7 +671,7 @@ pub(super) async fn import(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let body = body.map_err(upload_rejected)?;
-    let today = OffsetDateTime::now_utc().date();
+    let today = business_date(OffsetDateTime::now_utc());
     let report = enrollment
         .import_workers(body, &caller.actor(), today, |_, _| {})
         .await

@@ -5,6 +5,7 @@
 //! all come from it. No GET writes: a list reads the worker directory as it stands, and the
 //! commands whose effect a list shows answer once the directory has applied them.
 
+mod departures;
 mod errors;
 mod handlers;
 mod openapi;

@@ -6,6 +6,7 @@ use axum::Router;
 use kesos_auth::{Action, ApiPart, Rule, Secured};
 use kesos_http::Operation;
 
+use super::departures::{DepartureBody, ReturnBody, come_back, depart};
 use super::handlers::{
     EmploymentBody, ErasureBody, ListQuery, MAX_UPLOAD_BYTES, NominationBody, PostingBody,
     QualificationsBody, RoleBody, StepBody, TargetBody, change_employment, change_role, erase,
@@ -84,6 +85,30 @@ fn secured() -> Secured<Enrollment> {
                 .answers(200, "the worker"),
         )
         .post(
+            "/v1/workers/{worker_id}/departure",
+            A::RegisterWorker,
+            depart,
+            command(
+                "Record that the worker left the programme (resigned, retired, died, \
+                 left_programme) on a business date in WIB, not before the registration and \
+                 not in the future. History and certificates stay; progress stops counting the \
+                 worker from that date. A departed worker is not nominated.",
+            )
+            .body::<DepartureBody>()
+            .answers(200, "the worker, with status departed and the departure"),
+        )
+        .post(
+            "/v1/workers/{worker_id}/return",
+            A::RegisterWorker,
+            come_back,
+            command(
+                "Record that a departed worker came back on a business date in WIB, after the \
+                 departure and not in the future; progress counts the worker again from it.",
+            )
+            .body::<ReturnBody>()
+            .answers(200, "the worker, with status active"),
+        )
+        .post(
             "/v1/workers/{worker_id}/erasure",
             A::EraseWorker,
             erase,
@@ -135,7 +160,9 @@ fn secured() -> Secured<Enrollment> {
             set_target,
             command(
                 "Set a yearly certification target for the nation (region empty), a province \
-                 or a kabupaten/kota, per category.",
+                 or a kabupaten/kota, per category or as a total across categories (category \
+                 `all` or absent), in force from a business date in WIB (`in_force_from`, not \
+                 in the future; absent: today).",
             )
             .body::<TargetBody>()
             .answers(200, "the target"),

@@ -17,8 +17,8 @@ use serde::Serialize;
 use crate::domain::{Registration, WorkerChange, WorkerEvent};
 use crate::service::error::EnrollmentError;
 use crate::wire::{
-    WORKER_EMPLOYMENT_STATUS_CHANGED, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED,
-    WORKER_ROLE_CHANGED,
+    WORKER_DEPARTED, WORKER_EMPLOYMENT_STATUS_CHANGED, WORKER_ERASED, WORKER_POSTING_MOVED,
+    WORKER_REGISTERED, WORKER_RETURNED, WORKER_ROLE_CHANGED,
 };
 
 /// The name the directory's checkpoint is kept under.
@@ -31,16 +31,19 @@ pub const MAX_PAGE: u32 = 500;
 const ROWS_PER_INSERT: usize = 500;
 
 /// The event types that change a directory row; the others only move its checkpoint.
-const APPLIED: [&str; 5] = [
+const APPLIED: [&str; 7] = [
     WORKER_REGISTERED,
     WORKER_POSTING_MOVED,
     WORKER_EMPLOYMENT_STATUS_CHANGED,
     WORKER_ROLE_CHANGED,
     WORKER_ERASED,
+    WORKER_DEPARTED,
+    WORKER_RETURNED,
 ];
 
 /// How the directory follows the log: one row per registered worker, changed by its moves,
-/// employment and role changes, and cleared of the sealed name on erasure.
+/// employment and role changes, `departed` from a departure until a return, and cleared of
+/// the sealed name on erasure (`erased` outranks `departed`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DirectoryProjection;
 
@@ -149,6 +152,16 @@ async fn update(tx: &mut Tx, event: &WorkerEvent, position: i64) -> Result<(), P
             "UPDATE enrollment_directory SET role = $1, position = $2 WHERE worker_id = $3",
             to.code().to_owned(),
         ),
+        WorkerChange::WorkerDeparted { .. } => (
+            "UPDATE enrollment_directory SET status = $1, position = $2 \
+             WHERE worker_id = $3 AND status <> 'erased'",
+            "departed".to_owned(),
+        ),
+        WorkerChange::WorkerReturned { .. } => (
+            "UPDATE enrollment_directory SET status = $1, position = $2 \
+             WHERE worker_id = $3 AND status = 'departed'",
+            "active".to_owned(),
+        ),
         WorkerChange::WorkerErased { .. } => (
             "UPDATE enrollment_directory SET status = $1, position = $2, \
              name_ciphertext = NULL, name_nonce = NULL, name_key_id = NULL WHERE worker_id = $3",
@@ -176,7 +189,7 @@ pub struct WorkerFilter {
     pub role: Option<String>,
     /// Employment status code.
     pub employment_status: Option<String>,
-    /// `active` or `erased`.
+    /// `active`, `departed` or `erased`.
     pub status: Option<String>,
 }
 
@@ -193,7 +206,7 @@ pub struct DirectoryEntry {
     pub employment_status: String,
     /// Posting region.
     pub posting: String,
-    /// `active` or `erased`.
+    /// `active`, `departed` or `erased`.
     pub status: String,
     /// Sealed name (ciphertext, nonce, key id), opened by the caller with the vault.
     #[serde(skip)]

@@ -314,9 +314,8 @@ impl ValidWorker {
     /// When the registration happened in business time: the start of its registration day in
     /// WIB for imported history, otherwise `now`.
     pub fn registered_at(&self, now: OffsetDateTime) -> OffsetDateTime {
-        self.registered_on.map_or(now, |day| {
-            day.midnight().assume_offset(time::macros::offset!(+7))
-        })
+        self.registered_on
+            .map_or(now, crate::domain::calendar::start_of)
     }
 }
 

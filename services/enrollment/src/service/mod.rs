@@ -7,6 +7,7 @@
 //! directory to apply it before answering, so its caller's next list shows it; reads never
 //! catch up themselves.
 
+pub mod departure;
 pub mod error;
 pub mod form;
 pub mod import;
@@ -33,7 +34,7 @@ use crate::domain::{
 use crate::projections::{self, Directory, DirectoryProjection};
 pub use error::EnrollmentError;
 pub use form::{ValidWorker, WorkerForm};
-pub use view::{NominationView, WorkerView};
+pub use view::{DepartureView, NominationView, WorkerView};
 
 /// Blind-index scope of NIK uniqueness claims.
 pub const NIK_SCOPE: &str = "enrollment.nik";
@@ -429,7 +430,9 @@ impl Enrollment {
         Ok(())
     }
 
-    /// Sets a yearly target.
+    /// Sets a yearly target, per category or as a total (`target-<year>-<region>-all`), in
+    /// force from its date: the event's business time is that date (its start in WIB, or now
+    /// when it is today).
     pub async fn set_target(
         &self,
         target: SetTarget,
@@ -445,7 +448,14 @@ impl Enrollment {
             target.category.code()
         ))
         .map_err(|e| EnrollmentError::Store(StoreError::Input(e)))?;
-        execute::<Target>(&*self.store, &stream, target, context).await?;
+        let dated = CommandContext {
+            occurred_at: crate::domain::calendar::occurred_at(
+                target.in_force_from,
+                context.occurred_at,
+            ),
+            ..context.clone()
+        };
+        execute::<Target>(&*self.store, &stream, target, &dated).await?;
         Ok(())
     }
 

@@ -15,6 +15,12 @@ pub struct WorkerView {
     pub worker_id: String,
     /// The person's data was erased; `nik`, `full_name` and `birth_date` are null.
     pub erased: bool,
+    /// `active`, `departed` (left the programme; see `departure`) or `erased`.
+    pub status: &'static str,
+    /// The departure in force, while the worker is departed.
+    pub departure: Option<DepartureView>,
+    /// The latest return's business date (YYYY-MM-DD), once the worker came back.
+    pub returned_on: Option<String>,
     /// NIK, when readable.
     pub nik: Option<String>,
     /// Full name, when readable.
@@ -43,6 +49,17 @@ pub struct WorkerView {
     pub association_member: bool,
     /// Nominations, oldest first.
     pub nominations: Vec<NominationView>,
+}
+
+/// A departure, for JSON answers: the worker's history and certificates stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepartureView {
+    /// `resigned`, `retired`, `died` or `left_programme`.
+    pub reason: &'static str,
+    /// The business date (YYYY-MM-DD, WIB).
+    pub departed_on: String,
+    /// The note given; empty when none.
+    pub note: String,
 }
 
 /// A nomination, for JSON answers.
@@ -97,9 +114,21 @@ impl WorkerView {
             }
             record.and_then(|r| open(key, label, pick(&r.identity)))
         };
+        let status = match (erased, &worker.departure) {
+            (true, _) => "erased",
+            (false, Some(_)) => "departed",
+            (false, None) => "active",
+        };
         Self {
             worker_id: record.map(|r| r.worker_id.to_string()).unwrap_or_default(),
             erased,
+            status,
+            departure: worker.departure.as_ref().map(|d| DepartureView {
+                reason: d.reason.code(),
+                departed_on: d.departed_on.to_string(),
+                note: d.note.clone(),
+            }),
+            returned_on: worker.returned_on.map(|d| d.to_string()),
             nik: readable(NIK_LABEL, |i| &i.nik),
             full_name: readable(NAME_LABEL, |i| &i.full_name),
             birth_date: readable(BIRTH_DATE_LABEL, |i| &i.birth_date),

@@ -9,9 +9,9 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::domain::{
-    Category, Education, EducationLevel, EmploymentStatus, NominationId, Posting, Qualifications,
-    Registration, Role, RuleFailure, SchemeCode, SealedField, SealedIdentity, Sex, TargetRegion,
-    TargetSet, WorkerChange, WorkerEvent, WorkerId,
+    Category, DepartureReason, Education, EducationLevel, EmploymentStatus, NominationId, Posting,
+    Qualifications, Registration, Role, RuleFailure, SchemeCode, SealedField, SealedIdentity, Sex,
+    TargetCategory, TargetRegion, TargetSet, WorkerChange, WorkerEvent, WorkerId,
 };
 
 /// Prefix of every enrollment event type (and NATS subject).
@@ -28,6 +28,10 @@ pub const WORKER_EMPLOYMENT_STATUS_CHANGED: &str =
 pub const WORKER_ROLE_CHANGED: &str = "kesos.enrollment.v1.WorkerRoleChanged";
 /// Type name of an erasure of a worker's personal data.
 pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
+/// Type name of a worker's departure from the programme.
+pub const WORKER_DEPARTED: &str = "kesos.enrollment.v1.WorkerDeparted";
+/// Type name of a departed worker's return.
+pub const WORKER_RETURNED: &str = "kesos.enrollment.v1.WorkerReturned";
 /// Type name of a verified nomination: what the scheduling service consumes.
 pub const NOMINATION_VERIFIED: &str = "kesos.enrollment.v1.NominationVerified";
 /// Type name of an overridden nomination: also a candidate for scheduling.
@@ -75,6 +79,31 @@ fn sealed_of(
         nonce: value.nonce,
         key_id: value.key_id,
     })
+}
+
+fn date(value: time::Date) -> Option<common::Date> {
+    Some(common::Date {
+        year: value.year(),
+        month: i32::from(u8::from(value.month())),
+        day: i32::from(value.day()),
+    })
+}
+
+fn date_of(field: &'static str, value: Option<common::Date>) -> Result<time::Date, Bad> {
+    let value = value.ok_or_else(|| format!("{field} is missing"))?;
+    let month = u8::try_from(value.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
+    let day = u8::try_from(value.day).ok();
+    month
+        .zip(day)
+        .and_then(|(month, day)| time::Date::from_calendar_date(value.year, month, day).ok())
+        .ok_or_else(|| {
+            format!(
+                "{field} {}-{}-{} is not a real date",
+                value.year, value.month, value.day
+            )
+        })
 }
 
 fn enum_of<T: Copy>(field: &'static str, all: &[T], raw: i32) -> Result<T, Bad> {
@@ -130,6 +159,8 @@ impl EventCodec for WorkerEvent {
             }
             WorkerChange::WorkerRoleChanged { .. } => WORKER_ROLE_CHANGED,
             WorkerChange::WorkerErased { .. } => WORKER_ERASED,
+            WorkerChange::WorkerDeparted { .. } => WORKER_DEPARTED,
+            WorkerChange::WorkerReturned { .. } => WORKER_RETURNED,
             WorkerChange::NominationSubmitted { .. } => "kesos.enrollment.v1.NominationSubmitted",
             WorkerChange::NominationVerified { .. } => NOMINATION_VERIFIED,
             WorkerChange::NominationRejected { .. } => "kesos.enrollment.v1.NominationRejected",
@@ -195,6 +226,22 @@ impl EventCodec for WorkerEvent {
                 key_id: key_id.clone(),
                 reason: reason.clone(),
                 legal_basis: legal_basis.clone(),
+            }
+            .encode_to_vec(),
+            WorkerChange::WorkerDeparted {
+                reason,
+                departed_on,
+                note,
+            } => pb::WorkerDeparted {
+                worker_id,
+                reason: enum_to(DepartureReason::ALL, reason),
+                departed_on: date(*departed_on),
+                note: note.clone(),
+            }
+            .encode_to_vec(),
+            WorkerChange::WorkerReturned { returned_on } => pb::WorkerReturned {
+                worker_id,
+                returned_on: date(*returned_on),
             }
             .encode_to_vec(),
             WorkerChange::NominationSubmitted {
@@ -387,6 +434,22 @@ fn decode_change(name: &str, payload: &[u8]) -> Result<(String, WorkerChange), D
             };
             (m.worker_id, change)
         }
+        "WorkerDeparted" => {
+            let m = pb::WorkerDeparted::decode(payload)?;
+            let change = WorkerChange::WorkerDeparted {
+                reason: enum_of("reason", DepartureReason::ALL, m.reason)?,
+                departed_on: date_of("departed_on", m.departed_on)?,
+                note: m.note,
+            };
+            (m.worker_id, change)
+        }
+        "WorkerReturned" => {
+            let m = pb::WorkerReturned::decode(payload)?;
+            let change = WorkerChange::WorkerReturned {
+                returned_on: date_of("returned_on", m.returned_on)?,
+            };
+            (m.worker_id, change)
+        }
         "NominationSubmitted" => {
             let m = pb::NominationSubmitted::decode(payload)?;
             let change = WorkerChange::NominationSubmitted {
@@ -463,8 +526,13 @@ impl EventCodec for TargetSet {
                 code: self.region.code().to_owned(),
                 edition: EDITION.to_owned(),
             }),
-            category: enum_to(Category::ALL, &self.category),
+            category: match self.category {
+                TargetCategory::Total => 0,
+                TargetCategory::Category(category) => enum_to(Category::ALL, &category),
+            },
             target_count: self.count,
+            all_categories: self.category == TargetCategory::Total,
+            in_force_from: self.in_force_from.and_then(date),
         }
         .encode_to_vec()
     }
@@ -487,11 +555,24 @@ impl EventCodec for TargetSet {
         } else {
             TargetRegion::Region(RegionCode::parse(&code).map_err(|e| malformed(e.to_string()))?)
         };
+        let category = if m.all_categories {
+            TargetCategory::Total
+        } else {
+            TargetCategory::Category(
+                enum_of("category", Category::ALL, m.category).map_err(malformed)?,
+            )
+        };
+        let in_force_from = m
+            .in_force_from
+            .map(|d| date_of("in_force_from", Some(d)))
+            .transpose()
+            .map_err(malformed)?;
         Ok(Self {
             year: m.year,
             region,
-            category: enum_of("category", Category::ALL, m.category).map_err(malformed)?,
+            category,
             count: m.target_count,
+            in_force_from,
         })
     }
 }

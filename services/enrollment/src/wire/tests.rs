@@ -27,6 +27,11 @@ fn domain_codes_follow_the_protobuf_numbering() {
         let expected = pb::WorkerCategory::from_str_name(&name).unwrap() as i32;
         assert_eq!(enum_to(Category::ALL, value), expected, "{name}");
     }
+    for value in DepartureReason::ALL {
+        let name = format!("DEPARTURE_REASON_{}", value.code().to_uppercase());
+        let expected = pb::DepartureReason::from_str_name(&name).unwrap() as i32;
+        assert_eq!(enum_to(DepartureReason::ALL, value), expected, "{name}");
+    }
     assert_eq!(enum_to(Sex::ALL, &Sex::Male), pb::Sex::Male as i32);
     assert_eq!(enum_to(Sex::ALL, &Sex::Female), pb::Sex::Female as i32);
 }
@@ -84,6 +89,14 @@ fn every_change() -> Vec<WorkerChange> {
             key_id: "key".into(),
             reason: "request".into(),
             legal_basis: "UU 27/2022".into(),
+        },
+        WorkerChange::WorkerDeparted {
+            reason: DepartureReason::Retired,
+            departed_on: time::macros::date!(2021 - 06 - 30),
+            note: "SK 800/123".into(),
+        },
+        WorkerChange::WorkerReturned {
+            returned_on: time::macros::date!(2022 - 01 - 03),
         },
         WorkerChange::NominationSubmitted {
             nomination_id,
@@ -151,17 +164,50 @@ fn a_target_survives_a_round_trip_and_national_is_an_empty_code() {
         TargetRegion::National,
         TargetRegion::Region(RegionCode::parse("32.77").unwrap()),
     ] {
-        let target = TargetSet {
-            year: 2020,
-            region,
-            category: Category::Tks,
-            count: 16_920,
-        };
-        assert_eq!(
-            TargetSet::decode(TARGET_SET, 1, &target.encode()).unwrap(),
-            target
-        );
+        for (category, in_force_from) in [
+            (TargetCategory::Category(Category::Tks), None),
+            (
+                TargetCategory::Total,
+                Some(time::macros::date!(2020 - 09 - 23)),
+            ),
+        ] {
+            let target = TargetSet {
+                year: 2020,
+                region: region.clone(),
+                category,
+                count: 16_920,
+                in_force_from,
+            };
+            assert_eq!(
+                TargetSet::decode(TARGET_SET, 1, &target.encode()).unwrap(),
+                target
+            );
+        }
     }
+}
+
+#[test]
+fn a_departure_without_a_real_date_is_a_decode_error() {
+    let message = pb::WorkerDeparted {
+        worker_id: Uuid::from_u128(1).to_string(),
+        reason: pb::DepartureReason::Died as i32,
+        departed_on: Some(common::Date {
+            year: 2021,
+            month: 2,
+            day: 30,
+        }),
+        note: String::new(),
+    };
+    assert!(matches!(
+        WorkerEvent::decode(WORKER_DEPARTED, 1, &message.encode_to_vec()),
+        Err(DecodeError::Malformed { .. })
+    ));
+    let unspecified = pb::WorkerDeparted {
+        reason: 0,
+        departed_on: date(time::macros::date!(2021 - 02 - 28)),
+        ..message
+    };
+    assert!(WorkerEvent::decode(WORKER_DEPARTED, 1, &unspecified.encode_to_vec()).is_err());
 }
 
 #[test]

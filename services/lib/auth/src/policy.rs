@@ -27,7 +27,7 @@ pub enum Action {
     /// Scheme catalogue and region table: any authenticated caller.
     ReadReference,
     /// Register a worker, or change a registered worker's posting, employment, qualifications
-    /// or role.
+    /// or role, or record the worker's departure from the programme or return.
     RegisterWorker,
     /// Bulk import of workers from a spreadsheet (central operations imports what offices
     /// send).

@@ -28,6 +28,16 @@ fn scheme(code: &str) -> Option<common::Scheme> {
     })
 }
 
+/// The business date of `at` in WIB, as a protobuf date.
+fn wib_date(at: OffsetDateTime) -> Option<common::Date> {
+    let day = at.to_offset(time::macros::offset!(+7)).date();
+    Some(common::Date {
+        year: day.year(),
+        month: i32::from(u8::from(day.month())),
+        day: i32::from(day.day()),
+    })
+}
+
 /// Writes events the way the services do (one stream per worker here, which is all progress
 /// cares about).
 pub struct Writer<'a> {
@@ -336,10 +346,63 @@ impl<'a> Writer<'a> {
             region: region(region_code),
             category,
             target_count: count,
+            ..Default::default()
         };
         self.put(
             Uuid::nil(),
             "kesos.enrollment.v1.TargetSet",
+            e.encode_to_vec(),
+            at,
+        )
+        .await;
+    }
+
+    /// Appends a total target across all categories, in force from the business date of
+    /// `at` in WIB (what enrollment writes for `POST /v1/targets` without a category).
+    pub async fn total_target(&self, year: i32, region_code: &str, count: u32, at: OffsetDateTime) {
+        let e = enrollment::TargetSet {
+            year,
+            region: region(region_code),
+            target_count: count,
+            all_categories: true,
+            in_force_from: wib_date(at),
+            ..Default::default()
+        };
+        self.put(
+            Uuid::nil(),
+            "kesos.enrollment.v1.TargetSet",
+            e.encode_to_vec(),
+            at,
+        )
+        .await;
+    }
+
+    /// Appends a departure on the business date of `at` in WIB.
+    pub async fn depart(&self, worker: Uuid, at: OffsetDateTime) {
+        let e = enrollment::WorkerDeparted {
+            worker_id: worker.to_string(),
+            reason: enrollment::DepartureReason::Resigned as i32,
+            departed_on: wib_date(at),
+            note: String::new(),
+        };
+        self.put(
+            worker,
+            "kesos.enrollment.v1.WorkerDeparted",
+            e.encode_to_vec(),
+            at,
+        )
+        .await;
+    }
+
+    /// Appends a return on the business date of `at` in WIB.
+    pub async fn come_back(&self, worker: Uuid, at: OffsetDateTime) {
+        let e = enrollment::WorkerReturned {
+            worker_id: worker.to_string(),
+            returned_on: wib_date(at),
+        };
+        self.put(
+            worker,
+            "kesos.enrollment.v1.WorkerReturned",
             e.encode_to_vec(),
             at,
         )

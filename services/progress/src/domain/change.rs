@@ -22,6 +22,10 @@ pub enum WorkerChange {
         /// The new posting region code.
         posting: String,
     },
+    /// Left the programme: counts nowhere from the event's business date.
+    Departed,
+    /// Came back after a departure: counts again from the event's business date.
+    Returned,
     /// Took up another role.
     RoleChanged {
         /// The new `WorkerRole` number.
@@ -109,18 +113,25 @@ pub enum CertificateStatus {
     Superseded,
 }
 
-/// A yearly target for a region and category.
+/// A yearly target for a region and category, or for all categories.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The year.
     pub year: i32,
     /// Region code (empty: national).
     pub region: String,
-    /// `WorkerCategory` number.
+    /// `WorkerCategory` number; [`TOTAL`] for a total across all categories.
     pub category: i32,
     /// Workers to certify.
     pub count: u32,
+    /// The business day it is in force from, when the event says (days since 1970-01-01,
+    /// WIB); otherwise the event's business day.
+    pub in_force_from: Option<i64>,
 }
+
+/// The category number of a total target across all categories (`WORKER_CATEGORY_UNSPECIFIED`,
+/// which no per-category target has).
+pub const TOTAL: i32 = 0;
 
 /// What an event changes for progress.
 #[derive(Debug, Clone, PartialEq, Eq)]

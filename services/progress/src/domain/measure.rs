@@ -11,7 +11,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
-    /// Registered (an erased worker still counts: the event remains, the personal data does not).
+    /// Registered (an erased worker still counts: the event remains, the personal data does not;
+    /// a departed worker counts for nothing, in this or any measure, from the departure's
+    /// business date until a return).
     Registered,
     /// Ever nominated for a scheme.
     Nominated,

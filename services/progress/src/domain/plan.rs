@@ -44,7 +44,7 @@ pub struct TargetRow {
     pub category: i32,
     /// Workers to certify.
     pub count: i64,
-    /// Business day it was set.
+    /// Business day it is in force from.
     pub day: i64,
     /// When it was recorded.
     pub recorded_us: i64,
@@ -164,7 +164,7 @@ pub fn plan(
                 region: target.region,
                 category: target.category,
                 count: i64::from(target.count),
-                day,
+                day: target.in_force_from.unwrap_or(day),
                 recorded_us,
                 source: event.source.clone(),
                 position,

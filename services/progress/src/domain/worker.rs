@@ -4,7 +4,9 @@
 //! counted (scheme, measure) flags is recomputed and compared with the set before, and only the
 //! difference moves the counts. A move of posting, role or category therefore moves every count
 //! of the worker from the old key to the new one, and an event that changes nothing moves
-//! nothing.
+//! nothing. A departure empties the set (every count drops, dated by the departure's business
+//! day) while the standing behind it is kept and still follows events, so a return brings
+//! back every count as it then stands.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,6 +64,10 @@ fn is_false(value: &bool) -> bool {
 pub struct WorkerProgress {
     #[serde(default, skip_serializing_if = "is_false")]
     registered: bool,
+    /// Left the programme (until a return): counts for nothing, while everything else is
+    /// kept, so a return brings every count back.
+    #[serde(default, skip_serializing_if = "is_false")]
+    departed: bool,
     key: Key,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     nominations: BTreeMap<Uuid, Nomination>,
@@ -96,6 +102,8 @@ impl WorkerProgress {
                 };
             }
             WorkerChange::Moved { posting } => self.key.kabkota = kabkota_of(posting),
+            WorkerChange::Departed => self.departed = true,
+            WorkerChange::Returned => self.departed = false,
             WorkerChange::RoleChanged { role } => self.key.role = *role,
             WorkerChange::Nominated { nomination, scheme } => {
                 self.nominations
@@ -217,6 +225,9 @@ impl WorkerProgress {
     /// projection applies, so it allocates no strings.
     fn counted<'a>(&'a self) -> BTreeSet<(&'a str, Measure)> {
         let mut flags: BTreeSet<(&'a str, Measure)> = BTreeSet::new();
+        if self.departed {
+            return flags;
+        }
         let mut add = |scheme: &'a str, measure: Measure| {
             if !scheme.is_empty() && scheme != ALL_SCHEMES {
                 flags.insert((scheme, measure));

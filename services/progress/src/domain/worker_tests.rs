@@ -197,3 +197,24 @@ fn a_decision_seen_before_the_registration_is_counted_where_the_decision_says_un
     );
     assert_eq!(registered.key().kabkota, "32.77");
 }
+
+#[test]
+fn a_departure_takes_every_count_away_and_a_return_brings_each_back() {
+    let certified = after(registered(), &[nominated(1), issued(2, None)]);
+    let flags = certified.flags();
+    let departed = after(certified.clone(), &[WorkerChange::Departed]);
+    assert!(departed.flags().is_empty());
+    let gone = deltas(&certified, &departed);
+    assert_eq!(gone.len(), flags.len());
+    assert!(gone.iter().all(|d| d.delta == -1));
+    // A certificate suspended while away is kept, and counts as such after the return.
+    let away = after(departed.clone(), &[status(2, CertificateStatus::Suspended)]);
+    assert!(
+        deltas(&departed, &away).is_empty(),
+        "nothing moves while away"
+    );
+    let back = after(away.clone(), &[WorkerChange::Returned]);
+    assert!(back.flags().contains(&scheme(Measure::Suspended)));
+    assert!(back.flags().contains(&all(Measure::Registered)));
+    assert!(deltas(&away, &back).iter().all(|d| d.delta == 1));
+}

@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::calendar::day_of;
+use crate::domain::calendar::{business_date, day_of};
 use crate::domain::measure::ALL_SCHEMES;
 use crate::domain::query::{AsOf, Filter, Scope};
 
@@ -130,7 +130,12 @@ pub(super) fn question_within(
             .ok()
             .filter(|y| (1945..=9999).contains(y))
             .ok_or_else(|| invalid("year", "year.range", "must be a year from 1945"))?,
-        None => as_of_date.map_or_else(|| OffsetDateTime::now_utc().year(), |d| d.year()),
+        // This year in the programme's clock (WIB): on 31 December at 20:00 UTC it is already
+        // the next year's target that is asked.
+        None => as_of_date.map_or_else(
+            || business_date(OffsetDateTime::now_utc()).year(),
+            |d| d.year(),
+        ),
     };
     Ok(Question {
         filter: Filter {

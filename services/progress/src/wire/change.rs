@@ -11,7 +11,10 @@ use kesos_proto::kesos::scheduling::v1 as scheduling;
 use prost::Message;
 use uuid::Uuid;
 
-use crate::domain::change::{CertificateStatus, Change, Target, UndecodableEvent, WorkerChange};
+use crate::domain::calendar::day_of;
+use crate::domain::change::{
+    CertificateStatus, Change, TOTAL, Target, UndecodableEvent, WorkerChange,
+};
 
 /// The progress meaning of `event`; `Ok(None)` for events progress does not count.
 pub fn change_of(event: &RecordedEvent) -> Result<Option<Change>, UndecodableEvent> {
@@ -41,6 +44,21 @@ enum DecodeFailure {
     Protobuf(#[from] prost::DecodeError),
     #[error("{0} is not a valid id")]
     Id(String),
+    #[error("{0} is not a real date")]
+    Date(String),
+}
+
+/// A protobuf date as a business day number.
+fn day(date: &common::Date) -> Result<i64, DecodeFailure> {
+    let bad = || DecodeFailure::Date(format!("{}-{}-{}", date.year, date.month, date.day));
+    let month = u8::try_from(date.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(bad)?;
+    let of_month = u8::try_from(date.day).map_err(|_| bad())?;
+    time::Date::from_calendar_date(date.year, month, of_month)
+        .map(day_of)
+        .map_err(|_| bad())
 }
 
 fn id(text: &str) -> Result<Uuid, DecodeFailure> {
@@ -86,6 +104,14 @@ fn enrollment_change(name: &str, payload: &[u8]) -> Decoded {
             let posting = region(e.to_posting.as_ref());
             worker(&e.worker_id, WorkerChange::Moved { posting })
         }
+        "WorkerDeparted" => {
+            let e = enrollment::WorkerDeparted::decode(payload)?;
+            worker(&e.worker_id, WorkerChange::Departed)
+        }
+        "WorkerReturned" => {
+            let e = enrollment::WorkerReturned::decode(payload)?;
+            worker(&e.worker_id, WorkerChange::Returned)
+        }
         "WorkerRoleChanged" => {
             let e = enrollment::WorkerRoleChanged::decode(payload)?;
             worker(&e.worker_id, WorkerChange::RoleChanged { role: e.to_role })
@@ -129,8 +155,9 @@ fn enrollment_change(name: &str, payload: &[u8]) -> Decoded {
             Ok(Some(Change::Target(Target {
                 year: e.year,
                 region: region(e.region.as_ref()),
-                category: e.category,
+                category: if e.all_categories { TOTAL } else { e.category },
                 count: e.target_count,
+                in_force_from: e.in_force_from.as_ref().map(day).transpose()?,
             })))
         }
         _ => Ok(None),

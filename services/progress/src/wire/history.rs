@@ -29,6 +29,8 @@ pub fn worker_of(event: &RecordedEvent) -> Option<Uuid> {
         "kesos.enrollment.v1.WorkerQualificationsUpdated" => enrollment::WorkerQualificationsUpdated,
         "kesos.enrollment.v1.WorkerRoleChanged" => enrollment::WorkerRoleChanged,
         "kesos.enrollment.v1.WorkerErased" => enrollment::WorkerErased,
+        "kesos.enrollment.v1.WorkerDeparted" => enrollment::WorkerDeparted,
+        "kesos.enrollment.v1.WorkerReturned" => enrollment::WorkerReturned,
         "kesos.enrollment.v1.NominationSubmitted" => enrollment::NominationSubmitted,
         "kesos.enrollment.v1.NominationVerified" => enrollment::NominationVerified,
         "kesos.enrollment.v1.NominationRejected" => enrollment::NominationRejected,
@@ -88,6 +90,12 @@ fn code(region: Option<&kesos_proto::kesos::common::v1::RegionRef>) -> String {
     region.map(|r| r.code.clone()).unwrap_or_default()
 }
 
+/// A protobuf date as `YYYY-MM-DD` (RFC 3339's full-date), empty when absent.
+fn day(date: Option<kesos_proto::kesos::common::v1::Date>) -> String {
+    date.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
+}
+
 fn scheme(scheme: Option<&kesos_proto::kesos::common::v1::Scheme>) -> String {
     scheme.map(|s| s.code.clone()).unwrap_or_default()
 }
@@ -135,6 +143,25 @@ fn enrollment_step(name: &str, p: &[u8]) -> Option<Described> {
             let e = enrollment::WorkerErased::decode(p).ok()?;
             let reason = format!("{} ({})", e.reason, e.legal_basis);
             said("personal data erased", Some(reason))
+        }
+        "WorkerDeparted" => {
+            let e = enrollment::WorkerDeparted::decode(p).ok()?;
+            let reason = enrollment::DepartureReason::try_from(e.reason)
+                .map(|r| {
+                    r.as_str_name()
+                        .trim_start_matches("DEPARTURE_REASON_")
+                        .to_lowercase()
+                })
+                .unwrap_or_default();
+            let summary = format!("left the programme on {} ({reason})", day(e.departed_on));
+            said(summary, Some(e.note))
+        }
+        "WorkerReturned" => {
+            let e = enrollment::WorkerReturned::decode(p).ok()?;
+            said(
+                format!("returned to the programme on {}", day(e.returned_on)),
+                None,
+            )
         }
         "NominationSubmitted" => {
             let e = enrollment::NominationSubmitted::decode(p).ok()?;

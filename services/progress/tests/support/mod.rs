@@ -1,6 +1,6 @@
 //! A store and a progress model on each real database for the progress tests; the history is
 //! written with [`kesos_testkit::history::Writer`].
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

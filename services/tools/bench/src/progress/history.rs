@@ -219,6 +219,7 @@ fn targets(year: i32, places: &[String]) -> anyhow::Result<Vec<NewEvent>> {
                     region: region(place),
                     category,
                     target_count: 100,
+                    ..Default::default()
                 }
                 .encode_to_vec(),
                 at,
