@@ -557,10 +557,9 @@ async fn the_distributed_journey_counts_exactly_also_after_each_service_crashed_
 }
 
 /// The secured setup as shipped: a nats-server of the test's own with
-/// `deploy/nats/accounts.conf`, every process logged in with its own NKey. The enrollment
-/// process logs in as `kesos`, the all-in-one user, because its relay still publishes every
-/// service's events (a relay per service is issue 23's); scheduling, certification and progress
-/// log in as themselves. The LSPS follows the integration guide's worked example as written: its
+/// `deploy/nats/accounts.conf`, every process logged in with its own NKey: each service as
+/// itself (each relays only its own events, and scheduling asks enrollment for the roster's
+/// names over NATS), the CLI as `kesos`, the all-in-one user. The LSPS follows the integration guide's worked example as written: its
 /// step 1 makes the key pair, the operators start the server with the public key it printed,
 /// and its step 3 runs the simulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,8 +585,10 @@ async fn the_journey_runs_on_the_shipped_secured_nats_with_each_process_as_its_o
         url: server.url(),
         names: None,
         login: Box::new(move |process| {
+            // Each service as its own user (each relays only its own events); the CLI, which
+            // migrates and declares every stream, as the all-in-one user.
             let user = match process {
-                "cli" | "enrollment" => "kesos",
+                "cli" => "kesos",
                 service => service,
             };
             vec![var(

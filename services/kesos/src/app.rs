@@ -21,11 +21,12 @@ use crate::http::{self, AppState};
 use crate::keys;
 use crate::open::{OpenedStore, open_store};
 use crate::progress::open_progress;
-use crate::scheduling::{Distributed, EnrollmentNames, open_scheduling, start_background};
+use crate::scheduling::{Distributed, open_scheduling, start_background};
 use kesos_certification::service::Certification;
 use kesos_enrollment::service::Enrollment;
 use kesos_progress::Progress;
 use kesos_scheduling::lsps::LspsChannel;
+use kesos_scheduling::lsps::roster::RosterNames;
 use kesos_scheduling::service::Scheduling;
 
 /// A built, not yet running, kesos process.
@@ -44,6 +45,10 @@ pub struct Application {
     signing_key: SigningKey,
     /// The relays of the event-writing services this process runs (distributed mode).
     relays: Vec<Relay>,
+    /// Where names and NIKs are asked for (enrollment, here or over NATS).
+    identities: Option<Arc<dyn kesos_bus::Identities>>,
+    /// The NATS subject prefix (identity lookups are answered under it).
+    subject_prefix: String,
     checkpoint_every: Duration,
     description: String,
     /// `/metrics`: its listener and the recorder's handle, when `KESOS_METRICS_LISTEN` is set.
@@ -123,6 +128,7 @@ impl Application {
                         .context("cannot create the LSPS JetStream stream")?;
                 }
                 let distributed = Distributed {
+                    client: client.clone(),
                     context,
                     names,
                     channel,
@@ -170,6 +176,7 @@ impl Application {
             &stalls,
         )
         .await?;
+        let identities = crate::identities::source(config, &enrollment, nats.as_ref());
         let revocations = http::revocation_list(&store).await?;
         let scheduling = open_scheduling(config, &store, schemes, &stalls).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;
@@ -194,6 +201,8 @@ impl Application {
             store,
             signing_key,
             relays,
+            identities,
+            subject_prefix: config.nats_subject_prefix.clone(),
             checkpoint_every: Duration::from_secs(config.checkpoint_interval_secs),
             description,
             metrics,
@@ -262,11 +271,25 @@ impl Application {
                 shutdown.clone(),
             ));
         }
+        // Names and NIKs for rosters: asked of enrollment, in this process or over NATS.
+        let roster_names = self.identities.clone().map(|source| {
+            Arc::new(crate::identities::RosterIdentities(source)) as Arc<dyn RosterNames>
+        });
+        if let (true, Some(nats)) = (runs(Service::Enrollment), &self.state.nats) {
+            background.spawn(answer_identity_lookups(
+                nats.clone(),
+                self.subject_prefix.clone(),
+                Arc::new(crate::identities::EnrollmentIdentities(
+                    self.enrollment.clone(),
+                )),
+                shutdown.clone(),
+            ));
+        }
         if runs(Service::Scheduling) {
             start_background(
                 &mut background,
                 &self.scheduling,
-                &self.enrollment,
+                roster_names.clone(),
                 &self.store,
                 self.distributed.as_ref(),
                 &self.state.stalls,
@@ -299,7 +322,7 @@ impl Application {
         let stop = shutdown.clone();
         let scheduling_api = kesos_scheduling::http::ApiState {
             scheduling: self.scheduling,
-            names: Some(Arc::new(EnrollmentNames(self.enrollment.clone()))),
+            names: roster_names,
         };
         let state = self.state.clone();
         let mut routes = http::router(self.state);
@@ -376,5 +399,32 @@ async fn sign_checkpoint(store: &dyn EventStore, key: &SigningKey) {
         ),
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "could not sign a log checkpoint"),
+    }
+}
+
+/// Answers the other services' identity lookups (enrollment's processes only) until shutdown,
+/// subscribing again after NATS dropped the subscription.
+async fn answer_identity_lookups(
+    client: async_nats::Client,
+    prefix: String,
+    source: Arc<dyn kesos_bus::Identities>,
+    shutdown: Shutdown,
+) {
+    let mut backoff = kesos_bus::Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    while !shutdown.is_triggered() {
+        let stop = shutdown.clone();
+        let answered =
+            kesos_bus::answer_lookups(client.clone(), &prefix, source.clone(), async move {
+                stop.wait().await
+            })
+            .await;
+        if let Err(error) = answered {
+            let delay = backoff.next_wait();
+            tracing::warn!(%error, ?delay, "identity lookups are not answered; subscribing again");
+            tokio::select! {
+                () = shutdown.wait() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod dead_letters;
 pub mod enrollment;
 pub mod http;
+pub mod identities;
 pub mod import;
 pub mod keys;
 pub mod lsps_sim;

@@ -3,25 +3,22 @@
 //! intake of verified nominations, returns to the pool, the roster-lock job, and in the
 //! distributed mode the roster desk and the LSPS inbox on NATS.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use kesos_bus::{
     BusError, Consumer, EmbeddedFeed, Feed, Handler, JetStreamFeed, PullSettings, Stalls,
     StreamNames,
 };
-use kesos_enrollment::service::Enrollment;
 use kesos_eventstore::EventStore;
 use kesos_readside::Db;
 use kesos_runtime::{Config, Shutdown};
-use kesos_scheduling::domain::{SchedulingPolicy, SchemeList, WorkerId};
+use kesos_scheduling::domain::{SchedulingPolicy, SchemeList};
 use kesos_scheduling::lsps::LspsChannel;
 use kesos_scheduling::lsps::inbox::{Inbox, InboxSettings};
-use kesos_scheduling::lsps::roster::{Identity, RosterDesk, RosterNames};
+use kesos_scheduling::lsps::roster::{RosterDesk, RosterNames};
 use kesos_scheduling::service::Scheduling;
 use kesos_scheduling::service::intake::Intake;
 use kesos_scheduling::service::returns::Returns;
@@ -61,37 +58,10 @@ pub async fn open_scheduling(
         .context("cannot open the scheduling read models")
 }
 
-/// Roster names from enrollment in this process: each worker's NIK and name, opened with the
-/// worker's key (an erased worker is absent).
-pub struct EnrollmentNames(pub Enrollment);
-
-#[async_trait]
-impl RosterNames for EnrollmentNames {
-    async fn identities(
-        &self,
-        workers: &[WorkerId],
-    ) -> Result<HashMap<WorkerId, Identity>, String> {
-        let mut found = HashMap::new();
-        for worker in workers {
-            let view = match self
-                .0
-                .view(kesos_enrollment::domain::WorkerId(worker.0))
-                .await
-            {
-                Ok(view) => view,
-                Err(kesos_enrollment::service::EnrollmentError::WorkerNotFound(_)) => continue,
-                Err(error) => return Err(error.to_string()),
-            };
-            if let (Some(full_name), Some(nik)) = (view.full_name, view.nik) {
-                found.insert(*worker, Identity { full_name, nik });
-            }
-        }
-        Ok(found)
-    }
-}
-
 /// NATS, for the distributed mode's part of scheduling.
 pub struct Distributed {
+    /// The connection (identity lookups travel on it as plain requests).
+    pub client: async_nats::Client,
     /// JetStream.
     pub context: async_nats::jetstream::Context,
     /// The events streams.
@@ -150,7 +120,7 @@ fn on_own_log(
 pub fn start_background(
     background: &mut JoinSet<()>,
     scheduling: &Scheduling,
-    enrollment: &Enrollment,
+    names: Option<Arc<dyn RosterNames>>,
     opened: &OpenedStore,
     nats: Option<&Distributed>,
     stalls: &Stalls,
@@ -197,8 +167,7 @@ pub fn start_background(
         stalls,
         shutdown,
     );
-    if let Some(nats) = nats {
-        let names: Arc<dyn RosterNames> = Arc::new(EnrollmentNames(enrollment.clone()));
+    if let (Some(nats), Some(names)) = (nats, names) {
         let desk: Arc<dyn Handler> = Arc::new(RosterDesk::new(
             scheduling.clone(),
             names,

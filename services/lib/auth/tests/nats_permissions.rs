@@ -403,3 +403,54 @@ async fn progress_reads_the_events_through_its_own_consumer_and_publishes_nothin
         "progress deleted the events stream"
     );
 }
+
+#[tokio::test]
+async fn only_scheduling_and_certification_ask_who_a_worker_is_and_only_enrollment_answers() {
+    const LOOKUP: &str = "kesos_identity.v1.lookup";
+    let server = SecuredNats::start();
+    let enrollment = Connection::open(&server, "enrollment").await;
+    // As kesos answers: in a queue group, so that enrollment's replicas share the lookups.
+    let mut requests = enrollment
+        .client
+        .queue_subscribe(LOOKUP, "enrollment".into())
+        .await
+        .unwrap();
+    let answerer = enrollment.client.clone();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            if let Some(reply) = request.reply {
+                answerer.publish(reply, "identities".into()).await.unwrap();
+            }
+        }
+    });
+    enrollment.client.flush().await.unwrap();
+    for user in ["scheduling", "certification"] {
+        let asker = Connection::open(&server, user).await;
+        let reply = asker.client.request(LOOKUP, "who".into()).await;
+        assert!(
+            !enrollment.refused(LOOKUP).await,
+            "enrollment may answer in its queue group"
+        );
+        let reply = reply.unwrap();
+        assert_eq!(
+            &reply.payload[..],
+            b"identities",
+            "{user} asked and was answered"
+        );
+        assert!(
+            asker.subscribe_is_refused(LOOKUP).await,
+            "{user} cannot listen in on others' lookups"
+        );
+    }
+    for user in ["progress", "LSPS-PEKSOS"] {
+        let outsider = Connection::open(&server, user).await;
+        assert!(
+            outsider.publish_is_refused(LOOKUP).await,
+            "{user} may not ask who a worker is"
+        );
+    }
+    assert!(
+        enrollment.publish_is_refused("_INBOX.someone.else").await,
+        "enrollment replies to requests it received, and publishes to no other inbox"
+    );
+}
