@@ -501,3 +501,27 @@ async fn refusals_answered(
     }
     refusals
 }
+
+#[tokio::test]
+async fn the_lsps_stream_keeps_rosters_for_its_retention_only_also_when_it_existed_without_one() {
+    let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+    let prefix = unique_name("keep").replace('-', "_");
+    let channel = LspsChannel::new(prefix.clone(), unique_name("LSPS"));
+    // As an earlier kesos created it: no retention.
+    context
+        .create_stream(jetstream::stream::Config {
+            name: channel.stream.clone(),
+            subjects: vec![format!("{prefix}.lsps.v1.>")],
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    channel.ensure(&context).await.unwrap();
+
+    let mut stream = context.get_stream(&channel.stream).await.unwrap();
+    let config = stream.info().await.unwrap().config.clone();
+    assert_eq!(config.max_age, LspsChannel::RETENTION);
+    context.delete_stream(&channel.stream).await.unwrap();
+}

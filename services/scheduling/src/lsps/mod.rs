@@ -34,6 +34,12 @@ pub struct LspsChannel {
 }
 
 impl LspsChannel {
+    /// How long the LSPS stream keeps a message: rosters carry names and NIKs readable, so they
+    /// must not stay on NATS for ever. Sixty days covers a roster's path (locked days before
+    /// the session, read by the LSPS before it, results reported within weeks) and a long
+    /// outage of either side; what kesos keeps of reports and outcomes is in its own tables.
+    pub const RETENTION: Duration = Duration::from_secs(60 * 24 * 3_600);
+
     /// The channel for `prefix`, in stream `stream`.
     pub fn new(prefix: impl Into<String>, stream: impl Into<String>) -> Self {
         Self {
@@ -71,6 +77,7 @@ impl LspsChannel {
                 subjects: vec![format!("{}.lsps.v1.>", self.prefix)],
                 storage: stream::StorageType::File,
                 duplicate_window: Duration::from_secs(120),
+                max_age: Self::RETENTION,
                 ..Default::default()
             },
         )
