@@ -249,8 +249,9 @@ impl Application {
         &self.state.stalls
     }
 
-    /// Serves HTTP, relays each service's events (distributed mode) and signs checkpoints until `shutdown` fires; then
-    /// drains requests, stops the background work and signs a last checkpoint.
+    /// Serves HTTP, relays each service's events (distributed mode) and signs checkpoints
+    /// until `shutdown` fires; then drains requests, stops the background work and signs a
+    /// last checkpoint.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(
             "kesos listening on http://{} ({}); dashboard at http://{}/ ; serving {}",
