@@ -103,12 +103,22 @@ impl PgSchema {
             .unwrap()
     }
 
-    /// Drops the schema and everything in it.
+    /// Drops the schema and everything in it. A test's background work (a projector, a
+    /// consumer) may still hold locks on its tables as the drop takes them all, so a deadlock
+    /// (PostgreSQL chooses one side to fail) is tried again a few times before it fails the test.
     pub async fn drop_now(self) {
-        self.admin
-            .execute(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name).as_str())
-            .await
-            .unwrap();
+        let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        for attempt in 1.. {
+            match self.admin.execute(drop.as_str()).await {
+                Ok(_) => return,
+                Err(sqlx::Error::Database(error))
+                    if error.code().as_deref() == Some("40P01") && attempt < 5 =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+                }
+                Err(error) => panic!("cannot drop the test schema {}: {error}", self.name),
+            }
+        }
     }
 }
 
