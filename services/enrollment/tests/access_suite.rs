@@ -15,12 +15,11 @@ use kesos_enrollment::domain::{Posting, SchemeCatalog, WorkerCommand, WorkerId};
 use kesos_enrollment::service::{Enrollment, WorkerForm, worker_stream};
 use kesos_eventstore::{
     AppendOutcome, AsOf, BulkAppend, Checkpoint, ClaimKey, Claims, EventStore, ExpectedVersion,
-    NewEvent, PostgresStore, RecordedEvent, SqliteStore, StoreError, StreamHead, StreamId,
+    NewEvent, RecordedEvent, StoreError, StreamHead, StreamId,
 };
 use kesos_readside::Db;
 use kesos_regions::Regions;
-use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{MasterKey, Vault};
+use kesos_vault::Vault;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::date;
@@ -126,10 +125,9 @@ impl EventStore for MovesAfterFirstRead {
     }
 }
 
-enum Place {
-    Pg(PgSchema, PostgresStore),
-    Lite(SqliteFile, SqliteStore),
-}
+mod support;
+
+use support::Place;
 
 struct Harness {
     place: Place,
@@ -160,11 +158,7 @@ impl Harness {
         };
         let router = kesos_enrollment::http::router(enrollment.clone())
             .layer(Gate::trusting(cimahi).layer());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (addr, server) = support::serve(router).await;
         Self {
             place,
             racing,
@@ -175,36 +169,18 @@ impl Harness {
     }
 
     async fn postgres() -> Self {
-        let schema = PgSchema::create().await;
-        let store = schema.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Postgres(store.pool().clone());
-        let inner = Arc::new(store.clone());
-        Self::build(Place::Pg(schema, store), inner, vault, db).await
+        let (place, store, vault, db) = support::open_postgres().await;
+        Self::build(place, store, vault, db).await
     }
 
     async fn sqlite() -> Self {
-        let file = SqliteFile::create();
-        let store = file.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Sqlite(store.pool().clone());
-        let inner = Arc::new(store.clone());
-        Self::build(Place::Lite(file, store), inner, vault, db).await
+        let (place, store, vault, db) = support::open_sqlite().await;
+        Self::build(place, store, vault, db).await
     }
 
     async fn finish(self) {
         self.server.abort();
-        match self.place {
-            Place::Pg(schema, store) => {
-                store.pool().close().await;
-                schema.drop_now().await;
-            }
-            Place::Lite(_file, store) => store.pool().close().await,
-        }
+        self.place.close().await;
     }
 }
 

@@ -12,21 +12,19 @@ use kesos_commands::CommandContext;
 use kesos_enrollment::domain::{SchemeCatalog, WorkerId, business_date};
 use kesos_enrollment::service::{Enrollment, WorkerForm, worker_stream};
 use kesos_enrollment::wire::WORKER_DEPARTED;
-use kesos_eventstore::{AsOf, EventStore, PostgresStore, SqliteStore, StreamId};
+use kesos_eventstore::{AsOf, EventStore, StreamId};
 use kesos_readside::Db;
 use kesos_regions::Regions;
-use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{MasterKey, Vault};
+use kesos_vault::Vault;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-enum Place {
-    Pg(PgSchema, PostgresStore),
-    Lite(SqliteFile, SqliteStore),
-}
+mod support;
+
+use support::Place;
 
 struct Harness {
     place: Place,
@@ -48,11 +46,7 @@ impl Harness {
         };
         let router = kesos_enrollment::http::router(enrollment.clone())
             .layer(Gate::trusting(central).layer());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (addr, server) = support::serve(router).await;
         Self {
             place,
             store,
@@ -63,36 +57,18 @@ impl Harness {
     }
 
     async fn postgres() -> Self {
-        let schema = PgSchema::create().await;
-        let store = schema.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Postgres(store.pool().clone());
-        let inner = Arc::new(store.clone());
-        Self::build(Place::Pg(schema, store), inner, vault, db).await
+        let (place, store, vault, db) = support::open_postgres().await;
+        Self::build(place, store, vault, db).await
     }
 
     async fn sqlite() -> Self {
-        let file = SqliteFile::create();
-        let store = file.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Sqlite(store.pool().clone());
-        let inner = Arc::new(store.clone());
-        Self::build(Place::Lite(file, store), inner, vault, db).await
+        let (place, store, vault, db) = support::open_sqlite().await;
+        Self::build(place, store, vault, db).await
     }
 
     async fn finish(self) {
         self.server.abort();
-        match self.place {
-            Place::Pg(schema, store) => {
-                store.pool().close().await;
-                schema.drop_now().await;
-            }
-            Place::Lite(_file, store) => store.pool().close().await,
-        }
+        self.place.close().await;
     }
 
     /// One request over a fresh connection: the status and the JSON body.

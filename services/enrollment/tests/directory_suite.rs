@@ -12,25 +12,19 @@ use kesos_enrollment::domain::{Posting, SchemeCatalog, Worker, WorkerCommand, Wo
 use kesos_enrollment::projections::{self, directory::NAME};
 use kesos_enrollment::service::{Enrollment, LOG, WorkerForm, seal_registration, worker_stream};
 use kesos_enrollment::wire::WORKER_POSTING_MOVED;
-use kesos_eventstore::{
-    EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
-};
+use kesos_eventstore::{EventStore, EventType, ExpectedVersion, Metadata, NewEvent};
 use kesos_readside::{Db, to_i64, to_u64};
 use kesos_regions::Regions;
-use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{MasterKey, Vault};
+use kesos_vault::Vault;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::date;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-enum Place {
-    Pg(PgSchema, PostgresStore),
-    Lite(SqliteFile, SqliteStore),
-}
+mod support;
 
-type Opened = (Place, Arc<dyn EventStore>, Vault, Db);
+use support::{Opened, Place};
 
 struct Harness {
     place: Place,
@@ -54,11 +48,7 @@ impl Harness {
         };
         let router = kesos_enrollment::http::router(enrollment.clone())
             .layer(Gate::trusting(central).layer());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let (addr, server) = support::serve(router).await;
         Self {
             place,
             db,
@@ -69,49 +59,19 @@ impl Harness {
         }
     }
 
-    /// A fresh schema with its store and vault, the service not built yet.
-    async fn open_postgres() -> Opened {
-        let schema = PgSchema::create().await;
-        let store = schema.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Postgres(store.pool().clone());
-        let shared = Arc::new(store.clone());
-        (Place::Pg(schema, store), shared, vault, db)
-    }
-
-    /// A fresh file with its store and vault, the service not built yet.
-    async fn open_sqlite() -> Opened {
-        let file = SqliteFile::create();
-        let store = file.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let db = Db::Sqlite(store.pool().clone());
-        let shared = Arc::new(store.clone());
-        (Place::Lite(file, store), shared, vault, db)
-    }
-
     async fn postgres() -> Self {
-        let (place, store, vault, db) = Self::open_postgres().await;
+        let (place, store, vault, db) = support::open_postgres().await;
         Self::build(place, store, vault, db).await
     }
 
     async fn sqlite() -> Self {
-        let (place, store, vault, db) = Self::open_sqlite().await;
+        let (place, store, vault, db) = support::open_sqlite().await;
         Self::build(place, store, vault, db).await
     }
 
     async fn finish(self) {
         self.server.abort();
-        match self.place {
-            Place::Pg(schema, store) => {
-                store.pool().close().await;
-                schema.drop_now().await;
-            }
-            Place::Lite(_file, store) => store.pool().close().await,
-        }
+        self.place.close().await;
     }
 
     /// The directory's checkpoint as stored.
@@ -166,14 +126,14 @@ mod upgrade {
     mod postgres {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn an_existing_directory_carries_on_from_its_old_checkpoint() {
-            let opened = crate::Harness::open_postgres().await;
+            let opened = crate::support::open_postgres().await;
             crate::an_existing_directory_carries_on_from_its_old_checkpoint(opened).await;
         }
     }
     mod sqlite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn an_existing_directory_carries_on_from_its_old_checkpoint() {
-            let opened = crate::Harness::open_sqlite().await;
+            let opened = crate::support::open_sqlite().await;
             crate::an_existing_directory_carries_on_from_its_old_checkpoint(opened).await;
         }
     }

@@ -2,8 +2,6 @@
 //! schema) and on SQLite (a fresh file).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use kesos_bus::Stalls;
 use kesos_commands::CommandContext;
 use kesos_enrollment::domain::{Reason, SchemeCatalog, WorkerId};
@@ -11,20 +9,16 @@ use kesos_enrollment::projections::WorkerFilter;
 use kesos_enrollment::service::import::HEADERS;
 use kesos_enrollment::service::{Enrollment, EnrollmentError, WorkerForm};
 use kesos_enrollment::wire::WORKER_REGISTERED;
-use kesos_eventstore::{PostgresStore, SqliteStore};
-use kesos_readside::Db;
 use kesos_regions::{RegionCode, Regions};
 use kesos_spreadsheet::{write_csv, write_xlsx};
-use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{KeyState, MasterKey, Vault};
+use kesos_vault::KeyState;
 use time::OffsetDateTime;
 use time::macros::date;
 use uuid::Uuid;
 
-enum Place {
-    Pg(PgSchema, PostgresStore),
-    Lite(SqliteFile, SqliteStore),
-}
+mod support;
+
+use support::Place;
 
 struct Harness {
     place: Place,
@@ -32,56 +26,24 @@ struct Harness {
 }
 
 impl Harness {
-    async fn postgres() -> Self {
-        let schema = PgSchema::create().await;
-        let store = schema.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
+    async fn build((place, store, vault, db): support::Opened) -> Self {
+        let catalog = SchemeCatalog::shipped().unwrap();
+        let enrollment = Enrollment::build(store, vault, catalog, db, Stalls::new())
             .await
             .unwrap();
-        let enrollment = Enrollment::build(
-            Arc::new(store.clone()),
-            vault,
-            SchemeCatalog::shipped().unwrap(),
-            Db::Postgres(store.pool().clone()),
-            Stalls::new(),
-        )
-        .await
-        .unwrap();
-        Self {
-            place: Place::Pg(schema, store),
-            enrollment,
-        }
+        Self { place, enrollment }
+    }
+
+    async fn postgres() -> Self {
+        Self::build(support::open_postgres().await).await
     }
 
     async fn sqlite() -> Self {
-        let file = SqliteFile::create();
-        let store = file.store().await;
-        let vault = Vault::open(store.pool().clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
-        let enrollment = Enrollment::build(
-            Arc::new(store.clone()),
-            vault,
-            SchemeCatalog::shipped().unwrap(),
-            Db::Sqlite(store.pool().clone()),
-            Stalls::new(),
-        )
-        .await
-        .unwrap();
-        Self {
-            place: Place::Lite(file, store),
-            enrollment,
-        }
+        Self::build(support::open_sqlite().await).await
     }
 
     async fn finish(self) {
-        match self.place {
-            Place::Pg(schema, store) => {
-                store.pool().close().await;
-                schema.drop_now().await;
-            }
-            Place::Lite(_file, store) => store.pool().close().await,
-        }
+        self.place.close().await;
     }
 }
 

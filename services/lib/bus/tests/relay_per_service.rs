@@ -54,13 +54,27 @@ async fn subjects(context: &jetstream::Context, stream: &str) -> Vec<String> {
     found
 }
 
-#[tokio::test]
-async fn each_service_relay_publishes_only_its_own_events_from_its_own_cursor() {
+/// A fresh schema's store, JetStream, and stream names under a fresh prefix.
+async fn setup(
+    label: &str,
+) -> (
+    PgSchema,
+    Arc<dyn EventStore>,
+    jetstream::Context,
+    StreamNames,
+) {
     let schema = PgSchema::create().await;
     let store: Arc<dyn EventStore> = Arc::new(schema.store().await);
     let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
-    let prefix = unique_name("own");
+    let prefix = unique_name(label);
     let names = StreamNames::new(&prefix, format!("{prefix}_E"), format!("{prefix}_D")).unwrap();
+    (schema, store, context, names)
+}
+
+#[tokio::test]
+async fn each_service_relay_publishes_only_its_own_events_from_its_own_cursor() {
+    let (schema, store, context, names) = setup("own").await;
+    let prefix = names.prefix.clone();
     // Interleaved: enrollment, scheduling, enrollment, and an event of no relaying service.
     append(
         &*store,
@@ -130,11 +144,7 @@ async fn each_service_relay_publishes_only_its_own_events_from_its_own_cursor() 
 
 #[tokio::test]
 async fn a_new_service_relay_starts_where_the_process_wide_relay_left_off() {
-    let schema = PgSchema::create().await;
-    let store: Arc<dyn EventStore> = Arc::new(schema.store().await);
-    let context = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
-    let prefix = unique_name("adopt");
-    let names = StreamNames::new(&prefix, format!("{prefix}_E"), format!("{prefix}_D")).unwrap();
+    let (schema, store, context, names) = setup("adopt").await;
     append(
         &*store,
         "worker-a",
