@@ -125,7 +125,9 @@ pub struct Config {
     /// Seconds between audit checkpoints, at least 1.
     pub checkpoint_interval_secs: u64,
     /// Name reported in logs and metrics, telling the processes of a deployment apart; also
-    /// the source name the relay gives this process's events on JetStream.
+    /// the source name of the embedded log, and the cursor name of the process-wide relay
+    /// that each service's relay takes over from (on JetStream an event's source is its
+    /// service's name).
     pub service_name: String,
     /// The services this process runs (`KESOS_SERVICES`, e.g. `scheduling`; default all).
     pub services: Services,
