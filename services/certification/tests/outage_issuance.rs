@@ -25,7 +25,6 @@ use kesos_eventstore::{
 };
 use kesos_readside::Db;
 use kesos_testkit::{PgSchema, database_url, nats_url, unique_name};
-use kesos_vault::{MasterKey, Vault};
 use sqlx::postgres::PgConnectOptions;
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
@@ -131,13 +130,10 @@ impl Place {
         kesos_bus::bookkeeping::migrate_consumers(&kesos_readside::Db::from(pool.clone()))
             .await
             .unwrap();
-        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
         let certification = build(
             Arc::new(proxied.clone()),
             Db::Postgres(pool),
-            vault,
+            Arc::new(common::Directory::default()),
             signing_key(),
         )
         .await;

@@ -18,7 +18,6 @@ use kesos_commands::{CommandContext, execute};
 use kesos_eventstore::EventStore;
 use kesos_readside::{Db, to_i64};
 use kesos_testkit::{PgSchema, SqliteFile, unique_name};
-use kesos_vault::{MasterKey, Vault};
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 use time::macros::date;
@@ -31,10 +30,7 @@ async fn on_postgres_an_existing_registry_goes_on_from_its_old_checkpoint() {
     let schema = PgSchema::create().await;
     let store = schema.store().await;
     let pool = store.pool().clone();
-    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-        .await
-        .unwrap();
-    goes_on_from_the_old_checkpoint(Arc::new(store), Db::Postgres(pool.clone()), vault).await;
+    goes_on_from_the_old_checkpoint(Arc::new(store), Db::Postgres(pool.clone())).await;
     pool.close().await;
     schema.drop_now().await;
 }
@@ -44,10 +40,7 @@ async fn on_sqlite_an_existing_registry_goes_on_from_its_old_checkpoint() {
     let file = SqliteFile::create();
     let store = file.store().await;
     let pool = store.pool().clone();
-    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-        .await
-        .unwrap();
-    goes_on_from_the_old_checkpoint(Arc::new(store), Db::Sqlite(pool.clone()), vault).await;
+    goes_on_from_the_old_checkpoint(Arc::new(store), Db::Sqlite(pool.clone())).await;
     pool.close().await;
 }
 
@@ -108,7 +101,7 @@ async fn issue(store: &dyn EventStore, sequence: u64) -> CertificateId {
     id
 }
 
-async fn goes_on_from_the_old_checkpoint(store: Arc<dyn EventStore>, db: Db, vault: Vault) {
+async fn goes_on_from_the_old_checkpoint(store: Arc<dyn EventStore>, db: Db) {
     let old = old_migrations(&db).await;
     match &db {
         Db::Postgres(pool) => old.run(pool).await.unwrap(),
@@ -126,7 +119,12 @@ async fn goes_on_from_the_old_checkpoint(store: Arc<dyn EventStore>, db: Db, vau
         .unwrap();
     assert_eq!(moved, 1);
 
-    let certification = build(store.clone(), db.clone(), vault, signing_key()).await;
+    let certification = build(
+        store.clone(),
+        db.clone(),
+        Arc::new(common::Directory::default()),
+        signing_key(),
+    ).await;
     let checkpoints = certification.projector().checkpoints().await.unwrap();
     assert_eq!(checkpoints.get(LOG), Some(&head));
     let old_table = db

@@ -75,6 +75,7 @@ on_both!(
     public_verification_without_the_printed_code_says_only_whether_the_number_is_valid,
     a_revocation_is_visible_to_the_very_next_verification_even_in_another_process,
     a_read_answers_from_the_registry_as_it_stands_and_writes_nothing,
+    while_enrollment_is_away_certificates_are_issued_and_names_wait_for_its_return,
 );
 
 fn context() -> CommandContext {
@@ -644,6 +645,52 @@ async fn the_name_is_masked_matched_and_gone_after_erasure(h: &Harness) {
             .await
             .unwrap()
     );
+}
+
+async fn while_enrollment_is_away_certificates_are_issued_and_names_wait_for_its_return(
+    h: &Harness,
+) {
+    let c = &h.certification;
+    // Recorded while enrollment answers: the mask is kept, so public verification needs it
+    // no more, but a full name is asked of it each time.
+    let (_, known_id, known) = issued(h, Some("Budi Santoso"), recently()).await;
+    h.directory.set_away(true);
+    assert_eq!(
+        details(c, &known).await.unwrap().holder.as_deref(),
+        Some("B**** S****")
+    );
+    let away = c.view(known_id).await.unwrap_err();
+    assert!(
+        matches!(away, CertificationError::Identities(_)) && away.is_transient(),
+        "{away:?}"
+    );
+    // Registered and certified while enrollment is away: issuance does not wait for it, and
+    // the holder is recorded without a mask.
+    let (_, id, number) = issued_while_away(h, "Siti Aminah").await;
+    assert!(c.view(id).await.is_err());
+    h.directory.set_away(false);
+    assert_eq!(
+        c.view(id).await.unwrap().holder_name.as_deref(),
+        Some("Siti Aminah")
+    );
+    assert_eq!(
+        details(c, &number).await.unwrap().holder.as_deref(),
+        Some("S**** A****")
+    );
+}
+
+/// A certificate for a holder enrollment names, registered and decided while enrollment does
+/// not answer lookups: `issued` without reading the view (which would ask enrollment).
+async fn issued_while_away(h: &Harness, name: &str) -> (Uuid, CertificateId, String) {
+    let worker = Uuid::now_v7();
+    h.directory.register(worker, name);
+    h.deliver(&common::registration(worker)).await;
+    let delivered = decision(worker, "PEKSOS-GENERALIS", true, recently());
+    h.deliver(&delivered).await;
+    let id = CertificateId::for_decision(delivered.event.event_id);
+    let row = h.certification.row(id).await.unwrap();
+    assert_eq!(row.masked_name, None);
+    (worker, id, row.number)
 }
 
 async fn an_exported_credential_verifies_offline_and_any_tampering_fails(h: &Harness) {

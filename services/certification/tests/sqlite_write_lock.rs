@@ -14,7 +14,6 @@ use common::{build, registration, signing_key};
 use kesos_bus::{Handler, bookkeeping};
 use kesos_readside::Db;
 use kesos_testkit::SqliteFile;
-use kesos_vault::{MasterKey, Vault};
 use sqlx::sqlite::SqlitePoolOptions;
 use uuid::Uuid;
 
@@ -34,20 +33,22 @@ async fn a_batch_of_holders_commits_while_the_pools_other_connection_waits_for_t
     bookkeeping::migrate_consumers(&Db::Sqlite(pool.clone()))
         .await
         .unwrap();
-    let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-        .await
-        .unwrap();
+    let directory = Arc::new(common::Directory::default());
     let certification = build(
         Arc::new(store),
         Db::Sqlite(pool.clone()),
-        vault.clone(),
+        directory.clone(),
         signing_key(),
     )
     .await;
     let intake = certification.intake();
     let worker = Uuid::now_v7();
-    let registered = registration(&vault, worker, "Siti Aminah").await;
+    directory.register(worker, "Siti Aminah");
+    let registered = registration(worker);
     let batch = [&registered];
+    // As the consumer does: its effects outside the database's lock first (the mask, asked of
+    // enrollment), before the transaction opens.
+    Handler::act_batch(&intake, &batch).await.unwrap();
 
     // As the consumer does: the processed markers first, which take the write lock.
     let mut transaction = Db::Sqlite(pool.clone()).begin().await.unwrap();

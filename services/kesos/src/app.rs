@@ -167,16 +167,18 @@ impl Application {
             .public_base_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
+        let identities = crate::identities::source(config, &enrollment, nats.as_ref());
         let certification = open_certification(
             config,
             &store,
-            enrollment.vault().clone(),
+            identities
+                .clone()
+                .unwrap_or_else(|| Arc::new(crate::identities::NobodyToAsk)),
             signing_key.clone(),
             base_url,
             &stalls,
         )
         .await?;
-        let identities = crate::identities::source(config, &enrollment, nats.as_ref());
         let revocations = http::revocation_list(&store).await?;
         let scheduling = open_scheduling(config, &store, schemes, &stalls).await?;
         let gate = http::gate(config, mode, revocations, http::legacy_keys(&store))?;

@@ -1,5 +1,5 @@
 //! Running the certification service inside the kesos process: opening it over the store
-//! with enrollment's vault (names are sealed there) and the issuer key (which starts its
+//! with where holders' names are asked for (enrollment, here or over NATS) and the issuer key (which starts its
 //! registry's projector on the process's log), its intake of Kompeten decisions and holder
 //! names, and the hourly expiry job.
 
@@ -15,7 +15,6 @@ use kesos_certification::credential::verify_credential;
 use kesos_certification::reference::Reference;
 use kesos_certification::service::{Certification, Intake, Parts, today};
 use kesos_runtime::{Config, Shutdown};
-use kesos_vault::Vault;
 use tokio::task::JoinSet;
 
 use crate::keys;
@@ -32,7 +31,7 @@ const EXPIRE_EVERY: Duration = Duration::from_secs(3_600);
 pub async fn open_certification(
     config: &Config,
     store: &OpenedStore,
-    vault: Vault,
+    identities: Arc<dyn kesos_bus::Identities>,
     issuer: SigningKey,
     base_url: String,
     stalls: &Stalls,
@@ -47,7 +46,7 @@ pub async fn open_certification(
     Certification::build(Parts {
         store: store.shared(),
         db,
-        vault,
+        identities,
         reference,
         signing_key: issuer,
         base_url,

@@ -58,6 +58,17 @@ pub fn source(
     })
 }
 
+/// The identity source of a process that runs neither enrollment nor NATS (a tool's process,
+/// never a serving one): every lookup says so, and callers show names as unavailable.
+pub struct NobodyToAsk;
+
+#[async_trait]
+impl Identities for NobodyToAsk {
+    async fn identities(&self, _workers: &[Uuid]) -> Result<HashMap<Uuid, Identity>, String> {
+        Err("this process runs neither enrollment nor NATS: nobody to ask who a worker is".into())
+    }
+}
+
 /// Scheduling's roster names, from an identity source.
 pub struct RosterIdentities(pub Arc<dyn Identities>);
 

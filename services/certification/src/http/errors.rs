@@ -49,6 +49,10 @@ pub fn problem(error: CertificationError) -> Problem {
             tracing::warn!(%error, "the certificate registry is behind");
             Problem::unavailable("the certificate registry is catching up; retry shortly")
         }
+        CertificationError::Identities(error) => {
+            tracing::warn!(%error, "holders' names unavailable");
+            Problem::unavailable("holders' names cannot be read now (enrollment is away); retry shortly")
+        }
         other => Problem::internal(&other),
     }
 }

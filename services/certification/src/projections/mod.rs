@@ -23,8 +23,9 @@ pub use rows::{CertificateFilter, CertificatePage, CertificateRow, Holding, MAX_
 /// per source, beside the projection's name).
 pub const LOG: &str = "certification";
 
-/// Certification's tables on either backend: the registry, the holders, and (4003) the
-/// registry's checkpoint moved into the read side's checkpoint table.
+/// Certification's tables on either backend: the registry, the holders, (4003) the
+/// registry's checkpoint moved into the read side's checkpoint table, and (4004) the holders'
+/// sealed names dropped (names are asked of enrollment).
 pub fn migrations() -> Migrations {
     Migrations {
         postgres: sqlx::migrate!("./migrations/postgres"),

@@ -1,10 +1,9 @@
-//! Reads of the registry: one certificate (by id or number, with its holder's sealed name),
+//! Reads of the registry: one certificate (by id or number, with what is known of its holder),
 //! lists, renewals, the expiry job's due certificates, sequences and the status lists. Reads
 //! only: what they see is what the projector has applied (a caller that must see its own
 //! write waits for its position first, see [`crate::service::Certification::registry_at`]).
 
 use kesos_readside::{Db, Page, PageQuery, Row, Where, to_u64};
-use kesos_vault::Sealed;
 use uuid::Uuid;
 
 use crate::domain::{CertificateId, Status};
@@ -20,7 +19,7 @@ const HOLDINGS_PER_QUERY: usize = 500;
 const COLUMNS: &str = "c.certificate_id, c.number, c.worker_id, c.scheme_code, c.scheme_category, \
     c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, c.status, \
     c.status_index, c.status_reason, c.revocation_category, c.supersedes, c.superseded_by, \
-    c.region, h.name_ciphertext, h.name_nonce, h.name_key_id, h.erased, h.name_masked, h.posting";
+    c.region, h.erased, h.name_masked, h.posting";
 
 /// Certificates with their holders (the holder row is the intake's, and may not exist yet).
 const FROM: &str =
@@ -29,7 +28,7 @@ const FROM: &str =
 /// A page of certificates.
 pub type CertificatePage = Page<CertificateRow>;
 
-/// One certificate as the registry holds it, with its holder's sealed name when known.
+/// One certificate as the registry holds it, with what certification knows of its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRow {
     /// The certificate.
@@ -66,12 +65,10 @@ pub struct CertificateRow {
     pub superseded_by: Option<String>,
     /// Region at issue.
     pub region: Option<String>,
-    /// The holder's sealed name; `None` when unknown or erased.
-    pub sealed_name: Option<Sealed>,
     /// The holder was erased (UU PDP).
     pub holder_erased: bool,
     /// The holder's name masked, as the consumer recorded it; `None` when not recorded (then
-    /// opened from `sealed_name` when needed).
+    /// asked of enrollment when needed).
     pub masked_name: Option<String>,
     /// The holder's posting now, following moves; `None` when the registration has not
     /// reached certification.
@@ -133,9 +130,6 @@ impl CertificateFilter {
 }
 
 fn row_of(row: &Row) -> Result<CertificateRow, sqlx::Error> {
-    let ciphertext: Option<Vec<u8>> = row.get("name_ciphertext")?;
-    let nonce: Option<Vec<u8>> = row.get("name_nonce")?;
-    let key_id: Option<String> = row.get("name_key_id")?;
     let erased: Option<i32> = row.get("erased")?;
     Ok(CertificateRow {
         certificate_id: row.get("certificate_id")?,
@@ -155,14 +149,6 @@ fn row_of(row: &Row) -> Result<CertificateRow, sqlx::Error> {
         supersedes: row.get("supersedes")?,
         superseded_by: row.get("superseded_by")?,
         region: row.get("region")?,
-        sealed_name: match (ciphertext, nonce, key_id) {
-            (Some(ciphertext), Some(nonce), Some(key_id)) => Some(Sealed {
-                ciphertext,
-                nonce,
-                key_id,
-            }),
-            _ => None,
-        },
         holder_erased: erased.unwrap_or(0) != 0,
         masked_name: row.get("name_masked")?,
         holder_posting: row.get("posting")?,

@@ -6,7 +6,6 @@ use kesos_commands::AppError;
 use kesos_eventstore::StoreError;
 use kesos_http::FieldError;
 use kesos_readside::WaitError;
-use kesos_vault::VaultError;
 
 use crate::domain::{CertificateError, CertificateId, NumberError};
 
@@ -53,9 +52,10 @@ pub enum CertificationError {
     /// The store failed (HTTP 503 when transient, else 500).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The key vault failed (HTTP 500, logged).
-    #[error(transparent)]
-    Vault(#[from] VaultError),
+    /// Enrollment, which alone can say who a worker is, did not answer (HTTP 503): the
+    /// holder's name is asked of it at read time (see [`crate::service::views`]).
+    #[error("worker identities are unavailable: {0}")]
+    Identities(String),
     /// The read model's database failed (HTTP 503/500).
     #[error("read model: {0}")]
     ReadModel(#[from] sqlx::Error),
@@ -89,10 +89,11 @@ impl CertificationError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Store(error) => error.is_transient(),
-            Self::ReadModel(_) | Self::Behind(_) | Self::Contended | Self::NumbersExhausted(_) => {
-                true
-            }
-            Self::Vault(VaultError::Database(_)) => true,
+            Self::ReadModel(_)
+            | Self::Behind(_)
+            | Self::Contended
+            | Self::NumbersExhausted(_)
+            | Self::Identities(_) => true,
             _ => false,
         }
     }

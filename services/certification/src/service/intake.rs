@@ -5,17 +5,23 @@
 //!   [`Handler::act`] (an append to certification's own store, which cannot join the consumer's
 //!   transaction; idempotent by construction, see [`Certification::issue`]). Belum kompeten:
 //!   nothing.
-//! - `kesos.enrollment.v1.WorkerRegistered` / `WorkerErased`: keep the holder's sealed name
-//!   and its mask (`S**** A****`, opened once here so public verification needs no vault), or
-//!   mark erasure and drop both, in `certification_holders`, in the consumer's transaction.
+//! - `kesos.enrollment.v1.WorkerRegistered` / `WorkerErased`: record the holder (its posting)
+//!   and the mask of its name (`S**** A****`, asked of enrollment once here so public
+//!   verification needs nobody), or mark erasure and drop the mask, in `certification_holders`.
+//!   Certification keeps no copy of the name itself: readers who may see it in full ask
+//!   enrollment (see [`crate::service::views`]), so an erasure there reaches every name shown
+//!   here.
 //! - `kesos.enrollment.v1.WorkerPostingMoved`: the holder's posting follows the move (lists
 //!   by region and region scopes read it), in the same table and transaction.
 //! - Anything else: nothing.
 //!
 //! The handler takes batches ([`Intake::BATCH`]): decisions are issued together
-//! ([`Certification::issue_batch`], exactly once as one at a time), holders' names are opened
-//! with one vault read per batch, through the consumer's transaction (so the vault's tables
-//! must be in the consumer's database, as they are in kesos).
+//! ([`Certification::issue_batch`], exactly once as one at a time), and the batch's new
+//! holders' names are asked of enrollment in one lookup, in [`Handler::act_batch`] before the
+//! consumer's transaction opens (a network call must not hold it, nor SQLite's write lock).
+//! The masks are written there, idempotently and never over an erasure; if enrollment does not
+//! answer, the holders are recorded without a mask (public verification then asks at read
+//! time) rather than hold up issuance.
 //!
 //! A payload that does not decode, or a decision for a scheme the reference data does not
 //! know, is a permanent failure (dead letter); a store or database away is transient (retried).
@@ -25,19 +31,17 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
 use kesos_readside::Tx;
-use kesos_vault::{KeyState, VaultError};
 use uuid::Uuid;
 
 use crate::domain::names;
 use crate::service::issue_batch::Delivery;
-use crate::service::views::NAME_LABEL;
 use crate::service::{Certification, CertificationError, IssueOutcome};
 use crate::wire::{
     self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED,
 };
 
 /// The handler; build it with [`Certification::intake`] and run it in a `kesos_bus::Consumer`
-/// whose database is the registry's and the vault's.
+/// whose database is the registry's.
 #[derive(Clone)]
 pub struct Intake {
     certification: Certification,
@@ -126,48 +130,39 @@ impl Intake {
         Ok(())
     }
 
-    /// The masks of the holders' names, opened with one vault read inside the consumer's
-    /// transaction (`transaction`); a holder whose name cannot be opened here has none
-    /// (verification then opens it itself, or says erased).
-    ///
-    /// Not through the vault's pool: on SQLite the transaction already holds the file's write
-    /// lock (the processed markers), and the pool's other connections may all be taken by
-    /// writers waiting for it (the other consumers' markers, the projectors' batches), so
-    /// waiting for one of them would stall every writer of the file until their busy timeout.
-    async fn masks(
-        &self,
-        transaction: &mut Tx,
-        holders: &[&Holder],
-    ) -> Result<HashMap<Uuid, String>, HandlerError> {
-        if holders.is_empty() {
-            return Ok(HashMap::new());
+    /// Records the masks of the names of the batch's newly registered holders, asked of
+    /// enrollment in one lookup. A holder enrollment does not name (erased meanwhile, or not
+    /// yet readable) gets no mask; a lookup that fails is logged and leaves every mask out.
+    async fn record_masks(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+        let workers: Vec<Uuid> = batch
+            .iter()
+            .filter(|delivered| delivered.event.event_type.as_str() == WORKER_REGISTERED)
+            .filter_map(|delivered| wire::worker_registered(&delivered.event.payload).ok())
+            .map(|holder| holder.worker_id.0)
+            .collect();
+        if workers.is_empty() {
+            return Ok(());
         }
-        let workers: Vec<Uuid> = holders.iter().map(|h| h.worker_id.0).collect();
-        let keys = match self
-            .certification
-            .vault()
-            .keys_on(transaction, &workers)
-            .await
-        {
-            Ok(keys) => keys,
-            Err(VaultError::Database(error)) => return Err(HandlerError::from(error)),
-            // A key that does not unwrap: keep the sealed name; verification reports it then.
+        let identities = match self.certification.identities().identities(&workers).await {
+            Ok(identities) => identities,
             Err(error) => {
-                tracing::warn!(%error, "holders' names not masked at intake");
-                return Ok(HashMap::new());
+                tracing::warn!(%error, holders = workers.len(), "holders recorded without masks");
+                return Ok(());
             }
         };
-        Ok(holders
-            .iter()
-            .filter_map(|holder| {
-                let KeyState::Live(key) = keys.get(&holder.worker_id.0)? else {
-                    return None;
-                };
-                let name = key.open(NAME_LABEL, &holder.full_name).ok()?;
-                let name = String::from_utf8(name).ok()?;
-                Some((holder.worker_id.0, names::mask(&name)))
-            })
-            .collect())
+        let masks: HashMap<Uuid, String> = identities
+            .into_iter()
+            .map(|(worker, identity)| (worker, names::mask(&identity.full_name)))
+            .collect();
+        let db = self.certification.registry().db();
+        for (worker, mask) in masks {
+            db.query(MASK_HOLDER)
+                .bind(worker.to_string())
+                .bind(mask)
+                .execute()
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -197,20 +192,21 @@ fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerErr
     })
 }
 
-/// The holder statements: the same SQL on both databases. A registration fills in a row a
-/// move made first (without a name) and changes nothing else; a redelivered one nothing.
-const REGISTER_HOLDER: &str = "INSERT INTO certification_holders (worker_id, name_ciphertext, \
-    name_nonce, name_key_id, posting, erased, name_masked) VALUES ($1, $2, $3, $4, $5, 0, $6) \
-    ON CONFLICT (worker_id) DO UPDATE SET name_ciphertext = excluded.name_ciphertext, \
-    name_nonce = excluded.name_nonce, name_key_id = excluded.name_key_id, \
-    name_masked = excluded.name_masked, \
-    posting = COALESCE(certification_holders.posting, excluded.posting) \
-    WHERE certification_holders.name_ciphertext IS NULL AND certification_holders.erased = 0";
+/// The holder statements: the same SQL on both databases. A registration fills in the posting
+/// of a row a move or the mask made first only where it has none, and changes nothing else;
+/// a redelivered one nothing.
+const REGISTER_HOLDER: &str = "INSERT INTO certification_holders (worker_id, posting, erased) \
+    VALUES ($1, $2, 0) ON CONFLICT (worker_id) DO UPDATE \
+    SET posting = COALESCE(certification_holders.posting, excluded.posting) \
+    WHERE certification_holders.erased = 0";
+/// A mask, written before the registration's row may exist; never over an erasure.
+const MASK_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased, name_masked) \
+    VALUES ($1, 0, $2) ON CONFLICT (worker_id) DO UPDATE SET name_masked = excluded.name_masked \
+    WHERE certification_holders.erased = 0";
 const MOVE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, posting) VALUES ($1, $2) \
     ON CONFLICT (worker_id) DO UPDATE SET posting = excluded.posting";
 const ERASE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased) VALUES ($1, 1) \
-    ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_ciphertext = NULL, name_nonce = NULL, \
-    name_key_id = NULL, name_masked = NULL";
+    ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_masked = NULL";
 
 #[async_trait]
 impl Handler for Intake {
@@ -219,10 +215,12 @@ impl Handler for Intake {
     }
 
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
+        self.record_masks(&[delivered]).await?;
         self.issue_from(delivered).await.map(|_| ())
     }
 
     async fn act_batch(&self, batch: &[&Delivered]) -> Result<(), HandlerError> {
+        self.record_masks(batch).await?;
         self.issue_batch_from(batch).await
     }
 
@@ -244,26 +242,13 @@ impl Handler for Intake {
             .map(|delivered| holder_event(delivered))
             .filter_map(Result::transpose)
             .collect::<Result<Vec<_>, _>>()?;
-        let registered: Vec<&Holder> = events
-            .iter()
-            .filter_map(|event| match event {
-                HolderEvent::Registered(holder) => Some(holder),
-                HolderEvent::Erased(_) | HolderEvent::Moved(..) => None,
-            })
-            .collect();
-        let masks = self.masks(transaction, &registered).await?;
         for event in events {
             match event {
                 HolderEvent::Registered(holder) => {
-                    let mask = masks.get(&holder.worker_id.0).cloned();
                     transaction
                         .query(REGISTER_HOLDER)
                         .bind(holder.worker_id.to_string())
-                        .bind(holder.full_name.ciphertext)
-                        .bind(holder.full_name.nonce)
-                        .bind(holder.full_name.key_id)
                         .bind(holder.posting)
-                        .bind(mask)
                         .execute()
                         .await?;
                 }

@@ -22,11 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use kesos_bus::Stalls;
+use kesos_bus::{Identities, Stalls};
 use kesos_commands::{CommandContext, StateCache};
 use kesos_eventstore::{EventStore, StoreError, StreamId};
 use kesos_readside::{Db, Projector};
-use kesos_vault::Vault;
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
@@ -73,8 +72,11 @@ pub struct Parts {
     /// The database of the registry, which must also hold the certification consumer's
     /// holders table (the registry's reads join it) and, in kesos, is the store's own.
     pub db: Db,
-    /// The vault holding the workers' data keys (the one enrollment seals names with).
-    pub vault: Vault,
+    /// Who a worker is: enrollment, which alone holds the workers' keys, asked in the same
+    /// process or over NATS. Certification keeps no copy of a holder's name, only its mask
+    /// (public verification answers without asking), so an erasure in enrollment reaches
+    /// every name certification shows.
+    pub identities: Arc<dyn Identities>,
     /// Validity per scheme, number abbreviations, issuer and LSPS names.
     pub reference: Reference,
     /// The issuer's key: exports and status lists are signed with it, verification codes
@@ -96,7 +98,7 @@ pub struct Certification {
 
 struct Inner {
     store: Arc<dyn EventStore>,
-    vault: Vault,
+    identities: Arc<dyn Identities>,
     reference: Reference,
     registry: Registry,
     projector: Projector,
@@ -122,7 +124,7 @@ impl Certification {
             inner: Arc::new(Inner {
                 codes,
                 store: parts.store,
-                vault: parts.vault,
+                identities: parts.identities,
                 reference: parts.reference,
                 registry: Registry::new(parts.db),
                 projector,
@@ -154,9 +156,9 @@ impl Certification {
         &self.inner.reference
     }
 
-    /// The vault the holders' names are opened with.
-    pub fn vault(&self) -> &Vault {
-        &self.inner.vault
+    /// Where the holders' names are asked for.
+    pub fn identities(&self) -> &Arc<dyn Identities> {
+        &self.inner.identities
     }
 
     /// The public base URL, without a trailing slash.

@@ -6,7 +6,8 @@
 //! nothing: a read never catches the registry up (a command that reads its own write waits for
 //! its position before it answers, see [`Certification::registry_at`]).
 
-use kesos_vault::{KeyState, Sealed};
+use std::collections::HashMap;
+
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -16,8 +17,6 @@ use crate::projections::{CertificateFilter, CertificatePage, CertificateRow};
 use crate::service::codes;
 use crate::service::{Certification, CertificationError, today};
 
-/// The label enrollment seals a worker's full name under.
-pub const NAME_LABEL: &str = "full_name";
 /// What is shown for the name of an erased holder.
 pub const ERASED_NAME: &str = "(data erased)";
 
@@ -31,14 +30,15 @@ pub enum Sight {
     Masked,
 }
 
-/// A holder's name as the vault lets it be read.
+/// A holder's name as enrollment lets it be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HolderName {
     /// The name, opened.
     Known(String),
     /// The holder was erased (UU PDP): the name is gone for good.
     Erased,
-    /// Not known here (the registration has not reached certification).
+    /// Not known (enrollment has no readable name for the worker: its erasure has not
+    /// reached certification yet, or the worker is not enrollment's).
     Unknown,
 }
 
@@ -178,18 +178,49 @@ pub fn status_on(recorded: &str, valid_until: &str, day: Date) -> String {
 }
 
 impl Certification {
-    /// Opens a holder's name with the vault.
+    /// The names of `rows`' holders, asked of enrollment in one lookup (erased holders are not
+    /// asked: certification knows them erased).
+    async fn holder_names(
+        &self,
+        rows: &[CertificateRow],
+    ) -> Result<HashMap<String, HolderName>, CertificationError> {
+        let asked: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| !row.holder_erased)
+            .filter_map(|row| Uuid::parse_str(&row.worker_id).ok())
+            .collect();
+        let mut known = match asked.is_empty() {
+            true => HashMap::new(),
+            false => self
+                .identities()
+                .identities(&asked)
+                .await
+                .map_err(CertificationError::Identities)?,
+        };
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let name = match Uuid::parse_str(&row.worker_id) {
+                    _ if row.holder_erased => HolderName::Erased,
+                    Ok(worker) => known
+                        .remove(&worker)
+                        .map_or(HolderName::Unknown, |identity| {
+                            HolderName::Known(identity.full_name)
+                        }),
+                    Err(_) => HolderName::Unknown,
+                };
+                (row.worker_id.clone(), name)
+            })
+            .collect())
+    }
+
+    /// A holder's name, asked of enrollment.
     pub(crate) async fn holder_name(
         &self,
         row: &CertificateRow,
     ) -> Result<HolderName, CertificationError> {
-        if row.holder_erased {
-            return Ok(HolderName::Erased);
-        }
-        let (Some(sealed), Ok(worker)) = (&row.sealed_name, Uuid::parse_str(&row.worker_id)) else {
-            return Ok(HolderName::Unknown);
-        };
-        Ok(open(&self.vault().key(worker).await?, sealed))
+        let mut names = self.holder_names(std::slice::from_ref(row)).await?;
+        Ok(names.remove(&row.worker_id).unwrap_or(HolderName::Unknown))
     }
 
     /// A certificate's row, as the registry holds it.
@@ -248,7 +279,7 @@ impl Certification {
         }
     }
 
-    /// One page of certificates, with names opened where the keys live, in full.
+    /// One page of certificates, with the holders' names in full (one lookup for the page).
     pub async fn list(
         &self,
         filter: &CertificateFilter,
@@ -267,27 +298,13 @@ impl Certification {
         sight: Sight,
     ) -> Result<(Vec<CertificateView>, CertificatePage), CertificationError> {
         let page = self.registry().list(filter, after, limit).await?;
-        let workers: Vec<Uuid> = page
-            .items
-            .iter()
-            .filter_map(|row| Uuid::parse_str(&row.worker_id).ok())
-            .collect();
-        let keys = self.vault().keys(&workers).await?;
+        let names = self.holder_names(&page.items).await?;
         let views = page
             .items
             .iter()
             .map(|row| {
-                let name = match (
-                    &row.sealed_name,
-                    Uuid::parse_str(&row.worker_id)
-                        .ok()
-                        .and_then(|w| keys.get(&w)),
-                ) {
-                    _ if row.holder_erased => HolderName::Erased,
-                    (Some(sealed), Some(key)) => open(key, sealed),
-                    _ => HolderName::Unknown,
-                };
-                self.view_of(row.clone(), &name, sight)
+                let name = names.get(&row.worker_id).unwrap_or(&HolderName::Unknown);
+                self.view_of(row.clone(), name, sight)
             })
             .collect();
         Ok((views, page))
@@ -296,7 +313,7 @@ impl Certification {
     /// The row of the certificate with this number: [`CertificationError::InvalidNumber`] for
     /// a mistyped one, [`CertificationError::NumberNotFound`] for one no certificate carries.
     /// One read, with the holder's mask the intake recorded (see [`crate::service::Intake`]),
-    /// so public verification opens the vault only for a holder recorded without one.
+    /// so public verification asks enrollment only for a holder recorded without one.
     async fn by_number(&self, text: &str) -> Result<CertificateRow, CertificationError> {
         let number = CertificateNumber::parse(text)?.to_string();
         self.registry()
@@ -372,17 +389,5 @@ impl Certification {
             HolderName::Known(name) => names::same_name(&name, full_name),
             HolderName::Erased | HolderName::Unknown => false,
         })
-    }
-}
-
-fn open(key: &KeyState, sealed: &Sealed) -> HolderName {
-    match key {
-        KeyState::Live(key) => key
-            .open(NAME_LABEL, sealed)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .map_or(HolderName::Unknown, HolderName::Known),
-        KeyState::Destroyed { .. } => HolderName::Erased,
-        KeyState::Missing => HolderName::Unknown,
     }
 }

@@ -5,7 +5,6 @@ use kesos_aggregate::DecodeError;
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
 use kesos_proto::kesos::scheduling::v1 as scheduling;
-use kesos_vault::Sealed;
 use prost::Message;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -72,13 +71,13 @@ pub fn decision(
     })
 }
 
-/// A worker's registration as certification keeps it: the sealed name and the posting.
+/// A worker's registration as certification keeps it: the worker and the posting. The name
+/// the event carries is sealed under enrollment's key for the worker, which certification does
+/// not hold: it asks enrollment for the name instead (see `crate::service::views`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     /// The worker.
     pub worker_id: WorkerId,
-    /// The full name, sealed with the worker's data key under the label `full_name`.
-    pub full_name: Sealed,
     /// The posting region code.
     pub posting: Option<String>,
 }
@@ -87,16 +86,8 @@ pub struct Holder {
 pub fn worker_registered(payload: &[u8]) -> Result<Holder, DecodeError> {
     let m: enrollment::WorkerRegistered = decode_as(WORKER_REGISTERED, payload)?;
     let malformed = |reason: Bad| DecodeError::malformed(WORKER_REGISTERED, reason);
-    let name = m
-        .full_name
-        .ok_or_else(|| malformed("full_name is missing".into()))?;
     Ok(Holder {
         worker_id: WorkerId(uuid_of("worker_id", &m.worker_id).map_err(malformed)?),
-        full_name: Sealed {
-            ciphertext: name.ciphertext,
-            nonce: name.nonce,
-            key_id: name.key_id,
-        },
         posting: m.posting.map(|r| r.code).filter(|c| !c.is_empty()),
     })
 }

@@ -7,11 +7,13 @@
 //! the harness settles before it returns.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use kesos_bus::{Delivered, Handler, Stalls};
+use async_trait::async_trait;
+use kesos_bus::{Delivered, Handler, Identities, Identity, Stalls};
 use kesos_certification::domain::SchemeRef;
 use kesos_certification::projections::LOG;
 use kesos_certification::reference::Reference;
@@ -24,7 +26,6 @@ use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
 use kesos_readside::Db;
 use kesos_testkit::{PgSchema, SqliteFile};
-use kesos_vault::{MasterKey, Vault};
 use prost::Message;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -45,6 +46,51 @@ pub struct Harness {
     pub place: Place,
     pub certification: Certification,
     pub key: SigningKey,
+    /// Who the workers are, as enrollment would answer.
+    pub directory: Arc<Directory>,
+}
+
+/// Enrollment's answers to identity lookups, as the tests set them: the service that alone
+/// holds the workers' names, standing beside certification (not a database or NATS double).
+#[derive(Default)]
+pub struct Directory {
+    names: Mutex<HashMap<Uuid, String>>,
+    away: Mutex<bool>,
+}
+
+impl Directory {
+    /// Enrollment knows `worker` by `full_name`.
+    pub fn register(&self, worker: Uuid, full_name: &str) {
+        self.names.lock().unwrap().insert(worker, full_name.to_owned());
+    }
+
+    /// Enrollment erased `worker`: it answers for them no more.
+    pub fn erase(&self, worker: Uuid) {
+        self.names.lock().unwrap().remove(&worker);
+    }
+
+    /// Enrollment stops (`true`) or starts again (`false`) answering.
+    pub fn set_away(&self, away: bool) {
+        *self.away.lock().unwrap() = away;
+    }
+}
+
+#[async_trait]
+impl Identities for Directory {
+    async fn identities(&self, workers: &[Uuid]) -> Result<HashMap<Uuid, Identity>, String> {
+        if *self.away.lock().unwrap() {
+            return Err("enrollment did not answer".into());
+        }
+        let names = self.names.lock().unwrap();
+        Ok(workers
+            .iter()
+            .filter_map(|worker| {
+                let full_name = names.get(worker)?.clone();
+                let nik = "3277010101900001".to_owned();
+                Some((*worker, Identity { full_name, nik }))
+            })
+            .collect())
+    }
 }
 
 pub fn signing_key() -> SigningKey {
@@ -56,13 +102,9 @@ impl Harness {
         let schema = PgSchema::create().await;
         let store = schema.store().await;
         let pool = store.pool().clone();
-        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
         Self::assemble(
             Place::Pg(schema, store.clone()),
             Arc::new(store),
-            vault,
             Db::Postgres(pool),
         )
         .await
@@ -72,25 +114,23 @@ impl Harness {
         let file = SqliteFile::create();
         let store = file.store().await;
         let pool = store.pool().clone();
-        let vault = Vault::open(pool.clone(), MasterKey::generate(), vec![])
-            .await
-            .unwrap();
         Self::assemble(
             Place::Lite(file, store.clone()),
             Arc::new(store),
-            vault,
             Db::Sqlite(pool),
         )
         .await
     }
 
-    async fn assemble(place: Place, store: Arc<dyn EventStore>, vault: Vault, db: Db) -> Self {
+    async fn assemble(place: Place, store: Arc<dyn EventStore>, db: Db) -> Self {
         let key = signing_key();
-        let certification = build(store, db, vault, key.clone()).await;
+        let directory = Arc::new(Directory::default());
+        let certification = build(store, db, directory.clone(), key.clone()).await;
         Self {
             place,
             certification,
             key,
+            directory,
         }
     }
 
@@ -101,7 +141,7 @@ impl Harness {
         build(
             c.store().clone(),
             c.registry().db().clone(),
-            c.vault().clone(),
+            self.directory.clone(),
             self.key.clone(),
         )
         .await
@@ -156,19 +196,15 @@ impl Harness {
         self.settled().await;
     }
 
-    /// Registers a holder's sealed name as enrollment's event would carry it.
+    /// Registers a holder as enrollment would: it knows the name, then its event.
     pub async fn register_holder(&self, worker: Uuid, full_name: &str) {
-        let registered = registration(self.certification.vault(), worker, full_name).await;
-        self.deliver(&registered).await;
+        self.directory.register(worker, full_name);
+        self.deliver(&registration(worker)).await;
     }
 
-    /// Erases a holder as enrollment would: destroy the key, then the event.
+    /// Erases a holder as enrollment would: it forgets the name, then its event.
     pub async fn erase_holder(&self, worker: Uuid) {
-        self.certification
-            .vault()
-            .destroy(worker, OffsetDateTime::now_utc())
-            .await
-            .unwrap();
+        self.directory.erase(worker);
         let payload = enrollment::WorkerErased {
             worker_id: worker.to_string(),
             key_id: String::new(),
@@ -201,13 +237,13 @@ impl Harness {
 pub async fn build(
     store: Arc<dyn EventStore>,
     db: Db,
-    vault: Vault,
+    identities: Arc<dyn Identities>,
     signing_key: SigningKey,
 ) -> Certification {
     Certification::build(Parts {
         store,
         db,
-        vault,
+        identities,
         reference: Reference::shipped().unwrap(),
         signing_key,
         base_url: BASE_URL.to_owned(),
@@ -226,16 +262,15 @@ pub fn scheme(code: &str) -> SchemeRef {
     }
 }
 
-/// Enrollment's registration of `worker`, the name sealed under a key `vault` creates.
-pub async fn registration(vault: &Vault, worker: Uuid, full_name: &str) -> Delivered {
-    let key = vault.key_for(worker).await.unwrap();
-    let sealed = key.seal("full_name", full_name.as_bytes());
+/// Enrollment's registration of `worker`; the name in it is sealed under enrollment's key,
+/// which certification never holds (the bytes here stand for that ciphertext).
+pub fn registration(worker: Uuid) -> Delivered {
     let payload = enrollment::WorkerRegistered {
         worker_id: worker.to_string(),
         full_name: Some(common::EncryptedField {
-            ciphertext: sealed.ciphertext,
-            nonce: sealed.nonce,
-            key_id: sealed.key_id,
+            ciphertext: vec![0x5a; 32],
+            nonce: vec![0x11; 24],
+            key_id: Uuid::now_v7().to_string(),
         }),
         posting: Some(common::RegionRef {
             code: "32.77".into(),
