@@ -17,6 +17,7 @@ pub mod answers;
 pub mod inbox;
 pub mod outcome;
 pub mod roster;
+pub mod sent;
 pub mod simulator;
 
 use std::time::Duration;
