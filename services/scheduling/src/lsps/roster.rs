@@ -5,7 +5,7 @@
 //! stored in the event log. Which workers each sent roster names, and the stream sequence
 //! JetStream acknowledged for it, are recorded ([`SentRosters`]) in the desk's transaction,
 //! with its processed marker, so a worker's erasure can find the message
-//! (`super::erasure`); a roster on record is not sent again on a redelivery.
+//! ([`super::erasure`]); a roster on record is not sent again on a redelivery.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
