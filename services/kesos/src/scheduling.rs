@@ -1,7 +1,8 @@
 //! Running the scheduling service inside the kesos process: opening it over the store, the
 //! names rosters need (from enrollment, which holds the keys), and its background work —
-//! intake of verified nominations, returns to the pool, the roster-lock job, and in the
-//! distributed mode the roster desk and the LSPS inbox on NATS.
+//! intake of verified nominations (and, in the distributed mode, of erasures, which erase the
+//! erased worker's rosters from the LSPS stream), returns to the pool, the roster-lock job,
+//! and in the distributed mode the roster desk and the LSPS inbox on NATS.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -128,18 +129,20 @@ pub fn start_background(
 ) {
     let db = opened.db();
     let store = scheduling.store().clone();
-    let intake: Arc<dyn Handler> = Arc::new(Intake::new(scheduling.clone()));
+    let intake = Intake::new(scheduling.clone());
     match nats {
         None => on_own_log(
             background,
             "scheduling-intake",
             store.clone(),
             db.clone(),
-            intake,
+            Arc::new(intake),
             stalls,
             shutdown,
         ),
         Some(nats) => {
+            // Only here is there an LSPS stream whose rosters an erasure must reach.
+            let intake = Arc::new(intake.erasing_rosters(nats.context.clone()));
             let consumer =
                 Consumer::new("scheduling-intake", db.clone(), intake).with_stalls(stalls.clone());
             let (context, names) = (nats.context.clone(), nats.names.clone());

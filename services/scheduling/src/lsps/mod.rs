@@ -11,12 +11,15 @@
 //!
 //! All of them live in one JetStream stream of their own (not the events stream), so LSPS
 //! reads rosters and kesos reads reports whenever each is ready, across restarts on either
-//! side. Reports kesos cannot accept go to the dead-letter stream with the reason.
+//! side. Reports kesos cannot accept go to the dead-letter stream with the reason. A worker's
+//! erasure erases the rosters naming them from the stream ([`erasure`]).
 
 pub mod answers;
+pub mod erasure;
 pub mod inbox;
 pub mod outcome;
 pub mod roster;
+pub mod sent;
 pub mod simulator;
 
 use std::time::Duration;

@@ -2,10 +2,13 @@
 //! one message that carries names and NIKs readable; it is built at sending time (names come
 //! from enrollment through [`RosterNames`]), published only on the LSPS roster subject with
 //! the lock event's id as `Nats-Msg-Id` (so a redelivery is dropped by JetStream), and never
-//! stored in the event log.
+//! stored in the event log. Which workers each sent roster names, and the stream sequence
+//! JetStream acknowledged for it, are recorded ([`SentRosters`]) in the desk's transaction,
+//! with its processed marker, so a worker's erasure can find the message
+//! ([`super::erasure`]); a roster on record is not sent again on a redelivery.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_nats::jetstream;
 use async_trait::async_trait;
@@ -16,6 +19,7 @@ use kesos_readside::Tx;
 use prost::Message;
 
 use super::LspsChannel;
+use super::sent::{SentRoster, SentRosters, named_workers};
 use crate::domain::{Venue, WorkerId};
 use crate::service::Scheduling;
 use crate::wire::{ROSTER_LOCKED, competency_units, timestamp};
@@ -120,6 +124,11 @@ pub struct RosterDesk {
     names: Arc<dyn RosterNames>,
     context: jetstream::Context,
     channel: LspsChannel,
+    /// The roster [`Handler::act`] sent, keyed by the lock event's id, for
+    /// [`Handler::handle`] to record in the transaction that follows. One slot is enough: the
+    /// consumer hands over one event at a time and runs `handle` right after its `act` (a std
+    /// mutex: it is never held across an await).
+    sent: Arc<Mutex<Option<(uuid::Uuid, SentRoster)>>>,
 }
 
 impl RosterDesk {
@@ -135,6 +144,22 @@ impl RosterDesk {
             names,
             context,
             channel,
+            sent: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn hand_over(&self, sent: Option<(uuid::Uuid, SentRoster)>) {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = sent;
+    }
+
+    fn take_over(&self, event: uuid::Uuid) -> Option<SentRoster> {
+        let mut slot = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.take() {
+            Some((id, sent)) if id == event => Some(sent),
+            other => {
+                *slot = other;
+                None
+            }
         }
     }
 }
@@ -143,7 +168,18 @@ impl RosterDesk {
 impl Handler for RosterDesk {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
         let event = &delivered.event;
+        self.hand_over(None);
         if event.event_type.as_str() != ROSTER_LOCKED {
+            return Ok(());
+        }
+        let roster_id = event.event_id.to_string();
+        if self
+            .scheduling
+            .sent_rosters()
+            .is_recorded(&roster_id)
+            .await?
+        {
+            tracing::debug!(%roster_id, "roster on record as sent; not sent again");
             return Ok(());
         }
         let locked =
@@ -166,21 +202,34 @@ impl Handler for RosterDesk {
             .payload(roster.encode_to_vec().into())
             .message_id(event.event_id.to_string());
         let transient = |e: String| HandlerError::Transient(format!("roster not sent: {e}"));
-        self.context
+        let ack = self
+            .context
             .send_publish(subject, message)
             .await
             .map_err(|e| transient(e.to_string()))?
             .await
             .map_err(|e| transient(e.to_string()))?;
-        tracing::info!(%session, candidates = roster.candidates.len(), "roster sent to LSPS");
+        tracing::info!(%session, candidates = roster.candidates.len(), sequence = ack.sequence, "roster sent to LSPS");
+        let sent = SentRoster {
+            stream: ack.stream,
+            sequence: ack.sequence,
+            roster_id: roster_id.clone(),
+            message_id: roster_id,
+            session_id: session.to_string(),
+            workers: named_workers(&roster),
+        };
+        self.hand_over(Some((event.event_id, sent)));
         Ok(())
     }
 
     async fn handle(
         &self,
-        _transaction: &mut Tx,
-        _delivered: &Delivered,
+        transaction: &mut Tx,
+        delivered: &Delivered,
     ) -> Result<(), HandlerError> {
+        if let Some(sent) = self.take_over(delivered.event.event_id) {
+            SentRosters::record(transaction, &sent).await?;
+        }
         Ok(())
     }
 }

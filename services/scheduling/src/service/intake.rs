@@ -4,6 +4,10 @@
 //! the local log in the embedded mode, JetStream in the distributed one — whose effects are
 //! idempotent appends (each command id derives from the source event id, and the candidate id
 //! is the nomination id), done in [`Handler::act`] before the consumer's transaction.
+//!
+//! A worker's erasure (`WorkerErased`) erases the rosters naming them from the LSPS stream
+//! ([`crate::lsps::erasure`]) in the distributed mode, and forgets them in the consumer's
+//! transaction; the embedded mode has no LSPS stream, and there the event changes nothing.
 
 use async_trait::async_trait;
 use kesos_bus::{Delivered, Handler, HandlerError};
@@ -15,6 +19,7 @@ use uuid::Uuid;
 
 use super::{Scheduling, SchedulingError, system_context};
 use crate::domain::{CandidateId, Queued, WorkerId};
+use crate::lsps::erasure::RosterErasure;
 use kesos_aggregate::derive_uuid;
 
 /// Type name of a verified nomination.
@@ -23,18 +28,43 @@ pub const NOMINATION_VERIFIED: &str = "kesos.enrollment.v1.NominationVerified";
 pub const NOMINATION_OVERRIDDEN: &str = "kesos.enrollment.v1.NominationOverridden";
 /// Type name of a worker's move to another posting.
 pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
+/// Type name of the erasure of a worker's personal data.
+pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
 
 /// The intake handler.
 #[derive(Clone)]
 pub struct Intake {
     scheduling: Scheduling,
+    erasure: Option<RosterErasure>,
 }
 
 impl Intake {
-    /// An intake into `scheduling`.
+    /// An intake into `scheduling`, without an LSPS stream (the embedded mode).
     pub fn new(scheduling: Scheduling) -> Self {
-        Self { scheduling }
+        Self {
+            scheduling,
+            erasure: None,
+        }
     }
+
+    /// The same intake, erasing an erased worker's rosters from the LSPS stream through
+    /// `context` (the distributed mode, where the roster desk publishes them).
+    pub fn erasing_rosters(self, context: async_nats::jetstream::Context) -> Self {
+        let sent = self.scheduling.sent_rosters().clone();
+        Self {
+            erasure: Some(RosterErasure::new(context, sent)),
+            ..self
+        }
+    }
+}
+
+/// The worker a `WorkerErased` names.
+fn erased_worker(delivered: &Delivered) -> Result<String, HandlerError> {
+    let erased = enrollment::WorkerErased::decode(delivered.event.payload.as_slice())
+        .map_err(|e| permanent(format!("{WORKER_ERASED} does not decode: {e}")))?;
+    Uuid::parse_str(&erased.worker_id)
+        .map(|worker| worker.to_string())
+        .map_err(|e| permanent(format!("worker_id: {e}")))
 }
 
 fn permanent(reason: impl std::fmt::Display) -> HandlerError {
@@ -123,8 +153,17 @@ fn nomination(delivered: &Delivered) -> Result<Option<Nomination>, HandlerError>
 #[async_trait]
 impl Handler for Intake {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
-        if delivered.event.event_type.as_str() == WORKER_POSTING_MOVED {
-            return self.follow_move(delivered).await;
+        match delivered.event.event_type.as_str() {
+            WORKER_POSTING_MOVED => return self.follow_move(delivered).await,
+            WORKER_ERASED => {
+                if let Some(erasure) = &self.erasure {
+                    let worker = erased_worker(delivered)?;
+                    let erased = erasure.erase(&worker, delivered.event.event_id).await?;
+                    tracing::info!(%worker, erased, "an erased worker's rosters erased from the LSPS stream");
+                }
+                return Ok(());
+            }
+            _ => {}
         }
         let Some(nomination) = nomination(delivered)? else {
             return Ok(());
@@ -165,9 +204,12 @@ impl Handler for Intake {
 
     async fn handle(
         &self,
-        _transaction: &mut Tx,
-        _delivered: &Delivered,
+        transaction: &mut Tx,
+        delivered: &Delivered,
     ) -> Result<(), HandlerError> {
+        if delivered.event.event_type.as_str() == WORKER_ERASED && self.erasure.is_some() {
+            RosterErasure::forget(transaction, &erased_worker(delivered)?).await?;
+        }
         Ok(())
     }
 }

@@ -29,6 +29,7 @@ use crate::domain::{
     SessionCommand, SessionError, SessionId, Timing, WorkerId,
 };
 use crate::lsps::answers::Answers;
+use crate::lsps::sent::SentRosters;
 use crate::projections::{self, CandidateFilter, Pool, PoolProjection};
 pub use allocate::Allocation;
 pub use error::SchedulingError;
@@ -45,6 +46,7 @@ pub struct Scheduling {
     store: Arc<dyn EventStore>,
     pool: Pool,
     answers: Answers,
+    sent_rosters: SentRosters,
     projector: Projector,
     policy: Arc<SchedulingPolicy>,
     schemes: Arc<SchemeList>,
@@ -117,6 +119,7 @@ impl Scheduling {
         Ok(Self {
             store,
             answers: Answers::new(db.clone()),
+            sent_rosters: SentRosters::new(db.clone()),
             pool: Pool::new(db),
             projector,
             policy: Arc::new(policy),
@@ -140,6 +143,12 @@ impl Scheduling {
     /// over HTTP.
     pub fn answers(&self) -> &Answers {
         &self.answers
+    }
+
+    /// The roster messages sent to LSPS and the workers each names (what the roster desk
+    /// records and a worker's erasure reads).
+    pub fn sent_rosters(&self) -> &SentRosters {
+        &self.sent_rosters
     }
 
     /// The projector keeping the read models (its checkpoint, for waits and operations).
