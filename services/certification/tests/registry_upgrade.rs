@@ -124,7 +124,8 @@ async fn goes_on_from_the_old_checkpoint(store: Arc<dyn EventStore>, db: Db) {
         db.clone(),
         Arc::new(common::Directory::default()),
         signing_key(),
-    ).await;
+    )
+    .await;
     let checkpoints = certification.projector().checkpoints().await.unwrap();
     assert_eq!(checkpoints.get(LOG), Some(&head));
     let old_table = db

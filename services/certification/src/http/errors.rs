@@ -51,7 +51,9 @@ pub fn problem(error: CertificationError) -> Problem {
         }
         CertificationError::Identities(error) => {
             tracing::warn!(%error, "holders' names unavailable");
-            Problem::unavailable("holders' names cannot be read now (enrollment is away); retry shortly")
+            Problem::unavailable(
+                "holders' names cannot be read now (enrollment is away); retry shortly",
+            )
         }
         other => Problem::internal(&other),
     }

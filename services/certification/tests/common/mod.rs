@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
 use async_trait::async_trait;
+use ed25519_dalek::SigningKey;
 use kesos_bus::{Delivered, Handler, Identities, Identity, Stalls};
 use kesos_certification::domain::SchemeRef;
 use kesos_certification::projections::LOG;
@@ -61,7 +61,10 @@ pub struct Directory {
 impl Directory {
     /// Enrollment knows `worker` by `full_name`.
     pub fn register(&self, worker: Uuid, full_name: &str) {
-        self.names.lock().unwrap().insert(worker, full_name.to_owned());
+        self.names
+            .lock()
+            .unwrap()
+            .insert(worker, full_name.to_owned());
     }
 
     /// Enrollment erased `worker`: it answers for them no more.
