@@ -77,6 +77,7 @@ on_both!(
     one_nik_registered_by_eight_concurrent_callers_yields_one_worker,
     a_retried_registration_registers_nobody_twice,
     an_erased_worker_reads_as_erased_and_the_log_stays_intact,
+    a_portfolio_reference_is_sealed_in_the_log_and_unreadable_after_erasure,
     an_import_stores_valid_rows_and_reports_every_bad_row,
     importing_the_same_file_again_creates_no_duplicates,
     an_xlsx_file_imports_like_its_csv,
@@ -227,6 +228,72 @@ async fn an_erased_worker_reads_as_erased_and_the_log_stays_intact(enrollment: &
     // The NIK's claim went with the person: the same NIK may be registered afresh.
     let again = register(enrollment, &form(&nik(9, 1), 9)).await.unwrap();
     assert_ne!(again, id);
+}
+
+async fn a_portfolio_reference_is_sealed_in_the_log_and_unreadable_after_erasure(
+    enrollment: &Enrollment,
+) {
+    let id = register(enrollment, &form(&nik(8, 1), 8)).await.unwrap();
+    // A Dinas office's document path, which names the worker as such paths often do.
+    let reference = "dinsos-cimahi/2026/Pekerja 8";
+    enrollment
+        .nominate(
+            id,
+            "PEKSOS-GENERALIS",
+            2026,
+            "32.77",
+            reference,
+            None,
+            &context(),
+        )
+        .await
+        .unwrap();
+    let view = enrollment.view(id).await.unwrap();
+    assert_eq!(
+        view.nominations[0].portfolio_ref.as_deref(),
+        Some(reference)
+    );
+    let stream = kesos_eventstore::StreamId::parse(format!("worker-{id}")).unwrap();
+    let logged = enrollment
+        .store()
+        .read_stream(&stream, kesos_eventstore::AsOf::Now)
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 2, "registered and nominated");
+    for event in &logged {
+        let text = String::from_utf8_lossy(&event.payload);
+        assert!(
+            !text.contains("Pekerja 8"),
+            "{} holds the name in clear",
+            event.event_type
+        );
+    }
+    enrollment
+        .erase(
+            id,
+            Reason::parse("data subject's request").unwrap(),
+            Reason::parse("UU 27/2022").unwrap(),
+            &context(),
+        )
+        .await
+        .unwrap();
+    let view = enrollment.view(id).await.unwrap();
+    assert_eq!(view.nominations[0].portfolio_ref, None);
+    assert_eq!(view.nominations[0].scheme_code, "PEKSOS-GENERALIS");
+    // An erased worker is nominated no more, and the refusal says why.
+    let refused = enrollment
+        .nominate(
+            id,
+            "PEKSOS-GENERALIS",
+            2027,
+            "32.77",
+            "again",
+            None,
+            &context(),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("erased"), "{refused}");
 }
 
 fn row(nik: &str, name: &str, sex: &str, birth: &str, region: &str) -> Vec<String> {

@@ -3,7 +3,7 @@
 use crate::domain::codes::Category;
 use crate::domain::departure::{come_back, depart, present};
 use crate::domain::events::{Registration, WorkerChange};
-use crate::domain::types::NominationId;
+use crate::domain::types::{NominationId, PortfolioRef};
 use crate::domain::worker::{Nomination, NominationStatus, Worker, WorkerCommand, WorkerError};
 
 /// Decides a command on a worker's state (see [`WorkerCommand`] for each rule's reason).
@@ -122,7 +122,7 @@ pub fn decide(worker: &Worker, command: &WorkerCommand) -> Result<Vec<WorkerChan
                 scheme: scheme.code.clone(),
                 period_year: *period_year,
                 recommending_office: recommending_office.clone(),
-                portfolio_ref: portfolio_ref.as_str().to_owned(),
+                portfolio_ref: PortfolioRef::Sealed(portfolio_ref.clone()),
             }]
         }
         WorkerCommand::Verify {

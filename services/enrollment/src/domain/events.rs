@@ -7,7 +7,7 @@ use time::Date;
 use crate::domain::codes::{Category, DepartureReason, EmploymentStatus, Role, Sex};
 use crate::domain::eligibility::RuleFailure;
 use crate::domain::types::{
-    NominationId, Posting, Qualifications, SchemeCode, SealedField, WorkerId,
+    NominationId, PortfolioRef, Posting, Qualifications, SchemeCode, SealedField, WorkerId,
 };
 
 /// The personal data sealed with the worker's data key.
@@ -117,8 +117,8 @@ pub enum WorkerChange {
         period_year: i32,
         /// The recommending Dinas Sosial office's region.
         recommending_office: RegionCode,
-        /// Portfolio reference.
-        portfolio_ref: String,
+        /// Portfolio reference (sealed).
+        portfolio_ref: PortfolioRef,
     },
     /// Passed administrative selection.
     NominationVerified {

@@ -26,6 +26,7 @@ pub use events::{Registration, SealedIdentity, WorkerChange, WorkerEvent};
 pub use nik::{Nik, NikError};
 pub use target::{SetTarget, Target, TargetCategory, TargetError, TargetRegion, TargetSet};
 pub use types::{
-    Education, NominationId, Posting, Qualifications, Reason, SchemeCode, SealedField, WorkerId,
+    Education, NominationId, PortfolioRef, Posting, Qualifications, Reason, SchemeCode,
+    SealedField, WorkerId,
 };
 pub use worker::{Nomination, NominationStatus, Worker, WorkerCommand, WorkerError};

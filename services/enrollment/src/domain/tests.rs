@@ -87,7 +87,7 @@ fn nominate(n: u128, code: &str) -> WorkerCommand {
         scheme: scheme(code),
         period_year: 2025,
         recommending_office: RegionCode::parse("32.77").unwrap(),
-        portfolio_ref: reason("portfolio/2025/001"),
+        portfolio_ref: sealed("portfolio_ref"),
     }
 }
 
@@ -97,7 +97,7 @@ fn submitted(n: u128) -> WorkerEvent {
         scheme: SchemeCode::parse("PEKSOS-GENERALIS").unwrap(),
         period_year: 2025,
         recommending_office: RegionCode::parse("32.77").unwrap(),
-        portfolio_ref: "portfolio/2025/001".into(),
+        portfolio_ref: PortfolioRef::Sealed(sealed("portfolio_ref")),
     })
 }
 
@@ -292,7 +292,7 @@ fn a_worker_may_be_nominated_again_after_a_withdrawal() {
             scheme: SchemeCode::parse("PEKSOS-GENERALIS").unwrap(),
             period_year: 2025,
             recommending_office: RegionCode::parse("32.77").unwrap(),
-            portfolio_ref: "portfolio/2025/001".into(),
+            portfolio_ref: PortfolioRef::Sealed(sealed("portfolio_ref")),
         })]);
 }
 

@@ -106,6 +106,17 @@ pub struct Qualifications {
     pub association_member: bool,
 }
 
+/// A nomination's portfolio reference: a path into the Dinas office's documents, which often
+/// names the worker, so it is sealed with the worker's data key like their name and becomes
+/// unreadable with it at erasure. Events recorded before it was sealed carry it in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortfolioRef {
+    /// Sealed with the worker's key (every nomination recorded now).
+    Sealed(SealedField),
+    /// In clear, as nominations recorded before sealing carry it.
+    InClear(String),
+}
+
 /// A value encrypted with the worker's own data key: the domain carries it, never reads it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedField {

@@ -11,7 +11,9 @@ use crate::domain::codes::{Category, DepartureReason, EmploymentStatus, Role};
 use crate::domain::departure::Departure;
 use crate::domain::eligibility::{RuleFailure, Scheme};
 use crate::domain::events::{Registration, WorkerChange, WorkerEvent};
-use crate::domain::types::{NominationId, Posting, Qualifications, Reason, SchemeCode, WorkerId};
+use crate::domain::types::{
+    NominationId, PortfolioRef, Posting, Qualifications, Reason, SchemeCode, SealedField, WorkerId,
+};
 
 /// A worker as the decisions need it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,8 +41,8 @@ pub struct Nomination {
     pub period_year: i32,
     /// Recommending office.
     pub recommending_office: RegionCode,
-    /// Portfolio reference.
-    pub portfolio_ref: String,
+    /// Portfolio reference (sealed).
+    pub portfolio_ref: PortfolioRef,
     /// Where it stands.
     pub status: NominationStatus,
 }
@@ -132,8 +134,9 @@ pub enum WorkerCommand {
         period_year: i32,
         /// Recommending office (province or kabupaten/kota).
         recommending_office: RegionCode,
-        /// Portfolio reference.
-        portfolio_ref: Reason,
+        /// Portfolio reference, sealed with the worker's key by the shell (after it checked
+        /// the text as a [`Reason`]).
+        portfolio_ref: SealedField,
     },
     /// Run administrative selection against the scheme's rules.
     Verify {

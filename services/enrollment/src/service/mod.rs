@@ -29,7 +29,7 @@ use time::format_description::well_known::Iso8601;
 
 use crate::domain::{
     NominationId, Reason, Registration, SchemeCatalog, SchemeCode, SealedField, SealedIdentity,
-    SetTarget, Target, Worker, WorkerCommand, WorkerId,
+    SetTarget, Target, Worker, WorkerCommand, WorkerError, WorkerId,
 };
 use crate::projections::{self, Directory, DirectoryProjection};
 pub use error::EnrollmentError;
@@ -44,6 +44,8 @@ pub const NIK_LABEL: &str = "nik";
 pub const NAME_LABEL: &str = "full_name";
 /// See [`NIK_LABEL`].
 pub const BIRTH_DATE_LABEL: &str = "birth_date";
+/// See [`NIK_LABEL`].
+pub const PORTFOLIO_LABEL: &str = "portfolio_ref";
 /// The name the service's own log goes by as the source of its read models' checkpoints.
 pub const LOG: &str = "enrollment";
 /// Longest a command waits for the worker directory to apply it before answering anyway: the
@@ -337,6 +339,15 @@ impl Enrollment {
         let portfolio_ref = Reason::parse(portfolio_ref).map_err(|e| {
             EnrollmentError::field("portfolio_ref", "portfolio_ref.text", e.to_string())
         })?;
+        // Sealed like the worker's name: a path into a Dinas office's documents often names
+        // the worker, and the log keeps it for ever.
+        let portfolio_ref = match self.vault.key(worker_id.0).await? {
+            KeyState::Live(key) => {
+                sealed(key.seal(PORTFOLIO_LABEL, portfolio_ref.as_str().as_bytes()))
+            }
+            KeyState::Destroyed { .. } => return Err(EnrollmentError::Worker(WorkerError::Erased)),
+            KeyState::Missing => return Err(EnrollmentError::WorkerNotFound(worker_id)),
+        };
         let nomination_id = NominationId(context.command_id);
         let command = WorkerCommand::Nominate {
             nomination_id,

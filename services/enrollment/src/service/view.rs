@@ -5,8 +5,8 @@
 use kesos_vault::{KeyState, Sealed};
 use serde::Serialize;
 
-use crate::domain::{NominationStatus, SealedField, Worker};
-use crate::service::{BIRTH_DATE_LABEL, NAME_LABEL, NIK_LABEL};
+use crate::domain::{NominationStatus, PortfolioRef, SealedField, Worker};
+use crate::service::{BIRTH_DATE_LABEL, NAME_LABEL, NIK_LABEL, PORTFOLIO_LABEL};
 
 /// A worker, for JSON answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,8 +73,8 @@ pub struct NominationView {
     pub period_year: i32,
     /// Recommending office region.
     pub recommending_office: String,
-    /// Portfolio reference.
-    pub portfolio_ref: String,
+    /// Portfolio reference; absent once the worker is erased (it is sealed with their key).
+    pub portfolio_ref: Option<String>,
     /// `submitted`, `verified`, `rejected`, `overridden` or `withdrawn`.
     pub status: &'static str,
     /// For a rejection: every failed rule.
@@ -151,7 +151,11 @@ impl WorkerView {
                     scheme_code: n.scheme.to_string(),
                     period_year: n.period_year,
                     recommending_office: n.recommending_office.to_string(),
-                    portfolio_ref: n.portfolio_ref.clone(),
+                    portfolio_ref: match &n.portfolio_ref {
+                        _ if erased => None,
+                        PortfolioRef::Sealed(field) => open(key, PORTFOLIO_LABEL, field),
+                        PortfolioRef::InClear(text) => Some(text.clone()),
+                    },
                     status: n.status.code(),
                     failures: match &n.status {
                         NominationStatus::Rejected(failures) => failures

@@ -9,9 +9,10 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::domain::{
-    Category, DepartureReason, Education, EducationLevel, EmploymentStatus, NominationId, Posting,
-    Qualifications, Registration, Role, RuleFailure, SchemeCode, SealedField, SealedIdentity, Sex,
-    TargetCategory, TargetRegion, TargetSet, WorkerChange, WorkerEvent, WorkerId,
+    Category, DepartureReason, Education, EducationLevel, EmploymentStatus, NominationId,
+    PortfolioRef, Posting, Qualifications, Registration, Role, RuleFailure, SchemeCode,
+    SealedField, SealedIdentity, Sex, TargetCategory, TargetRegion, TargetSet, WorkerChange,
+    WorkerEvent, WorkerId,
 };
 
 /// Prefix of every enrollment event type (and NATS subject).
@@ -256,7 +257,14 @@ impl EventCodec for WorkerEvent {
                 scheme_code: scheme.to_string(),
                 period_year: *period_year,
                 recommending_office: region_ref(recommending_office),
-                portfolio_ref: portfolio_ref.clone(),
+                portfolio_ref: match portfolio_ref {
+                    PortfolioRef::InClear(text) => text.clone(),
+                    PortfolioRef::Sealed(_) => String::new(),
+                },
+                portfolio: match portfolio_ref {
+                    PortfolioRef::Sealed(field) => sealed(field),
+                    PortfolioRef::InClear(_) => None,
+                },
             }
             .encode_to_vec(),
             WorkerChange::NominationVerified {
@@ -457,7 +465,10 @@ fn decode_change(name: &str, payload: &[u8]) -> Result<(String, WorkerChange), D
                 scheme: scheme_of(&m.scheme_code)?,
                 period_year: m.period_year,
                 recommending_office: region_of("recommending_office", m.recommending_office)?,
-                portfolio_ref: m.portfolio_ref,
+                portfolio_ref: match m.portfolio {
+                    Some(field) => PortfolioRef::Sealed(sealed_of("portfolio", Some(field))?),
+                    None => PortfolioRef::InClear(m.portfolio_ref),
+                },
             };
             (m.worker_id, change)
         }

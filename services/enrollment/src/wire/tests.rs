@@ -103,7 +103,15 @@ fn every_change() -> Vec<WorkerChange> {
             scheme: scheme.clone(),
             period_year: 2025,
             recommending_office: RegionCode::parse("32.77").unwrap(),
-            portfolio_ref: "p".into(),
+            portfolio_ref: PortfolioRef::Sealed(sealed("dinsos/2025/001")),
+        },
+        // As nominations recorded before the reference was sealed carry it.
+        WorkerChange::NominationSubmitted {
+            nomination_id,
+            scheme: scheme.clone(),
+            period_year: 2025,
+            recommending_office: RegionCode::parse("32.77").unwrap(),
+            portfolio_ref: PortfolioRef::InClear("p".into()),
         },
         WorkerChange::NominationVerified {
             nomination_id,

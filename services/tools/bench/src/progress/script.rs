@@ -219,7 +219,8 @@ impl Script {
                     scheme_code: scheme_code.to_owned(),
                     period_year: at.year(),
                     recommending_office: region(place),
-                    portfolio_ref: "bench".to_owned(),
+                    portfolio_ref: String::new(),
+                    portfolio: None,
                 }
                 .encode_to_vec(),
             ),
