@@ -9,7 +9,9 @@
 //! each process logs in as its own NATS user and the LSPS follows the integration guide's worked
 //! example as written (`proto/kesos/lsps/v1/README.md`). Each distributed process exports its
 //! spans to a collector the test runs, and one registration is followed by its trace from the
-//! HTTP request to the progress model in another process. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
+//! HTTP request to the progress model in another process. At the end of the journey on the open
+//! server a certified worker is erased, and every table, stream message and service log is
+//! searched for her NIK and name. Embedded: one process on SQLite, results recorded by hand, killed and restarted once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -254,6 +256,62 @@ async fn a_registration_is_traced_from_the_request_to_the_progress_model(
             .any(|line| line.starts_with('{') && line.contains(&trace_id)),
         "no JSON log line of the enrollment process carries {trace_id}"
     );
+}
+
+/// Siti Aminah's NIK, as the sample file registers her.
+const SITI_NIK: &str = "3277015705900002";
+
+/// Erases Siti Aminah (certified, on the LSPS roster) and then searches everything the
+/// deployment keeps — every table of its schema, every message of its three streams, every
+/// service's log — for her NIK and name: nothing may be left. The search is first shown to
+/// find her, in the roster LSPS received.
+async fn an_erasure_leaves_the_worker_nowhere(
+    api: &Client,
+    processes: [&Process; 4],
+    siti: &str,
+    url: &str,
+    streams: [&str; 3],
+    schema: &str,
+) {
+    let [enrollment, _, certification, _] = processes;
+    let needles = [SITI_NIK, "Siti Aminah"];
+    let before = support::erasure::in_streams(url, &streams, &needles).await;
+    assert!(
+        before.iter().any(|hit| hit.contains(SITI_NIK)),
+        "the search does not find her in the roster LSPS received: {before:?}"
+    );
+    let (status, erased) = api
+        .post(
+            &format!("{}/v1/workers/{siti}/erasure", enrollment.base),
+            &json!({"reason": "request of the data subject", "legal_basis": "UU 27/2022 Pasal 8"}),
+            "journey-erasure",
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    eventually(
+        60,
+        "the erasure in certification and the LSPS stream",
+        || async {
+            let (_, page) = api
+                .get(&format!(
+                    "{}/v1/certificates?worker_id={siti}",
+                    certification.base
+                ))
+                .await;
+            let shown = page["items"][0]["holder_name"] == json!("(data erased)");
+            let rosters = support::erasure::in_streams(url, &streams[2..], &needles).await;
+            (shown && rosters.is_empty()).then_some(())
+        },
+    )
+    .await;
+    let mut found = support::erasure::in_schema(schema, &needles).await;
+    found.extend(support::erasure::in_streams(url, &streams, &needles).await);
+    for process in processes {
+        for needle in support::erasure::in_bytes(process.log().as_bytes(), &needles) {
+            found.push(format!("log of {}: {needle}", process.name));
+        }
+    }
+    assert!(found.is_empty(), "left after the erasure: {found:#?}");
 }
 
 async fn distributed_journey(nats: Nats) {
@@ -514,6 +572,18 @@ async fn distributed_journey(nats: Nats) {
     .await;
     a_registration_is_traced_from_the_request_to_the_progress_model(&api, &enrollment, &collector)
         .await;
+    // On the open server, whose streams the test may read (the secured one's users may not).
+    if let Some([_, events, dead_letters, lsps]) = &nats.names {
+        an_erasure_leaves_the_worker_nowhere(
+            &api,
+            [&enrollment, &scheduling, &certification, &progress],
+            siti,
+            &nats.url,
+            [events, dead_letters, lsps],
+            &schema.name,
+        )
+        .await;
+    }
 
     for process in [
         &mut enrollment,

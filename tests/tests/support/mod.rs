@@ -11,6 +11,7 @@ use kesos_testkit::free_port;
 use serde_json::Value;
 
 pub mod browser;
+pub mod erasure;
 pub mod guide;
 pub mod journey;
 pub mod otlp;
