@@ -63,7 +63,49 @@ macro_rules! on_both {
 on_both!(
     a_departed_worker_counts_for_nothing_from_the_departure_and_again_from_the_return,
     a_total_target_answers_for_all_categories_as_it_stood_on_each_date,
+    a_departure_entered_after_a_later_certificate_never_counts_below_zero,
 );
+
+async fn a_departure_entered_after_a_later_certificate_never_counts_below_zero(bench: &Bench) {
+    // Certified in 2022, recorded then; the departure of 2020 (and the return of 2021) are
+    // entered afterwards, as an office catching up on its paperwork would.
+    let w = Writer::new(&*bench.store);
+    let worker = Uuid::now_v7();
+    w.register(worker, CIMAHI, PEKSOS, datetime!(2017-02-01 09:00 UTC))
+        .await;
+    let other = Uuid::now_v7();
+    w.register(other, CIMAHI, PEKSOS, datetime!(2017-02-01 09:00 UTC))
+        .await;
+    let certified_at = datetime!(2022-05-10 09:00 UTC);
+    let nomination = w.nominate(other, certified_at).await;
+    w.verify(other, nomination, certified_at).await;
+    w.seat(other, nomination, certified_at).await;
+    w.decide(other, true, CIMAHI, certified_at).await;
+    w.issue(other, CIMAHI, None, certified_at).await;
+    w.depart(other, datetime!(2020-06-30 09:00 UTC)).await;
+    w.come_back(other, datetime!(2021-01-04 09:00 UTC)).await;
+    bench.catch_up(16).await;
+    let filter = cimahi();
+    for (day, registered, valid) in [
+        (date!(2018 - 01 - 01), 2, 0),
+        (date!(2020 - 06 - 30), 1, 0),
+        (date!(2020 - 12 - 31), 1, 0),
+        (date!(2021 - 01 - 04), 2, 0),
+        (date!(2022 - 05 - 09), 2, 0),
+        (date!(2022 - 05 - 10), 2, 1),
+    ] {
+        let counts = (
+            count(bench, &filter, on(day), Measure::Registered).await,
+            count(bench, &filter, on(day), Measure::Valid).await,
+        );
+        assert_eq!(counts, (registered, valid), "as of {day}");
+    }
+    let live_rows = support::model_rows(bench).await;
+    replay(&bench.model, &bench.sources(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(support::model_rows(bench).await, live_rows);
+}
 
 async fn a_departed_worker_counts_for_nothing_from_the_departure_and_again_from_the_return(
     bench: &Bench,

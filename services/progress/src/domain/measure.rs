@@ -1,6 +1,6 @@
 //! The figures central operations follow, and the dimensions they are cut by.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One counted stage of a worker's way to a certificate. Each is a count of workers (or of
 /// worker × scheme pairs, when cut by scheme), never of events: a worker nominated twice counts
@@ -8,7 +8,7 @@ use serde::Serialize;
 ///
 /// "Ever" stages count a worker once the stage is reached and keep counting them; the last
 /// five describe where the worker stands now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Registered (an erased worker still counts: the event remains, the personal data does not;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::change::{Change, UndecodableEvent};
 use crate::domain::measure::{Key, Measure};
 use crate::domain::months::MonthRows;
-use crate::domain::worker::{WorkerProgress, deltas};
+use crate::domain::worker::{Dated, WorkerProgress, deltas};
 
 /// Counts, or changes of counts, per (where, scheme, measure): a batch's changes, or the
 /// current counts a replay summed.
@@ -173,7 +173,7 @@ pub fn plan(
                 let state = workers.entry(worker).or_default();
                 let before = state.clone();
                 state.apply(&change);
-                for delta in deltas(&before, state) {
+                for Dated { delta, day } in deltas(&before, state, day) {
                     *plan
                         .counts
                         .entry((delta.key.clone(), delta.scheme.clone(), delta.measure))

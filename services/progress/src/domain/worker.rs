@@ -7,6 +7,13 @@
 //! nothing. A departure empties the set (every count drops, dated by the departure's business
 //! day) while the standing behind it is kept and still follows events, so a return brings
 //! back every count as it then stands.
+//!
+//! Business dates need not follow the order facts are recorded in: a departure dated 2020 may
+//! be recorded after a certificate issued in 2022. So the standing remembers the business day
+//! each flag began on ([`WorkerProgress::since`]), and a count is never dated before the flag
+//! it counts began: it drops on the later of the change's day and the flag's first day, and
+//! comes back (a return) on the later of the return's day and the flag's first day. A count
+//! therefore never goes below zero as of any date, whatever order the past is entered in.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,6 +82,11 @@ pub struct WorkerProgress {
     schemes: BTreeMap<String, SchemeRecord>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     certificates: BTreeMap<Uuid, Certificate>,
+    /// The business day (days since 1970-01-01, WIB) each flag of the standing began on,
+    /// departed or not, per scheme; a standing stored before this was kept has none, and its
+    /// counts are dated by their changes' days as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    since: BTreeMap<String, BTreeMap<Measure, i64>>,
 }
 
 /// A counted flag: a measure for one scheme, or for all schemes ([`ALL_SCHEMES`]).
@@ -221,13 +233,23 @@ impl WorkerProgress {
             .collect()
     }
 
-    /// [`Self::flags`], borrowing the scheme codes: computed twice for every event a
-    /// projection applies, so it allocates no strings.
+    /// [`Self::flags`], borrowing the scheme codes.
     fn counted<'a>(&'a self) -> BTreeSet<(&'a str, Measure)> {
-        let mut flags: BTreeSet<(&'a str, Measure)> = BTreeSet::new();
-        if self.departed {
-            return flags;
+        match self.departed {
+            true => BTreeSet::new(),
+            false => self.standing(),
         }
+    }
+
+    /// The first day of `flag` as remembered (none: not remembered).
+    fn began(&self, scheme: &str, measure: Measure) -> Option<i64> {
+        self.since.get(scheme)?.get(&measure).copied()
+    }
+
+    /// The flags the standing holds whether or not the worker departed, borrowing the scheme
+    /// codes: computed twice for every event a projection applies, so it allocates no strings.
+    fn standing<'a>(&'a self) -> BTreeSet<(&'a str, Measure)> {
+        let mut flags: BTreeSet<(&'a str, Measure)> = BTreeSet::new();
         let mut add = |scheme: &'a str, measure: Measure| {
             if !scheme.is_empty() && scheme != ALL_SCHEMES {
                 flags.insert((scheme, measure));
@@ -344,29 +366,67 @@ pub struct Delta {
     pub delta: i32,
 }
 
-/// The counts that move when a worker goes from `before` to `after`.
-pub fn deltas(before: &WorkerProgress, after: &WorkerProgress) -> Vec<Delta> {
+/// A count change and the business day it is dated by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dated {
+    /// The change.
+    pub delta: Delta,
+    /// Its business day (days since 1970-01-01, WIB).
+    pub day: i64,
+}
+
+/// The counts that move when a worker goes from `before` to `after` by a change of business
+/// day `day`, each dated no earlier than the flag it counts began; `after` learns the first day
+/// of each flag its standing gained, and forgets those it lost.
+pub fn deltas(before: &WorkerProgress, after: &mut WorkerProgress, day: i64) -> Vec<Dated> {
+    let (gained, lost) = {
+        let (old, new) = (before.standing(), after.standing());
+        let owned = |(scheme, measure): &(&str, Measure)| ((*scheme).to_owned(), *measure);
+        let gained: Vec<Flag> = new.difference(&old).map(owned).collect();
+        let lost: Vec<Flag> = old.difference(&new).map(owned).collect();
+        (gained, lost)
+    };
+    for (scheme, measure) in lost {
+        if let Some(days) = after.since.get_mut(&scheme) {
+            days.remove(&measure);
+            if days.is_empty() {
+                after.since.remove(&scheme);
+            }
+        }
+    }
+    for (scheme, measure) in gained {
+        after.since.entry(scheme).or_default().insert(measure, day);
+    }
+    let after: &WorkerProgress = after;
     let old = before.counted();
     let new = after.counted();
     let mut moved = Vec::new();
     let same_key = before.key == after.key;
     for (scheme, measure) in &old {
         if !same_key || !new.contains(&(*scheme, *measure)) {
-            moved.push(Delta {
-                key: before.key.clone(),
-                scheme: (*scheme).to_owned(),
-                measure: *measure,
-                delta: -1,
+            let began = before.began(scheme, *measure).unwrap_or(day);
+            moved.push(Dated {
+                delta: Delta {
+                    key: before.key.clone(),
+                    scheme: (*scheme).to_owned(),
+                    measure: *measure,
+                    delta: -1,
+                },
+                day: day.max(began),
             });
         }
     }
     for (scheme, measure) in &new {
         if !same_key || !old.contains(&(*scheme, *measure)) {
-            moved.push(Delta {
-                key: after.key.clone(),
-                scheme: (*scheme).to_owned(),
-                measure: *measure,
-                delta: 1,
+            let began = after.began(scheme, *measure).unwrap_or(day);
+            moved.push(Dated {
+                delta: Delta {
+                    key: after.key.clone(),
+                    scheme: (*scheme).to_owned(),
+                    measure: *measure,
+                    delta: 1,
+                },
+                day: day.max(began),
             });
         }
     }
