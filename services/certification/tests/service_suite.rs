@@ -76,6 +76,7 @@ on_both!(
     a_revocation_is_visible_to_the_very_next_verification_even_in_another_process,
     a_read_answers_from_the_registry_as_it_stands_and_writes_nothing,
     while_enrollment_is_away_certificates_are_issued_and_names_wait_for_its_return,
+    a_departed_holder_keeps_a_valid_certificate_shown_as_departed_until_the_return,
 );
 
 fn context() -> CommandContext {
@@ -676,6 +677,68 @@ async fn while_enrollment_is_away_certificates_are_issued_and_names_wait_for_its
     assert_eq!(
         details(c, &number).await.unwrap().holder.as_deref(),
         Some("S**** A****")
+    );
+}
+
+async fn a_departed_holder_keeps_a_valid_certificate_shown_as_departed_until_the_return(
+    h: &Harness,
+) {
+    use kesos_proto::kesos::common::v1 as proto_common;
+    use kesos_proto::kesos::enrollment::v1 as enrollment;
+    use prost::Message;
+
+    let c = &h.certification;
+    let (worker, id, number) = issued(h, Some("Ujang Rahmat"), recently()).await;
+    let departed = enrollment::WorkerDeparted {
+        worker_id: worker.to_string(),
+        reason: enrollment::DepartureReason::Retired.into(),
+        departed_on: Some(proto_common::Date {
+            year: 2026,
+            month: 6,
+            day: 30,
+        }),
+        note: String::new(),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerDeparted",
+        Uuid::now_v7(),
+        departed,
+    ))
+    .await;
+    let view = c.view(id).await.unwrap();
+    assert_eq!(
+        (
+            view.status.as_str(),
+            view.holder_departed_on.as_deref(),
+            view.holder_departure_reason.as_deref()
+        ),
+        ("valid", Some("2026-06-30"), Some("retired"))
+    );
+    assert_eq!(
+        details(c, &number).await.unwrap().status,
+        "valid",
+        "the public sees the certificate as it is"
+    );
+    let returned = enrollment::WorkerReturned {
+        worker_id: worker.to_string(),
+        returned_on: Some(proto_common::Date {
+            year: 2026,
+            month: 9,
+            day: 1,
+        }),
+    }
+    .encode_to_vec();
+    h.deliver(&common::delivered(
+        "kesos.enrollment.v1.WorkerReturned",
+        Uuid::now_v7(),
+        returned,
+    ))
+    .await;
+    let view = c.view(id).await.unwrap();
+    assert_eq!(
+        (view.holder_departed_on, view.holder_departure_reason),
+        (None, None)
     );
 }
 

@@ -104,5 +104,8 @@ fn certificate() -> Value {
         "valid_from": date, "valid_until": date, "status": status(),
         "status_reason": nullable, "revocation_category": nullable, "supersedes": nullable,
         "superseded_by": nullable, "status_list_index": { "type": "integer" }, "region": nullable,
+        "holder_departed_on": { "type": ["string", "null"], "format": "date" },
+        "holder_departure_reason": { "type": ["string", "null"],
+            "enum": ["resigned", "retired", "died", "left_programme", null] },
         "verification_code": { "type": "string", "description": "printed beside the number, e.g. 7KQ2-M9XD" } } })
 }

@@ -24,8 +24,8 @@ pub use rows::{CertificateFilter, CertificatePage, CertificateRow, Holding, MAX_
 pub const LOG: &str = "certification";
 
 /// Certification's tables on either backend: the registry, the holders, (4003) the
-/// registry's checkpoint moved into the read side's checkpoint table, and (4004) the holders'
-/// sealed names dropped (names are asked of enrollment).
+/// registry's checkpoint moved into the read side's checkpoint table, (4004) the holders'
+/// sealed names dropped (names are asked of enrollment), and (4005) the holders' departures.
 pub fn migrations() -> Migrations {
     Migrations {
         postgres: sqlx::migrate!("./migrations/postgres"),

@@ -19,7 +19,7 @@ const HOLDINGS_PER_QUERY: usize = 500;
 const COLUMNS: &str = "c.certificate_id, c.number, c.worker_id, c.scheme_code, c.scheme_category, \
     c.scheme_level, c.lsps_id, c.basis_event_id, c.valid_from, c.valid_until, c.status, \
     c.status_index, c.status_reason, c.revocation_category, c.supersedes, c.superseded_by, \
-    c.region, h.erased, h.name_masked, h.posting";
+    c.region, h.erased, h.name_masked, h.posting, h.departed_on, h.departure_reason";
 
 /// Certificates with their holders (the holder row is the intake's, and may not exist yet).
 const FROM: &str =
@@ -73,6 +73,10 @@ pub struct CertificateRow {
     /// The holder's posting now, following moves; `None` when the registration has not
     /// reached certification.
     pub holder_posting: Option<String>,
+    /// The business date the holder left the programme, until a return.
+    pub holder_departed_on: Option<String>,
+    /// Why (`resigned`, `retired`, `died`, `left_programme`).
+    pub holder_departure_reason: Option<String>,
 }
 
 impl CertificateRow {
@@ -152,6 +156,8 @@ fn row_of(row: &Row) -> Result<CertificateRow, sqlx::Error> {
         holder_erased: erased.unwrap_or(0) != 0,
         masked_name: row.get("name_masked")?,
         holder_posting: row.get("posting")?,
+        holder_departed_on: row.get("departed_on")?,
+        holder_departure_reason: row.get("departure_reason")?,
     })
 }
 

@@ -13,6 +13,9 @@
 //!   here.
 //! - `kesos.enrollment.v1.WorkerPostingMoved`: the holder's posting follows the move (lists
 //!   by region and region scopes read it), in the same table and transaction.
+//! - `kesos.enrollment.v1.WorkerDeparted` / `WorkerReturned`: the holder is shown as departed
+//!   (date and reason) until a return; the certificates keep their status. Same table and
+//!   transaction.
 //! - Anything else: nothing.
 //!
 //! The handler takes batches ([`Intake::BATCH`]): decisions are issued together
@@ -37,7 +40,8 @@ use crate::domain::names;
 use crate::service::issue_batch::Delivery;
 use crate::service::{Certification, CertificationError, IssueOutcome};
 use crate::wire::{
-    self, ASSESSMENT_DECIDED, Holder, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED,
+    self, ASSESSMENT_DECIDED, Departure, Holder, WORKER_DEPARTED, WORKER_ERASED,
+    WORKER_POSTING_MOVED, WORKER_REGISTERED, WORKER_RETURNED,
 };
 
 /// The handler; build it with [`Certification::intake`] and run it in a `kesos_bus::Consumer`
@@ -171,6 +175,8 @@ enum HolderEvent {
     Registered(Holder),
     Erased(Uuid),
     Moved(Uuid, String),
+    Departed(Departure),
+    Returned(Uuid),
 }
 
 fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerError> {
@@ -188,6 +194,12 @@ fn holder_event(delivered: &Delivered) -> Result<Option<HolderEvent>, HandlerErr
                 wire::worker_posting_moved(&event.payload).map_err(permanent)?;
             Some(HolderEvent::Moved(worker.0, posting))
         }
+        WORKER_DEPARTED => Some(HolderEvent::Departed(
+            wire::worker_departed(&event.payload).map_err(permanent)?,
+        )),
+        WORKER_RETURNED => Some(HolderEvent::Returned(
+            wire::worker_returned(&event.payload).map_err(permanent)?.0,
+        )),
         _ => None,
     })
 }
@@ -205,6 +217,12 @@ const MASK_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased,
     WHERE certification_holders.erased = 0";
 const MOVE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, posting) VALUES ($1, $2) \
     ON CONFLICT (worker_id) DO UPDATE SET posting = excluded.posting";
+/// A departure, recorded even before the registration arrives; a return clears it.
+const DEPART_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased, departed_on, \
+    departure_reason) VALUES ($1, 0, $2, $3) ON CONFLICT (worker_id) DO UPDATE \
+    SET departed_on = excluded.departed_on, departure_reason = excluded.departure_reason";
+const RETURN_HOLDER: &str = "UPDATE certification_holders SET departed_on = NULL, \
+    departure_reason = NULL WHERE worker_id = $1";
 const ERASE_HOLDER: &str = "INSERT INTO certification_holders (worker_id, erased) VALUES ($1, 1) \
     ON CONFLICT (worker_id) DO UPDATE SET erased = 1, name_masked = NULL";
 
@@ -255,6 +273,22 @@ impl Handler for Intake {
                 HolderEvent::Erased(worker) => {
                     transaction
                         .query(ERASE_HOLDER)
+                        .bind(worker.to_string())
+                        .execute()
+                        .await?;
+                }
+                HolderEvent::Departed(departure) => {
+                    transaction
+                        .query(DEPART_HOLDER)
+                        .bind(departure.worker_id.to_string())
+                        .bind(departure.departed_on.to_string())
+                        .bind(departure.reason)
+                        .execute()
+                        .await?;
+                }
+                HolderEvent::Returned(worker) => {
+                    transaction
+                        .query(RETURN_HOLDER)
                         .bind(worker.to_string())
                         .execute()
                         .await?;

@@ -115,6 +115,11 @@ pub struct CertificateView {
     pub status_list_index: u64,
     /// Region at issue.
     pub region: Option<String>,
+    /// The business date the holder left the programme (until a return): the certificate
+    /// keeps its status, and readers see that its holder is no longer in the programme.
+    pub holder_departed_on: Option<String>,
+    /// Why the holder left: `resigned`, `retired`, `died` or `left_programme`.
+    pub holder_departure_reason: Option<String>,
     /// The verification code printed beside the number (`7KQ2-M9XD`): public verification
     /// shows details only with it.
     pub verification_code: String,
@@ -276,6 +281,8 @@ impl Certification {
             superseded_by: row.superseded_by,
             status_list_index: row.status_index,
             region: row.region,
+            holder_departed_on: row.holder_departed_on,
+            holder_departure_reason: row.holder_departure_reason,
         }
     }
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::domain::{SchemeRef, WorkerId};
 use crate::wire::{
-    ASSESSMENT_DECIDED, Bad, WORKER_ERASED, WORKER_POSTING_MOVED, WORKER_REGISTERED, decode_as,
-    scheme_of, scheme_to, uuid_of,
+    ASSESSMENT_DECIDED, Bad, WORKER_DEPARTED, WORKER_ERASED, WORKER_POSTING_MOVED,
+    WORKER_REGISTERED, WORKER_RETURNED, date_of, decode_as, scheme_of, scheme_to, uuid_of,
 };
 
 /// An assessment decision, as certification needs it.
@@ -103,6 +103,43 @@ pub fn worker_posting_moved(payload: &[u8]) -> Result<(WorkerId, String), Decode
         .filter(|c| !c.is_empty())
         .ok_or_else(|| malformed("to_posting is missing".into()))?;
     Ok((worker, posting))
+}
+
+/// A worker's departure from the programme, as certification shows it beside the holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    /// The worker.
+    pub worker_id: WorkerId,
+    /// The business date (WIB).
+    pub departed_on: time::Date,
+    /// `resigned`, `retired`, `died` or `left_programme`.
+    pub reason: &'static str,
+}
+
+/// Reads a `WorkerDeparted` payload.
+pub fn worker_departed(payload: &[u8]) -> Result<Departure, DecodeError> {
+    let m: enrollment::WorkerDeparted = decode_as(WORKER_DEPARTED, payload)?;
+    let malformed = |reason: Bad| DecodeError::malformed(WORKER_DEPARTED, reason);
+    let reason = match enrollment::DepartureReason::try_from(m.reason) {
+        Ok(enrollment::DepartureReason::Resigned) => "resigned",
+        Ok(enrollment::DepartureReason::Retired) => "retired",
+        Ok(enrollment::DepartureReason::Died) => "died",
+        Ok(enrollment::DepartureReason::LeftProgramme) => "left_programme",
+        _ => return Err(malformed(format!("reason has unknown value {}", m.reason))),
+    };
+    Ok(Departure {
+        worker_id: WorkerId(uuid_of("worker_id", &m.worker_id).map_err(malformed)?),
+        departed_on: date_of("departed_on", m.departed_on).map_err(malformed)?,
+        reason,
+    })
+}
+
+/// Reads a `WorkerReturned` payload: the worker who came back.
+pub fn worker_returned(payload: &[u8]) -> Result<WorkerId, DecodeError> {
+    let m: enrollment::WorkerReturned = decode_as(WORKER_RETURNED, payload)?;
+    uuid_of("worker_id", &m.worker_id)
+        .map(WorkerId)
+        .map_err(|reason| DecodeError::malformed(WORKER_RETURNED, reason))
 }
 
 /// Reads a `WorkerErased` payload: the erased worker.

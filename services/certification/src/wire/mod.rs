@@ -19,8 +19,8 @@ mod consumed;
 mod tests;
 
 pub use consumed::{
-    Decision, Holder, assessment_decided, decision, worker_erased, worker_posting_moved,
-    worker_registered,
+    Decision, Departure, Holder, assessment_decided, decision, worker_departed, worker_erased,
+    worker_posting_moved, worker_registered, worker_returned,
 };
 
 /// Prefix of every certification event type (and NATS subject).
@@ -54,6 +54,10 @@ pub const WORKER_REGISTERED: &str = "kesos.enrollment.v1.WorkerRegistered";
 pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
 /// A worker's move to another posting (the holder's region follows it).
 pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
+/// A worker left the programme (the holder is shown as departed; certificates keep status).
+pub const WORKER_DEPARTED: &str = "kesos.enrollment.v1.WorkerDeparted";
+/// A departed worker came back.
+pub const WORKER_RETURNED: &str = "kesos.enrollment.v1.WorkerReturned";
 
 pub(crate) type Bad = String;
 
@@ -70,7 +74,7 @@ pub fn date_to(date: Date) -> Option<common::Date> {
     })
 }
 
-fn date_of(field: &str, value: Option<common::Date>) -> Result<Date, Bad> {
+pub(crate) fn date_of(field: &str, value: Option<common::Date>) -> Result<Date, Bad> {
     let value = value.ok_or_else(|| format!("{field} is missing"))?;
     let month = u8::try_from(value.month)
         .ok()
