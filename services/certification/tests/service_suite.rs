@@ -404,6 +404,7 @@ async fn concurrent_decisions_get_distinct_numbers_and_status_indexes(h: &Harnes
 
 async fn a_new_kompeten_decision_renews_and_supersedes_the_current_certificate(h: &Harness) {
     let worker = Uuid::now_v7();
+    h.register_holder(worker, "Dewi Lestari").await;
     let first = decision(
         worker,
         "PEKSOS-GENERALIS",
@@ -432,6 +433,14 @@ async fn a_new_kompeten_decision_renews_and_supersedes_the_current_certificate(h
     assert_eq!(new.supersedes.as_deref(), Some(old.certificate_id.as_str()));
     assert_eq!(new.status, "valid");
     assert_eq!(count(&*h.store(), CERTIFICATE_SUPERSEDED).await, 1);
+    // One page holds both of the holder's certificates, each with the name.
+    let mine = CertificateFilter {
+        worker_id: Some(worker),
+        ..CertificateFilter::default()
+    };
+    let (views, _) = h.certification.list(&mine, None, 50).await.unwrap();
+    let names: Vec<Option<&str>> = views.iter().map(|v| v.holder_name.as_deref()).collect();
+    assert_eq!(names, vec![Some("Dewi Lestari"); 2]);
     // Another scheme is another certificate, not a renewal.
     h.deliver(&decision(worker, "TKS-ASISTEN", true, recently()))
         .await;

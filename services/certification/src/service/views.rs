@@ -194,7 +194,7 @@ impl Certification {
             .filter(|row| !row.holder_erased)
             .filter_map(|row| Uuid::parse_str(&row.worker_id).ok())
             .collect();
-        let mut known = match asked.is_empty() {
+        let known = match asked.is_empty() {
             true => HashMap::new(),
             false => self
                 .identities()
@@ -207,11 +207,10 @@ impl Certification {
             .map(|row| {
                 let name = match Uuid::parse_str(&row.worker_id) {
                     _ if row.holder_erased => HolderName::Erased,
-                    Ok(worker) => known
-                        .remove(&worker)
-                        .map_or(HolderName::Unknown, |identity| {
-                            HolderName::Known(identity.full_name)
-                        }),
+                    // A page may hold several certificates of one holder (renewals).
+                    Ok(worker) => known.get(&worker).map_or(HolderName::Unknown, |identity| {
+                        HolderName::Known(identity.full_name.clone())
+                    }),
                     Err(_) => HolderName::Unknown,
                 };
                 (row.worker_id.clone(), name)
