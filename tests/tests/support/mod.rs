@@ -35,14 +35,36 @@ pub fn kesos_binary() -> PathBuf {
         .clone()
 }
 
-/// Runs `kesos ARGS` to completion with `env`; returns stdout, panicking with stderr on failure.
+/// Longest a `kesos` command may run in a test: one that waits for something that never comes
+/// (the simulator for a roster a stalled desk never sends) fails the test instead of hanging
+/// the whole run.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `kesos ARGS` to completion with `env`; returns stdout, panicking with stderr on failure
+/// or when it runs past [`COMMAND_DEADLINE`] (it is then killed, by its own process id).
 pub fn kesos(env: &[(String, String)], args: &[&str], dir: &Path) -> String {
-    let output = Command::new(kesos_binary())
+    let child = Command::new(kesos_binary())
         .args(args)
         .envs(env.iter().cloned())
         .current_dir(dir)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let (finished, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = finished.send(child.wait_with_output());
+    });
+    let output = match outcome.recv_timeout(COMMAND_DEADLINE) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("kesos {args:?} ran past {COMMAND_DEADLINE:?} and was killed (pid {pid})");
+        }
+    };
     assert!(
         output.status.success(),
         "kesos {args:?} failed: {}",
