@@ -274,6 +274,7 @@ impl Scheduling {
             region: queued.region.clone(),
             eligible_from: state.eligible_from.unwrap_or(queued.verified_at.date()),
             rescheduled_from,
+            departed_on: state.departed.as_ref().map(|d| d.departed_on),
         })
     }
 
