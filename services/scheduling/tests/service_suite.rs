@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_bus::{Consumer, EmbeddedFeed, Handler, Stalls};
+use kesos_bus::{Consumer, Delivered, EmbeddedFeed, Handler, Stalls};
 use kesos_commands::CommandContext;
 use kesos_eventstore::{
-    EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, SqliteStore,
-    StreamId,
+    AsOf, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, RecordedEvent,
+    SqliteStore, StreamId,
 };
 use kesos_proto::kesos::common::v1 as common;
 use kesos_proto::kesos::enrollment::v1 as enrollment;
@@ -239,6 +239,7 @@ on_both!(
     the_lock_job_locks_each_due_session_once,
     a_moved_worker_waits_as_a_candidate_of_the_new_region,
     a_scheduled_session_is_listed_once_the_command_has_waited_for_its_position,
+    a_departed_worker_leaves_the_pool_and_a_return_brings_them_back,
 );
 
 on_both_harness!(a_list_answers_from_the_applied_rows_and_applies_nothing);
@@ -1071,4 +1072,260 @@ async fn an_older_deployment_resumes_the_pool_from_its_checkpoint(
         .fetch_all()
         .await;
     assert!(old.is_err(), "the old checkpoint table is still there");
+}
+
+/// Appends an event of enrollment's about `worker`, and returns it as recorded (so a test can
+/// deliver it again).
+async fn enrollment_event(
+    scheduling: &Scheduling,
+    worker: WorkerId,
+    event_type: &str,
+    payload: Vec<u8>,
+    when: OffsetDateTime,
+) -> RecordedEvent {
+    let event_id = Uuid::now_v7();
+    let event = NewEvent::new(
+        event_id,
+        EventType::parse(event_type).unwrap(),
+        1,
+        payload,
+        Metadata {
+            correlation_id: "test".into(),
+            causation_id: "test".into(),
+            actor: "user:test".into(),
+            trace_parent: String::new(),
+        },
+        when,
+    )
+    .unwrap();
+    let stream = StreamId::parse(format!("worker-{worker}")).unwrap();
+    scheduling
+        .store()
+        .append(&stream, ExpectedVersion::Any, vec![event])
+        .await
+        .unwrap();
+    let recorded = scheduling
+        .store()
+        .read_stream(&stream, AsOf::Now)
+        .await
+        .unwrap();
+    recorded
+        .into_iter()
+        .find(|e| e.event_id == event_id)
+        .unwrap()
+}
+
+async fn worker_of(scheduling: &Scheduling, candidate: CandidateId) -> WorkerId {
+    queued(scheduling, candidate).await;
+    let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+    state.queued.unwrap().worker
+}
+
+fn business_day(day: time::Date) -> Option<common::Date> {
+    Some(common::Date {
+        year: day.year(),
+        month: i32::from(u8::from(day.month())),
+        day: i32::from(day.day()),
+    })
+}
+
+/// The number of events in a stream: what a redelivery must leave unchanged.
+async fn events_in(scheduling: &Scheduling, stream: StreamId) -> usize {
+    scheduling
+        .store()
+        .read_stream(&stream, AsOf::Now)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn a_departed_worker_leaves_the_pool_and_a_return_brings_them_back(scheduling: &Scheduling) {
+    let waiting = verify(scheduling, "32.77.01", T0).await;
+    let seated = verify(scheduling, "32.77.01", T0).await;
+    let on_roster = verify(scheduling, "32.77.01", T0).await;
+    let open = new_session(scheduling, site_plan("32.77", 5, &["D-1"], STARTS)).await;
+    let later = STARTS + Span::days(2);
+    let locked = new_session(scheduling, site_plan("32.77", 5, &["D-2"], later)).await;
+    let mut workers = Vec::new();
+    for candidate in [waiting, seated, on_roster] {
+        workers.push(worker_of(scheduling, candidate).await);
+    }
+    scheduling.seat(&at(T0), open, seated).await.unwrap();
+    scheduling.seat(&at(T0), locked, on_roster).await.unwrap();
+    scheduling
+        .lock(&at(later - Span::days(6)), locked)
+        .await
+        .unwrap();
+
+    // Each worker leaves the programme.
+    let departed_on = time::macros::date!(2026 - 11 - 02);
+    let mut departures = Vec::new();
+    for worker in &workers {
+        let payload = enrollment::WorkerDeparted {
+            worker_id: worker.to_string(),
+            reason: enrollment::DepartureReason::Resigned as i32,
+            departed_on: business_day(departed_on),
+            note: "SK 12".into(),
+        }
+        .encode_to_vec();
+        let recorded = enrollment_event(
+            scheduling,
+            *worker,
+            "kesos.enrollment.v1.WorkerDeparted",
+            payload,
+            T0 + Span::hours(1),
+        )
+        .await;
+        departures.push(recorded);
+    }
+    eventually(
+        "every candidate departs and the open seat is given up",
+        || async {
+            let mut all = true;
+            for candidate in [waiting, seated, on_roster] {
+                let state = scheduling.candidate(candidate).await.unwrap().unwrap();
+                all &= state.departed.is_some();
+            }
+            let session = scheduling.session(open).await.unwrap().unwrap();
+            all && session.seats.is_empty()
+        },
+    )
+    .await;
+    let state = scheduling.candidate(seated).await.unwrap().unwrap();
+    assert_eq!(state.departed.unwrap().departed_on, departed_on);
+    // The locked roster keeps its seat: LSPS has it, and its report decides.
+    let roster = scheduling.session(locked).await.unwrap().unwrap();
+    assert!(roster.seats.contains_key(&on_roster));
+
+    // The pool lists them as departed and auto-allocation offers none of them.
+    let pool = scheduling.pool_at_head().await.unwrap();
+    let row = |id: CandidateId| {
+        let pool = pool.clone();
+        async move {
+            let page = pool
+                .list_candidates(&CandidateFilter::default(), None, 100)
+                .await
+                .unwrap();
+            page.items
+                .into_iter()
+                .find(|c| c.candidate_id == id.to_string())
+                .unwrap()
+        }
+    };
+    for candidate in [waiting, seated] {
+        let listed = row(candidate).await;
+        assert_eq!(listed.status, "departed", "{listed:?}");
+        assert_eq!(listed.departed_on.as_deref(), Some("2026-11-02"));
+        assert_eq!(listed.departure_reason.as_deref(), Some("resigned"));
+    }
+    assert_eq!(row(on_roster).await.status, "seated");
+    let allocation = scheduling
+        .allocate(&at(T0 + Span::hours(2)), Some("PEKSOS-GENERALIS"))
+        .await
+        .unwrap();
+    let session = scheduling.session(open).await.unwrap().unwrap();
+    assert!(
+        !session.seats.contains_key(&waiting) && !session.seats.contains_key(&seated),
+        "a departed candidate was allocated: {allocation:?}"
+    );
+    // A seat by hand is refused with the rule.
+    let refused = scheduling
+        .seat(&at(T0 + Span::hours(2)), open, waiting)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SchedulingError::Session(SessionError::Departed { departed_on: day }) if day == departed_on
+        ),
+        "{refused:?}"
+    );
+
+    // A redelivered departure changes nothing.
+    let intake = Intake::new(scheduling.clone());
+    let streams = |c: CandidateId| kesos_scheduling::service::candidate_stream(c).unwrap();
+    let before = (
+        events_in(scheduling, streams(seated)).await,
+        events_in(
+            scheduling,
+            kesos_scheduling::service::session_stream(open).unwrap(),
+        )
+        .await,
+    );
+    for recorded in &departures {
+        intake
+            .act(&Delivered {
+                source: "enrollment".into(),
+                event: recorded.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    let after = (
+        events_in(scheduling, streams(seated)).await,
+        events_in(
+            scheduling,
+            kesos_scheduling::service::session_stream(open).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(before, after, "a redelivered departure appended something");
+
+    // The first worker returns: the candidate waits again from the return's date.
+    let returned_on = time::macros::date!(2026 - 11 - 10);
+    let payload = enrollment::WorkerReturned {
+        worker_id: workers[0].to_string(),
+        returned_on: business_day(returned_on),
+    }
+    .encode_to_vec();
+    let back = enrollment_event(
+        scheduling,
+        workers[0],
+        "kesos.enrollment.v1.WorkerReturned",
+        payload,
+        T0 + Span::hours(3),
+    )
+    .await;
+    eventually("the returned candidate is back in the pool", || async {
+        let state = scheduling.candidate(waiting).await.unwrap().unwrap();
+        state.departed.is_none()
+    })
+    .await;
+    let state = scheduling.candidate(waiting).await.unwrap().unwrap();
+    assert_eq!(state.eligible_from, Some(returned_on));
+    let pool = scheduling.pool_at_head().await.unwrap();
+    let filter = CandidateFilter {
+        worker: Some(workers[0]),
+        ..CandidateFilter::default()
+    };
+    let listed = pool.list_candidates(&filter, None, 10).await.unwrap();
+    assert_eq!(listed.items[0].status, "waiting");
+    assert_eq!(listed.items[0].departed_on, None);
+    assert_eq!(listed.items[0].eligible_from, "2026-11-10");
+    let versions = events_in(scheduling, streams(waiting)).await;
+    intake
+        .act(&Delivered {
+            source: "enrollment".into(),
+            event: back,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events_in(scheduling, streams(waiting)).await,
+        versions,
+        "a redelivered return appended something"
+    );
+    scheduling
+        .allocate(&at(T0 + Span::hours(4)), Some("PEKSOS-GENERALIS"))
+        .await
+        .unwrap();
+    let session = scheduling.session(open).await.unwrap().unwrap();
+    assert!(
+        session.seats.contains_key(&waiting),
+        "the returned candidate was not allocated"
+    );
+    assert!(
+        !session.seats.contains_key(&seated),
+        "a departed candidate was allocated"
+    );
 }

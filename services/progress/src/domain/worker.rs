@@ -234,7 +234,7 @@ impl WorkerProgress {
     }
 
     /// [`Self::flags`], borrowing the scheme codes.
-    fn counted<'a>(&'a self) -> BTreeSet<(&'a str, Measure)> {
+    fn counted(&self) -> BTreeSet<(&str, Measure)> {
         match self.departed {
             true => BTreeSet::new(),
             false => self.standing(),

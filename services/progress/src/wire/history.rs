@@ -44,6 +44,8 @@ pub fn worker_of(event: &RecordedEvent) -> Option<Uuid> {
         "kesos.scheduling.v1.AttendanceRecorded" => scheduling::AttendanceRecorded,
         "kesos.scheduling.v1.AssessmentDecided" => scheduling::AssessmentDecided,
         "kesos.scheduling.v1.CandidateReturnedToPool" => scheduling::CandidateReturnedToPool,
+        "kesos.scheduling.v1.CandidateDeparted" => scheduling::CandidateDeparted,
+        "kesos.scheduling.v1.CandidateReturnedFromDeparture" => scheduling::CandidateReturnedFromDeparture,
         "kesos.certification.v1.CertificateIssued" => certification::CertificateIssued,
         "kesos.certification.v1.CertificateSuspended" => certification::CertificateSuspended,
         "kesos.certification.v1.CertificateReinstated" => certification::CertificateReinstated,
@@ -268,6 +270,25 @@ fn scheduling_step(name: &str, p: &[u8]) -> Option<Described> {
                 e.reason().as_str_name()
             );
             said(summary, Some(e.note))
+        }
+        "CandidateDeparted" => {
+            let e = scheduling::CandidateDeparted::decode(p).ok()?;
+            let reason = e
+                .reason()
+                .as_str_name()
+                .trim_start_matches("DEPARTURE_REASON_")
+                .to_lowercase();
+            let summary = format!("left the waiting pool on {} ({reason})", day(e.departed_on));
+            said(summary, Some(e.note))
+        }
+        "CandidateReturnedFromDeparture" => {
+            let e = scheduling::CandidateReturnedFromDeparture::decode(p).ok()?;
+            let summary = format!(
+                "back in the waiting pool on {}, may sit from {}",
+                day(e.returned_on),
+                day(e.eligible_from)
+            );
+            said(summary, None)
         }
         _ => None,
     }

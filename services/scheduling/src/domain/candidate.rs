@@ -1,13 +1,15 @@
 //! The candidate aggregate (one stream per candidate): how a verified nomination entered the
 //! pool, and each return to it — with the failed attempts that decide when the candidate may
 //! sit again. Seats live in the sessions; a unique claim keeps a candidate in one seat at most.
+//! A candidate whose worker left the programme is *departed*: it stays on record (with its
+//! failures and returns) but may not be seated until the worker returns.
 
 use kesos_aggregate::Aggregate;
 use kesos_regions::RegionCode;
 use time::{Date, OffsetDateTime};
 
 use super::policy::SchedulingPolicy;
-use super::types::{CandidateId, ReturnReason, SchemeRef, SessionId, WorkerId};
+use super::types::{CandidateId, DepartureReason, ReturnReason, SchemeRef, SessionId, WorkerId};
 
 /// A candidate's standing facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,35 @@ pub struct PostingMoved {
     pub to: RegionCode,
 }
 
+/// A candidate left the pool because its worker left the programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departed {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// Why the worker left.
+    pub reason: DepartureReason,
+    /// Free text from the departure (e.g. the decree's number).
+    pub note: String,
+    /// The business date of the departure.
+    pub departed_on: Date,
+}
+
+/// A departed candidate came back to the pool because its worker returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedFromDeparture {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// The worker.
+    pub worker: WorkerId,
+    /// The business date of the return.
+    pub returned_on: Date,
+    /// First day the candidate may sit again: the return's date, or the end of a waiting
+    /// period still running.
+    pub eligible_from: Date,
+}
+
 /// What happened to a candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CandidateEvent {
@@ -67,6 +98,10 @@ pub enum CandidateEvent {
     Returned(Returned),
     /// `CandidatePostingMoved`.
     PostingMoved(PostingMoved),
+    /// `CandidateDeparted`.
+    Departed(Departed),
+    /// `CandidateReturnedFromDeparture`.
+    ReturnedFromDeparture(ReturnedFromDeparture),
 }
 
 /// What may be asked of a candidate.
@@ -90,6 +125,22 @@ pub enum CandidateCommand {
     /// Follow the worker's move to another posting (enrollment's `WorkerPostingMoved`), so
     /// the candidate waits for sessions of the region the worker now works in.
     FollowPosting(RegionCode),
+    /// Leave the pool because the worker left the programme (enrollment's `WorkerDeparted`).
+    /// Departing a departed candidate changes nothing.
+    Depart {
+        /// Why the worker left.
+        reason: DepartureReason,
+        /// Free text from the departure.
+        note: String,
+        /// The business date of the departure.
+        on: Date,
+    },
+    /// Come back to the pool because the worker returned (enrollment's `WorkerReturned`),
+    /// eligible from the return's date. A candidate that is not departed changes nothing.
+    ReturnFromDeparture {
+        /// The business date of the return.
+        on: Date,
+    },
 }
 
 /// Which rule refused a candidate command.
@@ -114,6 +165,9 @@ pub struct Candidate {
     pub eligible_from: Option<Date>,
     /// Sessions the candidate was returned from (a return is recorded once per session).
     pub returned_from: Vec<SessionId>,
+    /// The departure in force, if the worker left the programme and has not returned: a
+    /// departed candidate is never seated.
+    pub departed: Option<Departed>,
 }
 
 impl Candidate {
@@ -189,6 +243,33 @@ impl Aggregate for Candidate {
                     to: to.clone(),
                 })])
             }
+            CandidateCommand::Depart { reason, note, on } => {
+                let queued = self.queued.as_ref().ok_or(CandidateError::NotQueued)?;
+                if self.departed.is_some() {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![CandidateEvent::Departed(Departed {
+                    candidate: queued.candidate,
+                    worker: queued.worker,
+                    reason: *reason,
+                    note: note.clone(),
+                    departed_on: *on,
+                })])
+            }
+            CandidateCommand::ReturnFromDeparture { on } => {
+                let queued = self.queued.as_ref().ok_or(CandidateError::NotQueued)?;
+                if self.departed.is_none() {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![CandidateEvent::ReturnedFromDeparture(
+                    ReturnedFromDeparture {
+                        candidate: queued.candidate,
+                        worker: queued.worker,
+                        returned_on: *on,
+                        eligible_from: self.eligible_from.map_or(*on, |from| from.max(*on)),
+                    },
+                )])
+            }
         }
     }
 
@@ -211,6 +292,11 @@ impl Aggregate for Candidate {
                 if let Some(queued) = &mut self.queued {
                     queued.region = moved.to.clone();
                 }
+            }
+            CandidateEvent::Departed(departed) => self.departed = Some(departed.clone()),
+            CandidateEvent::ReturnedFromDeparture(returned) => {
+                self.departed = None;
+                self.eligible_from = Some(returned.eligible_from);
             }
         }
         self

@@ -14,7 +14,8 @@ mod tests;
 
 pub use allocation::{OpenSession, WaitingCandidate, plan_allocation};
 pub use candidate::{
-    Candidate, CandidateCommand, CandidateError, CandidateEvent, PostingMoved, Queued, Returned,
+    Candidate, CandidateCommand, CandidateError, CandidateEvent, Departed, PostingMoved, Queued,
+    Returned, ReturnedFromDeparture,
 };
 pub use policy::{PolicyError, SchedulingPolicy};
 pub use schemes::{SchemeList, SchemeListError};

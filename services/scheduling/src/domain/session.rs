@@ -95,6 +95,9 @@ pub struct SeatRequest {
     pub eligible_from: Date,
     /// Set when the seat is the arriving half of a reschedule.
     pub rescheduled_from: Option<SessionId>,
+    /// The departure's date when the candidate's worker left the programme (a departed
+    /// candidate is never seated).
+    pub departed_on: Option<Date>,
 }
 
 /// A decision as LSPS (or central operations, by hand) reports it.

@@ -92,6 +92,14 @@ pub enum SessionError {
         /// First day allowed.
         eligible_from: Date,
     },
+    /// The candidate's worker left the programme.
+    #[error(
+        "the candidate's worker left the programme on {departed_on}; a departed candidate is not seated"
+    )]
+    Departed {
+        /// The departure's date.
+        departed_on: Date,
+    },
     /// Already seated here.
     #[error("the candidate is already seated in this session")]
     AlreadySeated,
@@ -510,6 +518,9 @@ fn seat_fits(
 ) -> Result<(), SessionError> {
     if taken.contains(&request.candidate) {
         return Err(SessionError::AlreadySeated);
+    }
+    if let Some(departed_on) = request.departed_on {
+        return Err(SessionError::Departed { departed_on });
     }
     if request.scheme_code != plan.scheme.code {
         return Err(SessionError::SchemeMismatch {

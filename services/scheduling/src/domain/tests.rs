@@ -93,6 +93,7 @@ fn request(n: u128) -> SeatRequest {
         region: region("32.77.01"),
         eligible_from: date!(2026 - 10 - 01),
         rescheduled_from: None,
+        departed_on: None,
     }
 }
 fn seat_by_hand(request: SeatRequest) -> SessionCommand {
@@ -865,4 +866,154 @@ fn a_test_site_session_takes_no_one_from_another_province() {
     let sessions = [open(1, "32.77", false, 5, 0)];
     let candidates = [waiting(1, "33.01", 0)];
     assert!(plan_allocation(&sessions, &candidates).is_empty());
+}
+
+fn departed(on: time::Date) -> CandidateEvent {
+    CandidateEvent::Departed(Departed {
+        candidate: candidate(1),
+        worker: worker(1),
+        reason: DepartureReason::Resigned,
+        note: "SK 7".into(),
+        departed_on: on,
+    })
+}
+
+fn depart(on: time::Date) -> CandidateCommand {
+    CandidateCommand::Depart {
+        reason: DepartureReason::Resigned,
+        note: "SK 7".into(),
+        on,
+    }
+}
+
+#[test]
+fn a_candidate_whose_worker_left_departs_once() {
+    given::<Candidate>([CandidateEvent::Queued(queued())])
+        .when(depart(date!(2026 - 11 - 20)))
+        .then([departed(date!(2026 - 11 - 20))]);
+    given::<Candidate>([
+        CandidateEvent::Queued(queued()),
+        departed(date!(2026 - 11 - 20)),
+    ])
+    .when(depart(date!(2026 - 11 - 25)))
+    .then([]);
+}
+
+#[test]
+fn a_departure_keeps_the_failures_and_a_return_clears_it() {
+    let state = Candidate::replay(&[
+        CandidateEvent::Queued(queued()),
+        departed(date!(2026 - 11 - 20)),
+    ]);
+    assert_eq!(
+        state.departed.map(|d| d.departed_on),
+        Some(date!(2026 - 11 - 20))
+    );
+    let state = Candidate::replay(&[
+        CandidateEvent::Queued(queued()),
+        departed(date!(2026 - 11 - 20)),
+        CandidateEvent::ReturnedFromDeparture(ReturnedFromDeparture {
+            candidate: candidate(1),
+            worker: worker(1),
+            returned_on: date!(2027 - 01 - 04),
+            eligible_from: date!(2027 - 01 - 04),
+        }),
+    ]);
+    assert_eq!(state.departed, None);
+    assert_eq!(state.eligible_from, Some(date!(2027 - 01 - 04)));
+}
+
+#[test]
+fn a_departed_candidate_returns_once_eligible_from_the_return() {
+    let back = CandidateEvent::ReturnedFromDeparture(ReturnedFromDeparture {
+        candidate: candidate(1),
+        worker: worker(1),
+        returned_on: date!(2027 - 01 - 04),
+        eligible_from: date!(2027 - 01 - 04),
+    });
+    let history = [
+        CandidateEvent::Queued(queued()),
+        departed(date!(2026 - 11 - 20)),
+    ];
+    given::<Candidate>(history.clone())
+        .when(CandidateCommand::ReturnFromDeparture {
+            on: date!(2027 - 01 - 04),
+        })
+        .then([back.clone()]);
+    let mut done = history.to_vec();
+    done.push(back);
+    given::<Candidate>(done)
+        .when(CandidateCommand::ReturnFromDeparture {
+            on: date!(2027 - 01 - 04),
+        })
+        .then([]);
+}
+
+#[test]
+fn a_return_keeps_a_waiting_period_that_ends_after_it() {
+    let failed = CandidateEvent::Returned(Returned {
+        candidate: candidate(1),
+        worker: worker(1),
+        reason: ReturnReason::BelumKompeten,
+        note: String::new(),
+        eligible_from: date!(2027 - 02 - 01),
+        session: Some(SessionId(id(7))),
+        failed_on: Some(date!(2027 - 01 - 02)),
+        attempt: 1,
+    });
+    given::<Candidate>([
+        CandidateEvent::Queued(queued()),
+        failed,
+        departed(date!(2027 - 01 - 03)),
+    ])
+    .when(CandidateCommand::ReturnFromDeparture {
+        on: date!(2027 - 01 - 10),
+    })
+    .then([CandidateEvent::ReturnedFromDeparture(
+        ReturnedFromDeparture {
+            candidate: candidate(1),
+            worker: worker(1),
+            returned_on: date!(2027 - 01 - 10),
+            eligible_from: date!(2027 - 02 - 01),
+        },
+    )]);
+}
+
+#[test]
+fn a_candidate_that_never_departed_is_not_returned() {
+    given::<Candidate>([CandidateEvent::Queued(queued())])
+        .when(CandidateCommand::ReturnFromDeparture {
+            on: date!(2027 - 01 - 04),
+        })
+        .then([]);
+}
+
+#[test]
+fn a_departed_candidate_is_refused_a_seat_by_hand() {
+    let mut gone = request(1);
+    gone.departed_on = Some(date!(2026 - 11 - 20));
+    given::<Session>([scheduled(2)])
+        .when(seat_by_hand(gone))
+        .then_error(SessionError::Departed {
+            departed_on: date!(2026 - 11 - 20),
+        });
+}
+
+#[test]
+fn auto_allocation_skips_a_departed_candidate() {
+    let mut gone = request(1);
+    gone.departed_on = Some(date!(2026 - 11 - 20));
+    given::<Session>([scheduled(2)])
+        .when(SessionCommand::Seat {
+            requests: vec![gone, request(2)],
+            auto: true,
+            now: NOW,
+        })
+        .then([SessionEvent::Seated {
+            session: session_id(),
+            candidate: candidate(2),
+            worker: worker(2),
+            rescheduled_from: None,
+            auto: true,
+        }]);
 }

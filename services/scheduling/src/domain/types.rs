@@ -251,6 +251,32 @@ impl ReturnReason {
     }
 }
 
+/// Why a candidate's worker left the programme (enrollment's departure reasons): recorded on
+/// the candidate so a list can say why it no longer waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepartureReason {
+    /// Resigned (mengundurkan diri).
+    Resigned,
+    /// Retired (pensiun).
+    Retired,
+    /// Died (meninggal dunia).
+    Died,
+    /// Left the programme for another reason.
+    LeftProgramme,
+}
+
+impl DepartureReason {
+    /// The reason's code in lists and in the reason of a seat given up.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Resigned => "resigned",
+            Self::Retired => "retired",
+            Self::Died => "died",
+            Self::LeftProgramme => "left_programme",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

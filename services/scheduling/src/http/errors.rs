@@ -78,6 +78,7 @@ fn session(error: &E) -> Problem {
         E::SchemeMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "scheme-mismatch"),
         E::RegionNotServed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "region-not-served"),
         E::StillWaiting { .. } => (StatusCode::CONFLICT, "still-waiting"),
+        E::Departed { .. } => (StatusCode::CONFLICT, "candidate-departed"),
         E::AlreadySeated => (StatusCode::CONFLICT, "already-seated"),
         E::NotSeated => (StatusCode::CONFLICT, "not-seated"),
         E::MoveToSameSession => (StatusCode::UNPROCESSABLE_ENTITY, "same-session"),

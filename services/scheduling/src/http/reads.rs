@@ -148,7 +148,7 @@ pub(super) async fn list_answers(
 pub(super) struct CandidatesQuery {
     /// A scheme code.
     scheme: Option<String>,
-    /// waiting, seated, no_show, belum_kompeten or kompeten.
+    /// waiting, departed, seated, no_show, belum_kompeten or kompeten.
     status: Option<String>,
     /// A region code prefix: candidates posted within it.
     region: Option<String>,
@@ -250,7 +250,14 @@ pub(super) async fn list_candidates(
         scheme: query.scheme.clone(),
         status: status_filter(
             query.status.as_ref(),
-            &["waiting", "seated", "no_show", "belum_kompeten", "kompeten"],
+            &[
+                "waiting",
+                "departed",
+                "seated",
+                "no_show",
+                "belum_kompeten",
+                "kompeten",
+            ],
         )?,
         region: region_filter(query.region.as_ref())?,
         session: query

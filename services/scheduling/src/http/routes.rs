@@ -168,8 +168,10 @@ fn secured() -> Secured<ApiState> {
             A::ReadCandidates,
             r::list_candidates,
             list(
-                "List candidates by candidate id; filter by scheme, status (waiting, seated, \
-                 no_show, belum_kompeten, kompeten), region prefix, session, worker.",
+                "List candidates by candidate id; filter by scheme, status (waiting, departed, \
+                 seated, no_show, belum_kompeten, kompeten), region prefix, session, worker. A \
+                 departed candidate (its worker left the programme) carries departed_on and \
+                 departure_reason.",
             )
             .query::<r::CandidatesQuery>(),
         )

@@ -1,6 +1,10 @@
 //! How scheduling's events change the pool and session rows. The SQL is the same on both
 //! backends; instants are stored as microseconds since the epoch and days as `YYYY-MM-DD`, so
 //! both order correctly. Each row also keeps the position of the last event that changed it.
+//!
+//! A departed candidate (its worker left the programme) keeps its row with the departure's
+//! date and reason; whenever it would wait in the pool it is listed as `departed` instead of
+//! `waiting`, so auto-allocation never offers it, until the worker's return clears both.
 
 use async_trait::async_trait;
 use kesos_aggregate::EventCodec;
@@ -76,17 +80,18 @@ async fn apply_candidate(
             .await?;
         }
         CandidateEvent::Returned(r) => {
-            tx.query(
-                "UPDATE scheduling_candidates SET status = 'waiting', session_id = NULL, \
+            let sql = format!(
+                "UPDATE scheduling_candidates SET status = {IN_THE_POOL}, session_id = NULL, \
                  eligible_from = $1, attempts = attempts + $2, position = $3 \
-                 WHERE candidate_id = $4",
-            )
-            .bind(r.eligible_from.to_string())
-            .bind(i64::from(r.failed_on.is_some()))
-            .bind(position)
-            .bind(r.candidate.to_string())
-            .execute()
-            .await?;
+                 WHERE candidate_id = $4"
+            );
+            tx.query(&sql)
+                .bind(r.eligible_from.to_string())
+                .bind(i64::from(r.failed_on.is_some()))
+                .bind(position)
+                .bind(r.candidate.to_string())
+                .execute()
+                .await?;
         }
         CandidateEvent::PostingMoved(m) => {
             tx.query(
@@ -99,7 +104,54 @@ async fn apply_candidate(
             .execute()
             .await?;
         }
+        CandidateEvent::Departed(d) => {
+            tx.query(
+                "UPDATE scheduling_candidates SET departed_on = $1, departure_reason = $2, \
+                 status = CASE WHEN status = 'waiting' THEN 'departed' ELSE status END, \
+                 position = $3 WHERE candidate_id = $4",
+            )
+            .bind(d.departed_on.to_string())
+            .bind(d.reason.code().to_owned())
+            .bind(position)
+            .bind(d.candidate.to_string())
+            .execute()
+            .await?;
+        }
+        CandidateEvent::ReturnedFromDeparture(r) => {
+            tx.query(
+                "UPDATE scheduling_candidates SET departed_on = NULL, departure_reason = NULL, \
+                 status = CASE WHEN status = 'departed' THEN 'waiting' ELSE status END, \
+                 eligible_from = $1, position = $2 WHERE candidate_id = $3",
+            )
+            .bind(r.eligible_from.to_string())
+            .bind(position)
+            .bind(r.candidate.to_string())
+            .execute()
+            .await?;
+        }
     }
+    Ok(())
+}
+
+/// The status of a candidate back in the pool: `waiting`, or `departed` while its worker is
+/// away (never offered by auto-allocation).
+const IN_THE_POOL: &str = "CASE WHEN departed_on IS NULL THEN 'waiting' ELSE 'departed' END";
+
+/// A candidate back in the pool (unseated, moved out, its session cancelled), holding no seat.
+async fn back_in_pool(
+    tx: &mut Tx,
+    candidate: impl ToString,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE scheduling_candidates SET status = {IN_THE_POOL}, session_id = NULL, \
+         position = $1 WHERE candidate_id = $2"
+    );
+    tx.query(&sql)
+        .bind(position)
+        .bind(candidate.to_string())
+        .execute()
+        .await?;
     Ok(())
 }
 
@@ -220,7 +272,7 @@ async fn apply_session(
             session, candidate, ..
         } => {
             seat_change(tx, session, -1, position).await?;
-            candidate_status(tx, candidate, "waiting", None, position).await?;
+            back_in_pool(tx, candidate, position).await?;
         }
         SessionEvent::Cancelled {
             session,
@@ -237,7 +289,7 @@ async fn apply_session(
             .execute()
             .await?;
             for candidate in candidates {
-                candidate_status(tx, candidate, "waiting", None, position).await?;
+                back_in_pool(tx, candidate, position).await?;
             }
         }
         SessionEvent::RosterLocked { session, .. } => {

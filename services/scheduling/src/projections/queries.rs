@@ -170,7 +170,9 @@ impl Pool {
         Ok(sessions.into_iter().filter_map(open_session).collect())
     }
 
-    /// Candidates waiting for a seat, of `scheme` if given, oldest verification first.
+    /// Candidates waiting for a seat, of `scheme` if given, oldest verification first (a
+    /// departed candidate is listed as `departed`, never `waiting`; the departure is checked
+    /// too, so a row is offered only while its worker is in the programme).
     pub async fn waiting_candidates(
         &self,
         scheme: Option<&str>,
@@ -179,8 +181,9 @@ impl Pool {
         matching
             .equals("status", Some("waiting"))
             .equals("scheme", scheme);
+        // `status` is always given, so the clause is never empty.
         let sql = format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM scheduling_candidates{} \
+            "SELECT {CANDIDATE_COLUMNS} FROM scheduling_candidates{} AND departed_on IS NULL \
              ORDER BY verified_at, candidate_id",
             matching.sql()
         );

@@ -58,12 +58,17 @@ pub struct CandidateRow {
     pub verified_at: OffsetDateTime,
     /// First day allowed to sit a test.
     pub eligible_from: String,
-    /// `waiting`, `seated`, `no_show`, `belum_kompeten` or `kompeten`.
+    /// `waiting`, `departed` (the worker left the programme; not offered a seat), `seated`,
+    /// `no_show`, `belum_kompeten` or `kompeten`.
     pub status: String,
     /// The session, when seated or last tested.
     pub session_id: Option<String>,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The business date the worker left the programme, while departed (`YYYY-MM-DD`).
+    pub departed_on: Option<String>,
+    /// Why the worker left (`resigned`, `retired`, `died`, `left_programme`), while departed.
+    pub departure_reason: Option<String>,
 }
 
 /// The columns [`session_row`] reads.
@@ -73,7 +78,7 @@ pub(super) const SESSION_COLUMNS: &str = "session_id, scheme, mode, region, serv
 /// The columns [`candidate_row`] reads.
 pub(super) const CANDIDATE_COLUMNS: &str = "candidate_id, worker_id, scheme, region, \
                                             verified_at, eligible_from, status, session_id, \
-                                            attempts";
+                                            attempts, departed_on, departure_reason";
 
 /// A stored instant (microseconds since the epoch).
 fn instant(row: &Row, column: &str) -> Result<OffsetDateTime, sqlx::Error> {
@@ -116,6 +121,8 @@ pub(super) fn candidate_row(row: &Row) -> Result<CandidateRow, sqlx::Error> {
         status: row.get("status")?,
         session_id: row.get("session_id")?,
         attempts: count(row, "attempts")?,
+        departed_on: row.get("departed_on")?,
+        departure_reason: row.get("departure_reason")?,
     })
 }
 

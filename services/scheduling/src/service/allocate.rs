@@ -60,6 +60,9 @@ impl Scheduling {
                         region: c.region.clone(),
                         eligible_from: c.eligible_from,
                         rescheduled_from: None,
+                        // The pool offers no departed candidate; the session's rule is for
+                        // the hand seat, which reads the candidate's stream.
+                        departed_on: None,
                     })
                     .collect();
                 let context = derived(context, index);

@@ -5,6 +5,9 @@
 //! idempotent appends (each command id derives from the source event id, and the candidate id
 //! is the nomination id), done in [`Handler::act`] before the consumer's transaction.
 //!
+//! A worker's departure from the programme (`WorkerDeparted`) takes the worker's candidates out
+//! of the pool, and the return (`WorkerReturned`) brings them back ([`super::departures`]).
+//!
 //! A worker's erasure (`WorkerErased`) erases the rosters naming them from the LSPS stream
 //! ([`crate::lsps::erasure`]) in the distributed mode, and forgets them in the consumer's
 //! transaction; the embedded mode has no LSPS stream, and there the event changes nothing.
@@ -30,6 +33,10 @@ pub const NOMINATION_OVERRIDDEN: &str = "kesos.enrollment.v1.NominationOverridde
 pub const WORKER_POSTING_MOVED: &str = "kesos.enrollment.v1.WorkerPostingMoved";
 /// Type name of the erasure of a worker's personal data.
 pub const WORKER_ERASED: &str = "kesos.enrollment.v1.WorkerErased";
+/// Type name of a worker leaving the programme.
+pub const WORKER_DEPARTED: &str = "kesos.enrollment.v1.WorkerDeparted";
+/// Type name of a departed worker's return to the programme.
+pub const WORKER_RETURNED: &str = "kesos.enrollment.v1.WorkerReturned";
 
 /// The intake handler.
 #[derive(Clone)]
@@ -67,12 +74,13 @@ fn erased_worker(delivered: &Delivered) -> Result<String, HandlerError> {
         .map_err(|e| permanent(format!("worker_id: {e}")))
 }
 
-fn permanent(reason: impl std::fmt::Display) -> HandlerError {
+/// A refusal no retry mends (a dead letter).
+pub(super) fn permanent(reason: impl std::fmt::Display) -> HandlerError {
     HandlerError::Permanent(reason.to_string())
 }
 
 /// A failed append or read: retried when transient, dead-lettered when a rule refused it.
-fn failed(error: SchedulingError) -> HandlerError {
+pub(super) fn failed(error: SchedulingError) -> HandlerError {
     match error {
         error if error.is_transient() => HandlerError::Transient(error.to_string()),
         // Refused, invalid or undecodable: no retry mends it (dead letter; redrive by hand).
@@ -155,6 +163,12 @@ impl Handler for Intake {
     async fn act(&self, delivered: &Delivered) -> Result<(), HandlerError> {
         match delivered.event.event_type.as_str() {
             WORKER_POSTING_MOVED => return self.follow_move(delivered).await,
+            WORKER_DEPARTED => {
+                return super::departures::follow_departure(&self.scheduling, delivered).await;
+            }
+            WORKER_RETURNED => {
+                return super::departures::follow_return(&self.scheduling, delivered).await;
+            }
             WORKER_ERASED => {
                 if let Some(erasure) = &self.erasure {
                     let worker = erased_worker(delivered)?;

@@ -7,6 +7,7 @@
 
 mod allocate;
 pub mod claims;
+mod departures;
 pub mod error;
 pub mod intake;
 pub mod reports;
@@ -30,7 +31,7 @@ use crate::domain::{
 };
 use crate::lsps::answers::Answers;
 use crate::lsps::sent::SentRosters;
-use crate::projections::{self, CandidateFilter, Pool, PoolProjection};
+use crate::projections::{self, CandidateFilter, CandidateRow, Pool, PoolProjection};
 pub use allocate::Allocation;
 pub use error::SchedulingError;
 pub use settle::SETTLE_TIMEOUT;
@@ -274,6 +275,7 @@ impl Scheduling {
             region: queued.region.clone(),
             eligible_from: state.eligible_from.unwrap_or(queued.verified_at.date()),
             rescheduled_from,
+            departed_on: state.departed.as_ref().map(|d| d.departed_on),
         })
     }
 
@@ -508,6 +510,21 @@ impl Scheduling {
         &self,
         worker: WorkerId,
     ) -> Result<Vec<CandidateId>, SchedulingError> {
+        Ok(self
+            .candidate_rows_of(worker)
+            .await?
+            .iter()
+            .filter_map(|c| uuid::Uuid::parse_str(&c.candidate_id).ok())
+            .map(CandidateId)
+            .collect())
+    }
+
+    /// Every candidate row of a worker (standing and seat), as the pool has them once it
+    /// shows the whole log.
+    pub async fn candidate_rows_of(
+        &self,
+        worker: WorkerId,
+    ) -> Result<Vec<CandidateRow>, SchedulingError> {
         let pool = self.pool_at_head().await?;
         let filter = CandidateFilter {
             worker: Some(worker),
@@ -519,12 +536,7 @@ impl Scheduling {
             let page = pool
                 .list_candidates(&filter, after.as_deref(), projections::MAX_PAGE)
                 .await?;
-            found.extend(
-                page.items
-                    .iter()
-                    .filter_map(|c| uuid::Uuid::parse_str(&c.candidate_id).ok())
-                    .map(CandidateId),
-            );
+            found.extend(page.items);
             match page.next {
                 Some(next) => after = Some(next),
                 None => return Ok(found),

@@ -6,7 +6,8 @@ use prost::Message;
 
 use super::fields::*;
 use crate::domain::{
-    CandidateEvent, CandidateId, PostingMoved, Queued, Returned, SessionId, WorkerId,
+    CandidateEvent, CandidateId, Departed, PostingMoved, Queued, Returned, ReturnedFromDeparture,
+    SessionId, WorkerId,
 };
 
 impl EventCodec for CandidateEvent {
@@ -15,6 +16,8 @@ impl EventCodec for CandidateEvent {
             Self::Queued(_) => super::CANDIDATE_QUEUED,
             Self::Returned(_) => super::CANDIDATE_RETURNED,
             Self::PostingMoved(_) => super::CANDIDATE_POSTING_MOVED,
+            Self::Departed(_) => super::CANDIDATE_DEPARTED,
+            Self::ReturnedFromDeparture(_) => super::CANDIDATE_RETURNED_FROM_DEPARTURE,
         }
     }
 
@@ -49,6 +52,21 @@ impl EventCodec for CandidateEvent {
                 worker_id: m.worker.to_string(),
                 from_region: region_ref(&m.from),
                 to_region: region_ref(&m.to),
+            }
+            .encode_to_vec(),
+            Self::Departed(d) => pb::CandidateDeparted {
+                candidate_id: d.candidate.to_string(),
+                worker_id: d.worker.to_string(),
+                reason: departure_reason(d.reason),
+                departed_on: date(d.departed_on),
+                note: d.note.clone(),
+            }
+            .encode_to_vec(),
+            Self::ReturnedFromDeparture(r) => pb::CandidateReturnedFromDeparture {
+                candidate_id: r.candidate.to_string(),
+                worker_id: r.worker.to_string(),
+                returned_on: date(r.returned_on),
+                eligible_from: date(r.eligible_from),
             }
             .encode_to_vec(),
         }
@@ -100,6 +118,29 @@ impl EventCodec for CandidateEvent {
                         to: region_of("to_region", m.to_region)?,
                     }))
                 }),
+            super::CANDIDATE_DEPARTED => pb::CandidateDeparted::decode(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|m| {
+                    Ok(Self::Departed(Departed {
+                        candidate: CandidateId(uuid_of("candidate_id", &m.candidate_id)?),
+                        worker: WorkerId(uuid_of("worker_id", &m.worker_id)?),
+                        reason: departure_reason_of(m.reason)?,
+                        note: m.note,
+                        departed_on: date_of("departed_on", m.departed_on)?,
+                    }))
+                }),
+            super::CANDIDATE_RETURNED_FROM_DEPARTURE => {
+                pb::CandidateReturnedFromDeparture::decode(payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|m| {
+                        Ok(Self::ReturnedFromDeparture(ReturnedFromDeparture {
+                            candidate: CandidateId(uuid_of("candidate_id", &m.candidate_id)?),
+                            worker: WorkerId(uuid_of("worker_id", &m.worker_id)?),
+                            returned_on: date_of("returned_on", m.returned_on)?,
+                            eligible_from: date_of("eligible_from", m.eligible_from)?,
+                        }))
+                    })
+            }
             other => return Err(DecodeError::unknown_type(other)),
         };
         decoded.map_err(|reason| DecodeError::malformed(event_type, reason))

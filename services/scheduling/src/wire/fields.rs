@@ -7,7 +7,8 @@ use time::{Date, Month, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::{
-    Attendance, CompetencyUnit, Decision, ExternalId, ReturnReason, SchemeRef, UnitResult,
+    Attendance, CompetencyUnit, Decision, DepartureReason, ExternalId, ReturnReason, SchemeRef,
+    UnitResult,
 };
 
 /// What is wrong with a field, for a decode error.
@@ -214,6 +215,27 @@ pub(crate) fn return_reason_of(raw: i32) -> Result<ReturnReason, Bad> {
         Ok(R::NoShow) => Ok(ReturnReason::NoShow),
         Ok(R::BelumKompeten) => Ok(ReturnReason::BelumKompeten),
         Ok(R::Other) => Ok(ReturnReason::Other),
+        _ => Err(format!("reason has no valid value ({raw})")),
+    }
+}
+
+pub(crate) fn departure_reason(value: DepartureReason) -> i32 {
+    use kesos_proto::kesos::scheduling::v1::DepartureReason as R;
+    (match value {
+        DepartureReason::Resigned => R::Resigned,
+        DepartureReason::Retired => R::Retired,
+        DepartureReason::Died => R::Died,
+        DepartureReason::LeftProgramme => R::LeftProgramme,
+    }) as i32
+}
+
+pub(crate) fn departure_reason_of(raw: i32) -> Result<DepartureReason, Bad> {
+    use kesos_proto::kesos::scheduling::v1::DepartureReason as R;
+    match R::try_from(raw) {
+        Ok(R::Resigned) => Ok(DepartureReason::Resigned),
+        Ok(R::Retired) => Ok(DepartureReason::Retired),
+        Ok(R::Died) => Ok(DepartureReason::Died),
+        Ok(R::LeftProgramme) => Ok(DepartureReason::LeftProgramme),
         _ => Err(format!("reason has no valid value ({raw})")),
     }
 }

@@ -30,10 +30,20 @@ pub const CANDIDATE_RETURNED: &str = "kesos.scheduling.v1.CandidateReturnedToPoo
 /// Type name of a candidate following its worker's move to another posting.
 pub const CANDIDATE_POSTING_MOVED: &str = "kesos.scheduling.v1.CandidatePostingMoved";
 
+/// Type name of a candidate leaving the pool because its worker left the programme.
+pub const CANDIDATE_DEPARTED: &str = "kesos.scheduling.v1.CandidateDeparted";
+/// Type name of a departed candidate coming back because its worker returned.
+pub const CANDIDATE_RETURNED_FROM_DEPARTURE: &str =
+    "kesos.scheduling.v1.CandidateReturnedFromDeparture";
+
 /// Whether an event type is one of the candidate's (the others are the sessions').
 pub fn is_candidate_event(event_type: &str) -> bool {
     matches!(
         event_type,
-        CANDIDATE_QUEUED | CANDIDATE_RETURNED | CANDIDATE_POSTING_MOVED
+        CANDIDATE_QUEUED
+            | CANDIDATE_RETURNED
+            | CANDIDATE_POSTING_MOVED
+            | CANDIDATE_DEPARTED
+            | CANDIDATE_RETURNED_FROM_DEPARTURE
     )
 }

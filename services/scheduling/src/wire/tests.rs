@@ -166,6 +166,21 @@ fn every_candidate_event_survives_the_wire() {
         from: region("32.77.01.1001"),
         to: region("32.17"),
     }));
+    roundtrip(CandidateEvent::Departed(Departed {
+        candidate,
+        worker,
+        reason: DepartureReason::Retired,
+        note: "SK 12/2026".into(),
+        departed_on: date!(2026 - 11 - 30),
+    }));
+    roundtrip(CandidateEvent::ReturnedFromDeparture(
+        ReturnedFromDeparture {
+            candidate,
+            worker,
+            returned_on: date!(2027 - 02 - 01),
+            eligible_from: date!(2027 - 02 - 03),
+        },
+    ));
 }
 
 #[test]
