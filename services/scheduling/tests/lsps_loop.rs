@@ -8,6 +8,8 @@
 //! LSPS log in as themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +19,6 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use kesos_bus::jetstream::DEAD_REASON_HEADER;
 use kesos_bus::{Consumer, EmbeddedFeed, Stalls, StreamNames};
-use kesos_commands::CommandContext;
 use kesos_eventstore::{AsOf, EventStore};
 use kesos_readside::Db;
 use kesos_regions::RegionCode;
@@ -33,13 +34,11 @@ use kesos_scheduling::wire::{ASSESSMENT_DECIDED, ATTENDANCE_RECORDED};
 use kesos_testkit::secured_nats::SecuredNats;
 use kesos_testkit::{PgSchema, nats_url, unique_name};
 use prost::Message as _;
-use time::macros::datetime;
-use time::{Duration as Span, OffsetDateTime};
+use time::Duration as Span;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-const T0: OffsetDateTime = datetime!(2026-11-02 09:00 UTC);
-const STARTS: OffsetDateTime = datetime!(2026-12-01 01:00 UTC);
+use support::{STARTS, T0, at, plan};
 
 /// Enrollment's part, played by a table of names (the roster desk's only dependency).
 struct Names;
@@ -62,42 +61,6 @@ impl RosterNames for Names {
                 )
             })
             .collect())
-    }
-}
-
-fn at(when: OffsetDateTime) -> CommandContext {
-    CommandContext {
-        command_id: Uuid::now_v7(),
-        actor: "user:test".to_owned(),
-        correlation_id: "test".to_owned(),
-        causation_id: None,
-        occurred_at: when,
-    }
-}
-
-fn plan(assessors: &[&str], lsps: &str) -> Plan {
-    Plan {
-        scheme: SchemeRef {
-            code: "PEKSOS-GENERALIS".into(),
-            category: "peksos".into(),
-            level: "Generalis".into(),
-        },
-        venue: Venue::TestSite {
-            name: "TUK Cimahi".into(),
-            region: RegionCode::parse("32.77").unwrap(),
-        },
-        starts_at: STARTS,
-        ends_at: STARTS + Span::hours(8),
-        capacity: 10,
-        assessors: assessors
-            .iter()
-            .map(|a| ExternalId::parse(a).unwrap())
-            .collect(),
-        served: vec![RegionCode::parse("32").unwrap()],
-        cutoff: STARTS - Span::days(7),
-        lsps: ExternalId::parse(lsps).unwrap(),
-        // Scheduling takes the scheme's units from the catalogue.
-        units: Vec::new(),
     }
 }
 

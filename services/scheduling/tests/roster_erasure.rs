@@ -6,14 +6,15 @@
 //! erasure in its stride.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use async_trait::async_trait;
-use kesos_bus::{Consumer, Delivered, EmbeddedFeed, Handler, Stalls};
-use kesos_commands::CommandContext;
+use kesos_bus::{Delivered, Handler, Stalls};
 use kesos_eventstore::{AsOf, EventStore, PostgresStore, StreamId};
 use kesos_proto::kesos::lsps::v1 as lsps;
 use kesos_readside::Db;
@@ -26,13 +27,12 @@ use kesos_scheduling::service::intake::Intake;
 use kesos_testkit::history::Writer;
 use kesos_testkit::{PgSchema, SqliteFile, nats_url, unique_name};
 use prost::Message as _;
-use time::macros::datetime;
-use time::{Duration as Span, OffsetDateTime};
+use time::Duration as Span;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-const T0: OffsetDateTime = datetime!(2026-11-02 09:00 UTC);
-const STARTS: OffsetDateTime = datetime!(2026-12-01 01:00 UTC);
+use support::{STARTS, T0, at, plan, spawn_consumer};
+
 const LSPS: &str = "LSPS-PEKSOS";
 
 /// Enrollment's part: the two workers' names and NIKs.
@@ -48,38 +48,6 @@ impl RosterNames for Names {
             .iter()
             .filter_map(|w| self.0.get(w).map(|i| (*w, i.clone())))
             .collect())
-    }
-}
-
-fn at(when: OffsetDateTime) -> CommandContext {
-    CommandContext {
-        command_id: Uuid::now_v7(),
-        actor: "user:test".to_owned(),
-        correlation_id: "test".to_owned(),
-        causation_id: None,
-        occurred_at: when,
-    }
-}
-
-fn plan() -> Plan {
-    Plan {
-        scheme: SchemeRef {
-            code: "PEKSOS-GENERALIS".into(),
-            category: "peksos".into(),
-            level: "Generalis".into(),
-        },
-        venue: Venue::TestSite {
-            name: "TUK Cimahi".into(),
-            region: RegionCode::parse("32.77").unwrap(),
-        },
-        starts_at: STARTS,
-        ends_at: STARTS + Span::hours(8),
-        capacity: 10,
-        assessors: vec![ExternalId::parse("A-1").unwrap()],
-        served: vec![RegionCode::parse("32").unwrap()],
-        cutoff: STARTS - Span::days(7),
-        lsps: ExternalId::parse(LSPS).unwrap(),
-        units: Vec::new(),
     }
 }
 
@@ -130,27 +98,6 @@ struct Harness {
     budi: Person,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-fn spawn_consumer(
-    name: &str,
-    store: Arc<dyn EventStore>,
-    db: Db,
-    handler: Arc<dyn Handler>,
-    mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    let name = name.to_owned();
-    tokio::spawn(async move {
-        let feed = EmbeddedFeed::resume(store, "scheduling", &name, &db)
-            .await
-            .unwrap();
-        Consumer::new(name, db, handler)
-            .run(feed, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .unwrap();
-    })
 }
 
 impl Harness {
@@ -229,7 +176,7 @@ impl Harness {
                     Queued {
                         candidate: CandidateId(Uuid::now_v7()),
                         worker: person.worker,
-                        scheme: plan().scheme,
+                        scheme: plan(&["A-1"], LSPS).scheme,
                         region: RegionCode::parse("32.77.01").unwrap(),
                         verified_at: T0 + Span::minutes(i64::try_from(i).unwrap()),
                     },
@@ -238,7 +185,7 @@ impl Harness {
                 .unwrap();
         }
         self.scheduling
-            .schedule(&at(T0), SessionId(Uuid::now_v7()), plan())
+            .schedule(&at(T0), SessionId(Uuid::now_v7()), plan(&["A-1"], LSPS))
             .await
             .unwrap();
         assert_eq!(

@@ -3,11 +3,12 @@
 //! store's own log as they do in the embedded mode.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use kesos_bus::{Consumer, Delivered, EmbeddedFeed, Handler, Stalls};
-use kesos_commands::CommandContext;
+use kesos_bus::{Delivered, Handler, Stalls};
 use kesos_eventstore::{
     AsOf, EventStore, EventType, ExpectedVersion, Metadata, NewEvent, PostgresStore, RecordedEvent,
     SqliteStore, StreamId,
@@ -25,13 +26,11 @@ use kesos_scheduling::service::returns::Returns;
 use kesos_scheduling::service::{ReportedDecision, Scheduling, SchedulingError};
 use kesos_testkit::{PgSchema, SqliteFile};
 use prost::Message;
-use time::macros::datetime;
 use time::{Duration as Span, OffsetDateTime};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-const T0: OffsetDateTime = datetime!(2026-11-02 09:00 UTC);
-const STARTS: OffsetDateTime = datetime!(2026-12-01 01:00 UTC);
+use support::{STARTS, T0, at, spawn_consumer};
 
 enum Place {
     Pg(PgSchema, PostgresStore),
@@ -44,30 +43,6 @@ struct Harness {
     stalls: Stalls,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-fn spawn_consumer(
-    name: &str,
-    store: Arc<dyn EventStore>,
-    pool: impl Into<Db>,
-    handler: Arc<dyn Handler>,
-    stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    let name = name.to_owned();
-    let pool: Db = pool.into();
-    tokio::spawn(async move {
-        let feed = EmbeddedFeed::resume(store, "scheduling", &name, &pool)
-            .await
-            .unwrap();
-        let consumer = Consumer::new(name, pool, handler);
-        let mut stop = stop;
-        consumer
-            .run(feed, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .unwrap();
-    })
 }
 
 impl Harness {
@@ -270,16 +245,6 @@ mod upgrade {
         )
         .await;
         store.pool().close().await;
-    }
-}
-
-fn at(when: OffsetDateTime) -> CommandContext {
-    CommandContext {
-        command_id: Uuid::now_v7(),
-        actor: "user:test".to_owned(),
-        correlation_id: "test".to_owned(),
-        causation_id: None,
-        occurred_at: when,
     }
 }
 
